@@ -1,0 +1,376 @@
+"""Measuring: per-layer statistics of any PyTorch model, recorded as training runs.
+
+``Monitor`` attaches to a model, and at every ``every``-th call of :meth:`Monitor.step` records
+
+- per *layer* (a module that owns parameters directly, named as in ``model.named_modules()``):
+  gradient L2 norm, mean |gradient|, weight L2 norm, and update-to-weight ratio
+  ``||w_t - w_{t-1}|| / ||w_{t-1}||`` (the update made between the previous ``step()`` and this one);
+- per *activation module* of a known type: output mean and std, the share of outputs <= 0 for the
+  ReLU family (exactly the zeros for ReLU), and the share saturated for sigmoid and tanh
+  (|tanh| > 0.99, sigmoid outside [0.01, 0.99]: there the derivative is at most 1/25 of its peak,
+  seed 002 §7.4, so the unit passes almost no gradient back);
+- per input feature of the first layer's input: mean and std (for the unscaled-input check).
+
+The loss is kept every step.  Statistics stay on the model's device as small tensors and are
+moved to the host in one transfer every ``flush_every`` steps (no host-device synchronisation
+per step on CUDA).  Activation hooks are installed only for the forward passes that are sampled,
+so unsampled steps run at the speed of an unwatched model.  The host-side history is bounded:
+past ``max_rows`` rows it keeps every other row (the loss at full resolution up to ``max_loss``).
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from .activations import Maxout
+from .errors import WatchError
+
+LAYER_STATS = ("grad_norm", "grad_mean_abs", "weight_norm", "update_ratio")
+ACT_STATS = ("mean", "std", "zero_frac", "sat_frac")
+
+# Modules whose output we understand.  "relu": share <= 0 is meaningful (dead units);
+# "saturating": share saturated is meaningful; "other": mean/std only.
+_RELU_FAMILY = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.RReLU, nn.PReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU, nn.SiLU, nn.Mish)
+_SATURATING = {nn.Sigmoid: (0.01, 0.99), nn.Tanh: (-0.99, 0.99), nn.Hardtanh: (-0.99, 0.99)}
+_OTHER = (Maxout, nn.Softplus)
+
+_watched: "weakref.WeakSet[nn.Module]" = weakref.WeakSet()
+
+
+def activation_kind(m: nn.Module) -> str | None:
+    if isinstance(m, _RELU_FAMILY):
+        return "relu"
+    if type(m) in _SATURATING:
+        return "saturating"
+    if isinstance(m, _OTHER):
+        return "other"
+    return None
+
+
+@dataclass
+class Chunk:
+    """Records moved to the host in one flush.  Steps are 1-based ``step()`` counts."""
+
+    loss_steps: np.ndarray  # (T,) int
+    loss: np.ndarray  # (T,) float
+    stat_steps: np.ndarray  # (S,) int
+    layers: np.ndarray  # (S, L, len(LAYER_STATS))
+    acts: np.ndarray  # (S, A, len(ACT_STATS))
+    inputs: np.ndarray  # (S, 2, F): per-feature mean and std of the first layer's input (F=0 if unknown)
+
+
+@dataclass
+class History:
+    """Bounded host-side history, appended chunk by chunk."""
+
+    layer_names: list[str]
+    act_names: list[str]
+    act_kinds: list[str]
+    max_rows: int = 20_000
+    max_loss: int = 1_000_000
+    _chunks: list[Chunk] = field(default_factory=list)
+
+    def append(self, c: Chunk) -> None:
+        self._chunks.append(c)
+        if sum(len(x.stat_steps) for x in self._chunks) > self.max_rows or \
+                sum(len(x.loss) for x in self._chunks) > self.max_loss:
+            merged = self._merged()
+            keep_s = slice(None, None, 2) if len(merged.stat_steps) > self.max_rows else slice(None)
+            keep_l = slice(None, None, 2) if len(merged.loss) > self.max_loss else slice(None)
+            self._chunks = [Chunk(merged.loss_steps[keep_l], merged.loss[keep_l], merged.stat_steps[keep_s],
+                                  merged.layers[keep_s], merged.acts[keep_s], merged.inputs[keep_s])]
+
+    def _merged(self) -> Chunk:
+        if not self._chunks:
+            L, A = len(self.layer_names), len(self.act_names)
+            return Chunk(np.zeros(0, int), np.zeros(0), np.zeros(0, int), np.zeros((0, L, len(LAYER_STATS))),
+                         np.zeros((0, A, len(ACT_STATS))), np.zeros((0, 2, 0)))
+        if len(self._chunks) > 1:
+            cs = self._chunks
+            f = max(c.inputs.shape[2] for c in cs)
+            inputs = [c.inputs if c.inputs.shape[2] == f else np.full((len(c.stat_steps), 2, f), np.nan) for c in cs]
+            self._chunks = [Chunk(np.concatenate([c.loss_steps for c in cs]), np.concatenate([c.loss for c in cs]),
+                                  np.concatenate([c.stat_steps for c in cs]), np.concatenate([c.layers for c in cs]),
+                                  np.concatenate([c.acts for c in cs]), np.concatenate(inputs))]
+        return self._chunks[0]
+
+    @property
+    def loss_steps(self) -> np.ndarray:
+        return self._merged().loss_steps
+
+    @property
+    def loss(self) -> np.ndarray:
+        return self._merged().loss
+
+    @property
+    def stat_steps(self) -> np.ndarray:
+        return self._merged().stat_steps
+
+    def layer(self, stat: str) -> np.ndarray:
+        """(S, L) array of one layer statistic."""
+        return self._merged().layers[:, :, LAYER_STATS.index(stat)]
+
+    def act(self, stat: str) -> np.ndarray:
+        """(S, A) array of one activation statistic."""
+        return self._merged().acts[:, :, ACT_STATS.index(stat)]
+
+    @property
+    def inputs(self) -> np.ndarray:
+        return self._merged().inputs
+
+
+class Monitor:
+    """Records statistics of ``model`` each time :meth:`step` is called after ``backward()``.
+
+    ``every``: sample layer and activation statistics every N steps (the loss is kept every step).
+    ``flush_every``: steps between host transfers.  ``on_flush``: callbacks given each new Chunk.
+    """
+
+    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer | None = None, *, every: int = 1,
+                 flush_every: int = 256, on_flush: list[Callable[[Chunk], None]] | None = None,
+                 max_rows: int = 20_000):
+        if not isinstance(model, nn.Module):
+            raise WatchError(f"watch() needs a torch.nn.Module, got {type(model).__name__}")
+        if type(model).__name__ == "OptimizedModule" and hasattr(model, "_orig_mod"):
+            raise WatchError("watch() got a torch.compile'd module; watch the original module (model._orig_mod, "
+                             "or call watch(model) before torch.compile(model)) so the hooks see every layer")
+        if model in _watched:
+            raise WatchError("this model is already watched; close() the first monitor before watching it again")
+        if every < 1 or flush_every < 1:
+            raise WatchError("every and flush_every must be >= 1")
+        self.model, self.optimizer = model, optimizer
+        self.every, self.flush_every = every, flush_every
+        self.on_flush = list(on_flush or [])
+
+        self.layer_names: list[str] = []
+        self._params: list[torch.Tensor] = []
+        owner: list[int] = []
+        for name, m in model.named_modules():
+            ps = [p for p in m.parameters(recurse=False) if p.requires_grad]
+            if ps:
+                self.layer_names.append(name or type(m).__name__)
+                self._params += ps
+                owner += [len(self.layer_names) - 1] * len(ps)
+        if not self._params:
+            raise WatchError("the model has no trainable parameters: nothing to watch")
+        self._first_layer = next(m for _, m in model.named_modules() if any(True for _ in m.parameters(recurse=False)))
+        self.device = self._params[0].device
+        self._owner = torch.tensor(owner, device=self.device)
+        self._numel = torch.zeros(len(self.layer_names), device=self.device).index_add_(
+            0, self._owner, torch.tensor([float(p.numel()) for p in self._params], device=self.device))
+
+        self.act_names, self.act_kinds, self._act_modules = [], [], []
+        for name, m in model.named_modules():
+            kind = activation_kind(m)
+            if kind:
+                self.act_names.append(name)
+                self.act_kinds.append(kind)
+                self._act_modules.append(m)
+        self._sat = [(_SATURATING[type(m)] if k == "saturating" else None) for m, k in zip(self._act_modules, self.act_kinds)]
+
+        self.history = History(self.layer_names, self.act_names, self.act_kinds, max_rows=max_rows)
+        self.steps = 0
+        self._losses: list[torch.Tensor] = []
+        self._loss_steps: list[int] = []
+        self._rows: list[tuple[int, torch.Tensor, torch.Tensor, torch.Tensor]] = []
+        self._act_out: list[torch.Tensor | None] = [None] * len(self._act_modules)
+        self._inputs: torch.Tensor | None = None
+        self._seg_key: tuple | None = None
+        self._hooks: list = []
+        self._snap: list[torch.Tensor] | None = None
+        self._closed = False
+        _watched.add(model)
+        if self._sampled(1):
+            self._arm()
+
+    # -- context manager -------------------------------------------------------------------
+    def __enter__(self) -> "Monitor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Flush what is pending and remove every hook."""
+        if self._closed:
+            return
+        self.flush()
+        self._disarm()
+        _watched.discard(self.model)
+        self._closed = True
+
+    # -- recording ---------------------------------------------------------------------------
+    def _sampled(self, step: int) -> bool:
+        return (step - 1) % self.every == 0
+
+    def _arm(self) -> None:
+        """Before a sampled step's forward pass: hooks on, weights snapshotted."""
+        self._disarm()
+        for i, m in enumerate(self._act_modules):
+            self._hooks.append(m.register_forward_hook(self._make_act_hook(i)))
+        self._hooks.append(self._first_layer.register_forward_pre_hook(self._input_hook))
+        with torch.no_grad():
+            if self._snap is None:
+                self._snap = [p.detach().clone() for p in self._params]
+            else:
+                torch._foreach_copy_(self._snap, [p.detach() for p in self._params])
+        self._snap_valid = True
+
+    def _disarm(self) -> None:
+        for h in self._hooks:
+            h.remove()
+        self._hooks = []
+
+    def _make_act_hook(self, i: int):
+        # The hook only keeps a reference (autograd holds these outputs until backward anyway);
+        # all statistics are computed in one batched pass in step(), ~15 ops whatever the depth.
+        def hook(module, args, out):
+            if self._act_out[i] is None and module.training and torch.is_grad_enabled() \
+                    and isinstance(out, torch.Tensor) and out.is_floating_point() and out.numel() > 0:
+                self._act_out[i] = out.detach()
+        return hook
+
+    def _input_hook(self, module, args):
+        if self._inputs is None and module.training and torch.is_grad_enabled() and args:
+            x = args[0]
+            if isinstance(x, torch.Tensor) and x.is_floating_point() and x.dim() >= 2 and x.shape[0] > 1:
+                self._inputs = x.detach()
+
+    def _act_stats(self) -> torch.Tensor:
+        """(A, 4) mean, std, share <= 0 (ReLU family), share saturated (sigmoid/tanh); NaN where absent."""
+        A = len(self._act_modules)
+        out = torch.full((A, len(ACT_STATS)), math.nan, device=self.device)
+        idx = [i for i, o in enumerate(self._act_out) if o is not None]
+        if not idx:
+            return out
+        outs = [self._act_out[i] for i in idx]
+        key = tuple((i, o.numel()) for i, o in zip(idx, outs))
+        if key != self._seg_key:
+            sizes = torch.tensor([n for _, n in key], device=self.device)
+            self._seg = torch.repeat_interleave(torch.arange(len(idx), device=self.device), sizes)
+            self._seg_n = sizes.float()
+            lo = torch.tensor([self._sat[i][0] if self._sat[i] else -math.inf for i in idx], device=self.device)
+            hi = torch.tensor([self._sat[i][1] if self._sat[i] else math.inf for i in idx], device=self.device)
+            self._seg_lo, self._seg_hi = lo[self._seg], hi[self._seg]
+            relu = torch.tensor([self.act_kinds[i] == "relu" for i in idx], device=self.device)
+            sat = torch.tensor([self._sat[i] is not None for i in idx], device=self.device)
+            self._seg_mask = (relu, sat)
+            self._seg_idx = torch.tensor(idx, device=self.device)
+            self._seg_key = key
+        seg, n, k = self._seg, self._seg_n, len(idx)
+        flat = torch.cat([o.reshape(-1) for o in outs]).float()
+        zeros = lambda: torch.zeros(k, device=self.device)  # noqa: E731
+        mean = zeros().index_add_(0, seg, flat) / n
+        dev = flat - mean[seg]
+        std = (zeros().index_add_(0, seg, dev * dev) / (n - 1).clamp(min=1)).sqrt()  # two-pass: no cancellation
+        zero = zeros().index_add_(0, seg, (flat <= 0).float()) / n
+        satf = zeros().index_add_(0, seg, ((flat <= self._seg_lo) | (flat >= self._seg_hi)).float()) / n
+        relu, sat = self._seg_mask
+        nan = torch.full_like(zero, math.nan)
+        out[self._seg_idx] = torch.stack([mean, std, torch.where(relu, zero, nan), torch.where(sat, satf, nan)], dim=1)
+        return out
+
+    def step(self, loss: torch.Tensor | float | None = None) -> None:
+        """Record this iteration.  Call once per iteration, after ``loss.backward()``."""
+        if self._closed:
+            raise WatchError("step() on a closed monitor")
+        self.steps += 1
+        s = self.steps
+        if loss is not None:
+            if isinstance(loss, torch.Tensor):
+                if loss.numel() != 1:
+                    raise WatchError(f"step(loss) needs a scalar loss, got a tensor of shape {tuple(loss.shape)}; reduce it (e.g. loss.mean()) first")
+                self._losses.append(loss.detach().reshape(()).float())
+            else:
+                self._losses.append(torch.tensor(float(loss)))
+            self._loss_steps.append(s)
+        if self._sampled(s):
+            self._record(s)
+        if self._sampled(s + 1):
+            self._arm()
+        else:
+            self._disarm()
+        if len(self._loss_steps) >= self.flush_every or len(self._rows) >= self.flush_every:
+            self.flush()
+
+    def _record(self, s: int) -> None:
+        grads = [p.grad for p in self._params]
+        if all(g is None for g in grads):
+            raise WatchError("step() found no gradients: call it after loss.backward() and before optimizer.zero_grad()")
+        with torch.no_grad():
+            if any(g is None for g in grads):  # unused parameters: count them as zero gradient
+                grads = [torch.zeros_like(p) if g is None else g for p, g in zip(self._params, grads)]
+            L = len(self.layer_names)
+            params = [p.detach() for p in self._params]
+            sq = lambda norms: torch.zeros(L, device=self.device).index_add_(0, self._owner, torch.stack(norms).float() ** 2)  # noqa: E731
+            grad_norm = sq(torch._foreach_norm(grads)).sqrt()
+            grad_l1 = torch.zeros(L, device=self.device).index_add_(0, self._owner, torch.stack(torch._foreach_norm(grads, 1)).float())
+            w_sq = sq(torch._foreach_norm(params))
+            if self._snap is not None and getattr(self, "_snap_valid", False):
+                d_sq = sq(torch._foreach_norm(torch._foreach_sub(params, self._snap)))
+                snap_sq = sq(torch._foreach_norm(self._snap))
+                update = (d_sq / snap_sq).sqrt()
+            else:
+                update = torch.full((L,), math.nan, device=self.device)
+            self._snap_valid = False
+            layers = torch.stack([grad_norm, grad_l1 / self._numel, w_sq.sqrt(), update], dim=1)
+            acts = self._act_stats()
+            if self._inputs is not None:
+                x = self._inputs
+                x = x.transpose(0, 1).reshape(x.shape[1], -1) if x.dim() > 2 else x.T  # (features, samples)
+                std, mean = torch.std_mean(x.float(), dim=1)
+                inputs = torch.stack([mean, std])
+            else:
+                inputs = torch.zeros((2, 0), device=self.device)
+        self._rows.append((s, layers, acts, inputs))
+        self._act_out = [None] * len(self._act_modules)
+        self._inputs = None
+
+    def flush(self) -> Chunk | None:
+        """Move pending records to the host (one transfer), append them to ``history``, tell listeners."""
+        if not self._loss_steps and not self._rows:
+            return None
+        loss = torch.stack(self._losses).cpu().numpy().astype(np.float64) if self._losses else np.zeros(0)
+        L, A = len(self.layer_names), len(self.act_names)
+        if self._rows:
+            layers = torch.stack([r[1] for r in self._rows]).cpu().numpy().astype(np.float64)
+            acts = torch.stack([r[2] for r in self._rows]).cpu().numpy().astype(np.float64)
+            f = max(r[3].shape[1] for r in self._rows)
+            inputs = np.stack([r[3].cpu().numpy() if r[3].shape[1] == f else np.full((2, f), np.nan) for r in self._rows])
+        else:
+            layers, acts, inputs = np.zeros((0, L, len(LAYER_STATS))), np.zeros((0, A, len(ACT_STATS))), np.zeros((0, 2, 0))
+        chunk = Chunk(np.array(self._loss_steps, dtype=np.int64), loss, np.array([r[0] for r in self._rows], dtype=np.int64),
+                      layers, acts, inputs.astype(np.float64))
+        self._losses, self._loss_steps, self._rows = [], [], []
+        self.history.append(chunk)
+        for cb in self.on_flush:
+            cb(chunk)
+        return chunk
+
+    # -- inspection --------------------------------------------------------------------------
+    def nonfinite_layers(self) -> dict[str, list[str]]:
+        """Layers whose current gradients or weights hold NaN/inf (a synchronising check; use on failure)."""
+        bad_g, bad_w = [], []
+        with torch.no_grad():
+            for name, m in self.model.named_modules():
+                ps = [p for p in m.parameters(recurse=False) if p.requires_grad]
+                if not ps:
+                    continue
+                name = name or type(m).__name__
+                if any(p.grad is not None and not torch.isfinite(p.grad).all() for p in ps):
+                    bad_g.append(name)
+                if any(not torch.isfinite(p).all() for p in ps):
+                    bad_w.append(name)
+        return {"gradients": bad_g, "weights": bad_w}
+
+
+def watch(model: nn.Module, optimizer: torch.optim.Optimizer | None = None, **kwargs) -> Monitor:
+    """Attach a :class:`Monitor` to ``model``; use as ``with watch(model) as monitor:`` or call ``close()``."""
+    return Monitor(model, optimizer, **kwargs)
