@@ -67,5 +67,5 @@ def make_loss(name: str) -> nn.Module:
     }[name]()
 
 
-LOSS_TASKS = {"bce": ("binary",), "cross_entropy": ("multiclass", "binary"), "mse": ("regression",),
+LOSS_TASKS = {"bce": ("binary",), "cross_entropy": ("multiclass",), "mse": ("regression",),
               "mae": ("regression",), "huber": ("regression",)}

@@ -1,0 +1,240 @@
+"""The ``gradmedic`` command: train, show, experiment.
+
+Every spec field is a flag of ``train`` (``--lr``, ``--batch-size``, ...), generated from the spec
+so that help text, allowed values and validation never drift apart.  Bad input gets one line on
+stderr naming the field and what is allowed, and exit code 2.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+try:  # older typer depends on click; newer typer vendors it as typer._click
+    from click import exceptions as click_exc
+except ImportError:  # pragma: no cover - depends on the installed typer
+    from typer._click import exceptions as click_exc
+from rich.console import Console
+from rich.table import Table
+
+from . import spec as spec_mod
+from .errors import SpecError, WatchError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
+                  help="gradmedic: train deep networks, see inside them, find out why they do not train.")
+out = Console()
+err = Console(stderr=True)
+
+
+# -- spec flags, generated from the pydantic models ---------------------------------------------
+def _flag_help(section: str | None, name: str) -> tuple[str, str | None]:
+    cls = spec_mod.SECTIONS[section] if section else spec_mod.Spec
+    f = cls.model_fields[name]
+    choices = spec_mod.allowed(section, name)
+    default = f.default
+    text = f.description or ""
+    if choices:
+        text += f" [one of: {', '.join(choices)}]"
+    if default is not None and not isinstance(default, bool):
+        shown = ",".join(map(str, default)) if isinstance(default, list) else f"{default:g}" if isinstance(default, float) else default
+        text += f" [default: {shown}]"
+    ann = str(f.annotation)
+    if choices:
+        metavar = "|".join(choices) if len(choices) <= 6 else "NAME"
+    elif "list" in ann:
+        metavar = "N,N,..."
+    elif "float" in ann:
+        metavar = "NUMBER"
+    elif "int" in ann:
+        metavar = "INT"
+    else:
+        metavar = "TEXT"
+    return text, metavar
+
+
+def _spec_params() -> list[inspect.Parameter]:
+    params = []
+    fields = [(None, "name")] + [(s, n) for s, cls in spec_mod.SECTIONS.items() for n in cls.model_fields]
+    for section, name in fields:
+        text, metavar = _flag_help(section, name)
+        cls = spec_mod.SECTIONS[section] if section else spec_mod.Spec
+        is_bool = cls.model_fields[name].annotation is bool
+        flag = "--" + name.replace("_", "-")
+        if is_bool:
+            opt = typer.Option(None, f"{flag}/--no-{flag[2:]}", help=text, rich_help_panel=section or "run")
+            ann: Any = Optional[bool]
+        else:
+            opt = typer.Option(None, flag, help=text, metavar=metavar, rich_help_panel=section or "run")
+            ann = Optional[str]
+        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=opt, annotation=ann))
+    return params
+
+
+def _with_spec_flags(fn):
+    """Give ``fn`` one keyword option per spec field; they arrive in ``fn``'s ``flags`` dict."""
+    sig = inspect.signature(fn)
+    own = [p for p in sig.parameters.values() if p.name != "flags"]
+    extra = _spec_params()
+    names = {p.name for p in extra}
+
+    def wrapper(**kwargs):
+        flags = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
+        return fn(flags=flags, **kwargs)
+
+    wrapper.__signature__ = sig.replace(parameters=own + extra)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in own + extra}
+    wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
+    return wrapper
+
+
+def _load_spec(path: Optional[Path], flags: dict[str, Any]) -> spec_mod.Spec:
+    base = spec_mod.load(path) if path else spec_mod.Spec()
+    return spec_mod.override(base, flags)
+
+
+# -- output --------------------------------------------------------------------------------------
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "nan"
+        return f"{v:.4g}"
+    return str(v)
+
+
+def print_summary(s: dict[str, Any], console: Console = out) -> None:
+    t = Table(title=f"run {s['name']}" + (f"  ({s['run_dir']})" if s.get("run_dir") else ""), show_header=False)
+    t.add_column(style="bold")
+    t.add_column()
+    t.add_row("status", s["status"])
+    t.add_row(f"train {s['metric']}", _fmt(s["train_metric"]))
+    t.add_row(f"test {s['metric']}", _fmt(s["test_metric"]))
+    t.add_row("steps", f"{s['steps']} in {s['epochs']} epochs ({_fmt(s['steps_per_second'])} steps/s)")
+    nf = s.get("non_finite")
+    t.add_row("NaN/inf", "none" if not nf else
+              f"at step {nf['step']} (epoch {nf.get('epoch')}): loss {nf['loss']}; non-finite gradients in "
+              f"{', '.join(nf['nonfinite_gradients']) or '-'}; weights in {', '.join(nf['nonfinite_weights']) or '-'}")
+    t.add_row("grad norm first/last", f"{s['first_layer']} {_fmt(s['first_grad_norm'])} / {s['last_layer']} "
+              f"{_fmt(s['last_grad_norm'])}  (ratio {_fmt(s['first_to_last_grad_ratio'])})")
+    console.print(t)
+
+
+def _fail(e: SpecError) -> None:
+    raise e  # main() prints it as one line and exits with 2
+
+
+# -- commands ------------------------------------------------------------------------------------
+@app.command()
+@_with_spec_flags
+def train(
+    flags: dict[str, Any],
+    spec_file: Optional[Path] = typer.Argument(None, metavar="[SPEC]", help="spec file (TOML or JSON); flags override it"),
+    json_out: bool = typer.Option(False, "--json", help="print the summary as JSON on stdout"),
+    runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="where run directories are made"),
+    progress: str = typer.Option("auto", "--progress", metavar="auto|rich|plain|none", help="progress display (on stderr)"),
+) -> None:
+    """Train a spec, record every layer, print a summary."""
+    from .train import train as run_train
+
+    if progress not in ("auto", "rich", "plain", "none"):
+        _fail(SpecError("--progress", f"{progress!r} is not one of: auto, rich, plain, none"))
+    try:
+        spec = _load_spec(spec_file, flags)
+        result = run_train(spec, runs_dir=runs_dir, progress="none" if json_out and progress == "auto" else progress)
+    except SpecError as e:
+        _fail(e)
+    s = result.summary()
+    if json_out:
+        print(json.dumps(s, indent=2))
+    else:
+        print_summary(s)
+    if result.status == "interrupted":
+        raise typer.Exit(130)
+
+
+@app.command()
+def show(
+    run_dir: Path = typer.Argument(..., help="a run directory written by gradmedic train"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="where to write the PNGs [default: RUN_DIR]"),
+    json_out: bool = typer.Option(False, "--json", help="print the summary as JSON on stdout"),
+) -> None:
+    """Summarise a recorded run and draw its plots (loss, per-layer gradients, activations)."""
+    from .plots import render_all
+    from .records import Run
+
+    try:
+        run = Run(run_dir)
+    except SpecError as e:
+        _fail(e)
+    paths = render_all(run_dir, out_dir)
+    if json_out:
+        print(json.dumps({"summary": run.summary, "plots": [str(p) for p in paths]}, indent=2))
+        return
+    if run.summary:
+        print_summary(run.summary)
+    else:
+        out.print(f"{run_dir}: no summary.json (the run was killed); plots drawn from what was recorded")
+    for p in paths:
+        out.print(f"wrote {p}", highlight=False)
+
+
+@app.command()
+def experiment(
+    name: Optional[str] = typer.Argument(None, help="experiment name (see --list)"),
+    list_: bool = typer.Option(False, "--list", help="list the experiments and what each shows"),
+    runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="where run directories are made"),
+    json_out: bool = typer.Option(False, "--json", help="print the results as JSON on stdout"),
+) -> None:
+    """Run one of the seeds' experiments and state its expected outcome."""
+    from . import experiments
+
+    if list_ or name is None:
+        for n, e in experiments.EXPERIMENTS.items():
+            out.print(f"[bold]{n}[/bold]: {e.summary}")
+        return
+    if name not in experiments.EXPERIMENTS:
+        _fail(SpecError("NAME", f"{name!r} is not one of: {', '.join(experiments.EXPERIMENTS)}"))
+    try:
+        res = experiments.EXPERIMENTS[name].run(runs_dir=runs_dir, console=err if json_out else out)
+    except SpecError as e:
+        _fail(e)
+    if json_out:
+        print(json.dumps(res, indent=2))
+
+
+_EXITS = tuple(c for c in (getattr(click_exc, "Exit", None), typer.Exit) if c is not None)
+_ABORTS = tuple(c for c in (getattr(click_exc, "Abort", None), typer.Abort, KeyboardInterrupt) if c is not None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: click's usage errors become one line and exit code 2."""
+    cmd = typer.main.get_command(app)
+    try:
+        cmd.main(args=argv, prog_name="gradmedic", standalone_mode=False)
+    except (SpecError, WatchError) as e:
+        err.print(f"error: {e}", highlight=False, markup=False, soft_wrap=True)
+        return 2
+    except click_exc.UsageError as e:
+        if type(e).__name__ == "NoArgsIsHelpError":
+            print(e.ctx.get_help())
+            return 0
+        hint = f" (see gradmedic {e.ctx.info_name} --help)" if e.ctx and e.ctx.info_name != "gradmedic" else " (see gradmedic --help)"
+        err.print(f"error: {e.format_message()}{hint}", highlight=False, markup=False, soft_wrap=True)
+        return 2
+    except _EXITS as e:
+        return e.exit_code
+    except _ABORTS:
+        err.print("aborted")
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
