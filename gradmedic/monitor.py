@@ -133,7 +133,7 @@ class Monitor:
     ``flush_every``: steps between host transfers.  ``on_flush``: callbacks given each new Chunk.
     """
 
-    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer | None = None, *, every: int = 1,
+    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer | None = None, *, every: int = 25,
                  flush_every: int = 256, on_flush: list[Callable[[Chunk], None]] | None = None,
                  max_rows: int = 20_000):
         if not isinstance(model, nn.Module):
@@ -223,6 +223,8 @@ class Monitor:
                 torch._foreach_copy_(self._snap, [p.detach() for p in self._params])
         self._snap_valid = True
 
+    _snap_valid = False
+
     def _disarm(self) -> None:
         for h in self._hooks:
             h.remove()
@@ -255,7 +257,7 @@ class Monitor:
         if key != self._seg_key:
             sizes = torch.tensor([n for _, n in key], device=self.device)
             self._seg = torch.repeat_interleave(torch.arange(len(idx), device=self.device), sizes)
-            self._seg_n = sizes.float()
+            self._seg_n = sizes.double()
             lo = torch.tensor([self._sat[i][0] if self._sat[i] else -math.inf for i in idx], device=self.device)
             hi = torch.tensor([self._sat[i][1] if self._sat[i] else math.inf for i in idx], device=self.device)
             self._seg_lo, self._seg_hi = lo[self._seg], hi[self._seg]
@@ -264,17 +266,18 @@ class Monitor:
             self._seg_mask = (relu, sat)
             self._seg_idx = torch.tensor(idx, device=self.device)
             self._seg_key = key
-        seg, n, k = self._seg, self._seg_n, len(idx)
-        flat = torch.cat([o.reshape(-1) for o in outs]).float()
-        zeros = lambda: torch.zeros(k, device=self.device)  # noqa: E731
-        mean = zeros().index_add_(0, seg, flat) / n
-        dev = flat - mean[seg]
-        std = (zeros().index_add_(0, seg, dev * dev) / (n - 1).clamp(min=1)).sqrt()  # two-pass: no cancellation
-        zero = zeros().index_add_(0, seg, (flat <= 0).float()) / n
-        satf = zeros().index_add_(0, seg, ((flat <= self._seg_lo) | (flat >= self._seg_hi)).float()) / n
+        seg, n = self._seg, self._seg_n
+        # One pass in float64 (sum, sum of squares, count <= 0, count saturated) and one segment
+        # sum; float64 keeps the one-pass variance exact unless |mean|/std exceeds ~1e6.
+        flat = torch.cat([o.reshape(-1) for o in outs]).double()
+        cols = torch.stack([flat, flat * flat, (flat <= 0).double(), ((flat <= self._seg_lo) | (flat >= self._seg_hi)).double()], 1)
+        sums = torch.zeros(len(idx), 4, dtype=torch.float64, device=self.device).index_add_(0, seg, cols)
+        mean = sums[:, 0] / n
+        var = (sums[:, 1] - n * mean * mean).clamp(min=0) / (n - 1).clamp(min=1)
         relu, sat = self._seg_mask
-        nan = torch.full_like(zero, math.nan)
-        out[self._seg_idx] = torch.stack([mean, std, torch.where(relu, zero, nan), torch.where(sat, satf, nan)], dim=1)
+        nan = torch.full_like(mean, math.nan)
+        stats = torch.stack([mean, var.sqrt(), torch.where(relu, sums[:, 2] / n, nan), torch.where(sat, sums[:, 3] / n, nan)], 1)
+        out[self._seg_idx] = stats.float()
         return out
 
     def step(self, loss: torch.Tensor | float | None = None) -> None:
@@ -307,20 +310,18 @@ class Monitor:
         with torch.no_grad():
             if any(g is None for g in grads):  # unused parameters: count them as zero gradient
                 grads = [torch.zeros_like(p) if g is None else g for p, g in zip(self._params, grads)]
-            L = len(self.layer_names)
+            L, P = len(self.layer_names), len(self._params)
             params = [p.detach() for p in self._params]
-            sq = lambda norms: torch.zeros(L, device=self.device).index_add_(0, self._owner, torch.stack(norms).float() ** 2)  # noqa: E731
-            grad_norm = sq(torch._foreach_norm(grads)).sqrt()
-            grad_l1 = torch.zeros(L, device=self.device).index_add_(0, self._owner, torch.stack(torch._foreach_norm(grads, 1)).float())
-            w_sq = sq(torch._foreach_norm(params))
-            if self._snap is not None and getattr(self, "_snap_valid", False):
-                d_sq = sq(torch._foreach_norm(torch._foreach_sub(params, self._snap)))
-                snap_sq = sq(torch._foreach_norm(self._snap))
-                update = (d_sq / snap_sq).sqrt()
-            else:
-                update = torch.full((L,), math.nan, device=self.device)
+            have_update = self._snap is not None and self._snap_valid
+            # One fused call for every L2 norm (gradients, weights, and for the update ratio the
+            # update and the previous weights), one segment sum per layer: ~15 ops at any depth.
+            tensors = grads + params + (list(torch._foreach_sub(params, self._snap)) + self._snap if have_update else [])
+            sq = _stack(torch._foreach_norm(tensors)).reshape(-1, P) ** 2
+            sums = torch.zeros(sq.shape[0], L, device=self.device).index_add_(1, self._owner, sq).sqrt()
+            l1 = torch.zeros(L, device=self.device).index_add_(0, self._owner, _stack(torch._foreach_norm(grads, 1)))
+            update = sums[2] / sums[3] if have_update else torch.full((L,), math.nan, device=self.device)
             self._snap_valid = False
-            layers = torch.stack([grad_norm, grad_l1 / self._numel, w_sq.sqrt(), update], dim=1)
+            layers = torch.stack([sums[0], l1 / self._numel, sums[1], update], dim=1)
             acts = self._act_stats()
             if self._inputs is not None:
                 x = self._inputs
@@ -369,6 +370,13 @@ class Monitor:
                 if any(not torch.isfinite(p).all() for p in ps):
                     bad_w.append(name)
         return {"gradients": bad_g, "weights": bad_w}
+
+
+def _stack(ts: list[torch.Tensor]) -> torch.Tensor:
+    """Stack 0-d tensors as float32 (parameters of mixed dtypes give norms of mixed dtypes)."""
+    if len({t.dtype for t in ts}) > 1:
+        ts = [t.float() for t in ts]
+    return torch.stack(ts).float()
 
 
 def watch(model: nn.Module, optimizer: torch.optim.Optimizer | None = None, **kwargs) -> Monitor:
