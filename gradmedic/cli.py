@@ -126,6 +126,25 @@ def print_summary(s: dict[str, Any], console: Console = out) -> None:
     console.print(t)
 
 
+_SEVERITY_STYLE = {"critical": "bold red", "serious": "red", "warning": "yellow"}
+
+
+def print_diagnosis(d, console: Console = out) -> None:
+    """The doctor's report: each finding with its evidence and remedies (spec changes in brackets)."""
+    if not d.findings:
+        console.print(f"[green]diagnosis: no problems found[/green] in {d.steps} steps")
+        return
+    console.print(f"[bold]diagnosis:[/bold] {len(d.findings)} problem(s) in {d.steps} steps")
+    for f in d.findings:
+        where = f" in {', '.join(f.layers[:4])}{'...' if len(f.layers) > 4 else ''}" if f.layers else ""
+        console.print(f"[{_SEVERITY_STYLE[f.severity]}]{f.problem}[/] ({f.severity}){where}: since step {f.step}, "
+                      f"sure at step {f.detected_at}", highlight=False)
+        console.print(f"  {f.message}", highlight=False, markup=False)
+        for i, r in enumerate(f.remedies[:3], 1):
+            flags = " ".join(f"--{k.replace('_', '-')} {str(v).lower() if isinstance(v, bool) else v}" for k, v in r.spec_change.items())
+            console.print(f"  {i}. {r.change} [dim]({r.source})[/dim]" + (f"  [cyan]{flags}[/cyan]" if flags else ""), highlight=False)
+
+
 def _fail(e: SpecError) -> None:
     raise e  # main() prints it as one line and exits with 2
 
@@ -152,11 +171,37 @@ def train(
         _fail(e)
     s = result.summary()
     if json_out:
+        s["diagnosis"] = result.diagnosis.to_dict()
         print(json.dumps(s, indent=2))
     else:
         print_summary(s)
+        print_diagnosis(result.diagnosis)
     if result.status == "interrupted":
         raise typer.Exit(130)
+
+
+@app.command()
+@_with_spec_flags
+def diagnose(
+    flags: dict[str, Any],
+    spec_or_run: Path = typer.Argument(..., metavar="SPEC|RUN_DIR", help="a spec file to train and diagnose, or a recorded run directory"),
+    json_out: bool = typer.Option(False, "--json", help="print the diagnosis as JSON on stdout"),
+    runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="where run directories are made (for a SPEC)"),
+) -> None:
+    """Diagnose a spec (trains it) or a recorded run: what goes wrong, where, since when, what to change."""
+    from .records import Run
+    from .train import train as run_train
+
+    if spec_or_run.is_dir():
+        if any(v is not None for v in flags.values()):
+            _fail(SpecError("flags", "spec flags apply to a SPEC file, not to a recorded RUN_DIR"))
+        d = Run(spec_or_run).diagnose()
+    else:
+        d = run_train(_load_spec(spec_or_run, flags), runs_dir=runs_dir, progress="none" if json_out else "auto").diagnosis
+    if json_out:
+        print(json.dumps(d.to_dict(), indent=2))
+    else:
+        print_diagnosis(d)
 
 
 @app.command()

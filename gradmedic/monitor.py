@@ -6,7 +6,10 @@
   gradient L2 norm, mean |gradient|, weight L2 norm, and update-to-weight ratio
   ``||w_t - w_{t-1}|| / ||w_{t-1}||`` (the update made between the previous ``step()`` and this one);
 - per *activation module* of a known type: output mean and std, the share of outputs <= 0 for the
-  ReLU family (exactly the zeros for ReLU), and the share saturated for sigmoid and tanh
+  ReLU family (exactly the zeros for ReLU), the share of its units (features; channels of an
+  image) with no positive output for any input of the batch (``dead_frac``: a healthy unit fires
+  for about half the inputs, so for a batch of 32 it is silent on all of them with odds 2^-32),
+  and the share saturated for sigmoid and tanh
   (|tanh| > 0.99, sigmoid outside [0.01, 0.99]: there the derivative is at most 1/25 of its peak,
   seed 002 §7.4, so the unit passes almost no gradient back);
 - per input feature of the first layer's input: mean and std (for the unscaled-input check).
@@ -23,7 +26,7 @@ from __future__ import annotations
 import math
 import weakref
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -33,7 +36,7 @@ from .activations import Maxout
 from .errors import WatchError
 
 LAYER_STATS = ("grad_norm", "grad_mean_abs", "weight_norm", "update_ratio")
-ACT_STATS = ("mean", "std", "zero_frac", "sat_frac")
+ACT_STATS = ("mean", "std", "zero_frac", "sat_frac", "dead_frac")
 
 # Modules whose output we understand.  "relu": share <= 0 is meaningful (dead units);
 # "saturating": share saturated is meaningful; "other": mean/std only.
@@ -135,7 +138,7 @@ class Monitor:
 
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer | None = None, *, every: int = 25,
                  flush_every: int = 256, on_flush: list[Callable[[Chunk], None]] | None = None,
-                 max_rows: int = 20_000):
+                 max_rows: int = 20_000, thresholds: Any = None, reference_loss: float | None = None):
         if not isinstance(model, nn.Module):
             raise WatchError(f"watch() needs a torch.nn.Module, got {type(model).__name__}")
         if type(model).__name__ == "OptimizedModule" and hasattr(model, "_orig_mod"):
@@ -147,20 +150,28 @@ class Monitor:
             raise WatchError("every and flush_every must be >= 1")
         self.model, self.optimizer = model, optimizer
         self.every, self.flush_every = every, flush_every
+        self.thresholds = thresholds
+        self.reference_loss = reference_loss  # e.g. chance-level loss, ln(n_classes) for cross-entropy
+        self.spec = None  # set by the trainer, so remedies can be spec changes
+        self.regression = False
         self.on_flush = list(on_flush or [])
 
         self.layer_names: list[str] = []
+        self.layer_types: list[str] = []
         self._params: list[torch.Tensor] = []
         owner: list[int] = []
         for name, m in model.named_modules():
             ps = [p for p in m.parameters(recurse=False) if p.requires_grad]
             if ps:
                 self.layer_names.append(name or type(m).__name__)
+                self.layer_types.append(type(m).__name__)
                 self._params += ps
                 owner += [len(self.layer_names) - 1] * len(ps)
         if not self._params:
             raise WatchError("the model has no trainable parameters: nothing to watch")
         self._first_layer = next(m for _, m in model.named_modules() if any(True for _ in m.parameters(recurse=False)))
+        # Features are along dim 1 for convolutions (N, C, ...), along the last dim otherwise (N, [T,] F).
+        self._feature_dim = 1 if isinstance(self._first_layer, (nn.Conv1d, nn.Conv2d, nn.Conv3d)) else -1
         self.device = self._params[0].device
         self._owner = torch.tensor(owner, device=self.device)
         self._numel = torch.zeros(len(self.layer_names), device=self.device).index_add_(
@@ -276,7 +287,13 @@ class Monitor:
         var = (sums[:, 1] - n * mean * mean).clamp(min=0) / (n - 1).clamp(min=1)
         relu, sat = self._seg_mask
         nan = torch.full_like(mean, math.nan)
-        stats = torch.stack([mean, var.sqrt(), torch.where(relu, sums[:, 2] / n, nan), torch.where(sat, sums[:, 3] / n, nan)], 1)
+        dead = nan.clone()
+        for j, (i, o) in enumerate(zip(idx, outs)):
+            if self.act_kinds[i] == "relu" and o.dim() >= 2 and o.shape[0] > 1:
+                unit_dim = 1 if o.dim() == 4 else o.dim() - 1  # channels of an image, else features
+                peak = o.detach().movedim(unit_dim, -1).reshape(-1, o.shape[unit_dim]).amax(0)
+                dead[j] = (peak <= 0).double().mean()
+        stats = torch.stack([mean, var.sqrt(), torch.where(relu, sums[:, 2] / n, nan), torch.where(sat, sums[:, 3] / n, nan), dead], 1)
         out[self._seg_idx] = stats.float()
         return out
 
@@ -325,7 +342,7 @@ class Monitor:
             acts = self._act_stats()
             if self._inputs is not None:
                 x = self._inputs
-                x = x.transpose(0, 1).reshape(x.shape[1], -1) if x.dim() > 2 else x.T  # (features, samples)
+                x = x.movedim(self._feature_dim, 0).reshape(x.shape[self._feature_dim], -1)  # (features, samples)
                 std, mean = torch.std_mean(x.float(), dim=1)
                 inputs = torch.stack([mean, std])
             else:
@@ -355,6 +372,44 @@ class Monitor:
             cb(chunk)
         return chunk
 
+    # -- judging ------------------------------------------------------------------------------
+    def diagnose(self):
+        """Findings so far (flushes pending records first; may be called at any time)."""
+        from .diagnose import Context, Thresholds, diagnose
+
+        if not self._closed:
+            self.flush()
+        th = self.thresholds
+        if th is None:
+            th = Thresholds()
+        elif isinstance(th, dict):
+            th = Thresholds(**th)
+        lr = None
+        if self.optimizer is not None and self.optimizer.param_groups:
+            lr = float(self.optimizer.param_groups[0].get("lr", math.nan))
+        ctx = Context(self.layer_names, self.layer_types, self.act_names, self.act_kinds,
+                      [type(m).__name__ for m in self._act_modules], lr=lr, reference_loss=self.reference_loss,
+                      symmetric=self.row_spread(), spec=self.spec, regression=self.regression)
+        return diagnose(self.history, ctx, th)
+
+    def row_spread(self) -> list[tuple[str, int, float]]:
+        """(layer, units, relative spread of its rows of incoming weights and bias) for Linear/Conv layers."""
+        out = []
+        with torch.no_grad():
+            for name, m in self.model.named_modules():
+                w = getattr(m, "weight", None)
+                if not isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)) or w is None or w.shape[0] < 2:
+                    continue
+                rows = w.detach().reshape(w.shape[0], -1).double()
+                if getattr(m, "bias", None) is not None:
+                    rows = torch.cat([rows, m.bias.detach().double()[:, None]], 1)
+                mean = rows.mean(0, keepdim=True)
+                dev = (rows - mean).norm(dim=1).max()
+                scale = torch.maximum(rows.norm(dim=1).mean(), torch.tensor(1e-12, dtype=torch.float64, device=rows.device))
+                spread = float(dev / scale) if float(rows.abs().max()) > 0 else 0.0
+                out.append((name or type(m).__name__, int(w.shape[0]), spread))
+        return out
+
     # -- inspection --------------------------------------------------------------------------
     def nonfinite_layers(self) -> dict[str, list[str]]:
         """Layers whose current gradients or weights hold NaN/inf (a synchronising check; use on failure)."""
@@ -380,5 +435,10 @@ def _stack(ts: list[torch.Tensor]) -> torch.Tensor:
 
 
 def watch(model: nn.Module, optimizer: torch.optim.Optimizer | None = None, **kwargs) -> Monitor:
-    """Attach a :class:`Monitor` to ``model``; use as ``with watch(model) as monitor:`` or call ``close()``."""
+    """Attach a :class:`Monitor` to ``model``; use as ``with watch(model) as monitor:`` or call ``close()``.
+
+    Keywords: ``every`` (sample statistics every N steps, default 25), ``flush_every`` (256),
+    ``thresholds`` (a ``Thresholds`` or a dict of its fields), ``reference_loss`` (the loss of a
+    chance-level prediction, when known: it tells the doctor what "learned nothing" means).
+    """
     return Monitor(model, optimizer, **kwargs)

@@ -48,13 +48,15 @@ def _clean(v: float) -> float | None:
 class RunWriter:
     """Streams one run's records into its directory."""
 
-    def __init__(self, run_dir: Path, spec_json: str, layer_names: list[str], act_names: list[str], act_kinds: list[str]):
+    def __init__(self, run_dir: Path, spec_json: str, layer_names: list[str], act_names: list[str], act_kinds: list[str],
+                 layer_types: list[str] | None = None, reference_loss: float | None = None):
         self.dir = Path(run_dir)
         (self.dir / "spec.json").write_text(spec_json)
         self._steps = open(self.dir / "steps.jsonl", "w", buffering=1 << 16)
         self._epochs = open(self.dir / "epochs.jsonl", "w", buffering=1 << 14)
         self.layer_names, self.act_names = layer_names, act_names
-        header = {"type": "header", "layers": layer_names, "activations": act_names, "activation_kinds": act_kinds,
+        header = {"type": "header", "layers": layer_names, "layer_types": layer_types or [], "activations": act_names,
+                  "activation_kinds": act_kinds, "reference_loss": reference_loss,
                   "layer_stats": list(LAYER_STATS), "activation_stats": list(ACT_STATS)}
         self._steps.write(json.dumps(header) + "\n")
 
@@ -85,8 +87,10 @@ class RunWriter:
         self._epochs.write(json.dumps(row) + "\n")
         self._epochs.flush()
 
-    def finish(self, summary: dict[str, Any], model: torch.nn.Module) -> None:
+    def finish(self, summary: dict[str, Any], model: torch.nn.Module, diagnosis: dict[str, Any] | None = None) -> None:
         torch.save(model.state_dict(), self.dir / "model.pt")
+        if diagnosis is not None:
+            (self.dir / "diagnosis.json").write_text(json.dumps(diagnosis, indent=2))
         (self.dir / "summary.json").write_text(json.dumps(summary, indent=2))
         self.close()
 
@@ -109,10 +113,10 @@ class Run:
         self.spec = json.loads((d / "spec.json").read_text())
         self.summary = json.loads((d / "summary.json").read_text()) if (d / "summary.json").is_file() else None
         self.epochs = [json.loads(line) for line in _lines(d / "epochs.jsonl")]
-        self.history = self._read_steps(d / "steps.jsonl")
+        self.history, self.header = self._read_steps(d / "steps.jsonl")
 
     @staticmethod
-    def _read_steps(path: Path) -> History:
+    def _read_steps(path: Path) -> tuple[History, dict[str, Any]]:
         lines = _lines(path)
         if not lines:
             raise SpecError("RUN_DIR", f"{path} is empty")
@@ -131,14 +135,29 @@ class Run:
             if "layers" in r:
                 stat_steps.append(r["step"])
                 lrows.append([[_num(r["layers"][n][s]) for s in LAYER_STATS] for n in layers])
-                arows.append([[_num(r["activations"][n][s]) for s in ACT_STATS] for n in acts])
+                arows.append([[_num(r["activations"][n].get(s)) for s in ACT_STATS] for n in acts])
                 irows.append([r["inputs"]["mean"], r["inputs"]["std"]] if "inputs" in r else None)
         f = max((len(x[0]) for x in irows if x), default=0)
         inputs = np.array([x if x and len(x[0]) == f else np.full((2, f), np.nan) for x in irows], dtype=float).reshape(len(irows), 2, f)
         h.append(Chunk(np.array(loss_steps, dtype=np.int64), np.array(loss, dtype=float), np.array(stat_steps, dtype=np.int64),
                        np.array(lrows, dtype=float).reshape(len(lrows), len(layers), len(LAYER_STATS)),
                        np.array(arows, dtype=float).reshape(len(arows), len(acts), len(ACT_STATS)), inputs))
-        return h
+        return h, header
+
+    def diagnose(self, thresholds: Any = None):
+        """The doctor's findings for this recorded run (the same detectors the live monitor uses)."""
+        from .diagnose import Context, Thresholds, diagnose
+        from .spec import resolved_lr, validate
+
+        spec = validate(self.spec)
+        th = thresholds if isinstance(thresholds, Thresholds) else Thresholds(**(thresholds or {}))
+        h = self.header
+        ctx = Context(self.history.layer_names, h.get("layer_types") or ["Linear"] * len(self.history.layer_names),
+                      self.history.act_names, self.history.act_kinds, lr=resolved_lr(spec),
+                      reference_loss=h.get("reference_loss"),
+                      symmetric=[tuple(x) for x in (self.summary or {}).get("row_spread", [])], spec=spec,
+                      regression=spec.data.dataset == "regression" or (self.summary or {}).get("metric") == "mse")
+        return diagnose(self.history, ctx, th)
 
 
 def _num(v: Any) -> float:

@@ -42,6 +42,7 @@ class Result:
     run_dir: Path | None = None
     non_finite: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    diagnosis: Any = None
 
     @property
     def history(self):
@@ -141,12 +142,14 @@ def train(spec: Spec, *, runs_dir: str | Path | None = "runs", progress: str = "
     metric = "mse" if data.task == "regression" else "accuracy"
     gen = torch.Generator().manual_seed(t.seed)
 
-    monitor = Monitor(model, opt, every=t.stats_every)
+    monitor = Monitor(model, opt, every=t.stats_every, reference_loss=_chance_loss(loss_name, data, y_tr))
+    monitor.spec, monitor.regression = spec, data.task == "regression"
     writer = None
     run_dir = None
     if runs_dir is not None:
         run_dir = new_run_dir(runs_dir, spec.name)
-        writer = RunWriter(run_dir, to_json(spec), monitor.layer_names, monitor.act_names, monitor.act_kinds)
+        writer = RunWriter(run_dir, to_json(spec), monitor.layer_names, monitor.act_names, monitor.act_kinds,
+                           monitor.layer_types, monitor.reference_loss)
         monitor.on_flush.append(writer.write_chunk)
 
     bar = _Progress(progress, steps_per_epoch * t.epochs, t.epochs, console)
@@ -215,9 +218,28 @@ def train(spec: Spec, *, runs_dir: str | Path | None = "runs", progress: str = "
             status, non_finite = "non_finite", _where(monitor, int(monitor.history.loss_steps[i]), None, float(monitor.history.loss[i]))
     result = Result(spec, model, monitor, epochs, status, steps, seconds, metric, run_dir, non_finite,
                     extra={"loss": loss_name, "device": str(device), "task": data.task})
+    result.diagnosis = monitor.diagnose()
+    monitor.close()
     if writer:
-        writer.finish(result.summary(), model)
+        summary = result.summary()
+        summary["problems"] = sorted(result.diagnosis.problems)
+        summary["row_spread"] = monitor.row_spread()
+        writer.finish(summary, model, result.diagnosis.to_dict())
     return result
+
+
+def _chance_loss(loss_name: str, data: data_mod.Dataset, y_tr: torch.Tensor) -> float | None:
+    """The loss of the best constant prediction: what "learned nothing" scores (the doctor's reference)."""
+    if loss_name == "bce":
+        p = float(y_tr.float().mean())
+        return -(p * math.log(p) + (1 - p) * math.log(1 - p)) if 0 < p < 1 else None
+    if loss_name == "cross_entropy":
+        freq = torch.bincount(y_tr.cpu(), minlength=data.n_classes).double() / len(y_tr)
+        freq = freq[freq > 0]
+        return float(-(freq * freq.log()).sum())
+    if loss_name == "mse":
+        return float(y_tr.double().var(unbiased=False))
+    return None
 
 
 def _where(monitor: Monitor, step: int, epoch: int | None, value: float) -> dict[str, Any]:
