@@ -374,7 +374,7 @@ def _growth(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Finding | Non
             layers = [ctx.layer_names[j] for j in np.nonzero(hit[k])[0]]
             j0 = int(np.nonzero(hit[k])[0][0])
             val = g[k, j0]
-            cands.append((int(st[k]), layers, f"{ctx.layer_names[j0]}'s gradient norm grew from {_g(early[j0])} to {_g(val)} by step {int(st[k])}",
+            cands.append((int(st[k]), int(st[k]), layers, f"{ctx.layer_names[j0]}'s gradient norm grew from {_g(early[j0])} to {_g(val)} by step {int(st[k])}",
                           {"layer": ctx.layer_names[j0], "early_grad_norm": float(early[j0]), "grad_norm": float(val)}))
     vals, steps = h.loss, h.loss_steps
     if len(vals) > 3:
@@ -387,14 +387,14 @@ def _growth(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Finding | Non
             k = int(np.argmax(hit))
             first_big = int(np.argmax(np.isfinite(vals) & (np.abs(vals) > 10 * early))) if (np.isfinite(vals) & (np.abs(vals) > 10 * early)).any() else k
             peak = np.nanmax(np.where(np.isfinite(vals[: k + 1]), np.abs(vals[: k + 1]), np.nan)) if np.isfinite(vals[: k + 1]).any() else math.nan
-            cands.append((int(steps[first_big]), [], f"the loss grew from {_g(early)} to {_g(peak)} by step {int(steps[k])}"
+            cands.append((int(steps[first_big]), int(steps[k]), [], f"the loss grew from {_g(early)} to {_g(peak)} by step {int(steps[k])}"
                           + (" and then became non-finite" if not np.isfinite(vals[k]) else ""),
                           {"initial_loss": early, "peak_loss": float(peak)}))
     if not cands:
         return None
-    step, layers, msg, ev = min(cands, key=lambda c: c[0])
+    step, detected, layers, msg, ev = min(cands, key=lambda c: c[1])
     ev["regression"] = ctx.regression
-    return Finding("exploding_gradients", SEVERITY["exploding_gradients"], layers, step, step, msg, ev, [])
+    return Finding("exploding_gradients", SEVERITY["exploding_gradients"], layers, step, detected, msg, ev, [])
 
 
 def detect_units(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:

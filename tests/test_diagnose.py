@@ -1,0 +1,239 @@
+"""The doctor: each detector on hand-made histories (exact thresholds), then end to end on the
+seed cases through the public contract."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import gradmedic
+from gradmedic.diagnose import Context, Thresholds, diagnose
+from gradmedic.monitor import ACT_STATS, LAYER_STATS, Chunk, History
+
+LAYERS = ["fc1", "fc2", "out"]
+TYPES = ["Linear"] * 3
+
+
+def history(loss, grad=None, update=None, acts=None, act_kinds=(), inputs=None, every=10):
+    """A History with per-step ``loss`` (T,), and per sampled step (every ``every``) the given
+    per-layer grad norms (S, 3), update ratios and activation stats (S, A, 5)."""
+    loss = np.asarray(loss, dtype=float)
+    T = len(loss)
+    st = np.arange(1, T + 1, every)
+    S = len(st)
+    layers = np.ones((S, 3, len(LAYER_STATS)))
+    layers[:, :, LAYER_STATS.index("update_ratio")] = 1e-3
+    if grad is not None:
+        layers[:, :, 0] = grad
+    if update is not None:
+        layers[:, :, LAYER_STATS.index("update_ratio")] = update
+    A = len(act_kinds)
+    a = np.full((S, A, len(ACT_STATS)), np.nan) if acts is None else acts
+    x = np.zeros((S, 2, 0)) if inputs is None else np.broadcast_to(inputs, (S, 2, inputs.shape[-1])).copy()
+    h = History(LAYERS, [f"act{i + 1}" for i in range(A)], list(act_kinds))
+    h.append(Chunk(np.arange(1, T + 1), loss, st, layers, a, x))
+    return h
+
+
+def ctx(**kw):
+    kinds = kw.pop("act_kinds", [])
+    return Context(LAYERS, TYPES, [f"act{i + 1}" for i in range(len(kinds))], kinds, **kw)
+
+
+def flat(T=400, level=0.69, noise=0.002, seed=0):
+    return level + noise * np.random.default_rng(seed).standard_normal(T)
+
+
+def learning(T=400, seed=0):
+    t = np.arange(T)
+    return 0.69 * np.exp(-t / 150) + 0.05 + 0.01 * np.random.default_rng(seed).standard_normal(T)
+
+
+def test_healthy_history_is_silent():
+    d = diagnose(history(learning()), ctx(reference_loss=0.69))
+    assert d.findings == [] and d.healthy and d.problems == set()
+    assert str(d).startswith("gradmedic: no problems found")
+
+
+def test_vanishing_needs_both_small_ratio_and_stall():
+    grad = np.tile([1e-4, 1e-2, 1.0], (40, 1))  # first/last = 1e-4, below vanishing_ratio 0.1
+    d = diagnose(history(flat(), grad=grad), ctx(reference_loss=0.69))
+    assert d.problems == {"vanishing_gradients"}
+    f = d.findings[0]
+    assert f.layers == ["fc1", "fc2"] and f.evidence["ratio"] == pytest.approx(1e-4)
+    assert f.step == 1 and f.detected_at <= 1 + 100 + 25  # within a window of becoming visible
+    assert "fc1's gradient norm is 0.0001 of out's" in f.message
+    # The same attenuation while the loss falls is not a problem (a deep sigmoid net that learns).
+    assert diagnose(history(learning(), grad=grad), ctx(reference_loss=0.69)).findings == []
+    # Nor a ratio just above the threshold while stalled... which is a plateau only after 4 windows.
+    ok = np.tile([0.2, 0.5, 1.0], (40, 1))
+    assert "vanishing_gradients" not in diagnose(history(flat(), grad=ok), ctx(reference_loss=0.69)).problems
+
+
+def test_threshold_is_configurable():
+    grad = np.tile([0.05, 0.5, 1.0], (40, 1))
+    h = history(flat(), grad=grad)
+    assert "vanishing_gradients" in diagnose(h, ctx(reference_loss=0.69)).problems
+    assert "vanishing_gradients" not in diagnose(h, ctx(reference_loss=0.69), Thresholds(vanishing_ratio=0.01)).problems
+    with pytest.raises(Exception):
+        Thresholds(vanishing_ratio=2.0)
+
+
+def test_every_threshold_has_its_reason():
+    for name, f in Thresholds.model_fields.items():
+        assert f.description and len(f.description) > 40, name
+
+
+def test_non_finite_at_the_step_it_happens():
+    loss = list(learning(200))
+    loss[137] = math.nan
+    d = diagnose(history(loss), ctx())
+    f = next(f for f in d.findings if f.problem == "non_finite")
+    assert f.step == 138 and f.detected_at == 138 and f.severity == "critical"
+    assert "the loss became nan at step 138" in f.message
+
+
+def test_exploding_loss_growth():
+    loss = np.r_[np.full(10, 100.0), 100.0 * 10.0 ** np.arange(1, 8)]
+    d = diagnose(history(loss, every=1), ctx(regression=True))
+    f = next(f for f in d.findings if f.problem == "exploding_gradients")
+    assert f.step == 12 and f.detected_at == 14  # first step > 10x the early level (1e4); first > 1000x (1e6)
+    assert f.remedies[0].spec_change == {"standardize_target": True}
+
+
+def test_exploding_gradient_growth_per_layer():
+    grad = np.ones((40, 3))
+    grad[20:, 0] = 5e3  # fc1's gradient 5000x its early median from sample 20 (step 201)
+    d = diagnose(history(learning(), grad=grad), ctx())
+    f = next(f for f in d.findings if f.problem == "exploding_gradients")
+    assert f.step == 201 and f.layers == ["fc1"] and "grew from 1 to 5e+03" in f.message
+
+
+def test_dead_units_whole_layer_reported_even_while_loss_falls():
+    acts = np.full((40, 1, len(ACT_STATS)), np.nan)
+    acts[:, 0, ACT_STATS.index("dead_frac")] = 1.0
+    d = diagnose(history(learning(), acts=acts, act_kinds=["relu"]), ctx(act_kinds=["relu"]))
+    f = next(f for f in d.findings if f.problem == "dead_units")
+    assert f.layers == ["act1"] and "100% of the units in act1" in f.message
+    assert f.remedies[0].spec_change["activation"] in ("leaky_relu", "elu") or "lr" in f.remedies[0].spec_change
+    # 60% dead while learning well: not a problem; 60% dead while stalled: a problem.
+    acts[:, 0, ACT_STATS.index("dead_frac")] = 0.6
+    assert diagnose(history(learning(), acts=acts, act_kinds=["relu"]), ctx(act_kinds=["relu"])).findings == []
+    assert "dead_units" in diagnose(history(flat(), acts=acts, act_kinds=["relu"]), ctx(act_kinds=["relu"], reference_loss=0.69)).problems
+
+
+def test_saturated_units_when_stalled():
+    acts = np.full((40, 1, len(ACT_STATS)), np.nan)
+    acts[:, 0, ACT_STATS.index("sat_frac")] = 0.8
+    d = diagnose(history(flat(), acts=acts, act_kinds=["saturating"]), ctx(act_kinds=["saturating"], reference_loss=0.69))
+    assert "saturated_units" in d.problems
+    assert diagnose(history(learning(), acts=acts, act_kinds=["saturating"]), ctx(act_kinds=["saturating"])).findings == []
+
+
+def test_lr_too_high_rising_loss():
+    loss = np.r_[learning(150), np.linspace(0.3, 3.0, 100)]
+    d = diagnose(history(loss), ctx(lr=1.0))
+    f = next(f for f in d.findings if f.problem == "lr_too_high")
+    assert "at lr 1" in f.message and f.remedies[0].spec_change == {"lr": 0.1}
+
+
+def test_lr_too_low_tiny_updates_and_no_progress():
+    d = diagnose(history(flat(), update=1e-7), ctx(lr=1e-6, reference_loss=0.69))
+    f = next(f for f in d.findings if f.problem == "lr_too_low")
+    assert f.remedies[0].spec_change == {"lr": 1e-5}
+    # Tiny updates after converging to a low loss are not a problem.
+    assert diagnose(history(learning(), update=1e-7), ctx(lr=1e-6)).findings == []
+
+
+def test_plateau_only_after_four_windows_with_no_other_cause():
+    assert diagnose(history(flat(350)), ctx(reference_loss=0.69)).findings == []
+    d = diagnose(history(flat(600)), ctx(reference_loss=0.69))
+    assert d.problems == {"plateau"} and d.findings[0].severity == "warning"
+
+
+def test_unscaled_inputs_need_suffering_unless_extreme():
+    x = np.array([[[5e3, 0.1]], [[1.2e4, 0.5]]]).reshape(2, 2)  # mean, std per feature
+    inputs = x[None]
+    d = diagnose(history(flat(), inputs=inputs), ctx(reference_loss=0.69))
+    f = next(f for f in d.findings if f.problem == "unscaled_inputs")
+    assert "input feature 0 has std 1.2e+04 and mean 5e+03" in f.message
+    mild = np.array([[20.0, 0.0], [15.0, 1.0]])[None]
+    assert diagnose(history(learning(), inputs=mild), ctx()).findings == []  # learns fine: silent
+    assert "unscaled_inputs" in diagnose(history(flat(), inputs=mild), ctx(reference_loss=0.69)).problems
+
+
+def test_symmetric_units_from_row_spread():
+    d = diagnose(history(flat()), ctx(symmetric=[("fc1", 32, 0.0), ("fc2", 32, 0.3)], reference_loss=0.69))
+    assert d.problems == {"symmetric_units"}  # and the stall is not also called vanishing or a plateau
+    assert d.findings[0].layers == ["fc1"] and d.findings[0].step == 1
+
+
+def test_diagnosis_serializes_and_prints():
+    d = diagnose(history(flat(), grad=np.tile([1e-4, 1e-2, 1.0], (40, 1))), ctx(reference_loss=0.69))
+    back = json.loads(json.dumps(d.to_dict()))
+    assert back["problems"] == ["vanishing_gradients"] and back["findings"][0]["remedies"][0]["source"]
+    text = str(d)
+    assert "vanishing_gradients (serious) in fc1, fc2, since step 1" in text and "1. " in text
+
+
+# -- end to end, through gradmedic.watch ---------------------------------------------------------------
+def _seed004(activation, init_fn, seed=1, steps=300):
+    from sklearn.datasets import make_circles
+
+    x, y = make_circles(n_samples=1000, noise=0.1, random_state=1)
+    x = torch.tensor(x[:500], dtype=torch.float32)
+    x = (x - (x.max(0).values + x.min(0).values) / 2) / ((x.max(0).values - x.min(0).values) / 2)
+    y = torch.tensor(y[:500], dtype=torch.float32)[:, None]
+    torch.manual_seed(seed)
+    layers, w = [], 2
+    for _ in range(5):
+        lin = nn.Linear(w, 5)
+        init_fn(lin.weight)
+        nn.init.zeros_(lin.bias)
+        layers += [lin, activation()]
+        w = 5
+    model = nn.Sequential(*layers, nn.Linear(5, 1))
+    init_fn(model[-1].weight)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    lf = nn.BCEWithLogitsLoss()
+    with gradmedic.watch(model, opt, every=10) as monitor:
+        for i in range(steps):
+            b = (i * 32) % 480
+            opt.zero_grad()
+            loss = lf(model(x[b:b + 32]), y[b:b + 32])
+            loss.backward()
+            monitor.step(loss)
+            opt.step()
+        return monitor.diagnose()
+
+
+def test_seed004_sigmoid_vanishing_found_early():
+    d = _seed004(nn.Sigmoid, lambda w: nn.init.normal_(w, 0, 1))
+    f = next(f for f in d.findings if f.problem == "vanishing_gradients")
+    assert f.detected_at <= 200  # visible from the first window; reported within 100 steps of it
+    assert f.layers[0] == "0" and f.remedies[0].spec_change == {"activation": "relu", "init": "he_uniform"}
+
+
+def test_seed004_relu_he_is_silent():
+    assert _seed004(nn.ReLU, lambda w: nn.init.kaiming_uniform_(w, nonlinearity="relu"), steps=900).findings == []
+
+
+def test_trainer_prints_and_records_the_diagnosis(tmp_path):
+    from gradmedic import spec as S
+    from gradmedic.records import Run
+    from gradmedic.train import train
+
+    sp = S.validate({"data": {"normalize": "minmax"}, "model": {"hidden": [5] * 5, "activation": "sigmoid", "init": "normal", "init_std": 1.0},
+                     "train": {"optimizer": "momentum", "lr": 0.01, "epochs": 20, "seed": 1, "stats_every": 10}})
+    r = train(sp, runs_dir=tmp_path, progress="none")
+    assert "vanishing_gradients" in r.diagnosis.problems
+    # Remedies are spec changes that apply as they are.
+    for rem in r.diagnosis.findings[0].remedies:
+        if rem.spec_change:
+            S.override(sp, rem.spec_change)
+    saved = json.loads((r.run_dir / "diagnosis.json").read_text())
+    assert "vanishing_gradients" in saved["problems"]
+    assert Run(r.run_dir).diagnose().problems == r.diagnosis.problems  # the recorded run gives the same answer
