@@ -139,7 +139,7 @@ class Diagnosis:
             return f"gradmedic: no problems found in {self.steps} steps."
         lines = [f"gradmedic: {len(self.findings)} problem(s) in {self.steps} steps"]
         for f in self.findings:
-            where = f" in {', '.join(f.layers[:4])}{'...' if len(f.layers) > 4 else ''}" if f.layers else ""
+            where = f" in {', '.join(map(_n, f.layers[:4]))}{'...' if len(f.layers) > 4 else ''}" if f.layers else ""
             lines.append(f"- {f.problem} ({f.severity}){where}, since step {f.step} (sure at step {f.detected_at})")
             lines.append(f"    {f.message}")
             for i, r in enumerate(f.remedies[:3], 1):
@@ -184,6 +184,17 @@ def _g(x: float) -> str:
     return f"{x:.2g}"
 
 
+def _n(name: str) -> str:
+    """A module name as a reader sees it: 'fc1', but 'layer 0' for nn.Sequential's numbers."""
+    return f"layer {name}" if name[:1].isdigit() else name
+
+
+def _ref(L: "_Loss", loss: float) -> str:
+    if not (L.reference and math.isfinite(loss)):
+        return ""
+    return f" ({loss / L.reference:.0%} of the {'chance-level' if L.ref_is_chance else 'initial'} loss {_g(L.reference)})"
+
+
 class _Loss:
     """The per-step loss, smoothed by medians over quarter windows (robust to single bad batches)."""
 
@@ -195,6 +206,7 @@ class _Loss:
         head = self.values_f[: self.q]
         self.initial = float(np.median(head)) if len(head) else math.nan
         self.reference = min(self.initial, reference) if reference else self.initial
+        self.ref_is_chance = bool(reference) and reference <= self.initial
         self._smooth: tuple[np.ndarray, np.ndarray] | None = None
 
     def level(self, lo: int, hi: int) -> float:
@@ -282,7 +294,7 @@ def detect_non_finite(h: History, ctx: Context, th: Thresholds, L: _Loss) -> lis
                           "last_finite_loss": float(last_ok[-1]) if len(last_ok) else None, "layers": layers}
     msg = f"the loss became {ev['loss']} at step {step}" if step_loss == step else f"gradients or weights became non-finite at step {step}"
     if layers:
-        msg += f" (non-finite in {', '.join(layers)})"
+        msg += f" (non-finite in {', '.join(map(_n, layers))})"
     if ev["last_finite_loss"] is not None:
         msg += f"; the last finite loss was {_g(ev['last_finite_loss'])}"
     return [Finding("non_finite", SEVERITY["non_finite"], layers, step, step, msg, ev, [])]
@@ -318,9 +330,9 @@ def detect_depth_gradients(h: History, ctx: Context, th: Thresholds, L: _Loss) -
                       "first_grad_norm": float(np.median(first[rows])), "last_grad_norm": float(np.median(last[rows])),
                       "loss": L.level(t - L.q, t), "reference_loss": L.reference,
                       "saturating": any(k2 == "saturating" for k2 in ctx.act_kinds), "depth": len(aff) - 1}
-                msg = (f"{ev['first_layer']}'s gradient norm is {_g(r)} of {ev['last_layer']}'s since step {since} "
+                msg = (f"{_n(ev['first_layer'])}'s gradient norm is {_g(r)} of {_n(ev['last_layer'])}'s since step {since} "
                        f"({_g(ev['first_grad_norm'])} vs {_g(ev['last_grad_norm'])}), and the loss has stalled at "
-                       f"{_g(ev['loss'])} ({_g(ev['loss'] / L.reference) if L.reference else '?'} of its reference)")
+                       f"{_g(ev['loss'])}{_ref(L, ev['loss'])}")
                 out.append(Finding("vanishing_gradients", SEVERITY["vanishing_gradients"], inner or [ev["first_layer"]],
                                    since, t, msg, ev, []))
                 break
@@ -334,7 +346,7 @@ def detect_depth_gradients(h: History, ctx: Context, th: Thresholds, L: _Loss) -
                 since = _since(st, big, k)
                 r = float(np.median(ratio[rows]))
                 ev = {"first_layer": ctx.layer_names[aff[0]], "last_layer": ctx.layer_names[aff[-1]], "ratio": r}
-                msg = f"{ev['first_layer']}'s gradient norm is {_g(r)}x {ev['last_layer']}'s since step {since}: gradients grow layer by layer"
+                msg = f"{_n(ev['first_layer'])}'s gradient norm is {_g(r)}x {_n(ev['last_layer'])}'s since step {since}: gradients grow layer by layer"
                 out.append(Finding("exploding_gradients", SEVERITY["exploding_gradients"], [ev["first_layer"]], since, t, msg, ev, []))
                 break
     if not any(f.problem == "exploding_gradients" for f in out):
@@ -374,7 +386,7 @@ def _growth(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Finding | Non
             layers = [ctx.layer_names[j] for j in np.nonzero(hit[k])[0]]
             j0 = int(np.nonzero(hit[k])[0][0])
             val = g[k, j0]
-            cands.append((int(st[k]), int(st[k]), layers, f"{ctx.layer_names[j0]}'s gradient norm grew from {_g(early[j0])} to {_g(val)} by step {int(st[k])}",
+            cands.append((int(st[k]), int(st[k]), layers, f"{_n(ctx.layer_names[j0])}'s gradient norm grew from {_g(early[j0])} to {_g(val)} by step {int(st[k])}",
                           {"layer": ctx.layer_names[j0], "early_grad_norm": float(early[j0]), "grad_norm": float(val)}))
     vals, steps = h.loss, h.loss_steps
     if len(vals) > 3:
@@ -427,10 +439,10 @@ def detect_units(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Fin
             name, s = max(bad, key=lambda b: b[1])
             span = int(t - st[rows[0]]) if len(rows) > 1 else 0
             if problem == "dead_units":
-                msg = (f"{s:.0%} of the units in {name} gave no positive output for any input of each sampled batch"
+                msg = (f"{s:.0%} of the units in {_n(name)} gave no positive output for any input of each sampled batch"
                        + (f" over the last {span} steps" if span else f" at step {t}") + f" (since step {since})")
             else:
-                msg = (f"{s:.0%} of {name}'s outputs sit in the flat tails of the activation (derivative <= 1/25 of its peak)"
+                msg = (f"{s:.0%} of {_n(name)}'s outputs sit in the flat tails of the activation (derivative <= 1/25 of its peak)"
                        + (f" over the last {span} steps" if span else f" at step {t}") + f" (since step {since})")
             ev = {"layers": dict(bad), "threshold": thr, "loss": L.level(t - L.q, t)}
             out.append(Finding(problem, SEVERITY[problem], [b[0] for b in bad], since, t, msg, ev, []))
@@ -483,8 +495,7 @@ def detect_plateau(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[F
         if L.stalled(t, th, windows=th.plateau_windows) and L.high(t, th.high_loss):
             now = L.level(t - L.q, t)
             since = t - th.plateau_windows * th.window
-            msg = (f"the loss has stayed at {_g(now)} ({_g(now / L.reference) if L.reference else '?'} of its reference "
-                   f"{_g(L.reference)}) from step {since} to step {t}")
+            msg = f"the loss has stayed at {_g(now)}{_ref(L, now)} from step {since} to step {t}"
             return [Finding("plateau", SEVERITY["plateau"], [], since, t, msg, {"loss": now, "reference_loss": L.reference}, [])]
     return []
 
@@ -519,7 +530,7 @@ def detect_symmetric(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list
     if not layers or not len(h.loss_steps) or h.loss_steps[-1] < 2:
         return []
     names = [n for n, _, _ in layers]
-    desc = ", ".join(f"all {u} units of {n}" for n, u, _ in layers[:3])
+    desc = ", ".join(f"all {u} units of {_n(n)}" for n, u, _ in layers[:3])
     msg = f"{desc} have identical incoming weights (relative spread {_g(max(s for *_, s in layers))}); they can only change in lock step"
     return [Finding("symmetric_units", SEVERITY["symmetric_units"], names, 1, int(h.loss_steps[-1]), msg,
                     {"layers": {n: u for n, u, _ in layers}}, [])]
