@@ -24,6 +24,7 @@ past ``max_rows`` rows it keeps every other row (the loss at full resolution up 
 from __future__ import annotations
 
 import math
+import warnings
 import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -139,11 +140,14 @@ class Monitor:
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer | None = None, *, every: int = 25,
                  flush_every: int = 256, on_flush: list[Callable[[Chunk], None]] | None = None,
                  max_rows: int = 20_000, thresholds: Any = None, reference_loss: float | None = None):
+        self._compiled = False
         if not isinstance(model, nn.Module):
             raise WatchError(f"watch() needs a torch.nn.Module, got {type(model).__name__}")
-        if type(model).__name__ == "OptimizedModule" and hasattr(model, "_orig_mod"):
-            raise WatchError("watch() got a torch.compile'd module; watch the original module (model._orig_mod, "
-                             "or call watch(model) before torch.compile(model)) so the hooks see every layer")
+        if type(model).__name__ == "OptimizedModule" and isinstance(getattr(model, "_orig_mod", None), nn.Module):
+            # torch.compile's wrapper runs the original modules, and dynamo honours their hooks:
+            # watch those (layer names are the original ones, without the "_orig_mod." prefix).
+            model = model._orig_mod
+            self._compiled = True
         if model in _watched:
             raise WatchError("this model is already watched; close() the first monitor before watching it again")
         if every < 1 or flush_every < 1:
@@ -194,6 +198,7 @@ class Monitor:
         self._act_out: list[torch.Tensor | None] = [None] * len(self._act_modules)
         self._inputs: torch.Tensor | None = None
         self._seg_key: tuple | None = None
+        self._warned_hooks = False
         self._hooks: list = []
         self._snap: list[torch.Tensor] | None = None
         self._closed = False
@@ -214,6 +219,7 @@ class Monitor:
             return
         self.flush()
         self._disarm()
+        self._remove_hooks()
         _watched.discard(self.model)
         self._closed = True
 
@@ -223,10 +229,14 @@ class Monitor:
 
     def _arm(self) -> None:
         """Before a sampled step's forward pass: hooks on, weights snapshotted."""
-        self._disarm()
-        for i, m in enumerate(self._act_modules):
-            self._hooks.append(m.register_forward_hook(self._make_act_hook(i)))
-        self._hooks.append(self._first_layer.register_forward_pre_hook(self._input_hook))
+        self._armed = True
+        if not (self._compiled and self._hooks):
+            # Eager: hooks only for sampled passes, so other steps run at unwatched speed.  Compiled:
+            # installed once and kept, since dynamo does not retrace for hooks added after compiling.
+            self._remove_hooks()
+            for i, m in enumerate(self._act_modules):
+                self._hooks.append(m.register_forward_hook(self._make_act_hook(i)))
+            self._hooks.append(self._first_layer.register_forward_pre_hook(self._input_hook))
         with torch.no_grad():
             if self._snap is None:
                 self._snap = [p.detach().clone() for p in self._params]
@@ -235,8 +245,14 @@ class Monitor:
         self._snap_valid = True
 
     _snap_valid = False
+    _armed = False
 
     def _disarm(self) -> None:
+        self._armed = False
+        if not self._compiled:
+            self._remove_hooks()
+
+    def _remove_hooks(self) -> None:
         for h in self._hooks:
             h.remove()
         self._hooks = []
@@ -245,13 +261,13 @@ class Monitor:
         # The hook only keeps a reference (autograd holds these outputs until backward anyway);
         # all statistics are computed in one batched pass in step(), ~15 ops whatever the depth.
         def hook(module, args, out):
-            if self._act_out[i] is None and module.training and torch.is_grad_enabled() \
+            if self._armed and self._act_out[i] is None and module.training and torch.is_grad_enabled() \
                     and isinstance(out, torch.Tensor) and out.is_floating_point() and out.numel() > 0:
                 self._act_out[i] = out.detach()
         return hook
 
     def _input_hook(self, module, args):
-        if self._inputs is None and module.training and torch.is_grad_enabled() and args:
+        if self._armed and self._inputs is None and module.training and torch.is_grad_enabled() and args:
             x = args[0]
             if isinstance(x, torch.Tensor) and x.is_floating_point() and x.dim() >= 2 and x.shape[0] > 1:
                 self._inputs = x.detach()
@@ -339,6 +355,14 @@ class Monitor:
             update = sums[2] / sums[3] if have_update else torch.full((L,), math.nan, device=self.device)
             self._snap_valid = False
             layers = torch.stack([sums[0], l1 / self._numel, sums[1], update], dim=1)
+            if self._act_modules and self._armed and all(o is None for o in self._act_out) and self.model.training \
+                    and not self._warned_hooks:
+                # Never silently nothing: a model compiled after watch(), or run through
+                # torch.func.functional_call, bypasses module hooks.
+                self._warned_hooks = True
+                warnings.warn(f"gradmedic: no activation hook fired before step {s}: was the model torch.compile'd after "
+                              "watch(), or run without calling its modules? Activation statistics are unavailable; "
+                              "gradient statistics are still recorded.", RuntimeWarning, stacklevel=3)
             acts = self._act_stats()
             if self._inputs is not None:
                 x = self._inputs
