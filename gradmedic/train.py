@@ -156,7 +156,7 @@ def train(spec: Spec, *, runs_dir: str | Path | None = "runs", progress: str = "
     epochs: list[dict[str, Any]] = []
     status, non_finite, steps = "ok", None, 0
     sync_loss = device.type == "cpu"  # reading the loss is free on CPU; on CUDA it is checked at each flush
-    last_flush = start = time.perf_counter()
+    last_flush = last_bar = start = time.perf_counter()
     try:
         for epoch in range(1, t.epochs + 1):
             model.train()
@@ -183,6 +183,9 @@ def train(spec: Spec, *, runs_dir: str | Path | None = "runs", progress: str = "
                     torch.nn.utils.clip_grad_norm_(model.parameters(), t.clip_norm)
                 opt.step()
                 now = time.perf_counter()
+                if bar.mode == "rich" and now - last_bar > 0.1:
+                    last_bar = now
+                    bar.step(steps, loss.item(), opt.param_groups[0]["lr"])
                 if now - last_flush > FLUSH_SECONDS:
                     last_flush = now
                     chunk = monitor.flush()
@@ -190,7 +193,6 @@ def train(spec: Spec, *, runs_dir: str | Path | None = "runs", progress: str = "
                         bad = int(np.argmin(np.isfinite(chunk.loss)))
                         non_finite = _where(monitor, int(chunk.loss_steps[bad]), epoch, float(chunk.loss[bad]))
                         break
-                    bar.step(steps, loss.item(), opt.param_groups[0]["lr"])
             if non_finite:
                 status = "non_finite"
                 break
