@@ -75,6 +75,10 @@ class Thresholds(BaseModel):
     lr_high_rise: float = Field(3.0, gt=1, description=(
         "smoothed loss rising to this multiple of its running minimum: mini-batch noise of a converging "
         "run stays well under 2x; a rate past the stability limit makes the loss grow (seed 002 Fig. 7.6)."))
+    rise_undo: float = Field(0.25, gt=0, description=(
+        "a rising loss counts only if it gives back at least this share of the starting loss: near convergence "
+        "a loss of 0.001 that wobbles to 0.004 is 4x up but nothing lost (healthy moons/blobs runs), and a healthy "
+        "spirals/maxout run spiked from 0.002 to 0.075 (11% of its start) and recovered to 99% accuracy."))
     lr_low_update: float = Field(1e-5, gt=0, description=(
         "update-to-weight ratio per step. About 1e-3 is the usual healthy rate (Karpathy, CS231n); at 1e-5 "
         "weights change 1% in 1000 steps, so a high loss that moves this slowly is starved by the rate."))
@@ -207,6 +211,10 @@ class _Loss:
         self.initial = float(np.median(head)) if len(head) else math.nan
         self.reference = min(self.initial, reference) if reference else self.initial
         self.ref_is_chance = bool(reference) and reference <= self.initial
+        # The loss before training moved it: the first steps' level, or chance level if higher.
+        first = self.values_f[:3]
+        head = abs(float(np.median(first))) if len(first) else 0.0
+        self.start = max(head, abs(reference or 0.0), abs(self.initial) if math.isfinite(self.initial) else 0.0)
         self._smooth: tuple[np.ndarray, np.ndarray] | None = None
 
     def level(self, lo: int, hi: int) -> float:
@@ -365,10 +373,13 @@ def _since(steps: np.ndarray, cond: np.ndarray, k: int) -> int:
 
 
 def _rising(L: _Loss, t: int, th: Thresholds) -> bool:
-    """The smoothed loss at t is ``lr_high_rise`` times the lowest smoothed loss before it."""
+    """The smoothed loss at t is ``lr_high_rise`` times the lowest smoothed loss before it, and the
+    rise gives back at least ``rise_undo`` of the initial loss (near zero, relative noise is large)."""
     now = L.level(t - L.q, t)
     best, _ = L.best_before(t - L.q)
-    return math.isfinite(now) and math.isfinite(best) and best >= 0 and now > th.lr_high_rise * max(best, 1e-12)
+    if not (math.isfinite(now) and math.isfinite(best) and best >= 0):
+        return False
+    return now > th.lr_high_rise * max(best, 1e-12) and (now - best) > th.rise_undo * L.start
 
 
 def _growth(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Finding | None:
