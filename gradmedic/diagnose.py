@@ -50,11 +50,12 @@ class Thresholds(BaseModel):
     high_loss: float = Field(0.9, gt=0, description=(
         "a stalled loss above this share of its reference (chance level when known, else the initial loss) "
         "means the network has learned next to nothing; a run stalled below it has learned and converged."))
-    plateau_windows: int = Field(4, ge=1, description=(
+    plateau_windows: int = Field(5, ge=1, description=(
         "windows without progress, at a loss above high_loss of its reference, before a stall with no other "
         "cause is called a plateau. Seed 004's healthy ReLU/He net sits at chance for ~300 steps before it "
-        "learns (loss 0.693 -> 0.689 over steps 1-300, seed 1), so shorter stalls with healthy gradients are "
-        "not yet evidence. (A run that "
+        "learns (loss 0.693 -> 0.689 over steps 1-300, seed 1) and issue 3's 8x32 sigmoid net with N(0, 1) "
+        "weights for ~400 steps (scenario mlp_sigmoid_8x32_normal1), so shorter stalls with healthy gradients "
+        "are not yet evidence. (A run that "
         "stalls after learning part of the task is not flagged: without labels the doctor cannot tell a "
         "plateau from the best loss the data allows.)"))
     vanishing_ratio: float = Field(0.1, gt=0, lt=1, description=(
@@ -88,8 +89,10 @@ class Thresholds(BaseModel):
     unscaled_spread: float = Field(100.0, gt=1, description=(
         "ratio of the largest to the smallest non-constant feature std: weights on the small features learn "
         "100x slower at one learning rate (seed 002 §7.6, Fig. 7.20 zig-zag)."))
-    unscaled_extreme: float = Field(1000.0, gt=1, description=(
-        "an input scale so large it is reported even before training visibly suffers."))
+    unscaled_extreme: float = Field(50.0, gt=1, description=(
+        "an input scale reported even before training visibly suffers: at 50 the first layer's pre-activation "
+        "variance is 2500x what the init assumes, and its gradients 50x larger than with unit inputs (seed 002 "
+        "§7.6). A ReLU CNN on raw 0..255 pixels reached 0.63 accuracy against 0.94 standardized (scenario cnn_raw_pixels)."))
     symmetric_spread: float = Field(1e-6, gt=0, description=(
         "relative spread of a layer's rows of weights below which its units are identical copies; "
         "identical units get identical gradients and stay identical (seed 002 §7.5)."))
@@ -214,6 +217,7 @@ class _Loss:
         # The loss before training moved it: the first steps' level, or chance level if higher.
         first = self.values_f[:3]
         head = abs(float(np.median(first))) if len(first) else 0.0
+        self.head = float(np.median(first)) if len(first) else math.nan
         self.start = max(head, abs(reference or 0.0), abs(self.initial) if math.isfinite(self.initial) else 0.0)
         self._smooth: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -377,6 +381,8 @@ def _rising(L: _Loss, t: int, th: Thresholds) -> bool:
     rise gives back at least ``rise_undo`` of the initial loss (near zero, relative noise is large)."""
     now = L.level(t - L.q, t)
     best, _ = L.best_before(t - L.q)
+    if not math.isfinite(best) or (math.isfinite(L.head) and L.head < best):
+        best = L.head  # a jump within the first steps: compare with where the loss began
     if not (math.isfinite(now) and math.isfinite(best) and best >= 0):
         return False
     return now > th.lr_high_rise * max(best, 1e-12) and (now - best) > th.rise_undo * L.start
@@ -385,13 +391,31 @@ def _rising(L: _Loss, t: int, th: Thresholds) -> bool:
 def _growth(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Finding | None:
     """Gradient norms or the loss growing 1000x over their early level: divergence."""
     g = h.layer("grad_norm")
+    w = h.layer("weight_norm")
     st = h.stat_steps
     cands = []
+    # A gradient 1000x the weights it updates: one step of any usual rate throws the weights away.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        huge = np.isfinite(g) & (g > th.exploding_growth * np.maximum(w, 1e-12))
+    if huge.any():
+        k = int(np.argmax(huge.any(axis=1)))
+        j0 = int(np.nanargmax(np.where(huge[k], g[k] / np.maximum(w[k], 1e-12), np.nan)))
+        cands.append((int(st[k]), int(st[k]), [ctx.layer_names[j] for j in np.nonzero(huge[k])[0]],
+                      f"{_n(ctx.layer_names[j0])}'s gradient norm is {_g(g[k, j0])}, {_g(g[k, j0] / w[k, j0])}x its weight norm, at step {int(st[k])}",
+                      {"layer": ctx.layer_names[j0], "grad_norm": float(g[k, j0]), "weight_norm": float(w[k, j0])}))
     if len(st) >= 2:
         early = np.nanmedian(np.where(np.isfinite(g[:3]), g[:3], np.nan), axis=0)
         with np.errstate(divide="ignore", invalid="ignore"):
             grow = g / early
-        hit = np.isfinite(grow) & (grow > th.exploding_growth) | (~np.isfinite(g) & np.isfinite(early))
+        # Growth from a tiny start (a layer behind a LayerNorm or a zero-initialized head) is not
+        # divergence: also ask for a gradient larger than the weights it updates.
+        hit = np.isfinite(grow) & (grow > th.exploding_growth) & (g > w) | (~np.isfinite(g) & np.isfinite(early))
+        # ... and only when training suffers then: divergence ahead, a rising loss, or a stall at a high loss.
+        doomed = not np.all(np.isfinite(h.loss))
+        for k in np.nonzero(hit.any(axis=1))[0]:
+            t = int(st[k])
+            if not (doomed or _rising(L, t, th) or (L.stalled(t, th) and L.high(t, th.high_loss))):
+                hit[k] = False
         if hit.any():
             k = int(np.argmax(hit.any(axis=1)))
             layers = [ctx.layer_names[j] for j in np.nonzero(hit[k])[0]]
@@ -471,6 +495,8 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
         if _rising(L, t, th):
             now = L.level(t - L.q, t)
             best, sbest = L.best_before(t - L.q)
+            if not math.isfinite(best) or (math.isfinite(L.head) and L.head < best):
+                best, sbest = L.head, int(L.steps_f[0])
             lr = ctx.lr
             msg = f"the loss rose {_g(now / max(best, 1e-12))}x in {t - sbest} steps (from {_g(best)} at step {sbest} to {_g(now)})" + \
                   (f" at lr {lr:g}" if lr else "")
@@ -507,7 +533,11 @@ def detect_plateau(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[F
             now = L.level(t - L.q, t)
             since = t - th.plateau_windows * th.window
             msg = f"the loss has stayed at {_g(now)}{_ref(L, now)} from step {since} to step {t}"
-            return [Finding("plateau", SEVERITY["plateau"], [], since, t, msg, {"loss": now, "reference_loss": L.reference}, [])]
+            u = h.layer("update_ratio")
+            rows = _window_rows(h, t, th.window)
+            upd = float(np.nanmedian(np.nanmax(u[rows], axis=1))) if len(rows) and u.shape[1] else math.nan
+            return [Finding("plateau", SEVERITY["plateau"], [], since, t, msg,
+                            {"loss": now, "reference_loss": L.reference, "update_ratio": upd}, [])]
     return []
 
 
@@ -543,7 +573,8 @@ def detect_symmetric(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list
     names = [n for n, _, _ in layers]
     desc = ", ".join(f"all {u} units of {_n(n)}" for n, u, _ in layers[:3])
     msg = f"{desc} have identical incoming weights (relative spread {_g(max(s for *_, s in layers))}); they can only change in lock step"
-    return [Finding("symmetric_units", SEVERITY["symmetric_units"], names, 1, int(h.loss_steps[-1]), msg,
+    # Identical units are identical from the first update on: diagnose() reports them from step 2.
+    return [Finding("symmetric_units", SEVERITY["symmetric_units"], names, 1, min(2, int(h.loss_steps[-1])), msg,
                     {"layers": {n: u for n, u, _ in layers}}, [])]
 
 
@@ -589,9 +620,10 @@ def _reconcile(findings: list[Finding]) -> list[Finding]:
     drop = set()
     if "symmetric_units" in found:  # identical units explain the stall; their gradients may look vanishing
         drop |= {"vanishing_gradients", "lr_too_low", "dead_units", "saturated_units"}
-    dead = [f for f in findings if f.problem == "dead_units"]
-    if dead and any(v >= 1.0 for v in dead[0].evidence.get("layers", {}).values()):
-        drop.add("vanishing_gradients")  # a silent layer passes no gradient: the dead units are the cause
+    if "dead_units" in found:
+        drop.add("vanishing_gradients")  # silent units pass no gradient back: they are the cause
+    if "lr_too_high" in found:
+        drop.add("vanishing_gradients")  # a rate past stability saturates or kills units; the rate is the cause
     if "non_finite" in found or "exploding_gradients" in found:
         drop |= {"lr_too_low", "vanishing_gradients"}
     return [f for f in findings if f.problem not in drop]

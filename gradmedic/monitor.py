@@ -427,6 +427,8 @@ class Monitor:
                 rows = w.detach().reshape(w.shape[0], -1).double()
                 if getattr(m, "bias", None) is not None:
                     rows = torch.cat([rows, m.bias.detach().double()[:, None]], 1)
+                if not bool(torch.isfinite(rows).all()):
+                    continue  # non-finite weights say nothing about symmetry
                 mean = rows.mean(0, keepdim=True)
                 dev = (rows - mean).norm(dim=1).max()
                 scale = torch.maximum(rows.norm(dim=1).mean(), torch.tensor(1e-12, dtype=torch.float64, device=rows.device))

@@ -106,10 +106,13 @@ def for_problem(problem: str, evidence: dict[str, Any], spec: Spec | None = None
                 R("use Adam (lr 0.001), which adapts each parameter's step", "seed 002 §7.3.5", {"optimizer": "adam", "lr": 0.001}),
                 R("add momentum 0.9", "seed 002 §7.3.1", {"optimizer": "momentum", "momentum": 0.9})]
     if problem == "plateau":
-        return [R("anneal: divide the learning rate by 10 when the loss stops improving", "seed 002 §7.2", {"schedule": "plateau", "plateau_patience": 5}),
-                R("use momentum (0.9) to carry the iterate across flat regions and saddle points", "seed 002 §7.1, §7.3.1, Fig. 7.8",
-                  {"optimizer": "momentum", "momentum": 0.9}),
-                R("use Adam", "seed 002 §7.3.5", {"optimizer": "adam", "lr": 0.001})]
+        anneal = R("anneal: divide the learning rate by 10 when the loss stops improving", "seed 002 §7.2, Fig. 7.6",
+                   {"schedule": "plateau", "plateau_patience": 5})
+        momentum = R("use momentum (0.9) to carry the iterate across flat regions and saddle points", "seed 002 §7.1, §7.3.1, Fig. 7.8",
+                     {"optimizer": "momentum", "momentum": 0.9})
+        adam = R("use Adam, whose normalized steps cross flat regions", "seed 002 §7.3.5", {"optimizer": "adam", "lr": 0.001})
+        small_steps = evidence.get("update_ratio", 1.0) < 1e-3  # below the ~1e-3 healthy update rate: stuck, not bouncing
+        return [momentum, adam, anneal] if small_steps else [anneal, momentum, adam]
     if problem == "unscaled_inputs":
         return [R("standardize each input feature with the training split's mean and std", "seed 000; seed 002 §7.6", {"normalize": "standard"}),
                 R("min-max scale each input feature to [-1, 1] on the training split", "seed 002 §7.6; seed 004", {"normalize": "minmax"}),

@@ -17,7 +17,7 @@ LAYERS = ["fc1", "fc2", "out"]
 TYPES = ["Linear"] * 3
 
 
-def history(loss, grad=None, update=None, acts=None, act_kinds=(), inputs=None, every=10):
+def history(loss, grad=None, update=None, acts=None, act_kinds=(), inputs=None, every=10, weight=None):
     """A History with per-step ``loss`` (T,), and per sampled step (every ``every``) the given
     per-layer grad norms (S, 3), update ratios and activation stats (S, A, 5)."""
     loss = np.asarray(loss, dtype=float)
@@ -30,6 +30,8 @@ def history(loss, grad=None, update=None, acts=None, act_kinds=(), inputs=None, 
         layers[:, :, 0] = grad
     if update is not None:
         layers[:, :, LAYER_STATS.index("update_ratio")] = update
+    if weight is not None:
+        layers[:, :, LAYER_STATS.index("weight_norm")] = weight
     A = len(act_kinds)
     a = np.full((S, A, len(ACT_STATS)), np.nan) if acts is None else acts
     x = np.zeros((S, 2, 0)) if inputs is None else np.broadcast_to(inputs, (S, 2, inputs.shape[-1])).copy()
@@ -106,10 +108,22 @@ def test_exploding_loss_growth():
 
 def test_exploding_gradient_growth_per_layer():
     grad = np.ones((40, 3))
-    grad[20:, 0] = 5e3  # fc1's gradient 5000x its early median from sample 20 (step 201)
-    d = diagnose(history(learning(), grad=grad), ctx())
+    grad[20:, 0] = 5e3  # fc1's gradient 5000x its early median from sample 20 (step 201), above its weight norm 10
+    rising = np.r_[learning(200), np.linspace(0.1, 2.0, 200)]
+    d = diagnose(history(rising, grad=grad, weight=10.0), ctx())
     f = next(f for f in d.findings if f.problem == "exploding_gradients")
-    assert f.step == 201 and f.layers == ["fc1"] and "grew from 1 to 5e+03" in f.message
+    assert f.step == 201 and f.layers == ["fc1"] and "fc1.s gradient norm is 5e+03x out.s" in f.message.replace("'", ".")
+    # The same growth while the loss keeps falling is a layer waking up, not divergence.
+    assert "exploding_gradients" not in diagnose(history(learning(400), grad=grad, weight=10.0), ctx()).problems
+
+
+def test_gradient_far_larger_than_its_weights_is_exploding():
+    grad = np.ones((40, 3))
+    grad[0, 1] = 1e14  # step 1: fc2's gradient 1e14 against a weight norm of 1 (the loss then turns NaN)
+    loss = np.r_[1e13, np.nan]
+    d = diagnose(history(loss, grad=grad[:1], every=10), ctx())
+    f = next(f for f in d.findings if f.problem == "exploding_gradients")
+    assert f.step == 1 and f.layers == ["fc2"] and "1e+14x its weight norm" in f.message
 
 
 def test_dead_units_whole_layer_reported_even_while_loss_falls():
