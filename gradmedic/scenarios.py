@@ -347,8 +347,9 @@ SCENARIOS: list[Scenario] = [
     _s("cnn_raw_pixels", "cnn", ["unscaled_inputs"], "ReLU CNN on raw pixel values 0..255 with SGD momentum: 0.63 vs 0.94 standardized",
        _cnn(lambda: digits(True, raw=True), nn.ReLU, opt=lambda m: _sgd(m, 0.01, 0.9)), reference_loss=LN10),
     # ---- symmetric units ------------------------------------------------------------------------------
-    _s("mlp_constant_init", "mlp", ["symmetric_units"], "seed 002 §7.5: 3x32 tanh with every weight 0.1: units move in lock step",
-       _mlp(moons, [32] * 3, nn.Tanh, const(0.1), opt=lambda m: _sgd(m, 0.1, 0.9))),
+    _s("mlp_constant_init", "mlp", ["symmetric_units"], "seed 002 §7.5: 3x32 tanh with every weight 0.1: units move in lock step, "
+       "so each layer acts as one unit and cannot separate the circles",
+       _mlp(circles, [32] * 3, nn.Tanh, const(0.1), opt=lambda m: _sgd(m, 0.1, 0.9))),
     _s("cnn_constant_init", "cnn", ["symmetric_units"], "CNN with every weight 0.01: 0.20", _cnn(lambda: digits(True), init=const(0.01),
        opt=lambda m: _sgd(m, 0.05, 0.9)), reference_loss=LN10),
 ]
