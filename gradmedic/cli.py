@@ -16,10 +16,10 @@ from typing import Any, Optional
 
 import typer
 
-try:  # older typer depends on click; newer typer vendors it as typer._click
-    from click import exceptions as click_exc
-except ImportError:  # pragma: no cover - depends on the installed typer
+try:  # newer typer vendors click as typer._click and raises its exceptions even when click is installed
     from typer._click import exceptions as click_exc
+except ImportError:  # pragma: no cover - older typer depends on click itself
+    from click import exceptions as click_exc
 from rich.console import Console
 from rich.table import Table
 

@@ -9,7 +9,8 @@
   ReLU family (exactly the zeros for ReLU), the share of its units (features; channels of an
   image) with no positive output for any input of the batch (``dead_frac``: a healthy unit fires
   for about half the inputs, so for a batch of 32 it is silent on all of them with odds 2^-32),
-  and the share saturated for sigmoid and tanh
+  and the share saturated for sigmoid and tanh (estimated on the first ``ACT_SAMPLES`` = 32 samples
+  of the batch)
   (|tanh| > 0.99, sigmoid outside [0.01, 0.99]: there the derivative is at most 1/25 of its peak,
   seed 002 §7.4, so the unit passes almost no gradient back);
 - per input feature of the first layer's input: mean and std (for the unscaled-input check).
@@ -38,6 +39,10 @@ from .errors import WatchError
 
 LAYER_STATS = ("grad_norm", "grad_mean_abs", "weight_norm", "update_ratio")
 ACT_STATS = ("mean", "std", "zero_frac", "sat_frac", "dead_frac")
+# Activation statistics are estimated from the first 32 samples of a batch: 32 x units values per
+# layer estimate shares to a few percent, and a unit silent for all 32 inputs is still dead with
+# odds 2^-32 against; larger batches would only cost time.
+ACT_SAMPLES = 32
 
 # Modules whose output we understand.  "relu": share <= 0 is meaningful (dead units);
 # "saturating": share saturated is meaningful; "other": mean/std only.
@@ -263,7 +268,8 @@ class Monitor:
         def hook(module, args, out):
             if self._armed and self._act_out[i] is None and module.training and torch.is_grad_enabled() \
                     and isinstance(out, torch.Tensor) and out.is_floating_point() and out.numel() > 0:
-                self._act_out[i] = out.detach()
+                o = out.detach()
+                self._act_out[i] = o[:ACT_SAMPLES] if o.dim() >= 2 else o
         return hook
 
     def _input_hook(self, module, args):
@@ -283,33 +289,36 @@ class Monitor:
         key = tuple((i, o.numel()) for i, o in zip(idx, outs))
         if key != self._seg_key:
             sizes = torch.tensor([n for _, n in key], device=self.device)
-            self._seg = torch.repeat_interleave(torch.arange(len(idx), device=self.device), sizes)
             self._seg_n = sizes.double()
+            self._seg_lengths = sizes
             lo = torch.tensor([self._sat[i][0] if self._sat[i] else -math.inf for i in idx], device=self.device)
             hi = torch.tensor([self._sat[i][1] if self._sat[i] else math.inf for i in idx], device=self.device)
-            self._seg_lo, self._seg_hi = lo[self._seg], hi[self._seg]
+            self._seg_lo, self._seg_hi = lo.repeat_interleave(sizes), hi.repeat_interleave(sizes)
             relu = torch.tensor([self.act_kinds[i] == "relu" for i in idx], device=self.device)
             sat = torch.tensor([self._sat[i] is not None for i in idx], device=self.device)
             self._seg_mask = (relu, sat)
+            self._seg_any = (bool(relu.any()), bool(sat.any()))
             self._seg_idx = torch.tensor(idx, device=self.device)
             self._seg_key = key
-        seg, n = self._seg, self._seg_n
-        # One pass in float64 (sum, sum of squares, count <= 0, count saturated) and one segment
-        # sum; float64 keeps the one-pass variance exact unless |mean|/std exceeds ~1e6.
-        flat = torch.cat([o.reshape(-1) for o in outs]).double()
-        cols = torch.stack([flat, flat * flat, (flat <= 0).double(), ((flat <= self._seg_lo) | (flat >= self._seg_hi)).double()], 1)
-        sums = torch.zeros(len(idx), 4, dtype=torch.float64, device=self.device).index_add_(0, seg, cols)
-        mean = sums[:, 0] / n
-        var = (sums[:, 1] - n * mean * mean).clamp(min=0) / (n - 1).clamp(min=1)
+        n, lengths = self._seg_n, self._seg_lengths
         relu, sat = self._seg_mask
+        # Segment sums over the concatenated outputs, one column at a time (no (N, 4) matrix):
+        # the mean first, then squared deviations from it (two passes, no cancellation).
+        flat = torch.cat([o.reshape(-1) for o in outs]).float()
+        segsum = lambda v: torch.segment_reduce(v, "sum", lengths=lengths).double()  # noqa: E731
+        mean = segsum(flat) / n
+        dev = flat - mean.float().repeat_interleave(lengths, output_size=flat.numel())
+        var = segsum(dev * dev) / (n - 1).clamp(min=1)
         nan = torch.full_like(mean, math.nan)
+        zero = segsum((flat <= 0).float()) / n if self._seg_any[0] else nan
+        satf = segsum(((flat <= self._seg_lo) | (flat >= self._seg_hi)).float()) / n if self._seg_any[1] else nan
         dead = nan.clone()
         for j, (i, o) in enumerate(zip(idx, outs)):
             if self.act_kinds[i] == "relu" and o.dim() >= 2 and o.shape[0] > 1:
                 unit_dim = 1 if o.dim() == 4 else o.dim() - 1  # channels of an image, else features
                 peak = o.detach().movedim(unit_dim, -1).reshape(-1, o.shape[unit_dim]).amax(0)
                 dead[j] = (peak <= 0).double().mean()
-        stats = torch.stack([mean, var.sqrt(), torch.where(relu, sums[:, 2] / n, nan), torch.where(sat, sums[:, 3] / n, nan), dead], 1)
+        stats = torch.stack([mean, var.sqrt(), torch.where(relu, zero, nan), torch.where(sat, satf, nan), dead], 1)
         out[self._seg_idx] = stats.float()
         return out
 
