@@ -1,251 +1,721 @@
-"""Showing: PNG pictures of a recorded run (matplotlib, no global pyplot state).
+"""Showing: PNG pictures of a recorded run (matplotlib Agg, no pyplot and no global figure state).
 
-``render_all(run_dir)`` writes
-- ``loss.png``: per-step loss (raw and smoothed), per-epoch train/test loss, and the metric;
-- ``grad_norms.png``: each layer's gradient norm over training (light = first layer, dark = last),
-  and the median per layer in layer order: the vanishing picture of seed 004;
-- ``activations.png``: each activation layer's distribution at initialization and after training,
+``render_all(run_dir, out_dir=None)`` writes into ``out_dir`` (default: the run directory)
+
+- ``loss.png``: the loss of every step (light) and its running mean, the per-epoch train and test
+  loss, the loss of a constant prediction for reference, and the metric over epochs; a red line
+  where the loss became NaN/inf;
+- ``grad_norms.png``: each layer's gradient norm over training (light = first layer, dark = last)
+  and the median per layer in layer order: the vanishing picture of seed 004 (exact zeros drawn
+  at the bottom of the log axis and marked, NaN/inf skipped and marked);
+- ``activations.png``: each activation layer's output distribution on the training inputs, with
+  the initial weights (rebuilt from the run's seed) and with the trained weights (``model.pt``),
   as in seed 002 Fig. 7.23/7.24, with the mean and std per layer;
-- ``activation_stats.png``: recorded activation mean/std and share of zeros or saturated over steps.
+- ``activation_stats.png``: the recorded activation mean, std, and share of zeros / saturated /
+  silent units over training.
+
+Each figure's title says what it shows ("fc1's gradient is 1/130 of out's"); the line under it
+names the run.  Every function here draws from what was recorded and never raises on a broken
+run (NaN, a killed run without ``model.pt`` or ``summary.json``, layers with zero gradient).
 """
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
-matplotlib.use("Agg")
+matplotlib.use("Agg", force=False)  # a no-op when another backend was chosen already: we never use pyplot
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from matplotlib import cm  # noqa: E402
+from matplotlib import colormaps, ticker  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from .records import Run  # noqa: E402
 
 DPI = 110
+NAMES = ("loss.png", "grad_norms.png", "activations.png", "activation_stats.png")
+MAX_HIST_LAYERS = 8  # activation layers drawn as histograms (evenly chosen, first and last always)
+MAX_INPUTS = 2000  # training inputs run through the rebuilt model
+MAX_HIST_VALUES = 200_000  # activation values per histogram (a fixed random subset beyond)
+
+_STYLE = {
+    "font.size": 10, "axes.titlesize": 10.5, "axes.labelsize": 10, "legend.fontsize": 8.5,
+    "xtick.labelsize": 9, "ytick.labelsize": 9, "figure.titlesize": 13,
+    "axes.spines.top": False, "axes.spines.right": False,
+    "axes.grid": True, "grid.alpha": 0.3, "grid.linewidth": 0.6,
+    "legend.framealpha": 0.85, "legend.edgecolor": "0.85", "savefig.facecolor": "white",
+}
+_INIT_COLOR, _TRAINED_COLOR, _BAD = "#4C72B0", "#DD8452", "#C0392B"
+
+
+# -- small helpers -----------------------------------------------------------------------------
+
+def _fmt(x: float) -> str:
+    """A number for a title: 3 significant digits, no exponent for ordinary sizes."""
+    if x is None or not math.isfinite(x):
+        return str(x)
+    if x == 0:
+        return "0"
+    if 1e-3 <= abs(x) < 1e5:
+        return f"{x:.3g}"
+    return f"{x:.2g}"
+
+
+def _ratio_text(r: float) -> str:
+    """1324 -> '1300', 132 -> '130', 13.4 -> '13', 1.34 -> '1.3'."""
+    if r >= 10:
+        return f"{round(r, 1 - int(math.floor(math.log10(r)))):.0f}"
+    return f"{r:.2g}"
+
+
+def _layer_colors(n: int) -> list:
+    """Light (first layer) to dark (last layer)."""
+    cmap = colormaps["viridis_r"]
+    return [cmap(0.15 + 0.85 * i / max(1, n - 1)) if n > 1 else cmap(0.75) for i in range(n)]
 
 
 def _smooth(y: np.ndarray, k: int) -> np.ndarray:
-    if len(y) < k or k < 2:
-        return y
-    c = np.cumsum(np.insert(np.where(np.isfinite(y), y, 0.0), 0, 0.0))
-    n = np.cumsum(np.insert(np.isfinite(y).astype(float), 0, 0.0))
-    s = (c[k:] - c[:-k]) / np.maximum(n[k:] - n[:-k], 1)
-    return np.r_[np.full(k - 1, np.nan), s]
+    """Centred running mean over ``k`` points that ignores NaN/inf (NaN where a window holds none)."""
+    y = np.asarray(y, dtype=float)
+    if k < 2 or len(y) < 3:
+        return y.copy()
+    ok = np.isfinite(y)
+    w = np.ones(k)
+    s = np.convolve(np.where(ok, y, 0.0), w, mode="same")
+    n = np.convolve(ok.astype(float), w, mode="same")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, s / np.maximum(n, 1), np.nan)
 
 
+def _spans_decades(values: np.ndarray, decades: float = 2.0) -> bool:
+    v = values[np.isfinite(values) & (values > 0)]
+    return len(v) > 1 and math.log10(v.max() / v.min()) > decades
 
-def _layer_colors(n: int):
-    # light (first layer) to dark (last layer)
-    return [cm.Blues(0.35 + 0.6 * i / max(1, n - 1)) for i in range(n)]
+
+def _describe(run: Run) -> str:
+    s, summ = run.spec, run.summary or {}
+    m, t, d = s.get("model", {}), s.get("train", {}), s.get("data", {})
+    hidden = m.get("hidden") or []
+    arch = f"{m.get('activation')} {hidden}" if len(set(hidden)) != 1 or len(hidden) < 3 else f"{m.get('activation')} [{hidden[0]}]x{len(hidden)}"
+    parts = [f"run {s.get('name', '?')}", f"{d.get('dataset')} (normalize {d.get('normalize')})", arch,
+             f"init {m.get('init')}" + (f" std {m.get('init_std')}" if m.get("init") == "normal" else "")]
+    if m.get("batchnorm", "none") != "none":
+        parts.append(f"batchnorm {m['batchnorm']}")
+    parts.append(f"{t.get('optimizer')} lr {t.get('lr')}")
+    steps = summ.get("steps") or (int(run.history.loss_steps[-1]) if len(run.history.loss_steps) else 0)
+    parts.append(f"{len(run.epochs)} epochs, {steps} steps")
+    status = summ.get("status", "killed (no summary)")
+    if status != "ok":
+        parts.append(str(status))
+    return "  |  ".join(parts)
 
 
-def _title(run: Run) -> str:
-    s = run.spec
-    m = s.get("model", {})
-    return f"{s.get('name', 'run')}: {m.get('activation')} {m.get('hidden')} init {m.get('init')}, {s.get('train', {}).get('optimizer')} lr {s.get('train', {}).get('lr')}"
+def _new_figure(size: tuple[float, float]) -> Figure:
+    return Figure(figsize=size, dpi=DPI, layout="constrained")
 
+
+def _finish(fig: Figure, run: Run, headline: str, path: Path) -> Path:
+    fig.suptitle(f"{headline}\n", fontweight="bold")
+    # The run's description sits in the empty second line of the title, smaller and grey.
+    fig.text(0.5, 1.0, "\n\n" + _describe(run), ha="center", va="top", fontsize=8.5, color="0.35",
+             transform=fig.transFigure)
+    fig.savefig(path, dpi=DPI)
+    return path
+
+
+def _non_finite_step(run: Run) -> int | None:
+    nf = (run.summary or {}).get("non_finite") or {}
+    if nf.get("step"):
+        return int(nf["step"])
+    bad = ~np.isfinite(run.history.loss)
+    return int(run.history.loss_steps[np.argmax(bad)]) if bad.any() else None
+
+
+def _mark_non_finite(ax, step: int | None, label: bool = True) -> None:
+    if step is None:
+        return
+    ax.axvline(step, color=_BAD, ls="--", lw=1.2, zorder=5)
+    if label:
+        ax.text(step, 0.98, f" NaN/inf\n at step {step}", color=_BAD, fontsize=8.5, va="top", ha="left",
+                transform=ax.get_xaxis_transform(), zorder=6)
+
+
+# -- loss ------------------------------------------------------------------------------------------
 
 def loss_png(run: Run, path: Path) -> Path:
-    h = run.history
-    fig = Figure(figsize=(11, 4.2), dpi=DPI)
-    ax, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+    h, summ = run.history, run.summary or {}
     steps, loss = h.loss_steps, h.loss
-    finite = np.isfinite(loss)
-    if finite.any():
-        ax.plot(steps[finite], loss[finite], color="0.75", lw=0.6, label="loss per step")
-        k = max(5, len(loss) // 100)
-        ax.plot(steps, _smooth(loss, k), color="C0", lw=1.8, label=f"mean of {k} steps")
-        pos = loss[finite & (loss > 0)]
-        if len(pos) and pos.max() / max(pos.min(), 1e-300) > 100:
-            ax.set_yscale("log")
+    ok = np.isfinite(loss)
     ep = run.epochs
+    metric = summ.get("metric") or ("mse" if run.spec.get("data", {}).get("dataset") == "regression" else "accuracy")
+    ref = run.header.get("reference_loss")
+    ref = float(ref) if isinstance(ref, (int, float)) and math.isfinite(ref) else None
+    nf_step = _non_finite_step(run)
+
+    fig = _new_figure((11.5, 4.8))
+    ax, ax2 = fig.subplots(1, 2, width_ratios=[3, 2])
+    every = [loss[ok]] + ([np.array([e["train_loss"] for e in ep] + [e["test_loss"] for e in ep], dtype=float)] if ep else [])
+    log = _spans_decades(np.concatenate(every))
+    if ok.any():
+        many = ok.sum() > 30
+        ax.plot(steps[ok], loss[ok], color="0.6" if many else "C0", lw=0.6 if many else 1.3, alpha=0.55 if many else 1,
+                marker="" if many else ".", label="loss of each step")
+        if many:
+            k = max(5, int(ok.sum()) // 60) | 1
+            y = np.where(ok & (loss > 0), loss, np.nan)
+            sm = np.exp(_smooth(np.log(y), k)) if log else _smooth(np.where(ok, loss, np.nan), k)
+            ax.plot(steps, sm, color="C0", lw=2, label=f"running mean ({k} steps)")
+    else:
+        ax.text(0.5, 0.5, "no finite loss recorded", ha="center", va="center", transform=ax.transAxes, color=_BAD)
     if ep:
         es = [e["step"] for e in ep]
-        ax.plot(es, [e["train_loss"] for e in ep], "o", ms=3, color="C1", label="train (epoch)")
-        ax.plot(es, [e["test_loss"] for e in ep], "s", ms=3, color="C3", label="test (epoch)")
-        metric = (run.summary or {}).get("metric", "metric")
-        ax2.plot([e["epoch"] for e in ep], [e["train_metric"] for e in ep], color="C1", label=f"train {metric}")
-        ax2.plot([e["epoch"] for e in ep], [e["test_metric"] for e in ep], color="C3", label=f"test {metric}")
-        ax2.set_xlabel("epoch")
-        ax2.set_title(f"{metric}: test {ep[-1]['test_metric']:.3g}")
-        ax2.legend(fontsize=8)
-        ax2.grid(alpha=0.3)
-    else:
-        ax2.text(0.5, 0.5, "no complete epoch", ha="center", va="center", transform=ax2.transAxes)
-        ax2.set_axis_off()
-    nf = (run.summary or {}).get("non_finite")
-    if nf and nf.get("step"):
-        ax.axvline(nf["step"], color="red", ls="--", lw=1)
-        ax.text(nf["step"], 0.95, f" NaN/inf at step {nf['step']}", color="red", transform=ax.get_xaxis_transform(), va="top", fontsize=8)
+        ax.plot(es, [e["train_loss"] for e in ep], "o", ms=4, color="C1", mec="white", mew=0.5, label="train loss (end of epoch)", zorder=4)
+        ax.plot(es, [e["test_loss"] for e in ep], "s", ms=4, color="C3", mec="white", mew=0.5, label="test loss (end of epoch)", zorder=4)
+    if ref is not None and (not log or ref > 0):
+        ax.axhline(ref, color="0.3", ls=":", lw=1.2, label=f"constant prediction ({_fmt(ref)})")
+    if log:
+        ax.set_yscale("log")
+    _mark_non_finite(ax, nf_step)
     ax.set_xlabel("step")
-    ax.set_ylabel("loss")
-    ax.set_title("Loss over training")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.suptitle(_title(run), fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path)
-    return path
+    ax.set_ylabel("loss" + (" (log scale)" if log else ""))
+    ax.set_title("Training loss")
+    ax.legend(loc="best")
+
+    if ep:
+        epochs = [e["epoch"] for e in ep]
+        tr = np.array([e["train_metric"] for e in ep], dtype=float)
+        te = np.array([e["test_metric"] for e in ep], dtype=float)
+        mk = "o" if len(ep) <= 30 else ""
+        ax2.plot(epochs, tr, marker=mk, ms=3.5, color="C1", label=f"train {metric}")
+        ax2.plot(epochs, te, marker=mk, ms=3.5, color="C3", label=f"test {metric}")
+        if metric == "accuracy":
+            lo = np.nanmin(np.r_[tr, te]) if np.isfinite(np.r_[tr, te]).any() else 0.0
+            ax2.set_ylim(max(0.0, min(lo - 0.05, 0.5)), 1.01)
+            ax2.set_title(f"Accuracy: train {tr[-1]:.1%}, test {te[-1]:.1%}")
+        else:
+            if _spans_decades(np.r_[tr, te]):
+                ax2.set_yscale("log")
+            ax2.set_title(f"{metric.upper()}: train {_fmt(tr[-1])}, test {_fmt(te[-1])}")
+        ax2.set_xlabel("epoch")
+        ax2.set_ylabel(metric)
+        ax2.legend(loc="best")
+        if len(ep) == 1:
+            ax2.set_xticks(epochs)
+    else:
+        ax2.set_axis_off()
+        why = f"it stopped at step {nf_step} (NaN/inf)" if nf_step else "it was stopped"
+        ax2.text(0.5, 0.5, f"No epoch finished:\n{why} before the first evaluation,\nso there is no {metric} to show.",
+                 ha="center", va="center", transform=ax2.transAxes, fontsize=10, color="0.3",
+                 bbox=dict(boxstyle="round,pad=0.6", fc="0.96", ec="0.8"))
+
+    # headline
+    if nf_step is not None:
+        nf = summ.get("non_finite") or {}
+        val = nf.get("loss", "NaN/inf")
+        fin = loss[ok & (steps < nf_step)]
+        grow = f", after growing from {_fmt(fin[0])} to {_fmt(fin.max())}" if len(fin) > 1 and fin.max() > 10 * fin[0] else ""
+        headline = f"Training diverged: the loss became {val} at step {nf_step}{grow}"
+    elif ok.sum() >= 2:
+        n0 = max(1, min(10, int(ok.sum()) // 20))
+        first = float(np.median(loss[ok][:n0]))
+        last = float(ep[-1]["train_loss"]) if ep else float(np.median(loss[ok][-n0:]))
+        headline = f"Loss {_fmt(first)} → {_fmt(last)} over {int(steps[ok][-1])} steps"
+        if ref is not None and last >= 0.97 * ref:
+            headline += f": no better than a constant prediction ({_fmt(ref)})"
+        elif ep:
+            m = ep[-1]["test_metric"]
+            headline += f", test {metric} {m:.1%}" if metric == "accuracy" else f", test {metric} {_fmt(m)}"
+    else:
+        headline = "Training loss"
+    if summ.get("status") == "interrupted":
+        headline += " (interrupted)"
+    return _finish(fig, run, headline, path)
+
+
+# -- gradient norms ----------------------------------------------------------------------------
+
+def _median_per_layer(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Median, 25th and 75th percentile of each layer's finite values (NaN where it has none)."""
+    out = np.full((3, g.shape[1]), np.nan)
+    for j in range(g.shape[1]):
+        col = g[:, j][np.isfinite(g[:, j])]
+        if len(col):
+            out[:, j] = np.percentile(col, [50, 25, 75])
+    return out[0], out[1], out[2]
+
+
+def _legend_subset(n: int, most: int = 12) -> set[int]:
+    if n <= most:
+        return set(range(n))
+    return {int(round(i)) for i in np.linspace(0, n - 1, most)}
 
 
 def grad_norms_png(run: Run, path: Path) -> Path:
     h = run.history
-    names = h.layer_names
-    g = h.layer("grad_norm")
+    names = list(h.layer_names)
+    L = len(names)
+    g = h.layer("grad_norm") if L else np.zeros((0, 0))
     st = h.stat_steps
-    fig = Figure(figsize=(12, 4.5), dpi=DPI)
-    ax, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
-    colors = _layer_colors(len(names))
-    pos = g[np.isfinite(g) & (g > 0)]
-    floor = float(pos.min()) / 10 if len(pos) else 1e-12
+    colors = _layer_colors(L)
+    med, q1, q3 = _median_per_layer(g) if L else (np.zeros(0),) * 3
+    finite = g[np.isfinite(g)]
+    pos = np.r_[finite[finite > 0], q1[np.isfinite(q1) & (q1 > 0)]]
+    floor = float(pos.min()) / 10 if len(pos) else 1e-8  # exact zeros are drawn one decade below the smallest value
+    nf_step = _non_finite_step(run)
+
+    fig = _new_figure((12, 5.2))
+    ax, ax2 = fig.subplots(1, 2, width_ratios=[3, 2])
+    show_legend = _legend_subset(L)
+    any_zero = any_bad = False
     for j, name in enumerate(names):
-        y = g[:, j].copy()
+        y = g[:, j]
         ok = np.isfinite(y)
         zero = ok & (y == 0)
-        y[zero] = floor
-        if ok.any():
-            k = max(1, ok.sum() // 60)  # a light running mean: the trend per layer, not batch noise
-            ys = np.exp(_smooth(np.log(y[ok]), k)) if k > 1 else y[ok]
-            ax.plot(st[ok], ys, color=colors[j], lw=1.5, label=name)
+        bad = ~ok
+        any_zero |= bool(zero.any())
+        any_bad |= bool(bad.any())
+        if not ok.any():
+            continue
+        yy = np.where(ok, np.where(zero, floor, y), np.nan)
+        k = max(1, int(ok.sum()) // 80) | 1  # a light running mean in log space: the trend, not batch noise
+        ys = np.exp(_smooth(np.log(yy), k)) if k > 1 else yy
+        ys = np.where(zero, floor, ys)  # an exact zero stays at the bottom, not smeared into its neighbours
+        label = name
         if zero.any():
-            ax.plot(st[zero], y[zero], "v", color=colors[j], ms=3)
+            fin = np.flatnonzero(ok)
+            tail = fin[np.flatnonzero(~zero[fin])[-1] + 1:] if (~zero[fin]).any() else fin  # zeros up to the end
+            label += f" (0 from step {st[tail[0]]})" if len(tail) >= max(2, len(fin) // 4) else " (sometimes 0)"
+        ax.plot(st, ys, color=colors[j], lw=1.6, label=label if j in show_legend else None,
+                marker="v" if zero.sum() and zero.sum() < 40 else "", markevery=np.flatnonzero(zero).tolist() or None, ms=4)
+        if bad.any():
+            ax.plot(st[bad], np.full(bad.sum(), 0.97), "x", color=_BAD, ms=5, transform=ax.get_xaxis_transform())
     ax.set_yscale("log")
+    if any_zero:
+        ax.axhline(floor, color="0.45", ls=(0, (2, 3)), lw=1)
+        ax.text(0.005, floor / 1.15, "exactly 0", transform=ax.get_yaxis_transform(), va="top", ha="left", fontsize=8.5,
+                color="0.3")
+        ax.set_ylim(bottom=floor / 2.5)
+    if any_bad:
+        ax.text(0.995, 0.9, "x: NaN/inf (not drawn)", transform=ax.transAxes, ha="right", va="top", color=_BAD, fontsize=8.5)
+    _mark_non_finite(ax, nf_step, label=not any_bad)
     ax.set_xlabel("step")
-    ax.set_ylabel("gradient L2 norm")
-    ax.set_title("Gradient norm per layer over training" + (" (v: exactly 0)" if (g == 0).any() else ""))
-    ax.legend(fontsize=7, ncol=2 if len(names) > 8 else 1)
-    ax.grid(alpha=0.3, which="both")
-    med = np.array([np.median(g[np.isfinite(g[:, j]), j]) if np.isfinite(g[:, j]).any() else np.nan for j in range(len(names))])
-    shown = np.where(np.isfinite(med) & (med > 0), med, floor)
-    ax2.bar(range(len(names)), shown, color=colors)
-    for j, v in enumerate(med):
-        if not np.isfinite(v) or v == 0:
-            ax2.text(j, floor, "0" if v == 0 else "nan", ha="center", va="bottom", fontsize=8, color="red")
+    ax.set_ylabel("gradient L2 norm (log scale)")
+    ax.set_title("Gradient norm of each layer over training")
+    if L:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), title="layer", title_fontsize=8.5,
+                  fontsize=8 if L > 6 else 8.5, borderaxespad=0.3)
+    if not finite.size:
+        ax.text(0.5, 0.5, "no gradient norm recorded", ha="center", va="center", transform=ax.transAxes, color=_BAD)
+
+    x = np.arange(L)
+    good = np.isfinite(med) & (med > 0)
+    if good.any():
+        err = np.vstack([med - q1, q3 - med])[:, good]
+        ax2.errorbar(x[good], med[good], yerr=err, fmt="none", ecolor="0.6", elinewidth=1.2, capsize=3, zorder=2)
+        ax2.plot(x[good], med[good], color="0.55", lw=1, zorder=2)
+        ax2.scatter(x[good], med[good], c=[colors[j] for j in x[good]], s=70, edgecolors="0.2", linewidths=0.6, zorder=3)
+    for j in x[~good]:
+        lab = "0" if med[j] == 0 else "NaN"
+        ax2.scatter([j], [floor], marker="v", s=70, color=_BAD, zorder=3)
+        ax2.annotate(lab, (j, floor), xytext=(0, 7), textcoords="offset points", ha="center", va="bottom",
+                     color=_BAD, fontsize=10, fontweight="bold")
     ax2.set_yscale("log")
-    ax2.set_xticks(range(len(names)))
-    ax2.set_xticklabels(names, rotation=45, ha="right", fontsize=8)
+    if (~good).any():
+        ax2.axhline(floor, color="0.45", ls=(0, (2, 3)), lw=1)
+        ax2.set_ylim(bottom=floor / 2.5, top=max(float(np.nanmax(np.r_[q3[good], [floor * 10]])) * 3, floor * 100))
+    ax2.set_xticks(x)
+    ax2.set_xticklabels(names, rotation=45 if L > 4 else 0, ha="right" if L > 4 else "center",
+                        fontsize=9 if L <= 12 else 7)
+    if L > 24:  # label every few layers
+        for i, t in enumerate(ax2.get_xticklabels()):
+            t.set_visible(i % math.ceil(L / 24) == 0 or i == L - 1)
+    ax2.set_xlim(-0.6, L - 0.4)
+    ax2.set_xlabel("layer (input → output)")
     ax2.set_ylabel("median gradient norm")
-    first, last = med[0], med[-1]
-    if np.isfinite(first) and np.isfinite(last) and last > 0:
-        ax2.set_title(f"Median per layer: {names[0]} is {first / last:.2g}x {names[-1]}")
+    ax2.set_title("Median per layer (bars: 25th–75th percentile)")
+    ax2.grid(axis="x", visible=False)
+
+    # headline: growth when the norms exploded, else the first layer against the last
+    growth = None
+    for j in range(L):
+        fin = np.flatnonzero(np.isfinite(g[:, j]) & (g[:, j] > 0))
+        if len(fin) >= 2:
+            top = fin[np.argmax(g[fin, j])]
+            r = g[top, j] / g[fin[0], j]
+            if r > 1e3 and top > fin[0] and (growth is None or r > growth[0]):
+                growth = (r, names[j], g[fin[0], j], g[top, j], int(st[top]))
+    if growth and (nf_step is not None or any_bad or growth[0] > 1e6):
+        r, n, a, b, s_ = growth
+        headline = f"Gradients exploded: {n}'s norm grew from {_fmt(a)} to {_fmt(b)} by step {s_}"
+        if nf_step is not None:
+            headline += f", NaN/inf at step {nf_step}"
+    elif L >= 2 and np.isfinite(med[0]) and np.isfinite(med[-1]):
+        a, b, fa, fb = med[0], med[-1], names[0], names[-1]
+        nzero = int(np.sum(med == 0))
+        if a == 0 or b == 0:
+            zs = [names[j] for j in range(L) if med[j] == 0]
+            which = ", ".join(zs) if len(zs) <= 4 else f"{zs[0]} … {zs[-1]}"
+            headline = (f"{nzero} of {L} layers get a gradient of exactly 0 most of the time: {which}" if nzero > 1
+                        else f"{zs[0]}'s gradient is exactly 0 most of the time")
+        else:
+            r = a / b
+            if r < 1 / 3:
+                headline = f"Gradient norm per layer: {fa} gets 1/{_ratio_text(1 / r)} of {fb}'s gradient"
+            elif r > 3:
+                headline = f"Gradient norm per layer: {fa} gets {_ratio_text(r)}x {fb}'s gradient"
+            else:
+                headline = f"Gradient norm per layer: {fa} and {fb} of similar size ({fa} = {r:.2g}x {fb})"
+            if nzero:
+                headline += f"; {nzero} layer{'s' if nzero > 1 else ''} at exactly 0"
+    elif L >= 1 and np.isfinite(med[0]):
+        headline = f"Gradient norm of {names[0]}: median {_fmt(med[0])}"
     else:
-        ax2.set_title("Median gradient norm per layer")
-    ax2.grid(alpha=0.3, axis="y")
-    fig.suptitle(_title(run), fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path)
-    return path
+        headline = "Gradient norm per layer: no finite value recorded"
+    return _finish(fig, run, headline, path)
 
 
-def _activations(run: Run, trained: bool) -> dict[str, np.ndarray] | None:
-    """Activation outputs of each known activation module on the training inputs (eval mode)."""
+# -- activation distributions at initialization and after training ----------------------------------
+
+def load_models(run_dir: str | Path | Run) -> tuple[torch.nn.Module, torch.nn.Module | None, Any]:
+    """The run's network with its initial weights (rebuilt from the spec's seed, exactly as the trainer
+    built it) and with its trained weights from ``model.pt`` (None when the run left none), on the CPU,
+    in eval mode; and the run's dataset.  The caller's torch random state is left untouched."""
     from . import build, data
-    from .monitor import activation_kind
     from .spec import validate
 
+    run = run_dir if isinstance(run_dir, Run) else Run(run_dir)
     spec = validate(run.spec)
     ds = data.load(spec.data, image=spec.model.kind == "cnn")
-    torch.manual_seed(spec.train.seed)  # the trainer seeds before building: the same initial weights
-    model = build.build(spec.model, ds)
-    if trained:
-        f = run.dir / "model.pt"
-        if not f.is_file():
-            return None
-        model.load_state_dict(torch.load(f, weights_only=True, map_location="cpu"))
-    model.eval()
-    outs: dict[str, np.ndarray] = {}
-    hooks = [m.register_forward_hook(lambda mod, a, o, n=n: outs.__setitem__(n, o.detach().flatten().numpy()))
-             for n, m in model.named_modules() if activation_kind(m)]
-    with torch.no_grad():
-        model(ds.x_train[:1000])
-    for hk in hooks:
-        hk.remove()
-    return outs
+    models = []
+    for _ in range(2):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(spec.train.seed)  # the trainer seeds right before building: the same initial weights
+            models.append(build.build(spec.model, ds).eval())
+    init, trained = models
+    f = run.dir / "model.pt"
+    if f.is_file():
+        trained.load_state_dict(torch.load(f, weights_only=True, map_location="cpu"))
+    else:
+        trained = None
+    return init, trained, ds
+
+
+def _activation_outputs(model: torch.nn.Module, x: torch.Tensor) -> dict[str, np.ndarray]:
+    """Outputs of every activation module gradmedic knows, for inputs ``x`` (eval mode, no grad)."""
+    from .monitor import activation_kind
+
+    outs: dict[str, list[np.ndarray]] = {}
+
+    def hook(name):
+        def f(module, args, out):
+            if isinstance(out, torch.Tensor) and out.is_floating_point():
+                outs.setdefault(name, []).append(out.detach().float().reshape(-1).cpu().numpy())
+        return f
+
+    hooks = [m.register_forward_hook(hook(n)) for n, m in model.named_modules() if activation_kind(m)]
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for hk in hooks:
+            hk.remove()
+    return {n: np.concatenate(v) for n, v in outs.items()}
+
+
+def _act_modules(model: torch.nn.Module) -> list[tuple[str, str, torch.nn.Module]]:
+    from .monitor import activation_kind
+
+    return [(n, activation_kind(m), m) for n, m in model.named_modules() if activation_kind(m)]
+
+
+def _fixed_range(m: torch.nn.Module) -> tuple[float, float] | None:
+    if isinstance(m, torch.nn.Sigmoid):
+        return (0.0, 1.0)
+    if isinstance(m, (torch.nn.Tanh, torch.nn.Hardtanh)):
+        return (-1.0, 1.0)
+    return None
+
+
+def _saturated(m: torch.nn.Module, v: np.ndarray) -> float | None:
+    if isinstance(m, torch.nn.Sigmoid):
+        return float(np.mean((v <= 0.01) | (v >= 0.99)))
+    if isinstance(m, (torch.nn.Tanh, torch.nn.Hardtanh)):
+        return float(np.mean(np.abs(v) >= 0.99))
+    return None
+
+
+def _robust_range(vals: list[np.ndarray], relu: bool) -> tuple[float, float]:
+    v = np.concatenate([x for x in vals if len(x)]) if any(len(x) for x in vals) else np.zeros(1)
+    lo, hi = np.percentile(v, [0.5, 99.5])
+    if relu:
+        lo = min(lo, 0.0)
+    if not hi > lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    pad = 0.02 * (hi - lo)
+    return float(lo - pad), float(hi + pad)
+
+
+def _hist_panel(ax, v: np.ndarray, rng: tuple[float, float], color, kind: str, module: torch.nn.Module) -> None:
+    """One layer's histogram: the share of values per bin; a dominant bin (ReLU's zeros) is cut and labelled."""
+    ax.grid(False)
+    ax.set_yticks([])
+    ax.spines["left"].set_visible(False)
+    ax.set_xlim(*rng)
+    if not len(v):
+        ax.text(0.5, 0.5, "all NaN/inf", ha="center", va="center", color=_BAD, transform=ax.transAxes)
+        return
+    sub = v if len(v) <= MAX_HIST_VALUES else np.random.default_rng(0).choice(v, MAX_HIST_VALUES, replace=False)
+    counts, edges = np.histogram(np.clip(sub, *rng), bins=40, range=rng)
+    share = counts / len(sub)
+    ax.stairs(share, edges, fill=True, color=color, alpha=0.85)
+    ax.stairs(share, edges, color="0.25", lw=0.5)
+    top = int(np.argmax(share))
+    rest = np.delete(share, top)
+    cut = bool(rest.max() > 0 and share[top] > 4 * rest.max())
+    zero_bin = edges[top] <= 0 <= edges[top + 1]
+    if cut:
+        cap = rest.max() * 1.6
+        ax.set_ylim(0, cap)
+        if not (kind == "relu" and zero_bin):  # ReLU's zeros are named by the note below
+            ax.annotate(f"↑{share[top]:.0%}", ((edges[top] + edges[top + 1]) / 2, cap), xytext=(3, -2),
+                        textcoords="offset points", ha="left", va="top", fontsize=8.5, color="0.15", fontweight="bold")
+    else:
+        ax.set_ylim(0, share.max() * 1.12)
+    note = None
+    if kind == "relu":
+        note = f"{np.mean(v <= 0):.0%} ≤ 0" + (" (bar cut ↑)" if cut and zero_bin else "")
+    else:
+        sat = _saturated(module, v)
+        if sat is not None:
+            note = f"{sat:.0%} saturated"
+    if note:
+        ax.text(0.98, 0.97, note, transform=ax.transAxes, ha="right", va="top", fontsize=8, color="0.2",
+                bbox=dict(fc="white", ec="none", alpha=0.75, pad=1))
 
 
 def activations_png(run: Run, path: Path) -> Path:
-    init = _activations(run, trained=False)
-    trained = _activations(run, trained=True)
-    names = list(init or {})
-    rows = [("at initialization", init)] + ([("after training", trained)] if trained else [])
-    n = max(1, len(names))
-    fig = Figure(figsize=(min(2.3 * n + 2.5, 16), 2.6 * len(rows) + 0.6), dpi=DPI)
-    axes = fig.subplots(len(rows), n + 1, squeeze=False, gridspec_kw={"width_ratios": [1] * n + [1.3]})
-    for r, (label, outs) in enumerate(rows):
-        if not names:
-            axes[r, 0].text(0.5, 0.5, "no activation modules", ha="center")
-        lo = min((np.percentile(v, 0.5) for v in outs.values()), default=0)
-        hi = max((np.percentile(v, 99.5) for v in outs.values()), default=1)
-        if hi <= lo:
-            hi = lo + 1
-        for j, name in enumerate(names):
-            v = outs[name]
-            ax = axes[r, j]
-            ax.hist(np.clip(v, lo, hi), bins=40, range=(lo, hi), color="C0" if r == 0 else "C2")
-            ax.set_title(f"{name}\nmean {v.mean():.2g} std {v.std():.2g}", fontsize=8)
-            ax.set_yticks([])
-            ax.tick_params(labelsize=7)
-        s = axes[r, n]
-        means = [outs[k].mean() for k in names]
-        stds = [outs[k].std() for k in names]
-        s.plot(range(n), means, "o-", label="mean")
-        s.plot(range(n), stds, "s-", label="std")
-        s.set_xticks(range(n))
-        s.set_xticklabels(names, rotation=45, ha="right", fontsize=7)
-        s.set_title(label, fontsize=9)
-        s.legend(fontsize=7)
-        s.grid(alpha=0.3)
-        axes[r, 0].set_ylabel(label, fontsize=9)
-    if trained is None:
-        fig.text(0.5, 0.01, "no model.pt (the run was stopped before saving): initialization only", ha="center", fontsize=8, color="red")
-    fig.suptitle("Activation distributions per layer (seed 002 Fig. 7.23/7.24): " + _title(run), fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path)
-    return path
+    try:
+        init_model, trained_model, ds = load_models(run)
+    except Exception as e:  # noqa: BLE001 - a spec from another version, a moved CSV file: say so in the picture
+        fig = _new_figure((10, 4))
+        ax = fig.subplots()
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, f"Cannot rebuild the network from spec.json:\n{type(e).__name__}: {e}"[:400],
+                ha="center", va="center", wrap=True, color=_BAD)
+        return _finish(fig, run, "Activation distributions per layer: not available", path)
+
+    x = ds.x_train[:MAX_INPUTS]
+    mods = _act_modules(init_model)
+    names = [n for n, _, _ in mods]
+    rows: list[tuple[str, dict[str, np.ndarray] | None, str]] = [("at initialization", _activation_outputs(init_model, x), _INIT_COLOR)]
+    no_weights = trained_model is None
+    summ = run.summary or {}
+    after = "after training" if summ.get("status", "ok") == "ok" else f"where it stopped (step {summ.get('steps')})"
+    rows.append((after, None if no_weights else _activation_outputs(trained_model, x), _TRAINED_COLOR))
+    finite = [{n: v[np.isfinite(v)] for n, v in (outs or {}).items()} for _, outs, _ in rows]
+
+    A = len(names)
+    shown = sorted(_legend_subset(A, MAX_HIST_LAYERS)) if A else []
+    ncol = max(1, len(shown))
+    fig = _new_figure((max(9.0, min(12.5, 1.75 * ncol + 3.6)), 6.0))
+    summary_panel = A >= 2
+    gs = fig.add_gridspec(2, ncol + summary_panel, width_ratios=[1] * ncol + ([1.5] if summary_panel else []))
+    if not A:
+        ax = fig.add_subplot(gs[:, :ncol])
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, "The network has no activation module gradmedic knows.", ha="center", va="center")
+
+    # one x range per kind of activation (sigmoid [0, 1], tanh [-1, 1], ReLU family from the data),
+    # shared by both rows unless training moved the values by far more than the initial spread
+    groups: dict[str, list[int]] = {}
+    for i, (n, kind, m) in enumerate(mods):
+        groups.setdefault(type(m).__name__ if _fixed_range(m) else kind, []).append(i)
+    ranges: dict[tuple[int, int], tuple[float, float]] = {}
+    for key, idx in groups.items():
+        fixed = _fixed_range(mods[idx[0]][2])
+        per_row = [_robust_range([f[names[i]] for i in idx if names[i] in f], kind == "relu")
+                   for f, kind in zip(finite, [mods[idx[0]][1]] * 2) if f]
+        if fixed:
+            per_row = [fixed] * len(per_row)
+        shared = len(per_row) == 2 and max(r[1] - r[0] for r in per_row) <= 5 * min(r[1] - r[0] for r in per_row)
+        both = (min(r[0] for r in per_row), max(r[1] for r in per_row)) if per_row else (0.0, 1.0)
+        for r in range(len(per_row)):
+            for i in idx:
+                ranges[(r, i)] = both if shared or fixed else per_row[r]
+
+    for r, (label, outs, color) in enumerate(rows):
+        if outs is None:
+            ax = fig.add_subplot(gs[r, :ncol])
+            ax.set_axis_off()
+            ax.text(0.5, 0.5, "No model.pt: the run was stopped before it saved its weights,\n"
+                    "so only the distributions at initialization are shown.",
+                    ha="center", va="center", fontsize=10.5, color=_BAD,
+                    bbox=dict(boxstyle="round,pad=0.7", fc="#FDF2F0", ec=_BAD, lw=0.8))
+            continue
+        for c, i in enumerate(shown):
+            name, kind, m = mods[i]
+            ax = fig.add_subplot(gs[r, c])
+            v = finite[r].get(name, np.zeros(0))
+            _hist_panel(ax, v, ranges.get((r, i), (0.0, 1.0)), color, kind, m)
+            stats = f"mean {_fmt(float(v.mean()))}  std {_fmt(float(v.std()))}" if len(v) else "no finite value"
+            ax.set_title(f"{name}\n{stats}", fontsize=9)
+            ax.tick_params(axis="x", labelsize=8)
+            if c == 0:
+                ax.set_ylabel(label, fontsize=10.5, fontweight="bold", color=color)
+            if r == 1 or no_weights:
+                ax.set_xlabel("activation value", fontsize=8.5)
+
+    # mean and std of every activation layer, before and after
+    if summary_panel:
+        s = fig.add_subplot(gs[:, ncol])
+        xs = np.arange(A)
+        drawn = []
+        for (label, _, color), f in zip(rows, finite):
+            if not f:
+                continue
+            mean = np.array([float(f[n].mean()) if len(f.get(n, [])) else np.nan for n in names])
+            std = np.array([float(f[n].std()) if len(f.get(n, [])) else np.nan for n in names])
+            s.plot(xs, mean, "o-", color=color, lw=1.5, ms=5, label=f"mean, {label}")
+            s.plot(xs, std, "s--", color=color, lw=1.5, ms=5, mfc="white", label=f"std, {label}")
+            drawn += [mean, std]
+        vals = np.concatenate(drawn)
+        vals = vals[np.isfinite(vals)]
+        big = np.abs(vals[vals != 0])
+        if _spans_decades(big, 3):
+            if (vals > 0).all():
+                s.set_yscale("log")
+            else:
+                s.set_yscale("symlog", linthresh=float(big.min()))
+        s.set_xticks(xs)
+        s.set_xticklabels(names, rotation=45 if A > 3 else 0, ha="right" if A > 3 else "center", fontsize=8 if A <= 12 else 6.5)
+        s.legend(loc="best", fontsize=8)
+        s.set_title("mean and std per layer")
+        s.set_xlabel("layer (input → output)")
+
+    # headline: how the spread changes from the first activation layer to the last
+    def spread(f):
+        return [float(f[n].std()) if len(f.get(n, [])) else math.nan for n in names]
+
+    if A >= 2:
+        parts = []
+        for (label, _, _), f in zip(rows, finite):
+            if f:
+                sd = spread(f)
+                parts.append(f"{_fmt(sd[0])} → {_fmt(sd[-1])} {'at init' if label.startswith('at init') else label}")
+        headline = f"Activation std from {names[0]} to {names[-1]}: " + ", ".join(parts)
+        worst = None
+        for (label, _, _), f in zip(rows, finite):
+            for n, kind, m in mods:
+                v = f.get(n)
+                if v is None or not len(v):
+                    continue
+                share = float(np.mean(v <= 0)) if kind == "relu" else _saturated(m, v)
+                what = "≤ 0" if kind == "relu" else "saturated"
+                limit = 0.9 if kind == "relu" else 0.3
+                if share is not None and share >= limit and (worst is None or share > worst[0]):
+                    worst = (share, f"{n} {share:.0%} {what} {'at init' if label.startswith('at init') else label}")
+        if worst:
+            headline += f"; {worst[1]}"
+    elif A == 1:
+        sd = [_fmt(float(f[names[0]].std())) for f in finite if len(f.get(names[0], []))]
+        headline = f"Activation distribution of {names[0]}: std " + " → ".join(sd) + (
+            " (initialization → " + rows[1][0] + ")" if len(sd) == 2 else " at initialization")
+    else:
+        headline = "Activation distributions per layer"
+    if no_weights:
+        headline += " (no trained weights)"
+    return _finish(fig, run, headline, path)
+
+
+# -- recorded activation statistics over training -----------------------------------------------
+
+_ACT_PANELS = (
+    ("mean", "output mean", None),
+    ("std", "output std", None),
+    ("zero_frac", "share of outputs ≤ 0 (ReLU family)", (0, 1)),
+    ("sat_frac", "share saturated (sigmoid/tanh)", (0, 1)),
+    ("dead_frac", "share of units silent for a whole batch", (0, 1)),
+)
+
+
+def _last_finite(col: np.ndarray) -> float:
+    ok = np.isfinite(col)
+    return float(col[ok][-1]) if ok.any() else math.nan
 
 
 def activation_stats_png(run: Run, path: Path) -> Path:
     h = run.history
     st = h.stat_steps
-    names = h.act_names
-    panels = [("mean", "output mean"), ("std", "output std")]
-    if np.isfinite(h.act("zero_frac")).any():
-        panels.append(("zero_frac", "share of outputs <= 0 (ReLU family)"))
-    if np.isfinite(h.act("sat_frac")).any():
-        panels.append(("sat_frac", "share saturated (sigmoid/tanh)"))
-    if np.isfinite(h.act("dead_frac")).any():
-        panels.append(("dead_frac", "share of units silent for the whole batch"))
-    fig = Figure(figsize=(4 * len(panels), 3.6), dpi=DPI)
-    axes = fig.subplots(1, len(panels), squeeze=False)[0]
-    colors = _layer_colors(len(names))
-    for ax, (stat, label) in zip(axes, panels):
+    names = list(h.act_names)
+    A = len(names)
+    panels = [(s, t, lim) for s, t, lim in _ACT_PANELS if A and len(st) and np.isfinite(h.act(s)).any()]
+    n = max(1, len(panels))
+    ncols = n if n <= 3 else math.ceil(n / 2)
+    nrows = 1 if n <= 3 else 2
+    fig = _new_figure((max(10.0, min(12.0, 3.6 * ncols + 2.2)), 4.4 if nrows == 1 else 6.4))
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False).ravel())
+    colors = _layer_colors(A)
+    nf_step = _non_finite_step(run)
+    show = _legend_subset(A)
+    handles = []
+    for ax, (stat, title, lim) in zip(axes, panels):
         a = h.act(stat)
         for j, name in enumerate(names):
             ok = np.isfinite(a[:, j])
             if ok.any():
-                ax.plot(st[ok], a[ok, j], color=colors[j], lw=1.3, label=name)
-        ax.set_title(label, fontsize=9)
+                line, = ax.plot(st[ok], a[ok, j], color=colors[j], lw=1.4, marker="." if ok.sum() < 30 else "",
+                                label=name if j in show else None)
+                if ax is axes[0] or len(handles) < A:
+                    if j in show and name not in [hd.get_label() for hd in handles]:
+                        handles.append(line)
+        ax.set_title(title)
         ax.set_xlabel("step")
-        ax.grid(alpha=0.3)
-        if stat.endswith("_frac"):
-            ax.set_ylim(-0.02, 1.02)
-    if names:
-        axes[0].legend(fontsize=7)
-    else:
-        axes[0].text(0.5, 0.5, "no activation modules recorded", ha="center", transform=axes[0].transAxes)
-    fig.suptitle("Recorded activation statistics: " + _title(run), fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path)
-    return path
+        if lim:
+            ax.set_ylim(-0.03, 1.03)
+            ax.yaxis.set_major_formatter(ticker.PercentFormatter(1.0, decimals=0))
+        elif stat == "std" and _spans_decades(a[np.isfinite(a)], 2) and not (a[np.isfinite(a)] <= 0).any():
+            ax.set_yscale("log")
+        _mark_non_finite(ax, nf_step, label=ax is axes[0])
+    for ax in axes[len(panels):]:
+        ax.set_axis_off()
+    if not panels:
+        axes[0].text(0.5, 0.5, "No activation statistics were recorded\n(no activation module gradmedic knows, or no sampled step).",
+                     ha="center", va="center", transform=axes[0].transAxes)
+    elif handles:
+        handles.sort(key=lambda hd: names.index(hd.get_label()))
+        fig.legend(handles=handles, loc="outside right center", title="activation", title_fontsize=8.5)
 
+    # headline: the most alarming final share
+    headline = "Recorded activation statistics over training"
+    if panels:
+        worst = None
+        for stat, what, limit in (("dead_frac", "of units never fire", 0.5), ("sat_frac", "of outputs saturated", 0.3),
+                                  ("zero_frac", "of outputs ≤ 0", 0.9)):
+            a = h.act(stat)
+            for j, name in enumerate(names):
+                v = _last_finite(a[:, j])
+                if math.isfinite(v) and v >= limit and (worst is None or v > worst[0]):
+                    worst = (v, f"{name}: {v:.0%} {what} at the last recorded step")
+            if worst:
+                break
+        if worst:
+            headline = f"Activations over training: {worst[1]}"
+        else:
+            headline = "Activations over training: no layer silent or saturated at the end"
+    return _finish(fig, run, headline, path)
+
+
+# -- all of them -----------------------------------------------------------------------------------
 
 def render_all(run_dir: str | Path, out_dir: str | Path | None = None) -> list[Path]:
-    """Write the run's PNGs into ``out_dir`` (default: the run directory) and return their paths."""
+    """Write ``loss.png``, ``grad_norms.png``, ``activations.png`` and ``activation_stats.png`` for the run
+    in ``run_dir`` into ``out_dir`` (default: the run directory); return their paths in that order."""
     run = Run(run_dir)
-    out = Path(out_dir) if out_dir else run.dir
+    out = Path(out_dir) if out_dir is not None else run.dir
     out.mkdir(parents=True, exist_ok=True)
-    return [loss_png(run, out / "loss.png"), grad_norms_png(run, out / "grad_norms.png"),
-            activations_png(run, out / "activations.png"), activation_stats_png(run, out / "activation_stats.png")]
+    draw = (loss_png, grad_norms_png, activations_png, activation_stats_png)
+    with matplotlib.rc_context(_STYLE), np.errstate(all="ignore"):
+        return [f(run, out / name) for f, name in zip(draw, NAMES)]

@@ -129,3 +129,20 @@ def test_experiment_list(capsys):
     assert rc == 0 and "vanishing" in out
     rc, _, err = run(capsys, "experiment", "nope")
     assert rc == 2 and "vanishing" in err
+
+
+def test_diagnose_a_spec_and_a_recorded_run(capsys, tmp_path):
+    f = tmp_path / "sig.toml"
+    f.write_text('[data]\nnormalize = "minmax"\n[model]\nhidden = [5, 5, 5, 5, 5]\nactivation = "sigmoid"\ninit = "normal"\ninit_std = 1.0\n'
+                 '[train]\noptimizer = "momentum"\nlr = 0.01\nepochs = 20\nseed = 1\nstats_every = 10\n')
+    rc, out, err = run(capsys, "diagnose", str(f), "--json", "--runs-dir", str(tmp_path / "runs"))
+    assert rc == 0, err
+    d = json.loads(out)
+    assert d["problems"] == ["vanishing_gradients"] and d["findings"][0]["remedies"][0]["spec_change"]["activation"] == "relu"
+    run_dir = next((tmp_path / "runs").iterdir())
+    rc, out, _ = run(capsys, "diagnose", str(run_dir), "--json")
+    assert rc == 0 and json.loads(out)["problems"] == ["vanishing_gradients"]
+    rc, out, _ = run(capsys, "diagnose", str(run_dir))
+    assert "vanishing_gradients" in out and "--activation relu" in out  # remedies as flags to paste
+    rc, _, err = run(capsys, "diagnose", str(run_dir), "--lr", "0.1")
+    assert rc == 2 and err.startswith("error: flags:")
