@@ -30,7 +30,9 @@ def init_weight(w: torch.Tensor, spec: ModelSpec) -> None:
     """Initialize one weight tensor (out, in, ...) in place by ``spec.init``."""
     name = spec.init
     with torch.no_grad():
-        if name == "zeros":
+        if name == "default":  # what nn.Linear / nn.Conv*d.reset_parameters do to the weight
+            nn.init.kaiming_uniform_(w, a=math.sqrt(5))
+        elif name == "zeros":
             nn.init.zeros_(w)
         elif name == "constant":
             nn.init.constant_(w, spec.init_value)

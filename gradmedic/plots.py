@@ -269,7 +269,7 @@ def grad_norms_png(run: Run, path: Path) -> Path:
     fig = _new_figure((12, 5.2))
     ax, ax2 = fig.subplots(1, 2, width_ratios=[3, 2])
     show_legend = _legend_subset(L)
-    any_zero = any_bad = False
+    any_zero = any_bad = any_bad_drawn = False
     for j, name in enumerate(names):
         y = g[:, j]
         ok = np.isfinite(y)
@@ -291,15 +291,15 @@ def grad_norms_png(run: Run, path: Path) -> Path:
         ax.plot(st, ys, color=colors[j], lw=1.6, label=label if j in show_legend else None,
                 marker="v" if zero.sum() and zero.sum() < 40 else "", markevery=np.flatnonzero(zero).tolist() or None, ms=4)
         if bad.any():
-            ax.plot(st[bad], np.full(bad.sum(), 0.97), "x", color=_BAD, ms=5, transform=ax.get_xaxis_transform())
+            ax.plot(st[bad], np.full(bad.sum(), 0.97), "x", color=_BAD, ms=6, mew=1.5, transform=ax.get_xaxis_transform(),
+                    label=None if any_bad_drawn else "NaN/inf (not drawn)")
+            any_bad_drawn = True
     ax.set_yscale("log")
     if any_zero:
         ax.axhline(floor, color="0.45", ls=(0, (2, 3)), lw=1)
         ax.text(0.005, floor / 1.15, "exactly 0", transform=ax.get_yaxis_transform(), va="top", ha="left", fontsize=8.5,
                 color="0.3")
         ax.set_ylim(bottom=floor / 2.5)
-    if any_bad:
-        ax.text(0.995, 0.9, "x: NaN/inf (not drawn)", transform=ax.transAxes, ha="right", va="top", color=_BAD, fontsize=8.5)
     _mark_non_finite(ax, nf_step, label=not any_bad)
     ax.set_xlabel("step")
     ax.set_ylabel("gradient L2 norm (log scale)")
@@ -513,14 +513,14 @@ def activations_png(run: Run, path: Path) -> Path:
     rows: list[tuple[str, dict[str, np.ndarray] | None, str]] = [("at initialization", _activation_outputs(init_model, x), _INIT_COLOR)]
     no_weights = trained_model is None
     summ = run.summary or {}
-    after = "after training" if summ.get("status", "ok") == "ok" else f"where it stopped (step {summ.get('steps')})"
+    after = "after training" if summ.get("status", "ok") == "ok" else f"at the end (step {summ.get('steps')})"
     rows.append((after, None if no_weights else _activation_outputs(trained_model, x), _TRAINED_COLOR))
     finite = [{n: v[np.isfinite(v)] for n, v in (outs or {}).items()} for _, outs, _ in rows]
 
     A = len(names)
     shown = sorted(_legend_subset(A, MAX_HIST_LAYERS)) if A else []
     ncol = max(1, len(shown))
-    fig = _new_figure((max(9.0, min(12.5, 1.75 * ncol + 3.6)), 6.0))
+    fig = _new_figure((max(10.0, min(12.5, 1.75 * ncol + 3.6)), 6.0))
     summary_panel = A >= 2
     gs = fig.add_gridspec(2, ncol + summary_panel, width_ratios=[1] * ncol + ([1.5] if summary_panel else []))
     if not A:
@@ -621,8 +621,8 @@ def activations_png(run: Run, path: Path) -> Path:
             headline += f"; {worst[1]}"
     elif A == 1:
         sd = [_fmt(float(f[names[0]].std())) for f in finite if len(f.get(names[0], []))]
-        headline = f"Activation distribution of {names[0]}: std " + " → ".join(sd) + (
-            " (initialization → " + rows[1][0] + ")" if len(sd) == 2 else " at initialization")
+        headline = f"Activation distribution of {names[0]}: std {sd[0]} at initialization" + (
+            f", {sd[1]} {rows[1][0]}" if len(sd) == 2 else "")
     else:
         headline = "Activation distributions per layer"
     if no_weights:

@@ -117,7 +117,7 @@ class TrainSpec(_Section):
     beta2: float = Field(0.999, ge=0, lt=1, description="Adam second-moment decay")
     eps: float | None = Field(None, gt=0, description="denominator epsilon (default: 1e-7 adagrad/rmsprop, 1e-8 adam)")
     loss: Loss = Field("auto", description="loss (auto: bce for 2 classes, cross_entropy for more, mse for regression)")
-    l2: float = Field(0.0, ge=0, description="L2 coefficient (weight_decay: adds l2*w to the gradient)")
+    l2: float = Field(0.0, ge=0, description="L2 coefficient (weight_decay: adds l2*w to the gradient; adamw: decoupled decay w -= lr*l2*w)")
     clip_norm: float | None = Field(None, gt=0, description="clip the global gradient norm to this value")
     clip_value: float | None = Field(None, gt=0, description="clip each gradient element to [-v, v]")
     schedule: Schedule = Field("none", description="learning-rate annealing (plateau watches the held-out loss)")

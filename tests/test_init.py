@@ -186,8 +186,6 @@ def test_default_leaves_pytorchs_own_init():
     assert net[0].bias.abs().max().item() <= r and net[0].bias.std().item() > 0
 
 
-@pytest.mark.xfail(reason="init_weight rejects init='default' (a valid spec.Init value) with "
-                   "\"unknown init 'default'\"; only apply() special-cases it", raises=ValueError, strict=True)
 def test_init_weight_default_is_pytorchs_own_rule():
     """init=default on a single tensor should give what nn.Linear/nn.Conv do: kaiming_uniform(a=sqrt 5)."""
     torch.manual_seed(0)
