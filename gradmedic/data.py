@@ -129,9 +129,10 @@ def _read_csv(spec: DataSpec) -> tuple[np.ndarray, np.ndarray, str, list[str]]:
         raise SpecError("data.target", f"column {target!r} holds NaN or infinite values")
     if y_num is not None and (len(np.unique(y_num)) > 20 or not np.all(y_num == np.round(y_num))):
         y, task = y_num, "regression"
-    else:  # class labels: integers with few values, or strings
-        labels = sorted(set(raw_y))
-        y = np.array([labels.index(s) for s in raw_y])
+    else:  # class labels: integers with few values (grouped by value: "1" and "1.0" are one class), or strings
+        keys = list(y_num) if y_num is not None else raw_y
+        labels = sorted(set(keys))
+        y = np.array([labels.index(k) for k in keys])
         task = "binary" if len(labels) == 2 else "multiclass"
         if len(labels) < 2:
             raise SpecError("data.target", f"column {target!r} has a single class")

@@ -90,11 +90,12 @@ class History:
         self._chunks.append(c)
         if sum(len(x.stat_steps) for x in self._chunks) > self.max_rows or \
                 sum(len(x.loss) for x in self._chunks) > self.max_loss:
-            merged = self._merged()
-            keep_s = slice(None, None, 2) if len(merged.stat_steps) > self.max_rows else slice(None)
-            keep_l = slice(None, None, 2) if len(merged.loss) > self.max_loss else slice(None)
-            self._chunks = [Chunk(merged.loss_steps[keep_l], merged.loss[keep_l], merged.stat_steps[keep_s],
-                                  merged.layers[keep_s], merged.acts[keep_s], merged.inputs[keep_s])]
+            m = self._merged()
+            while len(m.stat_steps) > self.max_rows or len(m.loss) > self.max_loss:  # halve until within bounds
+                ks = slice(None, None, 2) if len(m.stat_steps) > self.max_rows else slice(None)
+                kl = slice(None, None, 2) if len(m.loss) > self.max_loss else slice(None)
+                m = Chunk(m.loss_steps[kl], m.loss[kl], m.stat_steps[ks], m.layers[ks], m.acts[ks], m.inputs[ks])
+            self._chunks = [m]
 
     def _merged(self) -> Chunk:
         if not self._chunks:
@@ -326,18 +327,15 @@ class Monitor:
         """Record this iteration.  Call once per iteration, after ``loss.backward()``."""
         if self._closed:
             raise WatchError("step() on a closed monitor")
-        self.steps += 1
-        s = self.steps
-        if loss is not None:
-            if isinstance(loss, torch.Tensor):
-                if loss.numel() != 1:
-                    raise WatchError(f"step(loss) needs a scalar loss, got a tensor of shape {tuple(loss.shape)}; reduce it (e.g. loss.mean()) first")
-                self._losses.append(loss.detach().reshape(()).float())
-            else:
-                self._losses.append(torch.tensor(float(loss)))
-            self._loss_steps.append(s)
+        if isinstance(loss, torch.Tensor) and loss.numel() != 1:
+            raise WatchError(f"step(loss) needs a scalar loss, got a tensor of shape {tuple(loss.shape)}; reduce it (e.g. loss.mean()) first")
+        s = self.steps + 1
         if self._sampled(s):
-            self._record(s)
+            self._record(s)  # raises WatchError without gradients: then the step is not counted
+        self.steps = s
+        if loss is not None:
+            self._losses.append(loss.detach().reshape(()).float() if isinstance(loss, torch.Tensor) else torch.tensor(float(loss)))
+            self._loss_steps.append(s)
         if self._sampled(s + 1):
             self._arm()
         else:

@@ -112,7 +112,12 @@ class Run:
         self.dir = d
         self.spec = json.loads((d / "spec.json").read_text())
         self.summary = json.loads((d / "summary.json").read_text()) if (d / "summary.json").is_file() else None
-        self.epochs = [json.loads(line) for line in _lines(d / "epochs.jsonl")]
+        self.epochs = []
+        for line in _lines(d / "epochs.jsonl"):
+            try:
+                self.epochs.append(json.loads(line))
+            except json.JSONDecodeError:
+                break  # a run killed mid-write leaves a partial last line
         self.history, self.header = self._read_steps(d / "steps.jsonl")
 
     @staticmethod

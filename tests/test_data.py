@@ -242,7 +242,6 @@ def test_csv_numeric_targets_regression_or_classes(tmp_path):
     assert s.y_train.double().mean().item() == pytest.approx(0, abs=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason="numeric class labels are grouped by their text: '1' and '1.0' become two classes")
 def test_csv_numeric_labels_are_grouped_by_value(tmp_path):
     f = write_csv(tmp_path, ["a,y"] + [f"{i},{['0', '1', '1.0'][i % 3]}" for i in range(12)])
     d = load(dataset=f)

@@ -17,6 +17,15 @@ from gradmedic.train import train
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    # These nets are tiny: one intra-op thread is ~20x faster than a pool on a busy machine.
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def _check(paths, out):
     assert [p.name for p in paths] == list(NAMES)
     for p in paths:
