@@ -91,9 +91,10 @@ class History:
         if sum(len(x.stat_steps) for x in self._chunks) > self.max_rows or \
                 sum(len(x.loss) for x in self._chunks) > self.max_loss:
             m = self._merged()
-            while len(m.stat_steps) > self.max_rows or len(m.loss) > self.max_loss:  # halve until within bounds
-                ks = slice(None, None, 2) if len(m.stat_steps) > self.max_rows else slice(None)
-                kl = slice(None, None, 2) if len(m.loss) > self.max_loss else slice(None)
+            rows, losses = max(self.max_rows, 1), max(self.max_loss, 1)  # one row can't be halved
+            while len(m.stat_steps) > rows or len(m.loss) > losses:  # halve until within bounds
+                ks = slice(None, None, 2) if len(m.stat_steps) > rows else slice(None)
+                kl = slice(None, None, 2) if len(m.loss) > losses else slice(None)
                 m = Chunk(m.loss_steps[kl], m.loss[kl], m.stat_steps[ks], m.layers[ks], m.acts[ks], m.inputs[ks])
             self._chunks = [m]
 
@@ -156,8 +157,8 @@ class Monitor:
             self._compiled = True
         if model in _watched:
             raise WatchError("this model is already watched; close() the first monitor before watching it again")
-        if every < 1 or flush_every < 1:
-            raise WatchError("every and flush_every must be >= 1")
+        if every < 1 or flush_every < 1 or max_rows < 1:
+            raise WatchError("every, flush_every and max_rows must be >= 1")
         self.model, self.optimizer = model, optimizer
         self.every, self.flush_every = every, flush_every
         self.thresholds = thresholds

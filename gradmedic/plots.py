@@ -37,7 +37,7 @@ from .records import Run  # noqa: E402
 
 DPI = 110
 NAMES = ("loss.png", "grad_norms.png", "activations.png", "activation_stats.png")
-MAX_HIST_LAYERS = 8  # activation layers drawn as histograms (evenly chosen, first and last always)
+MAX_HIST_LAYERS = 6  # activation layers drawn as histograms (evenly chosen, first and last always)
 MAX_INPUTS = 2000  # training inputs run through the rebuilt model
 MAX_HIST_VALUES = 200_000  # activation values per histogram (a fixed random subset beyond)
 
@@ -64,8 +64,22 @@ def _fmt(x: float) -> str:
     return f"{x:.2g}"
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _sci(x: float) -> str:
+    """2.1e19 -> '2.1×10¹⁹', 5e-19 -> '5×10⁻¹⁹'."""
+    e = int(math.floor(math.log10(x)))
+    m = round(x / 10 ** e, 1)
+    if m >= 10:
+        m, e = m / 10, e + 1
+    return (f"{m:.2g}×" if m != 1 else "") + "10" + str(e).translate(_SUPERSCRIPT)
+
+
 def _ratio_text(r: float) -> str:
-    """1324 -> '1300', 132 -> '130', 13.4 -> '13', 1.34 -> '1.3'."""
+    """1324 -> '1300', 132 -> '130', 13.4 -> '13', 1.34 -> '1.3', 2.1e19 -> '2.1×10¹⁹'."""
+    if r >= 1e5:
+        return _sci(r)
     if r >= 10:
         return f"{round(r, 1 - int(math.floor(math.log10(r)))):.0f}"
     return f"{r:.2g}"
@@ -100,6 +114,8 @@ def _describe(run: Run) -> str:
     m, t, d = s.get("model", {}), s.get("train", {}), s.get("data", {})
     hidden = m.get("hidden") or []
     arch = f"{m.get('activation')} {hidden}" if len(set(hidden)) != 1 or len(hidden) < 3 else f"{m.get('activation')} [{hidden[0]}]x{len(hidden)}"
+    if m.get("kind") == "cnn" or (m.get("kind") == "auto" and d.get("dataset") == "digits" and run.history.layer_names[:1] == ["conv1"]):
+        arch = f"conv {m.get('channels')} + " + arch
     parts = [f"run {s.get('name', '?')}", f"{d.get('dataset')} (normalize {d.get('normalize')})", arch,
              f"init {m.get('init')}" + (f" std {m.get('init_std')}" if m.get("init") == "normal" else "")]
     if m.get("batchnorm", "none") != "none":
@@ -247,7 +263,7 @@ def _median_per_layer(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return out[0], out[1], out[2]
 
 
-def _legend_subset(n: int, most: int = 12) -> set[int]:
+def _legend_subset(n: int, most: int = 16) -> set[int]:
     if n <= most:
         return set(range(n))
     return {int(round(i)) for i in np.linspace(0, n - 1, most)}
@@ -306,7 +322,7 @@ def grad_norms_png(run: Run, path: Path) -> Path:
     ax.set_title("Gradient norm of each layer over training")
     if L:
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), title="layer", title_fontsize=8.5,
-                  fontsize=8 if L > 6 else 8.5, borderaxespad=0.3)
+                  fontsize=8 if L > 6 else 8.5, borderaxespad=0.3, ncol=2 if len(show_legend) > 11 else 1)
     if not finite.size:
         ax.text(0.5, 0.5, "no gradient norm recorded", ha="center", va="center", transform=ax.transAxes, color=_BAD)
 
@@ -362,10 +378,12 @@ def grad_norms_png(run: Run, path: Path) -> Path:
                         else f"{zs[0]}'s gradient is exactly 0 most of the time")
         else:
             r = a / b
-            if r < 1 / 3:
-                headline = f"Gradient norm per layer: {fa} gets 1/{_ratio_text(1 / r)} of {fb}'s gradient"
+            if r < 1e-5:
+                headline = f"Gradient norm per layer: {fa}'s is {_sci(r)} of {fb}'s"
+            elif r < 1 / 3:
+                headline = f"Gradient norm per layer: {fa}'s is 1/{_ratio_text(1 / r)} of {fb}'s"
             elif r > 3:
-                headline = f"Gradient norm per layer: {fa} gets {_ratio_text(r)}x {fb}'s gradient"
+                headline = f"Gradient norm per layer: {fa}'s is {_ratio_text(r)} times {fb}'s"
             else:
                 headline = f"Gradient norm per layer: {fa} and {fb} of similar size ({fa} = {r:.2g}x {fb})"
             if nzero:
@@ -489,7 +507,7 @@ def _hist_panel(ax, v: np.ndarray, rng: tuple[float, float], color, kind: str, m
         note = f"{np.mean(v <= 0):.0%} ≤ 0" + (" (bar cut ↑)" if cut and zero_bin else "")
     else:
         sat = _saturated(module, v)
-        if sat is not None:
+        if sat is not None and sat >= 0.005:
             note = f"{sat:.0%} saturated"
     if note:
         ax.text(0.98, 0.97, note, transform=ax.transAxes, ha="right", va="top", fontsize=8, color="0.2",
@@ -560,7 +578,9 @@ def activations_png(run: Run, path: Path) -> Path:
             ax = fig.add_subplot(gs[r, c])
             v = finite[r].get(name, np.zeros(0))
             _hist_panel(ax, v, ranges.get((r, i), (0.0, 1.0)), color, kind, m)
-            stats = f"mean {_fmt(float(v.mean()))}  std {_fmt(float(v.std()))}" if len(v) else "no finite value"
+            mu, sd = float(v.mean()) if len(v) else 0.0, float(v.std()) if len(v) else 0.0
+            stats = ("no finite value" if not len(v) else f"mean {_fmt(mu)}  std {_fmt(sd)}" if ncol <= 4
+                     else f"mean {mu:.2g}\nstd {sd:.2g}")
             ax.set_title(f"{name}\n{stats}", fontsize=9)
             ax.tick_params(axis="x", labelsize=8)
             if c == 0:
@@ -568,32 +588,34 @@ def activations_png(run: Run, path: Path) -> Path:
             if r == 1 or no_weights:
                 ax.set_xlabel("activation value", fontsize=8.5)
 
-    # mean and std of every activation layer, before and after
+    # mean (top) and std (bottom) of every activation layer, before and after
     if summary_panel:
-        s = fig.add_subplot(gs[:, ncol])
         xs = np.arange(A)
-        drawn = []
-        for (label, _, color), f in zip(rows, finite):
-            if not f:
-                continue
-            mean = np.array([float(f[n].mean()) if len(f.get(n, [])) else np.nan for n in names])
-            std = np.array([float(f[n].std()) if len(f.get(n, [])) else np.nan for n in names])
-            s.plot(xs, mean, "o-", color=color, lw=1.5, ms=5, label=f"mean, {label}")
-            s.plot(xs, std, "s--", color=color, lw=1.5, ms=5, mfc="white", label=f"std, {label}")
-            drawn += [mean, std]
-        vals = np.concatenate(drawn)
-        vals = vals[np.isfinite(vals)]
-        big = np.abs(vals[vals != 0])
-        if _spans_decades(big, 3):
-            if (vals > 0).all():
+        for row, stat in enumerate(("mean", "std")):
+            s = fig.add_subplot(gs[row, ncol])
+            drawn = []
+            for (label, _, color), f in zip(rows, finite):
+                if not f:
+                    continue
+                y = np.array([float(getattr(f[n], stat)()) if len(f.get(n, [])) else np.nan for n in names])
+                s.plot(xs, y, "o-" if stat == "mean" else "s-", color=color, lw=1.5, ms=4.5,
+                       label="at init" if label.startswith("at init") else "trained" if label == "after training" else label)
+                drawn.append(y)
+            vals = np.concatenate(drawn)
+            vals = vals[np.isfinite(vals)]
+            if stat == "std" and len(vals) and (vals > 0).all() and _spans_decades(vals, 2):
                 s.set_yscale("log")
+            elif stat == "mean":
+                s.axhline(0, color="0.5", lw=0.8)
+            s.set_xticks(xs)
+            every = max(1, math.ceil(A / 7))
+            s.set_xticklabels([n if i % every == 0 or i == A - 1 else "" for i, n in enumerate(names)],
+                              rotation=45 if A > 3 else 0, ha="right" if A > 3 else "center", fontsize=8)
+            s.set_title(f"{stat} per layer" + (" (log)" if s.get_yscale() == "log" else ""))
+            if row == 0:
+                s.legend(loc="best", fontsize=8)
             else:
-                s.set_yscale("symlog", linthresh=float(big.min()))
-        s.set_xticks(xs)
-        s.set_xticklabels(names, rotation=45 if A > 3 else 0, ha="right" if A > 3 else "center", fontsize=8 if A <= 12 else 6.5)
-        s.legend(loc="best", fontsize=8)
-        s.set_title("mean and std per layer")
-        s.set_xlabel("layer (input → output)")
+                s.set_xlabel("layer (input → output)", fontsize=9)
 
     # headline: how the spread changes from the first activation layer to the last
     def spread(f):
@@ -660,17 +682,16 @@ def activation_stats_png(run: Run, path: Path) -> Path:
     colors = _layer_colors(A)
     nf_step = _non_finite_step(run)
     show = _legend_subset(A)
-    handles = []
+    handles = {}
     for ax, (stat, title, lim) in zip(axes, panels):
         a = h.act(stat)
         for j, name in enumerate(names):
             ok = np.isfinite(a[:, j])
             if ok.any():
                 line, = ax.plot(st[ok], a[ok, j], color=colors[j], lw=1.4, marker="." if ok.sum() < 30 else "",
-                                label=name if j in show else None)
-                if ax is axes[0] or len(handles) < A:
-                    if j in show and name not in [hd.get_label() for hd in handles]:
-                        handles.append(line)
+                                label=name)
+                if j in show:
+                    handles.setdefault(name, line)
         ax.set_title(title)
         ax.set_xlabel("step")
         if lim:
@@ -682,11 +703,13 @@ def activation_stats_png(run: Run, path: Path) -> Path:
     for ax in axes[len(panels):]:
         ax.set_axis_off()
     if not panels:
-        axes[0].text(0.5, 0.5, "No activation statistics were recorded\n(no activation module gradmedic knows, or no sampled step).",
+        axes[0].set_axis_off()
+        axes[0].text(0.5, 0.5, "No activation statistics were recorded\n"
+                     "(no activation module gradmedic knows, or no sampled step).",
                      ha="center", va="center", transform=axes[0].transAxes)
     elif handles:
-        handles.sort(key=lambda hd: names.index(hd.get_label()))
-        fig.legend(handles=handles, loc="outside right center", title="activation", title_fontsize=8.5)
+        fig.legend(handles=[handles[n] for n in names if n in handles], loc="outside right center",
+                   title="activation", title_fontsize=8.5, ncol=2 if len(handles) > 12 else 1)
 
     # headline: the most alarming final share
     headline = "Recorded activation statistics over training"
@@ -701,10 +724,8 @@ def activation_stats_png(run: Run, path: Path) -> Path:
                     worst = (v, f"{name}: {v:.0%} {what} at the last recorded step")
             if worst:
                 break
-        if worst:
-            headline = f"Activations over training: {worst[1]}"
-        else:
-            headline = "Activations over training: no layer silent or saturated at the end"
+        headline = f"Activations over training: {worst[1]}" if worst else \
+            "Activations over training: no layer silent or saturated at the end"
     return _finish(fig, run, headline, path)
 
 

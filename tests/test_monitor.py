@@ -119,7 +119,8 @@ def test_statistics_match_plain_pytorch(order, every):
             np.testing.assert_allclose(h.layer(stat)[k], r[stat], rtol=2e-5, atol=1e-12, err_msg=f"{stat} step {s}")
         for j, (name, kind) in enumerate([("1", "relu"), ("3", "sigmoid"), ("5", "tanh")]):
             expect = act_ref(r["acts"][name], kind)
-            np.testing.assert_allclose([h.act(st)[k, j] for st in ACT_STATS], expect, rtol=2e-5, atol=1e-7, equal_nan=True, err_msg=f"act {name} step {s}")
+            np.testing.assert_allclose([h.act(st)[k, j] for st in ACT_STATS], expect, rtol=2e-5, atol=1e-7,
+                                       equal_nan=True, err_msg=f"act {name} step {s}")
         np.testing.assert_allclose(h.inputs[k, 0], r["x"].mean(0).numpy(), rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(h.inputs[k, 1], r["x"].std(0).numpy(), rtol=1e-5)
     # the statistics are not degenerate: saturation, zeros and updates all happen here
@@ -451,8 +452,6 @@ def test_history_bounds_one_large_chunk():
     assert len(h.stat_steps) <= 50 and len(h.loss) <= 100 and h.stat_steps[0] == 1
 
 
-@pytest.mark.xfail(strict=True, reason="max_rows=0 is accepted, and History.append then halves a 1-row history "
-                                       "forever (slice ::2 of one row keeps it): the first flush never returns")
 def test_max_rows_below_one_is_rejected():
     with pytest.raises(WatchError):
         watch(nn.Linear(2, 2), max_rows=0)
