@@ -109,6 +109,15 @@ def _spans_decades(values: np.ndarray, decades: float = 2.0) -> bool:
     return len(v) > 1 and math.log10(v.max() / v.min()) > decades
 
 
+def _tidy_log_axis(ax) -> None:
+    """A log y axis over less than two decades: ticks at 1, 2, 5 x 10^k labelled as plain numbers."""
+    lo, hi = ax.get_ylim()
+    if ax.get_yscale() == "log" and lo > 0 and hi / lo < 100:
+        ax.yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+
+
 def _describe(run: Run) -> str:
     s, summ = run.spec, run.summary or {}
     m, t, d = s.get("model", {}), s.get("train", {}), s.get("data", {})
@@ -195,6 +204,7 @@ def loss_png(run: Run, path: Path) -> Path:
     if log:
         ax.set_yscale("log")
     _mark_non_finite(ax, nf_step)
+    _tidy_log_axis(ax)
     ax.set_xlabel("step")
     ax.set_ylabel("loss" + (" (log scale)" if log else ""))
     ax.set_title("Training loss")
@@ -215,6 +225,8 @@ def loss_png(run: Run, path: Path) -> Path:
             if _spans_decades(np.r_[tr, te]):
                 ax2.set_yscale("log")
             ax2.set_title(f"{metric.upper()}: train {_fmt(tr[-1])}, test {_fmt(te[-1])}")
+        _tidy_log_axis(ax2)
+        ax2.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
         ax2.set_xlabel("epoch")
         ax2.set_ylabel(metric)
         ax2.legend(loc="best")
@@ -316,6 +328,7 @@ def grad_norms_png(run: Run, path: Path) -> Path:
         ax.text(0.005, floor / 1.15, "exactly 0", transform=ax.get_yaxis_transform(), va="top", ha="left", fontsize=8.5,
                 color="0.3")
         ax.set_ylim(bottom=floor / 2.5)
+    _tidy_log_axis(ax)
     _mark_non_finite(ax, nf_step, label=not any_bad)
     ax.set_xlabel("step")
     ax.set_ylabel("gradient L2 norm (log scale)")
@@ -342,6 +355,7 @@ def grad_norms_png(run: Run, path: Path) -> Path:
     if (~good).any():
         ax2.axhline(floor, color="0.45", ls=(0, (2, 3)), lw=1)
         ax2.set_ylim(bottom=floor / 2.5, top=max(float(np.nanmax(np.r_[q3[good], [floor * 10]])) * 3, floor * 100))
+    _tidy_log_axis(ax2)
     ax2.set_xticks(x)
     ax2.set_xticklabels(names, rotation=45 if L > 4 else 0, ha="right" if L > 4 else "center",
                         fontsize=9 if L <= 12 else 7)
@@ -605,6 +619,7 @@ def activations_png(run: Run, path: Path) -> Path:
             vals = vals[np.isfinite(vals)]
             if stat == "std" and len(vals) and (vals > 0).all() and _spans_decades(vals, 2):
                 s.set_yscale("log")
+                _tidy_log_axis(s)
             elif stat == "mean":
                 s.axhline(0, color="0.5", lw=0.8)
             s.set_xticks(xs)
@@ -699,6 +714,7 @@ def activation_stats_png(run: Run, path: Path) -> Path:
             ax.yaxis.set_major_formatter(ticker.PercentFormatter(1.0, decimals=0))
         elif stat == "std" and _spans_decades(a[np.isfinite(a)], 2) and not (a[np.isfinite(a)] <= 0).any():
             ax.set_yscale("log")
+            _tidy_log_axis(ax)
         _mark_non_finite(ax, nf_step, label=ax is axes[0])
     for ax in axes[len(panels):]:
         ax.set_axis_off()
