@@ -6,7 +6,7 @@
                    ``"inputs": {"mean": [...], "std": [...]}``.  Streamed and flushed every few
                    seconds, so a killed run keeps what it recorded.  NaN marks "not applicable".
 ``epochs.jsonl``   one line per epoch: train/test loss and metric, learning rate, steps so far
-``summary.json``   final metrics, status (ok, non_finite, interrupted) and where it stopped
+``summary.json``   final metrics, status (ok, non_finite, interrupted, stopped: ended early by a stop_when check) and where it stopped
 ``model.pt``       the model's state_dict (``torch.load(path, weights_only=True)``)
 """
 

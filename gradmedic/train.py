@@ -11,7 +11,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -122,8 +122,13 @@ class _Progress:
 
 
 def train(spec: Spec, *, runs_dir: str | Path | None = "runs", progress: str = "auto",
-          console: Console | None = None) -> Result:
-    """Train ``spec``; write records under ``runs_dir`` (None: no records).  Raises SpecError on bad input."""
+          console: Console | None = None, tensorboard: str | Path | None = None,
+          stop_when: Callable[[Monitor], str | None] | None = None, check_every: int = 50) -> Result:
+    """Train ``spec``; write records under ``runs_dir`` (None: no records).  Raises SpecError on bad input.
+
+    ``tensorboard``: also write the recorded statistics as TensorBoard events into this directory.
+    ``stop_when(monitor)`` is called every ``check_every`` steps; a non-empty string it returns stops
+    training early (status ``stopped``, the reason in ``result.extra["stopped"]``)."""
     console = console or Console(stderr=True)
     spec = resolve(spec)
     t = spec.train
@@ -151,10 +156,16 @@ def train(spec: Spec, *, runs_dir: str | Path | None = "runs", progress: str = "
         writer = RunWriter(run_dir, to_json(spec), monitor.layer_names, monitor.act_names, monitor.act_kinds,
                            monitor.layer_types, monitor.reference_loss)
         monitor.on_flush.append(writer.write_chunk)
+    tb = None
+    if tensorboard is not None:
+        from .tensorboard import TensorBoardWriter
+
+        tb = TensorBoardWriter(tensorboard, monitor.layer_names, monitor.act_names)
+        monitor.on_flush.append(tb.write_chunk)
 
     bar = _Progress(progress, steps_per_epoch * t.epochs, t.epochs, console)
     epochs: list[dict[str, Any]] = []
-    status, non_finite, steps = "ok", None, 0
+    status, non_finite, steps, stopped = "ok", None, 0, None
     sync_loss = device.type == "cpu"  # reading the loss is free on CPU; on CUDA it is checked at each flush
     last_flush = last_bar = start = time.perf_counter()
     try:
@@ -182,6 +193,10 @@ def train(spec: Spec, *, runs_dir: str | Path | None = "runs", progress: str = "
                 if t.clip_norm is not None:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), t.clip_norm)
                 opt.step()
+                if stop_when is not None and steps % check_every == 0:
+                    stopped = stop_when(monitor)
+                    if stopped:
+                        break
                 now = time.perf_counter()
                 if bar.mode == "rich" and now - last_bar > 0.1:
                     last_bar = now
@@ -201,7 +216,12 @@ def train(spec: Spec, *, runs_dir: str | Path | None = "runs", progress: str = "
             epochs.append(row)
             if writer:
                 writer.write_epoch(row)
+            if tb:
+                tb.write_epoch(row)
             bar.epoch(row)
+            if stopped:  # the partial epoch was evaluated above: a stopped run still has its metric
+                status = "stopped"
+                break
             if not math.isfinite(row["train_loss"]):
                 status, non_finite = "non_finite", _where(monitor, steps, epoch, row["train_loss"])
                 break
@@ -212,6 +232,8 @@ def train(spec: Spec, *, runs_dir: str | Path | None = "runs", progress: str = "
     finally:
         bar.close()
         monitor.flush()
+        if tb:
+            tb.close()
     seconds = time.perf_counter() - start
     if not sync_loss and status == "ok":
         bad = ~np.isfinite(monitor.history.loss)
@@ -219,13 +241,16 @@ def train(spec: Spec, *, runs_dir: str | Path | None = "runs", progress: str = "
             i = int(np.argmax(bad))
             status, non_finite = "non_finite", _where(monitor, int(monitor.history.loss_steps[i]), None, float(monitor.history.loss[i]))
     result = Result(spec, model, monitor, epochs, status, steps, seconds, metric, run_dir, non_finite,
-                    extra={"loss": loss_name, "device": str(device), "task": data.task})
+                    extra={"loss": loss_name, "device": str(device), "task": data.task,
+                           **({"stopped": stopped} if stopped else {})})
     result.diagnosis = monitor.diagnose()
     monitor.close()
     if writer:
         summary = result.summary()
         summary["problems"] = sorted(result.diagnosis.problems)
         summary["row_spread"] = monitor.row_spread()
+        if stopped:
+            summary["stopped"] = stopped
         writer.finish(summary, model, result.diagnosis.to_dict())
     return result
 
