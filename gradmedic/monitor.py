@@ -13,7 +13,10 @@
   of the batch)
   (|tanh| > 0.99, sigmoid outside [0.01, 0.99]: there the derivative is at most 1/25 of its peak,
   seed 002 §7.4, so the unit passes almost no gradient back);
-- per input feature of the first layer's input: mean and std (for the unscaled-input check).
+- per input feature of the first layer's input: mean and std (for the unscaled-input check);
+- per activation module, a histogram of the same sampled outputs: ``ACT_HIST_BINS`` = 40 equal bins
+  over a range fixed by the module type (:func:`activation_range`; values beyond it are counted in
+  the end bins), for the "colorful dimension" picture of a layer's distribution over time.
 
 The loss is kept every step.  Statistics stay on the model's device as small tensors and are
 moved to the host in one transfer every ``flush_every`` steps (no host-device synchronisation
@@ -43,6 +46,14 @@ ACT_STATS = ("mean", "std", "zero_frac", "sat_frac", "dead_frac")
 # layer estimate shares to a few percent, and a unit silent for all 32 inputs is still dead with
 # odds 2^-32 against; larger batches would only cost time.
 ACT_SAMPLES = 32
+# Histograms: 40 bins resolve the shapes that matter (a spike at 0, mass piling up at sigmoid's 0
+# and 1) and cost 40 numbers per layer per sampled step on disk (fastai's ActivationStats uses 40).
+ACT_HIST_BINS = 40
+# Unbounded activations get [-4, 4] (ReLU [0, 4]): a well-initialized layer has unit-variance
+# pre-activations (He/LeCun/Glorot, seed 002 §7.5), so 4 std hold all but ~1e-4 of its outputs and
+# the bins stay narrow enough (0.2) to show the shape; a layer whose outputs blow up shows as mass
+# piling into the end bins, which is itself the message.
+UNBOUNDED_RANGE = 4.0
 
 # Modules whose output we understand.  "relu": share <= 0 is meaningful (dead units);
 # "saturating": share saturated is meaningful; "other": mean/std only.
@@ -51,6 +62,19 @@ _SATURATING = {nn.Sigmoid: (0.01, 0.99), nn.Tanh: (-0.99, 0.99), nn.Hardtanh: (-
 _OTHER = (Maxout, nn.Softplus)
 
 _watched: "weakref.WeakSet[nn.Module]" = weakref.WeakSet()
+
+
+def activation_range(m: nn.Module) -> tuple[float, float]:
+    """The fixed histogram range of an activation module's outputs: its own bounds where it has them."""
+    if isinstance(m, nn.Sigmoid):
+        return (0.0, 1.0)
+    if isinstance(m, (nn.Tanh, nn.Hardtanh)):
+        return (float(getattr(m, "min_val", -1.0)), float(getattr(m, "max_val", 1.0)))
+    if isinstance(m, nn.ReLU6):
+        return (0.0, 6.0)
+    if type(m) is nn.ReLU:  # never negative: spend every bin on [0, 4]
+        return (0.0, UNBOUNDED_RANGE)
+    return (-UNBOUNDED_RANGE, UNBOUNDED_RANGE)
 
 
 def activation_kind(m: nn.Module) -> str | None:
@@ -73,6 +97,7 @@ class Chunk:
     layers: np.ndarray  # (S, L, len(LAYER_STATS))
     acts: np.ndarray  # (S, A, len(ACT_STATS))
     inputs: np.ndarray  # (S, 2, F): per-feature mean and std of the first layer's input (F=0 if unknown)
+    hists: np.ndarray | None = None  # (S, A, ACT_HIST_BINS) activation counts per bin (NaN: not recorded)
 
 
 @dataclass
@@ -84,6 +109,7 @@ class History:
     act_kinds: list[str]
     max_rows: int = 20_000
     max_loss: int = 1_000_000
+    hist_ranges: list[tuple[float, float]] | None = None  # per activation layer: the histogram's (lo, hi)
     _chunks: list[Chunk] = field(default_factory=list)
 
     def append(self, c: Chunk) -> None:
@@ -95,7 +121,8 @@ class History:
             while len(m.stat_steps) > rows or len(m.loss) > losses:  # halve until within bounds
                 ks = slice(None, None, 2) if len(m.stat_steps) > rows else slice(None)
                 kl = slice(None, None, 2) if len(m.loss) > losses else slice(None)
-                m = Chunk(m.loss_steps[kl], m.loss[kl], m.stat_steps[ks], m.layers[ks], m.acts[ks], m.inputs[ks])
+                m = Chunk(m.loss_steps[kl], m.loss[kl], m.stat_steps[ks], m.layers[ks], m.acts[ks], m.inputs[ks],
+                          None if m.hists is None else m.hists[ks])
             self._chunks = [m]
 
     def _merged(self) -> Chunk:
@@ -107,9 +134,14 @@ class History:
             cs = self._chunks
             f = max(c.inputs.shape[2] for c in cs)
             inputs = [c.inputs if c.inputs.shape[2] == f else np.full((len(c.stat_steps), 2, f), np.nan) for c in cs]
+            hists = None
+            if any(c.hists is not None for c in cs):
+                shape = next(c.hists.shape[1:] for c in cs if c.hists is not None)
+                hists = np.concatenate([c.hists if c.hists is not None else np.full((len(c.stat_steps), *shape), np.nan)
+                                        for c in cs])
             self._chunks = [Chunk(np.concatenate([c.loss_steps for c in cs]), np.concatenate([c.loss for c in cs]),
                                   np.concatenate([c.stat_steps for c in cs]), np.concatenate([c.layers for c in cs]),
-                                  np.concatenate([c.acts for c in cs]), np.concatenate(inputs))]
+                                  np.concatenate([c.acts for c in cs]), np.concatenate(inputs), hists)]
         return self._chunks[0]
 
     @property
@@ -135,6 +167,11 @@ class History:
     @property
     def inputs(self) -> np.ndarray:
         return self._merged().inputs
+
+    @property
+    def hists(self) -> np.ndarray | None:
+        """(S, A, bins) activation histogram counts per recorded step, or None (a run recorded without them)."""
+        return self._merged().hists
 
 
 class Monitor:
@@ -196,12 +233,15 @@ class Monitor:
                 self.act_kinds.append(kind)
                 self._act_modules.append(m)
         self._sat = [(_SATURATING[type(m)] if k == "saturating" else None) for m, k in zip(self._act_modules, self.act_kinds)]
+        self.hist_ranges = [activation_range(m) for m in self._act_modules]
 
-        self.history = History(self.layer_names, self.act_names, self.act_kinds, max_rows=max_rows)
+        self.history = History(self.layer_names, self.act_names, self.act_kinds, max_rows=max_rows,
+                               hist_ranges=self.hist_ranges)
         self.steps = 0
         self._losses: list[torch.Tensor] = []
         self._loss_steps: list[int] = []
-        self._rows: list[tuple[int, torch.Tensor, torch.Tensor, torch.Tensor]] = []
+        self._rows: list[tuple[int, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]] = []
+        self._no_hist = torch.full((ACT_HIST_BINS,), math.nan, device=self.device)
         self._act_out: list[torch.Tensor | None] = [None] * len(self._act_modules)
         self._inputs: torch.Tensor | None = None
         self._seg_key: tuple | None = None
@@ -324,6 +364,14 @@ class Monitor:
         out[self._seg_idx] = stats.float()
         return out
 
+    def _act_hists(self) -> torch.Tensor:
+        """(A, ACT_HIST_BINS) counts of the sampled outputs per bin (clamped: the end bins hold what lies
+        beyond the range); a NaN row for a layer whose hook did not fire.  2 ops per layer, on the device."""
+        rows = []
+        for o, (lo, hi) in zip(self._act_out, self.hist_ranges):
+            rows.append(self._no_hist if o is None else torch.histc(o.float().clamp(lo, hi), ACT_HIST_BINS, lo, hi))
+        return torch.stack(rows) if rows else torch.zeros((0, ACT_HIST_BINS), device=self.device)
+
     def step(self, loss: torch.Tensor | float | None = None) -> None:
         """Record this iteration.  Call once per iteration, after ``loss.backward()``."""
         if self._closed:
@@ -372,6 +420,7 @@ class Monitor:
                               "watch(), or run without calling its modules? Activation statistics are unavailable; "
                               "gradient statistics are still recorded.", RuntimeWarning, stacklevel=3)
             acts = self._act_stats()
+            hists = self._act_hists()
             if self._inputs is not None:
                 x = self._inputs
                 x = x.movedim(self._feature_dim, 0).reshape(x.shape[self._feature_dim], -1)  # (features, samples)
@@ -379,7 +428,7 @@ class Monitor:
                 inputs = torch.stack([mean, std])
             else:
                 inputs = torch.zeros((2, 0), device=self.device)
-        self._rows.append((s, layers, acts, inputs))
+        self._rows.append((s, layers, acts, inputs, hists))
         self._act_out = [None] * len(self._act_modules)
         self._inputs = None
 
@@ -394,10 +443,12 @@ class Monitor:
             acts = torch.stack([r[2] for r in self._rows]).cpu().numpy().astype(np.float64)
             f = max(r[3].shape[1] for r in self._rows)
             inputs = np.stack([r[3].cpu().numpy() if r[3].shape[1] == f else np.full((2, f), np.nan) for r in self._rows])
+            hists = torch.stack([r[4] for r in self._rows]).cpu().numpy().astype(np.float64)
         else:
             layers, acts, inputs = np.zeros((0, L, len(LAYER_STATS))), np.zeros((0, A, len(ACT_STATS))), np.zeros((0, 2, 0))
+            hists = np.zeros((0, A, ACT_HIST_BINS))
         chunk = Chunk(np.array(self._loss_steps, dtype=np.int64), loss, np.array([r[0] for r in self._rows], dtype=np.int64),
-                      layers, acts, inputs.astype(np.float64))
+                      layers, acts, inputs.astype(np.float64), hists)
         self._losses, self._loss_steps, self._rows = [], [], []
         self.history.append(chunk)
         for cb in self.on_flush:

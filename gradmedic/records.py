@@ -3,7 +3,8 @@
 ``spec.json``      the resolved spec (every default filled in)
 ``steps.jsonl``    a header line, then one line per step: ``{"step", "loss"}`` plus, on sampled
                    steps, ``"layers": {name: {stat: value}}``, ``"activations": {...}`` and
-                   ``"inputs": {"mean": [...], "std": [...]}``.  Streamed and flushed every few
+                   ``"inputs": {"mean": [...], "std": [...]}`` and ``"act_hist": {name: [counts]}`` (the
+                   header's ``"activation_hist"`` gives bins and each layer's range).  Streamed and flushed every few
                    seconds, so a killed run keeps what it recorded.  NaN marks "not applicable".
 ``epochs.jsonl``   one line per epoch: train/test loss and metric, learning rate, steps so far
 ``summary.json``   final metrics, status (ok, non_finite, interrupted, stopped: ended early by a stop_when check) and where it stopped
@@ -23,7 +24,7 @@ import numpy as np
 import torch
 
 from .errors import SpecError
-from .monitor import ACT_STATS, LAYER_STATS, Chunk, History
+from .monitor import ACT_HIST_BINS, ACT_STATS, LAYER_STATS, Chunk, History
 
 
 def new_run_dir(root: str | Path, name: str) -> Path:
@@ -49,7 +50,8 @@ class RunWriter:
     """Streams one run's records into its directory."""
 
     def __init__(self, run_dir: Path, spec_json: str, layer_names: list[str], act_names: list[str], act_kinds: list[str],
-                 layer_types: list[str] | None = None, reference_loss: float | None = None):
+                 layer_types: list[str] | None = None, reference_loss: float | None = None,
+                 hist_ranges: list[tuple[float, float]] | None = None):
         self.dir = Path(run_dir)
         (self.dir / "spec.json").write_text(spec_json)
         self._steps = open(self.dir / "steps.jsonl", "w", buffering=1 << 16)
@@ -58,6 +60,8 @@ class RunWriter:
         header = {"type": "header", "layers": layer_names, "layer_types": layer_types or [], "activations": act_names,
                   "activation_kinds": act_kinds, "reference_loss": reference_loss,
                   "layer_stats": list(LAYER_STATS), "activation_stats": list(ACT_STATS)}
+        if hist_ranges is not None:
+            header["activation_hist"] = {"bins": ACT_HIST_BINS, "ranges": [list(r) for r in hist_ranges]}
         self._steps.write(json.dumps(header) + "\n")
 
     def write_chunk(self, c: Chunk) -> None:
@@ -81,6 +85,11 @@ class RunWriter:
         }
         if c.inputs.shape[2]:
             row["inputs"] = {"mean": c.inputs[i, 0].tolist(), "std": c.inputs[i, 1].tolist()}
+        if c.hists is not None and c.hists.shape[1]:
+            # counts are whole numbers: written as ints (a third of the bytes of floats); a layer whose
+            # hook did not fire on this step is left out
+            row["act_hist"] = {n: c.hists[i, j].astype(np.int64).tolist()
+                               for j, n in enumerate(self.act_names) if np.isfinite(c.hists[i, j]).all()}
         return row
 
     def write_epoch(self, row: dict[str, Any]) -> None:
@@ -127,8 +136,13 @@ class Run:
             raise SpecError("RUN_DIR", f"{path} is empty")
         header = json.loads(lines[0])
         layers, acts = header["layers"], header["activations"]
-        h = History(layers, acts, header.get("activation_kinds", ["other"] * len(acts)), max_rows=10**9, max_loss=10**9)
-        loss_steps, loss, stat_steps, lrows, arows, irows = [], [], [], [], [], []
+        hist = header.get("activation_hist")  # absent in runs recorded before histograms were
+        ranges = [tuple(r) for r in hist["ranges"]] if hist else None
+        h = History(layers, acts, header.get("activation_kinds", ["other"] * len(acts)), max_rows=10**9, max_loss=10**9,
+                    hist_ranges=ranges)
+        bins = int(hist["bins"]) if hist else 0
+        no_hist = [math.nan] * bins
+        loss_steps, loss, stat_steps, lrows, arows, irows, hrows = [], [], [], [], [], [], []
         for line in lines[1:]:
             try:
                 r = json.loads(line)
@@ -142,11 +156,15 @@ class Run:
                 lrows.append([[_num(r["layers"][n][s]) for s in LAYER_STATS] for n in layers])
                 arows.append([[_num(r["activations"][n].get(s)) for s in ACT_STATS] for n in acts])
                 irows.append([r["inputs"]["mean"], r["inputs"]["std"]] if "inputs" in r else None)
+                if hist:
+                    hr = r.get("act_hist") or {}
+                    hrows.append([hr.get(n, no_hist) for n in acts])
         f = max((len(x[0]) for x in irows if x), default=0)
         inputs = np.array([x if x and len(x[0]) == f else np.full((2, f), np.nan) for x in irows], dtype=float).reshape(len(irows), 2, f)
         h.append(Chunk(np.array(loss_steps, dtype=np.int64), np.array(loss, dtype=float), np.array(stat_steps, dtype=np.int64),
                        np.array(lrows, dtype=float).reshape(len(lrows), len(layers), len(LAYER_STATS)),
-                       np.array(arows, dtype=float).reshape(len(arows), len(acts), len(ACT_STATS)), inputs))
+                       np.array(arows, dtype=float).reshape(len(arows), len(acts), len(ACT_STATS)), inputs,
+                       np.array(hrows, dtype=float).reshape(len(hrows), len(acts), bins) if hist else None))
         return h, header
 
     def diagnose(self, thresholds: Any = None):

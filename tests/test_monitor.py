@@ -520,3 +520,58 @@ def test_cnn_layers_activations_and_per_channel_inputs():
         np.testing.assert_allclose(h.inputs[k, 0], xc.mean(1).numpy(), rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(h.inputs[k, 1], xc.std(1).numpy(), rtol=1e-5)
     assert h.inputs[0, 1, 1] == pytest.approx(4, rel=0.1) and h.inputs[0, 0, 1] == pytest.approx(2, abs=0.2)
+
+
+# -- activation histograms ---------------------------------------------------------------------------
+def test_activation_histograms_equal_histc_of_a_plain_forward_pass():
+    """Each sampled step's histogram is torch.histc of the layer's output (first ACT_SAMPLES samples,
+    clamped so the end bins count what lies beyond the range), computed here by a plain forward pass."""
+    from gradmedic.monitor import ACT_HIST_BINS, UNBOUNDED_RANGE
+
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Linear(3, 16), nn.ReLU(), nn.Linear(16, 16), nn.Sigmoid(), nn.Linear(16, 16), nn.Tanh(),
+                          nn.Linear(16, 16), nn.ELU(), nn.Linear(16, 1))
+    with torch.no_grad():
+        model[0].weight.mul_(4)  # ReLU outputs beyond 4 and ELU below -1: the end bins must collect them
+        model[6].weight.mul_(6)
+    opt = torch.optim.SGD(model.parameters(), lr=0.2)
+    x = torch.randn(50, 3, generator=torch.Generator().manual_seed(4)) * 2
+    ranges = [(0.0, UNBOUNDED_RANGE), (0.0, 1.0), (-1.0, 1.0), (-UNBOUNDED_RANGE, UNBOUNDED_RANGE)]
+    expect = []
+    with watch(model, opt, every=2) as mon:
+        assert mon.hist_ranges == ranges
+        for s in range(1, 6):
+            if (s - 1) % 2 == 0:  # the reference: a plain forward pass with the same weights
+                outs, h = [], x
+                with torch.no_grad():
+                    for m in model:
+                        h = m(h)
+                        if not isinstance(m, nn.Linear):
+                            outs.append(h[:ACT_SAMPLES])
+                expect.append([torch.histc(o.clamp(lo, hi), ACT_HIST_BINS, lo, hi).numpy() for o, (lo, hi) in zip(outs, ranges)])
+            opt.zero_grad()
+            loss = model(x).pow(2).mean()
+            loss.backward()
+            mon.step(loss)
+            opt.step()
+    got = mon.history.hists
+    assert got.shape == (3, 4, ACT_HIST_BINS) and mon.history.stat_steps.tolist() == [1, 3, 5]
+    np.testing.assert_array_equal(got, np.array(expect))
+    # every recorded value is counted once, and the clamping put values beyond the range into the end bins
+    assert (got.sum(2) == ACT_SAMPLES * 16).all()
+    first = expect[0]
+    assert first[0][-1] > 0 and first[0][0] > 0  # ReLU: zeros in the first bin, > 4 in the last
+    assert mon.history.hist_ranges == ranges
+
+
+def test_histograms_are_thinned_with_their_rows_and_absent_in_old_chunks():
+    h = History(["a"], ["r"], ["relu"], max_rows=4, hist_ranges=[(0.0, 4.0)])
+    old = Chunk(np.arange(1, 5), np.ones(4), np.arange(1, 5), np.zeros((4, 1, len(LAYER_STATS))),
+                np.zeros((4, 1, len(ACT_STATS))), np.zeros((4, 2, 0)))  # a chunk without histograms
+    new = Chunk(np.arange(5, 9), np.ones(4), np.arange(5, 9), np.zeros((4, 1, len(LAYER_STATS))),
+                np.zeros((4, 1, len(ACT_STATS))), np.zeros((4, 2, 0)), np.arange(5, 9, dtype=float).reshape(4, 1, 1) * np.ones(3))
+    h.append(old)
+    assert h.hists is None
+    h.append(new)  # 8 rows > 4: every other row kept, histograms with their steps
+    assert h.stat_steps.tolist() == [1, 3, 5, 7]
+    assert np.isnan(h.hists[:2]).all() and h.hists[2:, 0, 0].tolist() == [5.0, 7.0]

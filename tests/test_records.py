@@ -223,3 +223,33 @@ def test_run_tolerates_a_truncated_last_line_in_epochs(tiny, tmp_path):
     with open(d / "epochs.jsonl", "a") as f:
         f.write('{"train_loss": 0.68, "train_me')
     assert Run(d).epochs == tiny.epochs
+
+
+def test_activation_histograms_are_streamed_and_read_back(tmp_path):
+    from gradmedic.monitor import ACT_HIST_BINS, UNBOUNDED_RANGE
+
+    r = train(spec(TINY, stats_every=5), runs_dir=tmp_path, progress="none")
+    lines = read_jsonl(r.run_dir / "steps.jsonl")
+    assert lines[0]["activation_hist"] == {"bins": ACT_HIST_BINS, "ranges": [[0.0, UNBOUNDED_RANGE]]}
+    sampled = [x for x in lines[1:] if "layers" in x]
+    assert all(len(x["act_hist"]["act1"]) == ACT_HIST_BINS for x in sampled)
+    assert all(isinstance(c, int) for c in sampled[0]["act_hist"]["act1"])  # counts, written as ints
+    back = Run(r.run_dir)
+    np.testing.assert_array_equal(back.history.hists, r.history.hists)
+    assert back.history.hists.shape == (3, 1, ACT_HIST_BINS) and back.history.hist_ranges == [(0.0, UNBOUNDED_RANGE)]
+    # 32 samples x 8 units (the hook keeps the first ACT_SAMPLES = 32 of each batch of 32)
+    assert (back.history.hists.sum(2) == 32 * 8).all()
+
+
+def test_a_run_recorded_before_histograms_still_loads(tiny, tmp_path):
+    """Older steps.jsonl files have no "activation_hist" header or "act_hist" rows."""
+    d = tmp_path / "old"
+    shutil.copytree(tiny.run_dir, d)
+    lines = read_jsonl(d / "steps.jsonl")
+    lines[0].pop("activation_hist")
+    for x in lines[1:]:
+        x.pop("act_hist", None)
+    (d / "steps.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    back = Run(d)
+    assert back.history.hists is None and back.history.hist_ranges is None
+    np.testing.assert_array_equal(back.history.layer("grad_norm"), tiny.history.layer("grad_norm"))
