@@ -12,7 +12,11 @@
   the initial weights (rebuilt from the run's seed) and with the trained weights (``model.pt``),
   as in seed 002 Fig. 7.23/7.24, with the mean and std per layer;
 - ``activation_stats.png``: the recorded activation mean, std, and share of zeros / saturated /
-  silent units over training.
+  silent units over training;
+- ``grad_heatmap.png``: log10 gradient norm as a layer x step image (first layer on top): where
+  along the depth, and from when, the gradient dies or blows up;
+- ``activation_hist.png``: each activation layer's recorded histogram over training, one panel per
+  layer (x: step, y: activation value, colour: share of outputs), fastai's "colorful dimension".
 
 Each figure's title says what it shows ("fc1's gradient is 1/130 of out's"); the line under it
 names the run.  Every function here draws from what was recorded and never raises on a broken
@@ -33,10 +37,12 @@ import torch  # noqa: E402
 from matplotlib import colormaps, ticker  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from .monitor import UNBOUNDED_RANGE as UNBOUNDED  # noqa: E402
 from .records import Run  # noqa: E402
 
 DPI = 110
-NAMES = ("loss.png", "grad_norms.png", "activations.png", "activation_stats.png")
+NAMES = ("loss.png", "grad_norms.png", "grad_heatmap.png", "activations.png", "activation_stats.png",
+         "activation_hist.png")
 MAX_HIST_LAYERS = 6  # activation layers drawn as histograms (evenly chosen, first and last always)
 MAX_INPUTS = 2000  # training inputs run through the rebuilt model
 MAX_HIST_VALUES = 200_000  # activation values per histogram (a fixed random subset beyond)
@@ -745,14 +751,255 @@ def activation_stats_png(run: Run, path: Path) -> Path:
     return _finish(fig, run, headline, path)
 
 
+# -- gradient norm as a layer x step image ------------------------------------------------------
+
+MAX_COLUMNS = 600  # recorded steps drawn as image columns; beyond, neighbouring steps share a column
+MAX_HIST_PANELS = 12  # activation layers drawn as histogram-over-time panels (evenly chosen)
+_ZERO_COLOR = "0.80"  # an exact zero gradient: light grey, outside the colour scale on purpose
+
+
+def _columns(n: int, most: int = MAX_COLUMNS) -> list[np.ndarray]:
+    """Indices of ``n`` recorded steps grouped into at most ``most`` consecutive columns."""
+    return [np.array([i]) for i in range(n)] if n <= most else np.array_split(np.arange(n), most)
+
+
+def _step_edges(steps: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
+    """Cell edges on the step axis: halfway between neighbouring recorded steps (half a gap at the ends)."""
+    s = np.asarray(steps, dtype=float)
+    if len(s) == 1:
+        full = np.array([s[0] - 0.5, s[0] + 0.5])
+    else:
+        mid = (s[1:] + s[:-1]) / 2
+        full = np.r_[s[0] - (mid[0] - s[0]), mid, s[-1] + (s[-1] - mid[-1])]
+    return full[[g[0] for g in groups] + [len(s)]]
+
+
+def _decade(e: int) -> str:
+    return "10" + str(e).translate(_SUPERSCRIPT)
+
+
+def _decade_colorbar(fig: Figure, mappable, ax, lo: int, hi: int, label: str) -> None:
+    every = max(1, math.ceil((hi - lo) / 10))  # at most ~10 labelled decades
+    cb = fig.colorbar(mappable, ax=ax, pad=0.01, fraction=0.04, aspect=25)
+    cb.set_ticks(list(range(lo, hi + 1, every)))
+    cb.set_ticklabels([_decade(e) for e in range(lo, hi + 1, every)])
+    cb.set_label(label)
+
+
+def _grad_headline(g: np.ndarray, st: np.ndarray, names: list[str]) -> str:
+    """What the heatmap shows, in one sentence: NaN/inf, growth over time, zeros, or how the gradient
+    changes from the last layer back to the first."""
+    L = len(names)
+    bad = ~np.isfinite(g)
+    if bad.any():
+        i = int(np.argmax(bad.any(1)))
+        where = [names[j] for j in np.flatnonzero(bad[i])]
+        return f"Gradient norm per layer and step: NaN/inf from step {st[i]} in " + (
+            ", ".join(where) if len(where) <= 4 else f"{len(where)} of {L} layers")
+    growth = None
+    for j in range(L):
+        pos = np.flatnonzero(g[:, j] > 0)
+        if len(pos) >= 2:
+            top = pos[np.argmax(g[pos, j])]
+            r = g[top, j] / g[pos[0], j]
+            if top > pos[0] and r > 1e3 and (growth is None or r > growth[0]):
+                growth = (r, j, top)
+    if growth:  # a thousandfold rise over training: the exploding picture of seed 004
+        r, j, top = growth
+        return (f"Gradient norms grow {math.log10(r):.1f} decades during training: {names[j]}'s reaches "
+                f"{_fmt(g[top, j])} at step {st[top]}")
+    med = np.array([np.median(g[:, j]) for j in range(L)])
+    zeros = [j for j in range(L) if med[j] == 0]
+    if zeros:
+        j = zeros[0]
+        nz = np.flatnonzero(g[:, j] != 0)
+        since = st[nz[-1] + 1] if len(nz) and nz[-1] + 1 < len(st) else st[0]
+        more = f" (and {len(zeros) - 1} more layer{'s' if len(zeros) > 2 else ''})" if len(zeros) > 1 else ""
+        return f"The gradient is dead: {names[j]}{more} gets exactly 0 from step {since} on"
+    if L < 2:
+        return f"Gradient norm of {names[0]} over training: median {_fmt(med[0])}" if L else "Gradient norm per layer"
+    ratio = med / med[-1]
+    first, last = names[0], names[-1]
+    # From the output back: the first layer whose gradient is under 1/100 of the last layer's.  Two
+    # decades is where seed 004's sigmoid net stops learning in its first layers (1/120 there).
+    dying = next((j for j in range(L - 1, -1, -1) if ratio[j] < 1e-2), None)
+    if dying is not None:
+        frm = f"from {names[dying]} to the input" if dying > 0 else f"in {first}"
+        return (f"The gradient dies toward the input: {frm} it is under 1/100 of {last}'s "
+                f"({first}: {_fmt(med[0])}, {last}: {_fmt(med[-1])})")
+    if ratio[0] < 0.1:
+        return f"The gradient fades toward the input: {first}'s is 1/{_ratio_text(1 / ratio[0])} of {last}'s"
+    if ratio.max() > 100:
+        j = int(np.argmax(ratio))
+        return f"The gradient grows toward the input: {names[j]}'s is {_ratio_text(ratio[j])} times {last}'s"
+    span = math.log10(ratio.max() / ratio.min()) if ratio.min() > 0 else math.inf
+    return f"The gradient reaches every layer: all within {span:.1f} decades of each other"
+
+
+def grad_heatmap_png(run: Run, path: Path) -> Path:
+    """log10 gradient norm, layers as rows (first layer on top), recorded steps as columns."""
+    h = run.history
+    names = list(h.layer_names)
+    L, st = len(names), h.stat_steps
+    fig = _new_figure((12, min(14.0, max(3.6, 0.32 * L + 2.4))))
+    ax = fig.subplots()
+    if not L or not len(st):
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, "No gradient norms were recorded (no sampled step).", ha="center", va="center",
+                transform=ax.transAxes)
+        return _finish(fig, run, "Gradient norm per layer and step: nothing recorded", path)
+    g = h.layer("grad_norm")
+    groups = _columns(len(st))
+    cells = np.full((L, len(groups)), np.nan)
+    cat = np.zeros((L, len(groups)))  # 0: coloured by value, 1: exactly zero, 2: NaN/inf
+    for c, idx in enumerate(groups):
+        block = g[idx]
+        bad = ~np.isfinite(block).all(0)
+        with np.errstate(all="ignore"):
+            med = np.nanmedian(np.where(np.isfinite(block), block, np.nan), axis=0)
+        cat[:, c] = np.where(bad, 2, np.where(med == 0, 1, 0))
+        cells[:, c] = np.where(cat[:, c] == 0, np.log10(np.where(med > 0, med, np.nan)), np.nan)
+    x = _step_edges(st, groups)
+    y = np.arange(L + 1) - 0.5
+    ok = np.isfinite(cells)
+    lo = math.floor(float(cells[ok].min())) if ok.any() else -1
+    hi = math.ceil(float(cells[ok].max())) if ok.any() else 0
+    hi = max(hi, lo + 1)
+    cmap = colormaps["viridis"]
+    mesh = ax.pcolormesh(x, y, np.ma.masked_invalid(cells), cmap=cmap, vmin=lo, vmax=hi, shading="flat")
+    if (cat > 0).any():
+        from matplotlib.colors import ListedColormap
+
+        ax.pcolormesh(x, y, np.ma.masked_equal(cat, 0), cmap=ListedColormap([_ZERO_COLOR, _BAD]), vmin=0.5, vmax=2.5,
+                      shading="flat")
+    ax.set_ylim(L - 0.5, -0.5)  # first layer at the top, as the network is drawn
+    ax.set_yticks(np.arange(L))
+    ax.set_yticklabels(names, fontsize=9 if L <= 20 else 7)
+    if L > 40:
+        for i, t in enumerate(ax.get_yticklabels()):
+            t.set_visible(i % math.ceil(L / 40) == 0 or i == L - 1)
+    ax.grid(False)
+    ax.set_xlabel("step" + (f" (columns of ~{len(st) // len(groups)} recorded steps: their median)" if len(groups) < len(st) else ""))
+    ax.set_ylabel("layer (input at the top)")
+    ax.set_title("log₁₀ gradient L2 norm of each layer at each recorded step")
+    _decade_colorbar(fig, mesh, ax, lo, hi, "gradient L2 norm")
+    from matplotlib.patches import Patch
+
+    marks = [Patch(fc=_ZERO_COLOR, ec="0.5", label="exactly 0")] if (cat == 1).any() else []
+    marks += [Patch(fc=_BAD, ec="0.5", label="NaN/inf")] if (cat == 2).any() else []
+    if marks:
+        ax.legend(handles=marks, loc="upper left", bbox_to_anchor=(0.0, -0.13 if L < 8 else -0.08), ncol=2,
+                  frameon=False, fontsize=8.5)
+    return _finish(fig, run, _grad_headline(g, st, names), path)
+
+
+# -- activation histograms over training ("colorful dimension") --------------------------------------
+
+def _note_figure(run: Run, path: Path, headline: str, note: str) -> Path:
+    fig = _new_figure((10, 3.2))
+    ax = fig.subplots()
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, note, ha="center", va="center", transform=ax.transAxes, fontsize=10.5, color="0.25",
+            bbox=dict(boxstyle="round,pad=0.7", fc="0.96", ec="0.8"))
+    return _finish(fig, run, headline, path)
+
+
+def activation_hist_png(run: Run, path: Path) -> Path:
+    """One panel per activation layer: x = step, y = activation value (the recorded bins), colour = the
+    share of that step's sampled outputs in the bin, on a log scale (fastai's ActivationStats picture)."""
+    from matplotlib.colors import LogNorm
+
+    h = run.history
+    names, kinds = list(h.act_names), list(h.act_kinds)
+    hists, ranges = h.hists, h.hist_ranges
+    title = "Activation histograms over training"
+    if not names:
+        return _note_figure(run, path, f"{title}: none", "The network has no activation module gradmedic knows.")
+    if hists is None or ranges is None:
+        return _note_figure(run, path, f"{title}: not recorded",
+                            "This run was recorded before gradmedic kept activation histograms, so there is nothing\n"
+                            "to draw here; the other pictures are unaffected. Train the spec again to see them.")
+    if not len(h.stat_steps) or not np.isfinite(hists).any():
+        return _note_figure(run, path, f"{title}: not recorded", "No activation histogram was recorded (no sampled step).")
+
+    st = h.stat_steps
+    groups = _columns(len(st))
+    x = _step_edges(st, groups)
+    shown = sorted(_legend_subset(len(names), MAX_HIST_PANELS))
+    nrows = math.ceil(len(shown) / 4)  # at most 4 panels a row, rows filled evenly (5 -> 3 + 2)
+    ncols = math.ceil(len(shown) / nrows)
+    fig = _new_figure((max(8.0, min(13.0, 3.0 * ncols + 1.8)), 2.8 * nrows + 1.3))
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True).ravel()
+    # shares below 1e-3 (one value in a thousand) are drawn as empty: a layer's sample holds 32 x units
+    # values, so for up to ~30 units one value is already a visible share
+    norm = LogNorm(vmin=1e-3, vmax=1.0)
+    cmap = colormaps["viridis"].with_extremes(under=colormaps["viridis"](0.0), bad="0.85")
+    mesh, notes, unbounded = None, [], False
+    for ax, j in zip(axes, shown):
+        counts = hists[:, j, :]  # (S, bins)
+        colsum = np.stack([np.nansum(counts[g], 0) if np.isfinite(counts[g]).any() else np.full(counts.shape[1], np.nan)
+                           for g in groups])
+        with np.errstate(all="ignore"):
+            share = colsum / colsum.sum(1, keepdims=True)
+        lo, hi = ranges[j]
+        edges = np.linspace(lo, hi, counts.shape[1] + 1)
+        mesh = ax.pcolormesh(x, edges, np.where(share > 0, share, 1e-9).T if np.isfinite(share).any() else share.T,
+                             cmap=cmap, norm=norm, shading="flat")
+        ax.grid(False)
+        ax.set_ylim(lo, hi)
+        # the recorded range names the activation (the monitor fixes it by module type)
+        label = {(0.0, 1.0): "sigmoid", (-1.0, 1.0): "tanh", (0.0, UNBOUNDED): "ReLU"}.get((lo, hi), kinds[j])
+        ax.set_title(f"{names[j]} ({label})", fontsize=9.5)
+        if lo == -UNBOUNDED or hi == UNBOUNDED:
+            unbounded = True
+        last = share[np.isfinite(share).all(1)][-1] if np.isfinite(share).all(1).any() else None
+        if last is None:
+            continue
+        if kinds[j] == "saturating":
+            what, v = "in the outer bins", float(last[0] + last[-1])
+        elif lo <= 0 < edges[1] or edges[-2] < 0 <= hi or (lo < 0 < hi):
+            z = int(np.searchsorted(edges, 0.0, side="right") - 1)
+            z = min(max(z, 0), len(last) - 1)
+            what, v = "in the bin at 0", float(last[z])
+        else:
+            what, v = "", math.nan
+        if what:
+            ax.set_title(f"{names[j]} ({label})\n", fontsize=9.5)
+            ax.text(0.5, 1.02, f"at the end: {v:.0%} {what}", transform=ax.transAxes, ha="center", va="bottom",
+                    fontsize=8, color="0.35")
+            limit = 0.3 if kinds[j] == "saturating" else 0.9  # the thresholds of activations.png's headline
+            if v >= limit:
+                notes.append((v, f"{names[j]}: {v:.0%} of outputs {what} at the last step"))
+    for k, ax in enumerate(axes):
+        if k >= len(shown):
+            ax.set_axis_off()
+        elif k % ncols == 0:
+            ax.set_ylabel("activation value")
+        if k < len(shown) and k + ncols >= len(shown):  # no panel below this one
+            ax.set_xlabel("step")
+            ax.tick_params(labelbottom=True)
+    if mesh is not None:
+        cb = fig.colorbar(mesh, ax=list(axes[:len(shown)]), pad=0.01, fraction=0.03, aspect=30)
+        cb.set_label("share of the layer's sampled outputs in the bin")
+    if unbounded:
+        fig.supxlabel(f"Unbounded activations: bins over [-{UNBOUNDED:g}, {UNBOUNDED:g}] ([0, {UNBOUNDED:g}] for ReLU); "
+                      "values beyond are counted in the end bins. Grey: not recorded at that step.",
+                      fontsize=8, color="0.35")
+    if len(shown) < len(names):
+        title += f" ({len(shown)} of {len(names)} layers)"
+    headline = f"{title}: {max(notes)[1]}" if notes else f"{title}: no layer piles up at 0 or in its end bins"
+    return _finish(fig, run, headline, path)
+
+
 # -- all of them -----------------------------------------------------------------------------------
 
 def render_all(run_dir: str | Path, out_dir: str | Path | None = None) -> list[Path]:
-    """Write ``loss.png``, ``grad_norms.png``, ``activations.png`` and ``activation_stats.png`` for the run
-    in ``run_dir`` into ``out_dir`` (default: the run directory); return their paths in that order."""
+    """Write every picture in ``NAMES`` (loss, gradient norms and their heatmap, activation distributions,
+    statistics and histograms over time) for the run in ``run_dir`` into ``out_dir`` (default: the run
+    directory); return their paths in that order."""
     run = Run(run_dir)
     out = Path(out_dir) if out_dir is not None else run.dir
     out.mkdir(parents=True, exist_ok=True)
-    draw = (loss_png, grad_norms_png, activations_png, activation_stats_png)
+    draw = (loss_png, grad_norms_png, grad_heatmap_png, activations_png, activation_stats_png, activation_hist_png)
     with matplotlib.rc_context(_STYLE), np.errstate(all="ignore"):
         return [f(run, out / name) for f, name in zip(draw, NAMES)]
