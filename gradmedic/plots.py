@@ -26,6 +26,7 @@ run (NaN, a killed run without ``model.pt`` or ``summary.json``, layers with zer
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -855,7 +856,8 @@ def grad_heatmap_png(run: Run, path: Path) -> Path:
     for c, idx in enumerate(groups):
         block = g[idx]
         bad = ~np.isfinite(block).all(0)
-        with np.errstate(all="ignore"):
+        with warnings.catch_warnings():  # a column with no finite value is marked NaN/inf below
+            warnings.simplefilter("ignore", RuntimeWarning)
             med = np.nanmedian(np.where(np.isfinite(block), block, np.nan), axis=0)
         cat[:, c] = np.where(bad, 2, np.where(med == 0, 1, 0))
         cells[:, c] = np.where(cat[:, c] == 0, np.log10(np.where(med > 0, med, np.nan)), np.nan)
