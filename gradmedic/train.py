@@ -160,7 +160,9 @@ def train(spec: Spec, *, runs_dir: str | Path | None = "runs", progress: str = "
     if tensorboard is not None:
         from .tensorboard import TensorBoardWriter
 
-        tb = TensorBoardWriter(tensorboard, monitor.layer_names, monitor.act_names)
+        # one TensorBoard run per training run: ``tensorboard --logdir DIR`` then compares them
+        tb = TensorBoardWriter(Path(tensorboard) / (run_dir.name if run_dir else spec.name), monitor.layer_names,
+                               monitor.act_names, hist_ranges=monitor.hist_ranges, metric=metric)
         monitor.on_flush.append(tb.write_chunk)
 
     bar = _Progress(progress, steps_per_epoch * t.epochs, t.epochs, console)
@@ -242,6 +244,7 @@ def train(spec: Spec, *, runs_dir: str | Path | None = "runs", progress: str = "
             status, non_finite = "non_finite", _where(monitor, int(monitor.history.loss_steps[i]), None, float(monitor.history.loss[i]))
     result = Result(spec, model, monitor, epochs, status, steps, seconds, metric, run_dir, non_finite,
                     extra={"loss": loss_name, "device": str(device), "task": data.task,
+                           **({"tensorboard": str(tb.log_dir)} if tb else {}),
                            **({"stopped": stopped} if stopped else {})})
     result.diagnosis = monitor.diagnose()
     monitor.close()
