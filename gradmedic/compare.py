@@ -36,7 +36,7 @@ from . import spec as spec_mod
 from .errors import SpecError
 from .spec import Spec
 
-LOSS_POINTS = 300  # the loss curve a worker sends back: at most this many bin means (plots need no more)
+LOSS_POINTS = 100  # the loss curve a worker sends back: at most this many bin means (a readable curve; bins smooth batch noise)
 DEFAULT_TARGET_SHARE = 0.9  # default target: 90% of the best variant's mean accuracy (or best MSE / 0.9)
 
 
@@ -661,10 +661,14 @@ def _align(curves: list[tuple[list[float], list[float]]]) -> tuple[np.ndarray, n
 
 
 def _subtitle(res: CompareResult) -> str:
+    """The base spec in one line, leaving out the varied fields (the legend names those)."""
     s = spec_mod.resolve(res.spec)
     d, m, t = s.data, s.model, s.train
-    return (f"{d.dataset} | {m.activation} {m.hidden} init {m.init} | {t.optimizer} lr {t.lr:g}, {t.epochs} epochs | "
-            f"varied: {', '.join(res.vary)} | {len(res.seeds)} seed(s) each; lines: mean over seeds, bands: min–max")
+    parts = [("dataset", d.dataset), ("normalize", f"normalize {d.normalize}"), ("hidden", f"hidden {m.hidden}"),
+             ("activation", m.activation), ("init", f"init {m.init}"), ("optimizer", t.optimizer),
+             ("lr", f"lr {t.lr:g}" if "optimizer" not in res.vary else ""), ("epochs", f"{t.epochs} epochs")]
+    base = " ".join(text for f, text in parts if f not in res.vary and text)
+    return f"{base} | varied: {', '.join(res.vary) or 'nothing'} | {len(res.seeds)} seed(s) each; lines: mean over seeds, bands: min–max"
 
 
 def loss_png(res: CompareResult, path: Path) -> Path | None:
@@ -767,7 +771,8 @@ def grads_png(res: CompareResult, path: Path) -> Path | None:
             per = [[r.grad_norm.get(n) for r in v.runs if r.grad_norm] for n in names]
             per = [[q for q in p if isinstance(q, (int, float)) and math.isfinite(q) and q > 0] or [y[i]] for i, p in enumerate(per)]
             lo, hi = np.array([min(p) for p in per]), np.array([max(p) for p in per])
-            ax.errorbar(x, y, yerr=np.vstack([y - lo, hi - y]), fmt="none", ecolor=c, alpha=0.6, elinewidth=1.2, capsize=3)
+            # clipped at 0: exp(mean(log x)) of one seed can differ from x in the last bit
+            ax.errorbar(x, y, yerr=np.clip(np.vstack([y - lo, hi - y]), 0, None), fmt="none", ecolor=c, alpha=0.6, elinewidth=1.2, capsize=3)
             ax.plot(x, y, color=c, lw=1.6, marker="o", ms=6, mec="0.2", mew=0.5, label=v.label)
             missing = [n for n in v.grad_norm if n not in names]
             if missing:
