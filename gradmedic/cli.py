@@ -256,6 +256,34 @@ def experiment(
         raise typer.Exit(1)
 
 
+@app.command()
+def compare(
+    spec_file: Optional[Path] = typer.Argument(None, metavar="[SPEC]", help="spec file (TOML or JSON) every variant starts from [default: the default spec]"),
+    vary: Optional[list[str]] = typer.Option(None, "--vary", metavar="FIELD=V1,V2", help="a field and its values (repeat for a grid: the cartesian product, first field slowest); "
+                                             "values with commas are separated by ';': --vary 'hidden=32,32;64,64'; one value sets the field for every run"),
+    seeds: int = typer.Option(1, "--seeds", metavar="K", help="runs per variant, with train.seed = the spec's seed + 0..K-1"),
+    workers: Optional[int] = typer.Option(None, "--workers", metavar="N", help="parallel worker processes [default: the available cores]"),
+    target: Optional[float] = typer.Option(None, "--target", metavar="VALUE", help="test metric to reach (accuracy >= VALUE, mse <= VALUE) [default: 0.9 x the best variant's mean accuracy, or its mse / 0.9]"),
+    runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="where the compare directory (runs, compare.json, plots, report.html) is made"),
+    json_out: bool = typer.Option(False, "--json", help="print the result as JSON on stdout"),
+    tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", metavar="DIR", help="also write TensorBoard events, one subdirectory per run"),
+) -> None:
+    """Train variants of a spec side by side over seeds, in parallel: mean and spread of the final metric,
+    steps to reach a target, the doctor's findings per variant; plots and report.html.
+    Exits with 1 when a run failed, 130 on Ctrl-C (finished runs are kept)."""
+    from .compare import compare as run_compare, parse_vary
+
+    base = spec_mod.load(spec_file) if spec_file else spec_mod.Spec()
+    res = run_compare(base, parse_vary(vary or []), seeds=seeds, workers=workers, target=target, runs_dir=runs_dir,
+                      console=err if json_out else out, tensorboard=tensorboard)
+    if json_out:
+        print(json.dumps(res.to_dict(), indent=2, default=str))
+    if res.status == "interrupted":
+        raise typer.Exit(130)
+    if any(r.status == "failed" for r in res.runs):
+        raise typer.Exit(1)
+
+
 _EXITS = tuple(c for c in (getattr(click_exc, "Exit", None), typer.Exit) if c is not None)
 _ABORTS = tuple(c for c in (getattr(click_exc, "Abort", None), typer.Abort, KeyboardInterrupt) if c is not None)
 
