@@ -149,6 +149,30 @@ def _fail(e: SpecError) -> None:
     raise e  # main() prints it as one line and exits with 2
 
 
+_TB_HELP = "also write the recorded statistics as TensorBoard events into DIR/<run directory name>"
+_REPORT_HELP = "write report.html (summary, findings with remedies, every plot; one offline file) into the run directory"
+
+
+def _run_files(run_dir: Path | None, tensorboard: str | Path | None, diagnosis: dict[str, Any]) -> dict[str, str]:
+    """Write the run's report.html (when ``run_dir``); the files to tell the user about."""
+    from .report import run_report
+
+    files = {}
+    if run_dir is not None:
+        files["report"] = str(run_report(run_dir, diagnosis=diagnosis))
+    if tensorboard is not None:
+        files["tensorboard"] = str(tensorboard)
+    return files
+
+
+def _print_files(files: dict[str, str]) -> None:
+    if "report" in files:
+        out.print(f"report: {files['report']}", highlight=False, soft_wrap=True)
+    if "tensorboard" in files:
+        tb = Path(files["tensorboard"])
+        out.print(f"tensorboard events: {tb}  (view: tensorboard --logdir {tb.parent})", highlight=False, soft_wrap=True)
+
+
 # -- commands ------------------------------------------------------------------------------------
 @app.command()
 @_with_spec_flags
@@ -158,24 +182,30 @@ def train(
     json_out: bool = typer.Option(False, "--json", help="print the summary as JSON on stdout"),
     runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="where run directories are made"),
     progress: str = typer.Option("auto", "--progress", metavar="auto|rich|plain|none", help="progress display (on stderr)"),
+    tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", metavar="DIR", help=_TB_HELP),
+    report: bool = typer.Option(True, "--report/--no-report", help=_REPORT_HELP),
 ) -> None:
-    """Train a spec, record every layer, print a summary."""
+    """Train a spec, record every layer, print a summary; write report.html into the run directory."""
     from .train import train as run_train
 
     if progress not in ("auto", "rich", "plain", "none"):
         _fail(SpecError("--progress", f"{progress!r} is not one of: auto, rich, plain, none"))
     try:
         spec = _load_spec(spec_file, flags)
-        result = run_train(spec, runs_dir=runs_dir, progress="none" if json_out and progress == "auto" else progress)
+        result = run_train(spec, runs_dir=runs_dir, progress="none" if json_out and progress == "auto" else progress,
+                           tensorboard=tensorboard)
     except SpecError as e:
         _fail(e)
     s = result.summary()
+    files = _run_files(result.run_dir if report and result.status != "interrupted" else None,
+                       result.extra.get("tensorboard"), result.diagnosis.to_dict())
     if json_out:
         s["diagnosis"] = result.diagnosis.to_dict()
-        print(json.dumps(s, indent=2))
+        print(json.dumps({**s, **files}, indent=2))
     else:
         print_summary(s)
         print_diagnosis(result.diagnosis)
+        _print_files(files)
     if result.status == "interrupted":
         raise typer.Exit(130)
 
@@ -187,21 +217,30 @@ def diagnose(
     spec_or_run: Path = typer.Argument(..., metavar="SPEC|RUN_DIR", help="a spec file to train and diagnose, or a recorded run directory"),
     json_out: bool = typer.Option(False, "--json", help="print the diagnosis as JSON on stdout"),
     runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="where run directories are made (for a SPEC)"),
+    tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", metavar="DIR", help=_TB_HELP),
+    report: bool = typer.Option(True, "--report/--no-report", help=_REPORT_HELP),
 ) -> None:
-    """Diagnose a spec (trains it) or a recorded run: what goes wrong, where, since when, what to change."""
+    """Diagnose a spec (trains it) or a recorded run: what goes wrong, where, since when, what to change.
+    Writes report.html into the run directory."""
     from .records import Run
+    from .tensorboard import export
     from .train import train as run_train
 
     if spec_or_run.is_dir():
         if any(v is not None for v in flags.values()):
             _fail(SpecError("flags", "spec flags apply to a SPEC file, not to a recorded RUN_DIR"))
         d = Run(spec_or_run).diagnose()
+        run_dir, tb = spec_or_run, export(spec_or_run, tensorboard) if tensorboard is not None else None
     else:
-        d = run_train(_load_spec(spec_or_run, flags), runs_dir=runs_dir, progress="none" if json_out else "auto").diagnosis
+        r = run_train(_load_spec(spec_or_run, flags), runs_dir=runs_dir, progress="none" if json_out else "auto",
+                      tensorboard=tensorboard)
+        d, run_dir, tb = r.diagnosis, r.run_dir, r.extra.get("tensorboard")
+    files = _run_files(run_dir if report else None, tb, d.to_dict())
     if json_out:
-        print(json.dumps(d.to_dict(), indent=2))
+        print(json.dumps({**d.to_dict(), **files}, indent=2))
     else:
         print_diagnosis(d)
+        _print_files(files)
 
 
 @app.command()
@@ -209,18 +248,26 @@ def show(
     run_dir: Path = typer.Argument(..., help="a run directory written by gradmedic train"),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="where to write the PNGs [default: RUN_DIR]"),
     json_out: bool = typer.Option(False, "--json", help="print the summary as JSON on stdout"),
+    tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", metavar="DIR", help="also export the recorded "
+                                               "statistics as TensorBoard events into DIR/<run directory name>"),
 ) -> None:
-    """Summarise a recorded run and draw its plots (loss, per-layer gradients, activations)."""
+    """Summarise a recorded run, draw its plots (loss, per-layer gradients, activations) and write report.html
+    next to them."""
     from .plots import render_all
     from .records import Run
+    from .report import run_report
+    from .tensorboard import export
 
     try:
         run = Run(run_dir)
     except SpecError as e:
         _fail(e)
     paths = render_all(run_dir, out_dir)
+    report = run_report(run_dir, out_dir, images=paths)
+    tb = export(run_dir, tensorboard) if tensorboard is not None else None
     if json_out:
-        print(json.dumps({"summary": run.summary, "plots": [str(p) for p in paths]}, indent=2))
+        print(json.dumps({"summary": run.summary, "plots": [str(p) for p in paths], "report": str(report),
+                          **({"tensorboard": str(tb)} if tb else {})}, indent=2))
         return
     if run.summary:
         print_summary(run.summary)
@@ -228,6 +275,7 @@ def show(
         out.print(f"{run_dir}: no summary.json (the run was killed); plots drawn from what was recorded")
     for p in paths:
         out.print(f"wrote {p}", highlight=False)
+    _print_files({"report": str(report), **({"tensorboard": str(tb)} if tb else {})})
 
 
 @app.command()

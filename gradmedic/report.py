@@ -268,18 +268,26 @@ def _spec_rows(spec: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
-def run_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
+def run_report(run_dir: str | Path, out: str | Path | None = None, *, images: list[Path] | None = None,
+               diagnosis: dict[str, Any] | None = None) -> Path:
     """Write the report of one recorded training run: its spec, how it ended, the doctor's findings with
-    evidence and remedies, and every picture of ``plots.render_all`` (drawn into the run directory).
-    ``out``: a file or directory (default: ``run_dir/report.html``).  Returns the file written."""
+    evidence and remedies, and every picture of ``plots.render_all``.  ``out``: a directory (gets
+    ``report.html``) or an ``.html`` file; default: the run directory.  The PNGs are drawn next to the
+    report unless ``images`` (already drawn) are given; the findings are ``diagnosis`` (a
+    ``Diagnosis.to_dict()``), else the run's ``diagnosis.json``, else the doctor run on the records.
+    Returns the file written."""
     from .plots import render_all
     from .records import Run
 
     run = Run(run_dir)
-    diag_file = run.dir / "diagnosis.json"
-    diagnosis = json.loads(diag_file.read_text()) if diag_file.is_file() else run.diagnose().to_dict()
+    dest = Path(out) if out is not None else run.dir
+    folder = dest if dest.is_dir() or not dest.suffix else dest.parent
+    if diagnosis is None:
+        diag_file = run.dir / "diagnosis.json"
+        diagnosis = json.loads(diag_file.read_text()) if diag_file.is_file() else run.diagnose().to_dict()
     findings = diagnosis.get("findings", [])
-    images = render_all(run.dir)
+    if images is None:
+        images = render_all(run.dir, folder)
     n = len(findings)
     verdict = ("Healthy: the doctor found no problem." if not n else
                f"{n} problem{'s' if n > 1 else ''}: " + ", ".join(f["problem"] for f in findings) + ".")
@@ -293,4 +301,4 @@ def run_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
                 table=[["", ""], *_spec_rows(run.spec)]),
     ]
     name = run.spec.get("name", run.dir.name)
-    return write_report(out if out is not None else run.dir, f"gradmedic run: {name}", sections, subtitle=str(run.dir))
+    return write_report(dest, f"gradmedic run: {name}", sections, subtitle=str(run.dir))

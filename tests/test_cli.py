@@ -9,7 +9,8 @@ import pytest
 from gradmedic import spec as S
 from gradmedic.cli import main
 
-TINY = ["--n-samples", "200", "--hidden", "8", "--epochs", "2", "--progress", "none"]
+# --no-report: the report's six pictures cost seconds per run (tests/test_report.py checks reports)
+TINY = ["--n-samples", "200", "--hidden", "8", "--epochs", "2", "--progress", "none", "--no-report"]
 
 
 def run(capsys, *args):
