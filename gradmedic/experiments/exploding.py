@@ -118,7 +118,8 @@ def run(runs_dir: str | Path | None = "runs", console: Console | None = None, si
             "The seed 004 tutorial reports train/test MSE about 5/27 (clip_norm 1.0) and 9.5/10 (clip_value 5.0) "
             "in Keras; the exact numbers depend on the seed and the framework's initial weights.")
     sections = [Section("Side by side", text, images=pngs, table=rows)]
-    sections += [run_section(label, r) for label, r in results.items()]
+    if size == "full":  # each run's own plots (render_all: ~1-2 s a run): the documented study, not the tests'
+        sections += [run_section(label, r) for label, r in results.items()]
     return finish("exploding", EXPECTED, checks, console, out, sections, runs=sums, target_variance=var_test,
                   seeds={str(k): v for k, v in seeds.items()}, nan_steps={str(k): v for k, v in nan_steps.items()})
 
