@@ -68,6 +68,20 @@ def paths_png(fn: Callable[[torch.Tensor], torch.Tensor], paths: dict[str, np.nd
         return _save(fig, headline, sub, path)
 
 
+def _trailing_mean(y: np.ndarray, k: int) -> np.ndarray:
+    """Mean of the last ``k`` finite values at each step (no look-ahead, so the curve's end is not
+    pulled down by the missing future; NaN/inf skipped)."""
+    y = np.asarray(y, dtype=float)
+    ok = np.isfinite(y)
+    cs = np.concatenate([[0.0], np.cumsum(np.where(ok, y, 0.0))])
+    cn = np.concatenate([[0], np.cumsum(ok)])
+    lo = np.maximum(np.arange(1, len(y) + 1) - k, 0)
+    hi = np.arange(1, len(y) + 1)
+    n = cn[hi] - cn[lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, (cs[hi] - cs[lo]) / np.maximum(n, 1), np.nan)
+
+
 def _epoch_loss(result: Any, key: str = "train_loss") -> tuple[np.ndarray, np.ndarray]:
     rows = result.epochs
     return np.array([r["epoch"] for r in rows], dtype=float), np.array([r[key] for r in rows], dtype=float)
@@ -87,8 +101,7 @@ def loss_curves_png(results: dict[str, Any], path: Path, headline: str, sub: str
             ax.plot(e[ok], v[ok], "-", color=c, lw=1.6, label=label)
             steps, loss = r.history.loss_steps, r.history.loss
             if len(loss):
-                k = max(1, len(loss) // 60)
-                ax2.plot(steps, plots._smooth(loss, k), "-", color=c, lw=1.2, label=label)
+                ax2.plot(steps, _trailing_mean(loss, max(1, len(loss) // 60)), "-", color=c, lw=1.2, label=label)
             if r.status == "non_finite":
                 nf = r.non_finite or {}
                 last = v[ok][-1] if ok.any() else (reference or 1.0)
@@ -104,26 +117,37 @@ def loss_curves_png(results: dict[str, Any], path: Path, headline: str, sub: str
         ax.set_ylabel(key.replace("_", " "))
         ax.set_title(f"{key.replace('_', ' ')} per epoch (red x: became NaN/inf)")
         ax2.set_xlabel("step")
-        ax2.set_ylabel("mini-batch loss (running mean)")
+        ax2.set_ylabel("mini-batch loss (trailing mean)")
         ax2.set_title("loss of every step, smoothed")
         ax.legend()
         return _save(fig, headline, sub, path)
 
 
+def affine_grad_norms(result: Any) -> dict[str, float]:
+    """Median gradient norm of each affine layer (Linear/Conv) in depth order: PReLU's slopes and other
+    parameterized activations are left out so that runs with different activations line up by depth."""
+    from ..diagnose import AFFINE_TYPES
+
+    norms = result.layer_grad_norms()
+    types = dict(zip(result.monitor.layer_names, result.monitor.layer_types))
+    return {n: v for n, v in norms.items() if types.get(n) in AFFINE_TYPES}
+
+
 def grad_profile_png(results: dict[str, Any], path: Path, headline: str, sub: str) -> Path:
-    """Median gradient norm of each affine layer over training, first layer left, one line per run."""
+    """Median gradient norm of each affine layer over training, first layer left, one line per run
+    (the x labels are the first run's layer names; runs are matched by depth)."""
     with matplotlib.rc_context(plots._STYLE):
         fig = plots._new_figure((10, 4.8))
         ax = fig.add_subplot()
         for (label, r), c in zip(results.items(), _colors(len(results))):
-            norms = r.layer_grad_norms()
+            norms = affine_grad_norms(r)
             v = np.array(list(norms.values()), dtype=float)
             v = np.where(np.isfinite(v) & (v > 0), v, np.nan)
             ratio = r.summary()["first_to_last_grad_ratio"]
             txt = plots._fmt(ratio) if ratio is not None and math.isfinite(ratio) else "n/a"
             ax.plot(np.arange(1, len(v) + 1), v, "-o", color=c, ms=4, lw=1.5, label=f"{label} (first/last {txt})")
-        names = list(next(iter(results.values())).layer_grad_norms())
-        ax.set_xticks(np.arange(1, len(names) + 1), names, rotation=30 if len(names) > 6 else 0)
+        names = list(affine_grad_norms(next(iter(results.values()))))
+        ax.set_xticks(np.arange(1, len(names) + 1), names)
         ax.set_yscale("log")
         plots._tidy_log_axis(ax)
         ax.set_xlabel("layer (input side left)")
