@@ -10,6 +10,7 @@ from .diagnose import PROBLEMS, Diagnosis, Finding, Thresholds
 from .errors import SpecError, WatchError
 from .monitor import Monitor, watch
 from .remedies import Remedy
+from .repair import RepairResult, repair  # binds gradmedic.repair to the function, not the module
 
-__all__ = ["PROBLEMS", "Diagnosis", "Finding", "Monitor", "Remedy", "SpecError", "Thresholds", "WatchError", "watch"]
+__all__ = ["PROBLEMS", "Diagnosis", "Finding", "Monitor", "Remedy", "RepairResult", "SpecError", "Thresholds", "WatchError", "repair", "watch"]
 __version__ = "0.1.0"

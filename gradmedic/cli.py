@@ -279,6 +279,30 @@ def show(
 
 
 @app.command()
+@_with_spec_flags
+def repair(
+    flags: dict[str, Any],
+    spec_file: Optional[Path] = typer.Argument(None, metavar="[SPEC]", help="spec file (TOML or JSON); flags override it"),
+    budget: int = typer.Option(5, "--budget", min=1, help="most trainings to spend, the first included"),
+    runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="where the repair directory (every attempt, report.html) is made"),
+    json_out: bool = typer.Option(False, "--json", help="print the result as JSON on stdout"),
+) -> None:
+    """Make a failing training healthy: train with the doctor watching, stop at the first serious finding,
+    apply the best-ranked remedy, train again from fresh weights; repeat within the budget.
+    Writes SPEC.repaired.json next to SPEC. Exits with 1 when nothing worked."""
+    from .repair import print_result, repair as run_repair
+
+    spec = _load_spec(spec_file, flags)
+    res = run_repair(spec, budget=budget, runs_dir=runs_dir, console=err if json_out else out, spec_path=spec_file)
+    if json_out:
+        print(json.dumps(res.to_dict(), indent=2, default=str))
+    else:
+        print_result(res, out)
+    if not res.fixed and not res.attempts[0].healthy:
+        raise typer.Exit(1)
+
+
+@app.command()
 def experiment(
     name: Optional[str] = typer.Argument(None, help="experiment name (see --list)"),
     list_: bool = typer.Option(False, "--list", help="list the experiments, what each shows and what it expects"),
@@ -340,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: click's usage errors become one line and exit code 2."""
     cmd = typer.main.get_command(app)
     try:
-        cmd.main(args=argv, prog_name="gradmedic", standalone_mode=False)
+        rc = cmd.main(args=argv, prog_name="gradmedic", standalone_mode=False)
     except (SpecError, WatchError) as e:
         err.print(f"error: {e}", highlight=False, markup=False, soft_wrap=True)
         return 2
@@ -356,7 +380,8 @@ def main(argv: list[str] | None = None) -> int:
     except _ABORTS:
         err.print("aborted")
         return 130
-    return 0
+    # without standalone mode click catches typer.Exit itself and returns its code (commands return None)
+    return rc if isinstance(rc, int) else 0
 
 
 if __name__ == "__main__":
