@@ -475,11 +475,12 @@ def _done_line(o: RunOutcome, label: str) -> str:
 def _end_workers(pool: ProcessPoolExecutor) -> None:
     """Stop the pool's worker processes now (after Ctrl-C): queued runs are cancelled, running ones
     end mid-run and keep what they streamed to disk (their directories have no summary.json)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())  # taken first: shutdown() forgets them
     pool.shutdown(wait=False, cancel_futures=True)
-    for p in list((getattr(pool, "_processes", None) or {}).values()):  # the processes this pool started
+    for p in procs:
         if p.is_alive():
             p.terminate()
-    for p in list((getattr(pool, "_processes", None) or {}).values()):
+    for p in procs:
         p.join(timeout=5)
 
 
@@ -594,8 +595,8 @@ def _pm(mean: float | None, std: float | None) -> str:
 
 
 def _reach(v: VariantResult, target: float | None) -> str:
-    n = len(v.runs)
-    if target is None:
+    n = sum(r.status not in ("failed", "cancelled") for r in v.runs)  # the runs that could have reached it
+    if target is None or n == 0:
         return "-"
     if not v.reached:
         return f"never (0/{n})"
@@ -610,7 +611,7 @@ def table_rows(res: CompareResult) -> list[list[Any]]:
     for v in res.variants:
         n = len(v.runs)
         rows.append([v.label, _pm(v.test_mean, v.test_std), _pm(v.train_mean, v.train_std), _reach(v, res.target),
-                     ", ".join(f"{k} {c}" for k, c in v.statuses.items()),
+                     ", ".join(f"{c} {k}" for k, c in v.statuses.items()),
                      ", ".join(f"{p} {c}/{n}" for p, c in v.problems.items()) or "none"])
     return rows
 
