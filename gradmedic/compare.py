@@ -105,11 +105,14 @@ class Variant:
     index: int
     overrides: dict[str, Any]
     spec: Spec
+    varied: tuple[str, ...] = ()  # the fields given more than one value: the ones a label names
 
     @property
     def label(self) -> str:
-        """``activation=relu, init=he_uniform`` (the values as given); ``base`` when nothing varies."""
-        return ", ".join(f"{k}={_show(v)}" for k, v in self.overrides.items()) or "base"
+        """``activation=relu, init=he_uniform`` (the values as given; fields given a single value are the
+        same in every variant and left out unless nothing else is varied); ``base`` without overrides."""
+        shown = [k for k in self.overrides if k in self.varied] or list(self.overrides)
+        return ", ".join(f"{k}={_show(self.overrides[k])}" for k in shown) or "base"
 
 
 def expand(spec: Spec, vary: dict[str, list[Any]]) -> list[Variant]:
@@ -122,6 +125,7 @@ def expand(spec: Spec, vary: dict[str, list[Any]]) -> list[Variant]:
         if not isinstance(values, (list, tuple)) or not values:
             raise SpecError("--vary", f"{name}: give a non-empty list of values")
     names = [n.replace("-", "_") for n in vary]
+    varied = tuple(n for n, values in zip(names, vary.values()) if len(values) > 1)
     variants = []
     for i, combo in enumerate(itertools.product(*vary.values())):
         overrides = dict(zip(names, combo))
@@ -130,7 +134,7 @@ def expand(spec: Spec, vary: dict[str, list[Any]]) -> list[Variant]:
         except SpecError as e:
             where = f" (grid point {', '.join(f'{k}={_show(v)}' for k, v in overrides.items())})" if len(names) > 1 else ""
             raise SpecError(e.field, e.message + where) from None
-        variants.append(Variant(i, overrides, s))
+        variants.append(Variant(i, overrides, s, varied))
     return variants
 
 
@@ -152,6 +156,7 @@ def _preflight(variants: list[Variant], tensorboard: Any) -> dict[int, int]:
     if tensorboard is not None:
         try:
             from . import tensorboard as _tb  # noqa: F401
+            from torch.utils.tensorboard import SummaryWriter  # noqa: F401  (what each run's writer needs)
         except ImportError as e:
             raise SpecError("--tensorboard", f"TensorBoard output is not available here ({e})") from None
     planned: dict[int, int] = {}
@@ -171,7 +176,7 @@ def _preflight(variants: list[Variant], tensorboard: Any) -> dict[int, int]:
             with torch.random.fork_rng(devices=[]):
                 build_mod.build(s.model, data)
         except SpecError as e:
-            where = f" (variant {v.label})" if v.overrides else ""
+            where = f" (grid point {', '.join(f'{k}={_show(x)}' for k, x in v.overrides.items())})" if v.overrides else ""
             raise SpecError(e.field, e.message + where) from None
         n = len(data.x_train)
         bs = n if s.train.optimizer == "gd" else min(s.train.batch_size, n)
@@ -525,7 +530,8 @@ def compare(spec: Spec, vary: dict[str, list[Any]], seeds: int = 1, workers: int
             outcomes.append(o)
             jobs.append({"spec": _with_seed(v.spec, seed, name).model_dump(), "runs_dir": str(out) if out else None,
                          "planned_steps": planned[v.index],
-                         "tensorboard": str(Path(tensorboard) / name) if tensorboard is not None else None})
+                         # train() makes one TensorBoard run per run directory under this root
+                         "tensorboard": str(tensorboard) if tensorboard is not None else None})
     n_workers = min(workers or default_workers(), len(jobs))
     labels = {v.index: v.label for v in variants}
     if not quiet:
@@ -663,13 +669,14 @@ def _align(curves: list[tuple[list[float], list[float]]]) -> tuple[np.ndarray, n
 
 def _subtitle(res: CompareResult) -> str:
     """The base spec in one line, leaving out the varied fields (the legend names those)."""
-    s = spec_mod.resolve(res.spec)
+    s = spec_mod.resolve(res.variants[0].variant.spec if res.variants else res.spec)  # fields given one value applied
     d, m, t = s.data, s.model, s.train
+    varied = [k for k, v in res.vary.items() if len(v) > 1]
     parts = [("dataset", d.dataset), ("normalize", f"normalize {d.normalize}"), ("hidden", f"hidden {m.hidden}"),
              ("activation", m.activation), ("init", f"init {m.init}"), ("optimizer", t.optimizer),
-             ("lr", f"lr {t.lr:g}" if "optimizer" not in res.vary else ""), ("epochs", f"{t.epochs} epochs")]
-    base = " ".join(text for f, text in parts if f not in res.vary and text)
-    return f"{base} | varied: {', '.join(res.vary) or 'nothing'} | {len(res.seeds)} seed(s) each; lines: mean over seeds, bands: min–max"
+             ("lr", f"lr {t.lr:g}" if "optimizer" not in varied else ""), ("epochs", f"{t.epochs} epochs")]
+    base = " ".join(text for f, text in parts if f not in varied and text)
+    return f"{base} | varied: {', '.join(varied) or 'nothing'} | {len(res.seeds)} seed(s) each; lines: mean over seeds, bands: min–max"
 
 
 def loss_png(res: CompareResult, path: Path) -> Path | None:
@@ -813,12 +820,15 @@ def write_report(res: CompareResult) -> Path:
     from .report import Section, write_report as write
 
     assert res.dir is not None
-    base = spec_mod.to_json(res.spec)
+    default = Spec()
+    changed = [f"{k}={_show(v)}" for sec in spec_mod.SECTIONS for k, v in getattr(res.spec, sec).model_dump().items()
+               if v != getattr(getattr(default, sec), k)]
+    base = ", ".join(changed) + " (every other field at its default)" if changed else "the default spec"
     grid = [["variant", *res.vary]] + [[v.label, *(_show(v.variant.overrides[k]) for k in res.vary)] for v in res.variants]
     sections = [
         Section("Grid", f"{len(res.variants)} variant(s), the cartesian product of the varied fields in the order given, "
                         f"each trained with seeds {', '.join(map(str, res.seeds))} ({len(res.runs)} runs on {res.workers} "
-                        f"worker process(es), {res.seconds:.1f} s).\n\nBase spec: {base}", table=grid),
+                        f"worker process(es), {res.seconds:.1f} s).\n\nBase spec ({res.spec.name}): {base}.", table=grid),
         Section("Side by side", f"Final test and train {res.metric}: mean ± sample standard deviation over seeds. "
                                 f"Target: {res.target_note}. 'reaches target': the first epoch whose test {res.metric} met it "
                                 "(mean over the seeds that reached it). Problems: how many seeds' runs the doctor found each in."
