@@ -212,6 +212,7 @@ def _run_job(job: dict[str, Any]) -> dict[str, Any]:
     """Train one (variant, seed) and return what the comparison needs (small and picklable)."""
     from .train import train
 
+    started = time.time()  # wall clock, comparable with the parent's: when the first worker got going
     spec = spec_mod.validate(job["spec"])
     t0 = time.perf_counter()
     r = train(spec, runs_dir=job["runs_dir"], progress="none", tensorboard=job.get("tensorboard"))
@@ -221,7 +222,7 @@ def _run_job(job: dict[str, Any]) -> dict[str, Any]:
     x, y = _bin_loss(np.asarray(r.history.loss_steps), np.asarray(r.history.loss, dtype=float), width)
     return {"summary": s, "epochs": r.epochs, "loss_steps": x, "loss": y, "grad_norm": s["grad_norm"],
             "diagnosis": r.diagnosis.to_dict(), "reference_loss": r.monitor.reference_loss,
-            "seconds": time.perf_counter() - t0}
+            "seconds": time.perf_counter() - t0, "started": started}
 
 
 # -- results -------------------------------------------------------------------------------------
@@ -244,6 +245,7 @@ class RunOutcome:
     reference_loss: float | None = None
     error: str | None = None
     seconds: float | None = None
+    started: float | None = None  # time.time() when its worker began it
     reached_step: int | None = None  # first step whose epoch's test metric met the target
     reached_epoch: int | None = None
 
@@ -326,6 +328,7 @@ class CompareResult:
     workers: int
     seconds: float
     status: str = "ok"  # ok, or interrupted (Ctrl-C: the finished runs are kept)
+    startup_seconds: float | None = None  # from starting the pool to the first run starting (worker start-up)
     report: Path | None = None
     plots: list[Path] = field(default_factory=list)
 
@@ -347,7 +350,9 @@ class CompareResult:
         return {"dir": str(self.dir) if self.dir else None, "status": self.status, "spec": self.spec.model_dump(),
                 "vary": {k: [_show(x) for x in v] for k, v in self.vary.items()}, "seeds": self.seeds,
                 "metric": self.metric, "target": self.target, "target_note": self.target_note, "workers": self.workers,
-                "seconds": round(self.seconds, 3), "run_seconds": round(sum(r.seconds or 0 for r in self.runs), 3),
+                "seconds": round(self.seconds, 3),
+                "startup_seconds": round(self.startup_seconds, 3) if self.startup_seconds is not None else None,
+                "run_seconds": round(sum(r.seconds or 0 for r in self.runs), 3),
                 "variants": [v.to_dict() for v in self.variants], "runs": [r.to_dict() for r in self.runs],
                 "report": str(self.report) if self.report else None, "plots": [str(p) for p in self.plots]}
 
@@ -499,7 +504,10 @@ def compare(spec: Spec, vary: dict[str, list[Any]], seeds: int = 1, workers: int
     ``runs_dir/<timestamp>-compare-<name>/``.  ``target``: the test metric to reach (accuracy >=, mse
     <=); default 0.9 x the best variant's mean accuracy (best mse / 0.9).  Raises SpecError before any
     training when anything is wrong.  On Ctrl-C the finished runs are kept and ``status`` is
-    ``interrupted``."""
+    ``interrupted``.
+
+    Workers are forked from a fresh server process (multiprocessing "forkserver"), which imports the
+    caller's main script as spawn does: call this from a script under ``if __name__ == "__main__":``."""
     console = console or Console(stderr=True)
     if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
         raise SpecError("--seeds", f"must be a whole number >= 1 (got {seeds!r})")
@@ -539,7 +547,7 @@ def compare(spec: Spec, vary: dict[str, list[Any]], seeds: int = 1, workers: int
                       f"{n_workers} worker process(es)" + (f" into {out}" if out else ""), highlight=False)
 
     status = "ok"
-    start = time.perf_counter()
+    start, start_wall = time.perf_counter(), time.time()
     bar = _Progress(console, len(jobs), quiet)
     pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_init_worker)
     try:
@@ -557,6 +565,7 @@ def compare(spec: Spec, vary: dict[str, list[Any]], seeds: int = 1, workers: int
                     o.summary, o.epochs, o.diagnosis = res["summary"], res["epochs"], res["diagnosis"]
                     o.loss_steps, o.loss, o.grad_norm = res["loss_steps"], res["loss"], res["grad_norm"]
                     o.reference_loss, o.seconds, o.status = res["reference_loss"], res["seconds"], res["summary"]["status"]
+                    o.started = res["started"]
                 bar.update(_done_line(o, labels[o.variant]))
                 if on_run:
                     on_run(o)
@@ -573,6 +582,8 @@ def compare(spec: Spec, vary: dict[str, list[Any]], seeds: int = 1, workers: int
 
     results, target, note = aggregate(variants, outcomes, target)
     res = CompareResult(out, spec, vary, seed_list, results, target, note, n_workers, seconds, status)
+    starts = [o.started for o in outcomes if o.started is not None]
+    res.startup_seconds = max(0.0, min(starts) - start_wall) if starts else None
     if not quiet:
         print_compare(res, console)
     if out is not None:
@@ -594,10 +605,15 @@ def _write(res: CompareResult) -> None:
 
 # -- the table -------------------------------------------------------------------------------------
 
+def _num(x: float) -> str:
+    """Accuracies and moderate numbers with 3 decimals (0.823); MSEs like 25690.7 or 3.1e-05 with 4 digits."""
+    return f"{x:.3f}" if x == 0 or 0.01 <= abs(x) < 1000 else f"{x:.4g}"
+
+
 def _pm(mean: float | None, std: float | None) -> str:
     if mean is None:
         return "-"
-    return f"{mean:.3f} ± {std:.3f}" if std is not None else f"{mean:.3f}"
+    return f"{_num(mean)} ± {_num(std)}" if std is not None else _num(mean)
 
 
 def _reach(v: VariantResult, target: float | None) -> str:
@@ -631,11 +647,13 @@ def print_compare(res: CompareResult, console: Console) -> None:
         t.add_column(h, justify="left" if i in (0, 4, 5) else "right", overflow="fold")
     for r in rows[1:]:
         t.add_row(*map(str, r))
-    console.print(t)
+    # into a file or pipe the 80-column default would fold every label; a terminal keeps its width
+    console.print(t, width=None if console.is_terminal else max(console.width, 150))
     console.print(f"  target: {res.target_note}", highlight=False)
     run_s = sum(r.seconds or 0 for r in res.runs)
     console.print(f"  {len(res.runs)} runs in {res.seconds:.1f} s on {res.workers} worker(s); the runs themselves took "
-                  f"{run_s:.1f} s" + (f" ({run_s / res.seconds:.2f} run-seconds per second)" if res.seconds > 0 else ""),
+                  f"{run_s:.1f} s" + (f" ({run_s / res.seconds:.2f} run-seconds per second)" if res.seconds > 0 else "")
+                  + (f"; the first started after {res.startup_seconds:.1f} s (worker start-up)" if res.startup_seconds is not None else ""),
                   highlight=False)
     for r in res.runs:
         if r.status in ("failed", "cancelled"):
