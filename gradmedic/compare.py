@@ -613,7 +613,10 @@ def _num(x: float) -> str:
 def _pm(mean: float | None, std: float | None) -> str:
     if mean is None:
         return "-"
-    return f"{_num(mean)} ± {_num(std)}" if std is not None else _num(mean)
+    if std is None:
+        return _num(mean)
+    # the spread in the mean's own units: 0.500 ± 0.006, not 0.500 ± 0.005657
+    return f"{mean:.3f} ± {std:.3f}" if "e" not in _num(mean) and abs(mean) < 1000 else f"{_num(mean)} ± {std:.2g}"
 
 
 def _reach(v: VariantResult, target: float | None) -> str:
@@ -647,8 +650,15 @@ def print_compare(res: CompareResult, console: Console) -> None:
         t.add_column(h, justify="left" if i in (0, 4, 5) else "right", overflow="fold")
     for r in rows[1:]:
         t.add_row(*map(str, r))
-    # into a file or pipe the 80-column default would fold every label; a terminal keeps its width
-    console.print(t, width=None if console.is_terminal else max(console.width, 150))
+    # into a file or pipe the 80-column default would fold every label (print(width=) cannot widen
+    # past the console's width); a terminal keeps its own width
+    width = console.width
+    if not console.is_terminal:
+        console.width = max(width, 150)
+    try:
+        console.print(t)
+    finally:
+        console.width = width
     console.print(f"  target: {res.target_note}", highlight=False)
     run_s = sum(r.seconds or 0 for r in res.runs)
     console.print(f"  {len(res.runs)} runs in {res.seconds:.1f} s on {res.workers} worker(s); the runs themselves took "
