@@ -189,3 +189,21 @@ def test_a_failing_run_is_reported_and_the_others_finish(tmp_path):
     assert "Expected more than 1 value per channel" in bad.runs[0].error
     saved = json.loads((res.dir / "compare.json").read_text())
     assert [r["status"] for r in saved["runs"]] == ["ok", "failed"] and (res.dir / "report.html").is_file()
+
+
+def test_ctrl_c_keeps_the_finished_runs_and_cancels_the_rest(tmp_path):
+    # Ctrl-C arrives in the parent's wait loop; raising KeyboardInterrupt from the per-run callback
+    # (called in that loop) is the same path without sending a signal to the test process.
+    base = S.validate({"name": "ctrlc", "data": {"n_samples": 200}, "model": {"hidden": [8]}, "train": {"epochs": 10}})
+
+    def interrupt(outcome):
+        raise KeyboardInterrupt
+
+    res = compare(base, {"lr": ["0.001", "0.002", "0.003", "0.004"]}, workers=1, runs_dir=tmp_path, quiet=True, on_run=interrupt)
+    statuses = [r.status for r in res.runs]
+    assert res.status == "interrupted" and statuses[0] == "ok" and statuses[-1] == "cancelled", statuses
+    finished = Path(res.runs[0].summary["run_dir"])
+    assert (finished / "summary.json").is_file() and (finished / "model.pt").is_file()
+    saved = json.loads((res.dir / "compare.json").read_text())
+    assert saved["status"] == "interrupted" and saved["runs"][-1]["status"] == "cancelled"
+    assert res.variants[0].test_mean is not None and res.variants[-1].test_mean is None
