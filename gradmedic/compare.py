@@ -23,6 +23,7 @@ import multiprocessing
 import os
 import re
 import signal
+import textwrap
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -707,6 +708,16 @@ def _subtitle(res: CompareResult) -> str:
     return f"{base} | varied: {', '.join(varied) or 'nothing'} | {len(res.seeds)} seed(s) each; lines: mean over seeds, bands: min–max"
 
 
+def _titles(fig, head: str, sub: str) -> None:
+    """The bold headline (wrapped) and, in the empty line below it, the grid in small grey text
+    (as plots._finish does for one run)."""
+    lines = textwrap.wrap(head, 105) or [""]
+    fig.suptitle("\n".join(lines) + "\n", fontweight="bold")
+    # a headline line (13 pt) is about two subtitle lines (8.5 pt) high
+    fig.text(0.5, 1.0, "\n" * (2 * len(lines)) + sub, ha="center", va="top", fontsize=8.5, color="0.35",
+             transform=fig.transFigure)
+
+
 def loss_png(res: CompareResult, path: Path) -> Path | None:
     """Training loss per step (left) and test metric per epoch (right) of every variant, mean over seeds."""
     import matplotlib
@@ -769,8 +780,7 @@ def loss_png(res: CompareResult, path: Path) -> Path | None:
                     + (f" ({len(res.variants)} variants)" if len(res.variants) > 1 else ""))
         else:
             head = "Training loss of each variant"
-        fig.suptitle(f"{head}\n", fontweight="bold")
-        fig.text(0.5, 1.0, "\n\n" + _subtitle(res), ha="center", va="top", fontsize=8.5, color="0.35", transform=fig.transFigure)
+        _titles(fig, head, _subtitle(res))
         fig.savefig(path, dpi=plots.DPI)
     return path
 
@@ -813,9 +823,9 @@ def grads_png(res: CompareResult, path: Path) -> Path | None:
             missing = [n for n in v.grad_norm if n not in names]
             if missing:
                 ax.plot([pos[n] + off for n in missing], [0.02] * len(missing), "v", color=c, ms=8,
-                        transform=ax.get_xaxis_transform(), label=f"{v.label}: 0 or NaN in {', '.join(missing[:3])}")
+                        transform=ax.get_xaxis_transform(), label=f"{v.label}: 0 or NaN in {', '.join(missing[:3])}{' …' if len(missing) > 3 else ''}")
             if len(names) >= 2:
-                parts.append(f"{v.label}: {names[0]}/{names[-1]} = {_ratio(v.grad_norm[names[0]] / v.grad_norm[names[-1]])}")
+                parts.append((v.grad_norm[names[0]] / v.grad_norm[names[-1]], v.label, f"{names[0]}/{names[-1]}"))
         ax.set_yscale("log")
         plots._tidy_log_axis(ax)
         ax.set_xticks(range(len(layers)))
@@ -825,10 +835,15 @@ def grads_png(res: CompareResult, path: Path) -> Path | None:
         ax.set_ylabel("median gradient L2 norm (log scale)")
         ax.grid(axis="x", visible=False)
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), title="variant", title_fontsize=8.5)
-        head = "First-to-last layer gradient: " + "; ".join(parts[:4]) if parts else "Median gradient norm per layer"
-        fig.suptitle(f"{head}\n", fontweight="bold")
-        fig.text(0.5, 1.0, "\n\n" + _subtitle(res).replace("lines: mean over seeds, bands", "points: geometric mean over seeds, bars"),
-                 ha="center", va="top", fontsize=8.5, color="0.35", transform=fig.transFigure)
+        if len(parts) > 2:  # the extremes: the whole range in one line
+            lo_, hi_ = min(parts), max(parts)
+            head = (f"First-to-last layer gradient ({lo_[2]}) from {_ratio(lo_[0])} ({lo_[1]}) "
+                    f"to {_ratio(hi_[0])} ({hi_[1]})")
+        elif parts:
+            head = "First-to-last layer gradient: " + "; ".join(f"{lab}: {lay} = {_ratio(r)}" for r, lab, lay in parts)
+        else:
+            head = "Median gradient norm per layer"
+        _titles(fig, head, _subtitle(res).replace("lines: mean over seeds, bands", "points: geometric mean over seeds, bars"))
         fig.savefig(path, dpi=plots.DPI)
     return path
 
