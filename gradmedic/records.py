@@ -164,7 +164,7 @@ class Run:
         h.append(Chunk(np.array(loss_steps, dtype=np.int64), np.array(loss, dtype=float), np.array(stat_steps, dtype=np.int64),
                        np.array(lrows, dtype=float).reshape(len(lrows), len(layers), len(LAYER_STATS)),
                        np.array(arows, dtype=float).reshape(len(arows), len(acts), len(ACT_STATS)), inputs,
-                       np.array(hrows, dtype=float).reshape(len(hrows), len(acts), bins) if hist else None))
+                       np.array(hrows, dtype=np.float32).reshape(len(hrows), len(acts), bins) if hist else None))
         return h, header
 
     def diagnose(self, thresholds: Any = None):
