@@ -30,7 +30,7 @@ METHODS = ("none", "center", "standard", "minmax")
 EXPECTED = (
     "Six features on scales 0.01 to 1000 (means up to 2000), one net (ReLU 32-32, He init) and one optimizer "
     "(SGD, momentum 0.9, lr 0.01, seed 004's): raw inputs make the first updates so large that the net ends at "
-    "chance with dead ReLUs (train loss >= 0.6, ln 2 = 0.69; on seed 2 it becomes NaN instead) and the doctor "
+    "chance with dead ReLUs (train loss >= 0.6, ln 2 = 0.69; on seeds 2 and 3 it becomes NaN instead) and the doctor "
     "reports unscaled_inputs; centering alone leaves the "
     f"scales and does not fix it (ends above 2x the standardized loss); standardized and min-max inputs reach train "
     f"loss {TARGET} within the epochs, end below half the raw loss, and the doctor finds nothing wrong with them.")
