@@ -661,6 +661,13 @@ def print_compare(res: CompareResult, console: Console) -> None:
     finally:
         console.width = width
     console.print(f"  target: {res.target_note}", highlight=False)
+    for v in res.variants:  # each problem once per variant, with the doctor's first remedy as --vary-able flags
+        for f in v.findings():
+            rem = (f.get("remedies") or [{}])[0]
+            flags = " ".join(f"--{k.replace('_', '-')} {_show(x)}" for k, x in (rem.get("spec_change") or {}).items())
+            console.print(f"  {v.label}: [bold]{f['problem']}[/bold] in {v.problems.get(f['problem'], 0)}/{len(v.runs)} seeds"
+                          + (f"; remedy: {rem['change']}" if rem.get("change") else "") + (f" [cyan]{flags}[/cyan]" if flags else ""),
+                          highlight=False)
     run_s = sum(r.seconds or 0 for r in res.runs)
     console.print(f"  {len(res.runs)} runs in {res.seconds:.1f} s on {res.workers} worker(s); the runs themselves took "
                   f"{run_s:.1f} s" + (f" ({run_s / res.seconds:.2f} run-seconds per second)" if res.seconds > 0 else "")
