@@ -129,6 +129,11 @@ def loss_curves_png(results: dict[str, Any], path: Path, headline: str, sub: str
                 a.axhline(reference, color="0.4", ls=":", lw=1.2, label="constant prediction")
             a.set_yscale("log")
             plots._tidy_log_axis(a)
+        if reference and ax2.get_ylim()[1] > 30 * reference:
+            # A diverging run (loss 1e19) would flatten every other curve; above 30x chance is "blown up" anyway.
+            ax2.set_ylim(top=30 * reference)
+            ax2.text(0.99, 0.98, "clipped at 30x the constant prediction's loss", ha="right", va="top",
+                     fontsize=8, color="0.4", transform=ax2.transAxes)
         ax.set_xlabel("epoch")
         ax.set_ylabel(key.replace("_", " "))
         ax.set_title(f"{key.replace('_', ' ')} per epoch (red x: became NaN/inf)")
