@@ -112,9 +112,24 @@ def full_run_steps(spec: Spec) -> int:
 
 
 def first_serious(monitor: Monitor) -> str | None:
-    """The trainer's ``stop_when`` for repair: stop as soon as the doctor is sure of a serious problem."""
+    """Stop as soon as the doctor is sure of a serious problem: the reason, or None to go on."""
     f = monitor.diagnose().first_serious()
     return f"{f.problem} (sure at step {f.detected_at})" if f else None
+
+
+class _Checker:
+    """``stop_when`` for the trainer: :func:`first_serious` every ``base`` steps, then every 5% of the steps
+    so far.  One diagnosis reads the whole history, so a fixed interval would cost O(steps^2) over a long
+    run; growing it keeps the total to O(steps log steps) while a finding is acted on by 1.05x its step."""
+
+    def __init__(self, base: int):
+        self.base, self.next = base, base
+
+    def __call__(self, monitor: Monitor) -> str | None:
+        if monitor.steps < self.next:
+            return None
+        self.next = monitor.steps + max(self.base, monitor.steps // 20)
+        return first_serious(monitor)
 
 
 def _diff(a: Spec, b: Spec) -> dict[str, Any]:
@@ -189,7 +204,7 @@ def repair(spec: Spec, *, budget: int = DEFAULT_BUDGET, runs_dir: str | Path | N
         change = _diff(attempts[parent - 1].spec, s) if parent else {}
         change.pop("name", None)
         with console.status(f"attempt {i}/{budget}: training {spec.name}" + (f" with {_flags(change)}" if change else "")):
-            r = train(s, runs_dir=out, progress="none", console=console, stop_when=first_serious, check_every=check)
+            r = train(s, runs_dir=out, progress="none", console=console, stop_when=_Checker(check), check_every=check)
         # Stopping early is for serious problems; a warning (a plateau) is only acted on once a full run
         # has ended with nothing worse: the loss stayed high for the whole run.
         f = r.diagnosis.first_serious() or next(iter(r.diagnosis.findings), None)
