@@ -5,8 +5,8 @@ with activation sigmoid/relu x init he_uniform/glorot_uniform, 2 seeds each: 8 r
 alternate 1 and N workers (this machine is shared and noisy, so neither setting gets all the quiet
 moments), after one warm-up compare that starts the worker server (its torch import is paid once
 per process, not per compare).  Prints each round, the median wall times and their ratio, and the
-summed time of the runs themselves (when it grows with N, the runs slowed each other down: shared
-cores, memory bandwidth, or other programs).
+summed time of the runs themselves and the CPU time they got (when run time grows with N while
+their CPU time does not, the workers waited for a core: other programs on a shared machine).
 
     python bench/compare_parallel.py [--rounds 3] [--workers 2] [--epochs 15]
 """
@@ -33,13 +33,14 @@ def grid_spec(epochs: int) -> S.Spec:
 VARY = {"activation": ["sigmoid", "relu"], "init": ["he_uniform", "glorot_uniform"]}
 
 
-def once(spec: S.Spec, workers: int, root: str) -> tuple[float, float, float]:
-    """(wall seconds of the whole compare call, seconds of the parallel part, summed run seconds)."""
+def once(spec: S.Spec, workers: int, root: str) -> tuple[float, float, float, float]:
+    """(wall seconds of the whole compare call, seconds of the parallel part, summed run seconds,
+    summed CPU seconds of the runs)."""
     t = time.perf_counter()
     res = compare(spec, VARY, seeds=2, workers=workers, runs_dir=root, quiet=True)
     wall = time.perf_counter() - t
     assert all(r.status == "ok" for r in res.runs), [r.error for r in res.runs]
-    return wall, res.seconds, sum(r.seconds or 0 for r in res.runs)
+    return wall, res.seconds, sum(r.seconds or 0 for r in res.runs), sum(r.cpu_seconds or 0 for r in res.runs)
 
 
 def main() -> None:
@@ -54,21 +55,26 @@ def main() -> None:
                   f"{default_workers()} core(s) available; {a.rounds} alternating rounds")
     with tempfile.TemporaryDirectory() as root:
         compare(grid_spec(1), {"activation": ["relu"]}, workers=1, runs_dir=root, quiet=True)  # warm-up: starts the server
-        res: dict[int, list[tuple[float, float, float]]] = {1: [], a.workers: []}
+        res: dict[int, list[tuple[float, float, float, float]]] = {1: [], a.workers: []}
         for i in range(a.rounds):
             for w in (1, a.workers) if i % 2 == 0 else (a.workers, 1):
                 res[w].append(once(spec, w, root))
-                wall, par, runs = res[w][-1]
+                wall, par, runs, cpu = res[w][-1]
                 console.print(f"  round {i + 1}: {w} worker(s): {wall:6.2f} s wall ({par:6.2f} s training, "
-                              f"runs summed {runs:6.2f} s)", highlight=False)
+                              f"runs summed {runs:6.2f} s, their CPU {cpu:6.2f} s)", highlight=False)
     med = {w: statistics.median(x[0] for x in v) for w, v in res.items()}
     runs = {w: statistics.median(x[2] for x in v) for w, v in res.items()}
+    cpu = {w: statistics.median(x[3] for x in v) for w, v in res.items()}
     spread = {w: (min(x[0] for x in v), max(x[0] for x in v)) for w, v in res.items()}
     console.print(f"median wall: 1 worker {med[1]:.2f} s (range {spread[1][0]:.2f}-{spread[1][1]:.2f}), "
                   f"{a.workers} workers {med[a.workers]:.2f} s (range {spread[a.workers][0]:.2f}-{spread[a.workers][1]:.2f})",
                   highlight=False)
     console.print(f"speed-up 1 -> {a.workers} workers: {med[1] / med[a.workers]:.2f}x; summed run time "
-                  f"{runs[1]:.1f} s -> {runs[a.workers]:.1f} s", highlight=False)
+                  f"{runs[1]:.1f} s -> {runs[a.workers]:.1f} s, their CPU time {cpu[1]:.1f} s -> {cpu[a.workers]:.1f} s",
+                  highlight=False)
+    # The same CPU time in more run time means the workers waited for a core: the machine, not compare.
+    console.print(f"CPU share of the runs: {cpu[1] / runs[1]:.0%} with 1 worker, {cpu[a.workers] / runs[a.workers]:.0%} "
+                  f"with {a.workers} (100% = each worker had a core of its own)", highlight=False)
 
 
 if __name__ == "__main__":

@@ -215,7 +215,7 @@ def _run_job(job: dict[str, Any]) -> dict[str, Any]:
 
     started = time.time()  # wall clock, comparable with the parent's: when the first worker got going
     spec = spec_mod.validate(job["spec"])
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     r = train(spec, runs_dir=job["runs_dir"], progress="none", tensorboard=job.get("tensorboard"))
     s = r.summary()
     s["problems"] = sorted(r.diagnosis.problems)
@@ -223,7 +223,7 @@ def _run_job(job: dict[str, Any]) -> dict[str, Any]:
     x, y = _bin_loss(np.asarray(r.history.loss_steps), np.asarray(r.history.loss, dtype=float), width)
     return {"summary": s, "epochs": r.epochs, "loss_steps": x, "loss": y, "grad_norm": s["grad_norm"],
             "diagnosis": r.diagnosis.to_dict(), "reference_loss": r.monitor.reference_loss,
-            "seconds": time.perf_counter() - t0, "started": started}
+            "seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0, "started": started}
 
 
 # -- results -------------------------------------------------------------------------------------
@@ -247,6 +247,7 @@ class RunOutcome:
     error: str | None = None
     seconds: float | None = None
     started: float | None = None  # time.time() when its worker began it
+    cpu_seconds: float | None = None  # CPU time its worker spent on it (below ``seconds`` when cores are busy)
     reached_step: int | None = None  # first step whose epoch's test metric met the target
     reached_epoch: int | None = None
 
@@ -267,6 +268,7 @@ class RunOutcome:
     def to_dict(self) -> dict[str, Any]:
         return {"variant": self.variant, "seed": self.seed, "name": self.name, "status": self.status,
                 "run_dir": (self.summary or {}).get("run_dir"), "error": self.error, "seconds": self.seconds,
+                "cpu_seconds": self.cpu_seconds,
                 "test_metric": self.test_metric, "train_metric": self.train_metric, "problems": self.problems,
                 "reached_step": self.reached_step, "reached_epoch": self.reached_epoch, "summary": self.summary}
 
@@ -566,7 +568,7 @@ def compare(spec: Spec, vary: dict[str, list[Any]], seeds: int = 1, workers: int
                     o.summary, o.epochs, o.diagnosis = res["summary"], res["epochs"], res["diagnosis"]
                     o.loss_steps, o.loss, o.grad_norm = res["loss_steps"], res["loss"], res["grad_norm"]
                     o.reference_loss, o.seconds, o.status = res["reference_loss"], res["seconds"], res["summary"]["status"]
-                    o.started = res["started"]
+                    o.started, o.cpu_seconds = res["started"], res["cpu_seconds"]
                 bar.update(_done_line(o, labels[o.variant]))
                 if on_run:
                     on_run(o)
