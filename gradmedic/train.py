@@ -7,7 +7,6 @@ model).  Stops cleanly on NaN/inf, on Ctrl-C, or at the end, always keeping what
 from __future__ import annotations
 
 import math
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path

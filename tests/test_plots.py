@@ -1,7 +1,6 @@
 """Pictures of a recorded run: every PNG is written, valid and not blank, also for broken runs
 (exact-zero gradients, NaN, a killed run), without leaking matplotlib or torch global state."""
 
-import numpy as np
 import pytest
 import torch
 from matplotlib.image import imread

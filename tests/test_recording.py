@@ -9,7 +9,6 @@ import torch
 from sklearn.datasets import make_circles
 from torch import nn
 
-import gradmedic
 from gradmedic import data
 from gradmedic import spec as S
 from gradmedic.errors import SpecError, WatchError

@@ -1,7 +1,6 @@
 """The labelled scenarios: each label rests on an outcome (checked here), and the doctor finds
 exactly the labelled problems on a representative subset (bench/scenario_suite.py runs them all)."""
 
-import math
 
 import pytest
 

@@ -7,7 +7,6 @@ state), its ``_STYLE``, a bold headline that states the finding and a grey line 
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,21 +18,6 @@ from matplotlib import colormaps
 from .. import plots
 
 _MARKERS = "os^Dv<>P*X"
-
-
-@contextmanager
-def one_thread():
-    """Run the study's training on one intra-op thread, restoring the setting afterwards.
-
-    The studies' MLPs have a few thousand weights: a matrix product is far too small to split, and on a
-    shared 2-core machine the second thread mostly spins waiting for the first.  Measured on this project's
-    machine under load: learning_rate took 270 s wall with torch's default 2 threads and 54 s with one."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _colors(n: int) -> list:

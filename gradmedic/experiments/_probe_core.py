@@ -8,9 +8,7 @@ network comes from ``gradmedic.build.build`` with the trainer's seeding, so it i
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -23,21 +21,6 @@ from ..spec import Spec
 
 # Histograms need no more: 200k values put ~5k in each of 40 bins (a share to ~1.5%).
 MAX_KEEP = 200_000
-
-
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """Run torch on one thread inside the block, then restore the previous setting.
-
-    The studies' networks are at most 256 units wide: splitting such matmuls over threads costs more
-    than it saves, and on a shared 2-core machine a second thread waits for a busy core (measured
-    here: 32 layers of a 1000x128 matmul + SELU took 0.1 s on one thread, 0.5-2 s on two)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
 
 
 @dataclass

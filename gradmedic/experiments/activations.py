@@ -16,7 +16,8 @@ from rich.console import Console
 from ..report import Section
 from ..spec import Spec, validate
 from . import Experiment, finish, print_table, study_dir, train_all
-from ._plots_more import affine_grad_norms, grad_profile_png, light_section, loss_curves_png, one_thread
+from . import one_thread
+from ._plots_more import affine_grad_norms, grad_profile_png, light_section, loss_curves_png
 
 # Seed 001's initialization table: Glorot for sigmoid/tanh (and none), He for ReLU and its variants,
 # LeCun for SELU.  Maxout's pieces are linear maps followed by a max, like ReLU's: He.

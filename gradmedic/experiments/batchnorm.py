@@ -11,7 +11,7 @@ from ..report import Section
 from ..spec import Spec, validate
 from . import Experiment, finish, print_table, run_section, study_dir, train_all
 from ._plots_core import training_curves
-from ._probe_core import one_thread
+from . import one_thread
 
 DEPTH, WIDTH, LR = 10, 32, 0.1
 

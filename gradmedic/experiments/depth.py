@@ -12,7 +12,7 @@ from ..report import Section
 from ..spec import Spec, validate
 from . import Experiment, finish, print_table, run_section, study_dir, train_all
 from ._plots_core import training_curves
-from ._probe_core import one_thread
+from . import one_thread
 
 DEPTH, WIDTH = 30, 32
 LN2 = math.log(2)  # the binary cross-entropy of predicting 0.5: a net that learned nothing

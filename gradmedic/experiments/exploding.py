@@ -13,7 +13,7 @@ from ..spec import Spec, validate
 from ..train import train
 from . import Experiment, finish, print_table, run_section, study_dir, train_all
 from ._plots_core import fmt, training_curves
-from ._probe_core import one_thread
+from . import one_thread
 
 # A fixed run "works" when its test MSE is under 1% of the test target's variance (R^2 > 0.99):
 # predicting the mean scores 100%, and the seed 004 tutorial's clipped runs reach ~0.1% (test MSE

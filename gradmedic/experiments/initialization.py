@@ -13,7 +13,8 @@ from ..report import Section
 from ..spec import Spec, validate
 from . import Experiment, finish, print_table, study_dir
 from ._plots_core import histogram_grid, layer_panels
-from ._probe_core import Probe, one_thread, probe, spread
+from . import one_thread
+from ._probe_core import Probe, probe, spread
 
 INITS = {  # label -> model fields
     "N(0, 0.01)": {"init": "normal", "init_std": 0.01},

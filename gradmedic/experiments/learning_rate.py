@@ -15,7 +15,8 @@ from rich.console import Console
 from ..report import Section
 from ..spec import Spec, validate
 from . import Experiment, finish, print_table, study_dir, train_all
-from ._plots_more import light_section, loss_curves_png, one_thread
+from . import one_thread
+from ._plots_more import light_section, loss_curves_png
 
 GOOD = 1.0  # the fastest rate that still learns on every seed tried (0-4); it bounces near the end
 EXPECTED = (

@@ -20,7 +20,8 @@ from sklearn.datasets import make_classification
 from ..report import Section
 from ..spec import Spec, validate
 from . import Experiment, finish, print_table, study_dir, train_all
-from ._plots_more import light_section, loss_curves_png, one_thread
+from . import one_thread
+from ._plots_more import light_section, loss_curves_png
 
 SCALES = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)  # feature j is multiplied by SCALES[j] ...
 SHIFTS = (0.0, 5.0, -3.0, 50.0, 200.0, 2000.0)  # ... and moved by SHIFTS[j]

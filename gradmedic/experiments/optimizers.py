@@ -16,7 +16,8 @@ import torch
 
 from ..report import Section
 from . import Experiment, finish, print_table, study_dir
-from ._plots_more import one_thread, paths_png
+from . import one_thread
+from ._plots_more import paths_png
 
 EXPECTED = (
     "Narrow valley f = 0.01 x^2 + y^2 (curvatures 0.02 and 2, 100x apart): plain GD zig-zags across the valley "

@@ -13,7 +13,8 @@ from ..report import Section
 from ..spec import Spec, validate
 from . import Experiment, finish, print_table, study_dir
 from ._plots_core import layer_panels
-from ._probe_core import Probe, one_thread, probe
+from . import one_thread
+from ._probe_core import Probe, probe
 
 DEPTH = 32
 SETUPS = {  # label -> (input normalization, init)
