@@ -121,3 +121,12 @@ def test_batchnorm(tmp_path):
     # without batch norm the first layer gets next to nothing (sigmoid' <= 1/4 over 10 layers)
     assert r["no batchnorm, lr 0.1 seed 0"]["grad_norm"]["fc1"] < 1e-3 * r["batchnorm, lr 0.1 seed 0"]["grad_norm"]["fc1"]
     assert _pngs(res) == ["batchnorm_curves.png"]
+
+
+def test_vanishing(tmp_path):
+    """Seed 004: sigmoid + N(0, 1) loses gradient through depth and stays at chance; ReLU + He trains."""
+    res, html = _run("vanishing", tmp_path)
+    sig, relu = res["runs"]["sigmoid + N(0,1)"], res["runs"]["relu + he_uniform"]
+    assert sig["first_to_last_grad_ratio"] < 0.02 and 0.4 < sig["test_metric"] < 0.6
+    assert relu["test_metric"] >= 0.8 and 0.2 < relu["first_to_last_grad_ratio"] < 10
+    assert "vanishing_gradients" in html
