@@ -479,7 +479,8 @@ def detect_units(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Fin
             else:
                 msg = (f"{s:.0%} of {_n(name)}'s outputs sit in the flat tails of the activation (derivative <= 1/25 of its peak)"
                        + (f" over the last {span} steps" if span else f" at step {t}") + f" (since step {since})")
-            ev = {"layers": dict(bad), "threshold": thr, "loss": L.level(t - L.q, t)}
+            # dead or saturated from the first recorded step: the initialization put them there, not training
+            ev = {"layers": dict(bad), "threshold": thr, "loss": L.level(t - L.q, t), "at_init": bool(since <= st[0])}
             out.append(Finding(problem, SEVERITY[problem], [b[0] for b in bad], since, t, msg, ev, []))
             break
     return out

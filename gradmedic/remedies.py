@@ -6,6 +6,7 @@ A remedy is a pure function of the evidence and the spec: it never touches the m
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -20,6 +21,14 @@ class Remedy:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+HAND_SCALED_INITS = ("normal", "uniform", "constant", "zeros")  # a scale picked by hand, not from the fan-in/out
+
+
+def _fitted_init(act: str | None) -> str:
+    """The variance-preserving rule for an activation: Glorot for sigmoid/tanh, LeCun for SELU, He otherwise."""
+    return "glorot_uniform" if act in ("sigmoid", "tanh") else "lecun_normal" if act == "selu" else "he_uniform"
 
 
 def _lr(spec: Spec | None, lr: float | None) -> float | None:
@@ -84,7 +93,9 @@ def for_problem(problem: str, evidence: dict[str, Any], spec: Spec | None = None
             out.insert(0, R(text, "seed 002 §7.4.2: a large update can push a ReLU's weights where it never fires again", ch))
         else:
             out.append(R(text, "seed 002 §7.4.2", ch))
-        out.append(R("use He initialization and zero biases", "He et al. 2015", {"init": "he_uniform", "bias_init": 0.0}))
+        init = R("use He initialization and zero biases", "He et al. 2015", {"init": "he_uniform", "bias_init": 0.0})
+        # dead from the first step: the weights and biases were drawn where the units never fire
+        out.insert(0, init) if evidence.get("at_init") else out.append(init)
         return out
     if problem == "saturated_units":
         out = [R("use Glorot initialization (or He with ReLU) so pre-activations stay near the linear region",
@@ -101,7 +112,11 @@ def for_problem(problem: str, evidence: dict[str, Any], spec: Spec | None = None
                 R("clip the gradient norm to 1.0", "seed 004", {"clip_norm": 1.0}),
                 R("add batch normalization, which tolerates larger rates", "seed 002 §7.7", {"batchnorm": "before"})]
     if problem == "lr_too_low":
-        text, ch = _scaled_lr(spec, lr, 10.0)
+        # Aim the update-to-weight ratio at the healthy ~1e-3 (CS231n): for SGD it scales with the rate,
+        # so raise the rate by the gap, rounded to a power of ten (at least 10x, at most 1000x).
+        ratio = evidence.get("update_ratio")
+        gap = 1e-3 / ratio if ratio and ratio > 0 and math.isfinite(ratio) else 10.0
+        text, ch = _scaled_lr(spec, lr, float(min(1000.0, max(10.0, 10 ** round(math.log10(gap))))))
         return [R(text, "seed 002 §7.2, Fig. 7.6", ch),
                 R("use Adam (lr 0.001), which adapts each parameter's step", "seed 002 §7.3.5", {"optimizer": "adam", "lr": 0.001}),
                 R("add momentum 0.9", "seed 002 §7.3.1", {"optimizer": "momentum", "momentum": 0.9})]
@@ -112,7 +127,14 @@ def for_problem(problem: str, evidence: dict[str, Any], spec: Spec | None = None
                      {"optimizer": "momentum", "momentum": 0.9})
         adam = R("use Adam, whose normalized steps cross flat regions", "seed 002 §7.3.5", {"optimizer": "adam", "lr": 0.001})
         small_steps = evidence.get("update_ratio", 1.0) < 1e-3  # below the ~1e-3 healthy update rate: stuck, not bouncing
-        return [momentum, adam, anneal] if small_steps else [anneal, momentum, adam]
+        out = [momentum, adam, anneal] if small_steps else [anneal, momentum, adam]
+        if spec is not None and spec.model.init in HAND_SCALED_INITS:
+            # weights at a hand-picked scale (seed 004's N(0, 1), U(0, 1)) are the first suspect of a stall:
+            # the variance-preserving rule for the activation replaces the guess (seed 002 §7.5)
+            out.insert(0, R(f"replace init={spec.model.init} by the initialization that keeps the variance across layers "
+                            f"for {act} ({_fitted_init(act)})", "seed 002 §7.5; Glorot & Bengio 2010; He et al. 2015",
+                            {"init": _fitted_init(act)}))
+        return out
     if problem == "unscaled_inputs":
         return [R("standardize each input feature with the training split's mean and std", "seed 000; seed 002 §7.6", {"normalize": "standard"}),
                 R("min-max scale each input feature to [-1, 1] on the training split", "seed 002 §7.6; seed 004", {"normalize": "minmax"}),

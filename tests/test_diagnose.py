@@ -132,7 +132,14 @@ def test_dead_units_whole_layer_reported_even_while_loss_falls():
     d = diagnose(history(learning(), acts=acts, act_kinds=["relu"]), ctx(act_kinds=["relu"]))
     f = next(f for f in d.findings if f.problem == "dead_units")
     assert f.layers == ["act1"] and "100% of the units in act1" in f.message
-    assert f.remedies[0].spec_change["activation"] in ("leaky_relu", "elu") or "lr" in f.remedies[0].spec_change
+    # dead from the first recorded step: the initialization is the first suspect, then Leaky ReLU / ELU
+    assert f.evidence["at_init"] and f.remedies[0].spec_change == {"init": "he_uniform", "bias_init": 0.0}
+    assert [r.spec_change.get("activation") for r in f.remedies[1:3]] == ["leaky_relu", "elu"]
+    acts[:10, 0, ACT_STATS.index("dead_frac")] = 0.0  # dying later, during training: Leaky ReLU first
+    f = next(f for f in diagnose(history(learning(), acts=acts, act_kinds=["relu"]), ctx(act_kinds=["relu"])).findings
+             if f.problem == "dead_units")
+    assert not f.evidence["at_init"] and f.remedies[0].spec_change["activation"] == "leaky_relu"
+    acts[:10, 0, ACT_STATS.index("dead_frac")] = 1.0
     # 60% dead while learning well: not a problem; 60% dead while stalled: a problem.
     acts[:, 0, ACT_STATS.index("dead_frac")] = 0.6
     assert diagnose(history(learning(), acts=acts, act_kinds=["relu"]), ctx(act_kinds=["relu"])).findings == []
@@ -157,7 +164,13 @@ def test_lr_too_high_rising_loss():
 def test_lr_too_low_tiny_updates_and_no_progress():
     d = diagnose(history(flat(), update=1e-7), ctx(lr=1e-6, reference_loss=0.69))
     f = next(f for f in d.findings if f.problem == "lr_too_low")
-    assert f.remedies[0].spec_change == {"lr": 1e-5}
+    assert f.remedies[0].spec_change == {"lr": 1e-3}  # updates 1e4x below the healthy 1e-3: raised by the most allowed, 1000x
+    d = diagnose(history(flat(), update=2e-6), ctx(lr=1e-6, reference_loss=0.69))
+    f = next(f for f in d.findings if f.problem == "lr_too_low")
+    assert f.remedies[0].spec_change == {"lr": 1e-3}  # 500x below the healthy 1e-3: up 1000x, the nearest power of ten
+    d = diagnose(history(flat(), update=8e-6), ctx(lr=1e-6, reference_loss=0.69))
+    f = next(f for f in d.findings if f.problem == "lr_too_low")
+    assert f.remedies[0].spec_change == {"lr": 1e-4}  # 125x below: up 100x
     # Tiny updates after converging to a low loss are not a problem.
     assert diagnose(history(learning(), update=1e-7), ctx(lr=1e-6)).findings == []
 
