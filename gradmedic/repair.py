@@ -262,11 +262,12 @@ def _say(a: Attempt, console: Console) -> None:
 
 def rows(result: RepairResult) -> list[list[str]]:
     """Before/after, one row per attempt (header first): remedy applied, problem found, step, metric."""
-    out = [["#", "remedy applied", "problem found", "found at step", "steps trained", "status",
+    out = [["#", "remedy applied", "problem found", "found at", "steps", "status",
             f"test {result.attempts[0].metric_name}"]]
     for a in result.attempts:
         rem = "(the spec as given)" if a.index == 1 else _flags(a.change) + ("" if a.kept or a.healthy else "  (undone)")
-        prob = f"{a.finding.problem} in {', '.join(a.finding.layers[:3]) or 'the model'}" if a.finding else "none"
+        layers = a.finding.layers if a.finding else []
+        prob = (a.finding.problem + (f" in {layers[0]}" + ("..." if len(layers) > 1 else "") if layers else "")) if a.finding else "none"
         out.append([str(a.index), rem, prob, str(a.finding.detected_at) if a.finding else "-", str(a.steps), a.status,
                     _metric(a)])
     return out
