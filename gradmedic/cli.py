@@ -286,6 +286,8 @@ def repair(
     budget: int = typer.Option(5, "--budget", min=1, help="most trainings to spend, the first included"),
     runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="where the repair directory (every attempt, report.html) is made"),
     json_out: bool = typer.Option(False, "--json", help="print the result as JSON on stdout"),
+    tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", metavar="DIR",
+                                               help="also write each attempt's statistics as TensorBoard events in DIR/attemptN"),
 ) -> None:
     """Make a failing training healthy: train with the doctor watching, stop at the first serious finding,
     apply the best-ranked remedy, train again from fresh weights; repeat within the budget.
@@ -293,7 +295,8 @@ def repair(
     from .repair import print_result, repair as run_repair
 
     spec = _load_spec(spec_file, flags)
-    res = run_repair(spec, budget=budget, runs_dir=runs_dir, console=err if json_out else out, spec_path=spec_file)
+    res = run_repair(spec, budget=budget, runs_dir=runs_dir, console=err if json_out else out, spec_path=spec_file,
+                     tensorboard=tensorboard)
     if json_out:
         print(json.dumps(res.to_dict(), indent=2, default=str))
     else:

@@ -188,9 +188,11 @@ def _candidates(att: Attempt) -> list[tuple[Remedy, Spec]]:
 
 
 def repair(spec: Spec, *, budget: int = DEFAULT_BUDGET, runs_dir: str | Path | None = "runs", console: Console | None = None,
-           spec_path: str | Path | None = None, check_every: int | None = None) -> RepairResult:
+           spec_path: str | Path | None = None, check_every: int | None = None,
+           tensorboard: str | Path | None = None) -> RepairResult:
     """Repair ``spec`` within ``budget`` trainings.  Records every attempt under ``runs_dir/<ts>-repair-<name>``;
-    writes the repaired spec as JSON next to ``spec_path`` (when given) and into that directory."""
+    writes the repaired spec as JSON next to ``spec_path`` (when given) and into that directory.
+    ``tensorboard``: also write each attempt's statistics as TensorBoard events in ``tensorboard/attemptN``."""
     from .train import train
 
     if budget < 1:
@@ -218,7 +220,8 @@ def repair(spec: Spec, *, budget: int = DEFAULT_BUDGET, runs_dir: str | Path | N
         change = _diff(attempts[parent - 1].spec, s) if parent else {}
         change.pop("name", None)
         with console.status(f"attempt {i}/{budget}: training {spec.name}" + (f" with {_flags(change)}" if change else "")):
-            r = train(s, runs_dir=out, progress="none", console=console, stop_when=_Checker(check), check_every=check)
+            r = train(s, runs_dir=out, progress="none", console=console, stop_when=_Checker(check), check_every=check,
+                      tensorboard=Path(tensorboard) / f"attempt{i}" if tensorboard is not None else None)
         # Stopping early is for serious problems; a warning (a plateau) is only acted on once a full run
         # has ended with nothing worse: the loss stayed high for the whole run.
         f = r.diagnosis.first_serious() or next(iter(r.diagnosis.findings), None)

@@ -79,9 +79,11 @@ def test_budget_spent_says_so_and_exits_1(tmp_path, capsys):
 def test_cli_writes_the_repaired_spec_next_to_the_original(tmp_path, capsys):
     f = tmp_path / "explode.json"
     f.write_text(json.dumps(exploding(20)))
-    rc = main(["repair", str(f), "--runs-dir", str(tmp_path / "runs"), "--json"])
+    rc = main(["repair", str(f), "--runs-dir", str(tmp_path / "runs"), "--json", "--tensorboard", str(tmp_path / "tb")])
     res = json.loads(capsys.readouterr().out)
     assert rc == 0 and res["fixed"] and res["attempts"][0]["status"] == "non_finite"
+    for i in (1, 2):  # one TensorBoard run per attempt
+        assert list((tmp_path / "tb" / f"attempt{i}").rglob("events.out.tfevents.*"))
     fixed = validate(json.loads((tmp_path / "explode.repaired.json").read_text()))
     assert fixed.data.standardize_target and fixed.name == "explode"
 
