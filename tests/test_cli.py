@@ -141,9 +141,9 @@ def test_diagnose_a_spec_and_a_recorded_run(capsys, tmp_path):
     d = json.loads(out)
     assert d["problems"] == ["vanishing_gradients"] and d["findings"][0]["remedies"][0]["spec_change"]["activation"] == "relu"
     run_dir = next((tmp_path / "runs").iterdir())
-    rc, out, _ = run(capsys, "diagnose", str(run_dir), "--json")
+    rc, out, _ = run(capsys, "diagnose", str(run_dir), "--json", "--no-report")  # reports: tests/test_report.py
     assert rc == 0 and json.loads(out)["problems"] == ["vanishing_gradients"]
-    rc, out, _ = run(capsys, "diagnose", str(run_dir))
+    rc, out, _ = run(capsys, "diagnose", str(run_dir), "--no-report")
     assert "vanishing_gradients" in out and "--activation relu" in out  # remedies as flags to paste
     rc, _, err = run(capsys, "diagnose", str(run_dir), "--lr", "0.1")
     assert rc == 2 and err.startswith("error: flags:")
