@@ -32,7 +32,7 @@ figure{margin:.7em 0}figure img{max-width:100%;height:auto;border:1px solid #eee
 figcaption{color:#555;font-size:.9em;margin-top:.2em}
 .row{display:flex;flex-wrap:wrap;gap:14px;align-items:flex-start}.row figure{flex:1 1 420px;margin:.3em 0}
 table{border-collapse:collapse;margin:.6em 0;font-variant-numeric:tabular-nums}
-th,td{border:1px solid #ccc;padding:3px 9px;text-align:right}th{background:#f4f4f6}td:first-child,th:first-child{text-align:left}
+th,td{border:1px solid #ccc;padding:3px 9px;text-align:left}th{background:#f4f4f6}td.num{text-align:right}
 table.kv td{text-align:left}table.kv td:first-child{color:#555;white-space:nowrap}
 .ok{color:#1a7f37;font-weight:600}.bad{color:#c62828;font-weight:600}
 .finding{border-left:4px solid #c62828;background:#fdf3f3;padding:6px 12px;margin:.6em 0}
@@ -73,6 +73,22 @@ class Section:
 
 def esc(v: Any) -> str:
     return html.escape(str(v), quote=True)
+
+
+def _is_num(v: Any) -> bool:
+    """Numbers (and numbers given as text, like "0.848" or "-") are right-aligned; words left."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return True
+    t = str(v).strip().replace("±", "").replace(" ", "")
+    try:
+        float(t)
+        return True
+    except ValueError:
+        return t in ("-", "nan", "inf")
+
+
+def _td(v: Any) -> str:
+    return f'<td class="num">{_cell(v)}</td>' if _is_num(v) else f"<td>{_cell(v)}</td>"
 
 
 def _cell(v: Any) -> str:
@@ -172,7 +188,7 @@ def render(title: str, sections: list[Section], subtitle: str = "") -> str:
             head, *rows = s.table
             kv = not any(str(h) for h in head)
             body.append(("<table class=kv>" if kv else "<table><tr>" + "".join(f"<th>{_cell(h)}</th>" for h in head) + "</tr>")
-                        + "".join("<tr>" + "".join(f"<td>{_cell(c)}</td>" for c in r) + "</tr>" for r in rows) + "</table>")
+                        + "".join("<tr>" + "".join(_td(c) for c in r) + "</tr>" for r in rows) + "</table>")
         if s.findings is not None:
             body.append(_findings(s.findings))
         if s.images:

@@ -131,7 +131,7 @@ def test_healthy_run_says_healthy(healthy):
     assert "Healthy: the doctor found no problem." in page and 'class="finding' not in page
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["test_metric"] > 0.9  # healthy indeed: a separable task learned
-    assert f"<td>test accuracy</td><td>{summary['test_metric']:.4g}</td>" in page
+    assert f'<td>test accuracy</td><td class="num">{summary["test_metric"]:.4g}</td>' in page
 
 
 def test_show_writes_the_report_and_says_where(healthy):
