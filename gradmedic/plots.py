@@ -881,6 +881,7 @@ def grad_heatmap_png(run: Run, path: Path) -> Path:
         for i, t in enumerate(ax.get_yticklabels()):
             t.set_visible(i % math.ceil(L / 40) == 0 or i == L - 1)
     ax.grid(False)
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))  # steps are whole numbers
     ax.set_xlabel("step" + (f" (columns of ~{len(st) // len(groups)} recorded steps: their median)" if len(groups) < len(st) else ""))
     ax.set_ylabel("layer (input at the top)")
     ax.set_title("log₁₀ gradient L2 norm of each layer at each recorded step")
