@@ -301,6 +301,8 @@ def repair(
         print(json.dumps(res.to_dict(), indent=2, default=str))
     else:
         print_result(res, out)
+    if res.interrupted:
+        raise typer.Exit(130)
     if not res.fixed and not res.attempts[0].healthy:
         raise typer.Exit(1)
 

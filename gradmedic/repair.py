@@ -75,6 +75,10 @@ class RepairResult:
     files: dict[str, Path] = field(default_factory=dict)
 
     @property
+    def interrupted(self) -> bool:
+        return bool(self.attempts) and self.attempts[-1].status == "interrupted"
+
+    @property
     def fixed(self) -> bool:
         return self.repaired is not None
 
@@ -95,7 +99,7 @@ class RepairResult:
         return _diff(resolve(self.original), self.repaired)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"fixed": self.fixed, "cost": self.cost, "steps": self.steps, "full_steps": self.full_steps,
+        return {"fixed": self.fixed, "interrupted": self.interrupted, "cost": self.cost, "steps": self.steps, "full_steps": self.full_steps,
                 "budget": self.budget, "changes": self.changes, "attempts": [a.to_dict() for a in self.attempts],
                 "original": self.original.model_dump(), "repaired": self.repaired.model_dump() if self.repaired else None,
                 "dir": str(self.dir) if self.dir else None, "files": {k: str(v) for k, v in self.files.items()}}
@@ -231,6 +235,8 @@ def repair(spec: Spec, *, budget: int = DEFAULT_BUDGET, runs_dir: str | Path | N
                       r.diagnosis.to_dict()["findings"])
         attempts.append(att)
         _say(att, console)
+        if r.status == "interrupted":  # Ctrl-C: stop repairing, keep and report what was tried
+            break
         if base is None or _better(att, base):
             att.kept = base is not None
             base = att
@@ -281,6 +287,7 @@ def table(result: RepairResult) -> Table:
     t = Table(title=f"repair of {result.original.name}: "
               + (f"[green]fixed[/green] in {len(result.attempts)} training(s)" if result.fixed else
                  "healthy as given" if result.attempts and result.attempts[0].healthy else
+                 "[red]interrupted[/red]" if result.interrupted else
                  f"[red]not fixed[/red] within {result.budget} training(s)"))
     head, *body = rows(result)
     for c in head:
@@ -299,7 +306,8 @@ def print_result(result: RepairResult, console: Console) -> None:
     elif result.attempts[0].healthy:
         console.print("the doctor found no serious problem: nothing to repair")
     else:
-        console.print("[red]nothing tried within the budget made training healthy and better.[/red] What each attempt found:")
+        console.print(f"[red]interrupted during attempt {len(result.attempts)}.[/red] What each attempt found:" if result.interrupted
+                      else "[red]nothing tried within the budget made training healthy and better.[/red] What each attempt found:")
         for a in result.attempts:
             console.print(f"  attempt {a.index} ({_flags(a.change) or 'as given'}): "
                           + (a.finding.message if a.finding else f"no serious problem, test {a.metric_name} {_metric(a)}"),

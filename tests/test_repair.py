@@ -116,3 +116,19 @@ def test_candidates_skip_no_ops_and_changes_the_spec_rejects():
     f = Finding("vanishing_gradients", "serious", [], 1, 1, "", {}, rem)
     got = _candidates(_attempt(spec, finding=f))
     assert [r.change for r, _ in got] == ["real"] and got[0][1].train.optimizer == "momentum"
+
+
+def test_ctrl_c_stops_the_repair_and_keeps_what_was_tried(tmp_path, monkeypatch):
+    import gradmedic.train as train_mod
+
+    real = train_mod.train
+
+    def interrupted_after_start(spec, **kw):  # the trainer turns Ctrl-C into status "interrupted"
+        r = real(spec.model_copy(update={"train": spec.train.model_copy(update={"epochs": 2})}), **kw)
+        r.status = "interrupted"
+        return r
+
+    monkeypatch.setattr(train_mod, "train", interrupted_after_start)
+    r = repair(validate(vanishing(150)), runs_dir=tmp_path, budget=5)
+    assert len(r.attempts) == 1 and r.interrupted and not r.fixed
+    assert json.loads((r.dir / "repair.json").read_text())["interrupted"]
