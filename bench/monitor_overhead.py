@@ -58,7 +58,7 @@ def loop(kind, steps, device, x, y):
         mon = gradmedic.watch(model, opt, every=1)
     elif kind == "cockpit economy":
         import backpack
-        from cockpit import Cockpit, quantities
+        from cockpit import Cockpit
         from cockpit.utils.configuration import configuration
 
         model = backpack.extend(model)

@@ -1,7 +1,6 @@
 """gradmedic compare: the grid, bad input before any training, and a real parallel comparison."""
 
 import json
-import math
 import statistics
 from pathlib import Path
 
@@ -10,7 +9,6 @@ import pytest
 from gradmedic import spec as S
 from gradmedic.cli import main
 from gradmedic.compare import RunOutcome, Variant, aggregate, compare, expand, parse_vary
-from gradmedic.errors import SpecError
 
 # Seed 004's network (5 hidden layers of 5 units on noisy circles, min-max inputs) with He init for
 # both activations and Adam at 0.01, so that ReLU learns within 15 epochs (SGD with momentum needs
