@@ -130,3 +130,17 @@ def test_vanishing(tmp_path):
     assert sig["first_to_last_grad_ratio"] < 0.02 and 0.4 < sig["test_metric"] < 0.6
     assert relu["test_metric"] >= 0.8 and 0.2 < relu["first_to_last_grad_ratio"] < 10
     assert "vanishing_gradients" in html
+
+
+def test_every_study_runs_on_one_thread_and_restores_the_setting():
+    import torch
+
+    seen = []
+    exp = experiments.Experiment("probe", "", "", lambda **kw: seen.append(torch.get_num_threads()) or {})
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        exp.run(size="reduced")
+        assert seen == [1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

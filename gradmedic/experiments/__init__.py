@@ -10,6 +10,7 @@ JSON-able dict ``{"experiment", "expected", "checks", "runs", "report", ...}``. 
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import pkgutil
 from dataclasses import dataclass
@@ -36,6 +37,16 @@ class Experiment:
     summary: str  # one line for --list
     expected: str  # the expected outcome, stated before running
     run: Callable[..., dict[str, Any]]  # run(runs_dir=..., console=..., size="full") -> result dict
+
+    def __post_init__(self) -> None:
+        study = self.run
+
+        @functools.wraps(study)
+        def run(*args: Any, **kwargs: Any) -> dict[str, Any]:
+            with one_thread():  # every study, however it is called: see one_thread
+                return study(*args, **kwargs)
+
+        object.__setattr__(self, "run", run)
 
 
 @contextlib.contextmanager

@@ -16,7 +16,6 @@ from rich.console import Console
 from ..report import Section
 from ..spec import Spec, validate
 from . import Experiment, finish, print_table, study_dir, train_all
-from . import one_thread
 from ._plots_more import affine_grad_norms, grad_profile_png, light_section, loss_curves_png
 
 # Seed 001's initialization table: Glorot for sigmoid/tanh (and none), He for ReLU and its variants,
@@ -44,7 +43,7 @@ def activation_specs(epochs: int = 30, seed: int = 0) -> dict[str, Spec]:
             for act, init in INIT.items()}
 
 
-def _run(runs_dir: str | Path | None = "runs", console: Console | None = None, size: str = "full",
+def run(runs_dir: str | Path | None = "runs", console: Console | None = None, size: str = "full",
         seed: int = 0) -> dict[str, Any]:
     console = console or Console()
     epochs = 30 if size == "full" else 15
@@ -108,12 +107,6 @@ def _run(runs_dir: str | Path | None = "runs", console: Console | None = None, s
     return finish("activations", EXPECTED, checks, console, out, sections, runs=sums,
                   diagnoses={k: sorted(r.diagnosis.problems) for k, r in results.items()})
 
-
-
-def run(runs_dir: str | Path | None = "runs", console: Console | None = None, size: str = "full",
-        seed: int = 0) -> dict[str, Any]:
-    with one_thread():
-        return _run(runs_dir, console, size, seed)
 
 EXPERIMENT = Experiment("activations", "sigmoid, tanh, ReLU, Leaky ReLU, PReLU, ELU, SELU, Maxout in one deep MLP, "
                         "loss and per-layer gradients (seeds 001, 002, 004)", EXPECTED, run)

@@ -11,7 +11,6 @@ from ..report import Section
 from ..spec import Spec, validate
 from . import Experiment, finish, print_table, run_section, study_dir, train_all
 from ._plots_core import training_curves
-from . import one_thread
 
 DEPTH, WIDTH, LR = 10, 32, 0.1
 
@@ -56,9 +55,8 @@ def run(runs_dir: str | Path | None = "runs", console: Console | None = None, si
                   f"norm, at lr {LR} and {5 * LR:g}.\nExpected: {EXPECTED}")
     out = study_dir(runs_dir, "batchnorm")
     results: dict[str, dict[str, Any]] = {}
-    with one_thread():
-        for sd in seeds:
-            results[sd] = train_all(batchnorm_specs(60, sd, n), out, console)
+    for sd in seeds:
+        results[sd] = train_all(batchnorm_specs(60, sd, n), out, console)
     labels = list(results[seeds[0]])
     sums = {sd: {k: r.summary() for k, r in results[sd].items()} for sd in seeds}
 

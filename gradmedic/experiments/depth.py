@@ -12,7 +12,6 @@ from ..report import Section
 from ..spec import Spec, validate
 from . import Experiment, finish, print_table, run_section, study_dir, train_all
 from ._plots_core import training_curves
-from . import one_thread
 
 DEPTH, WIDTH = 30, 32
 LN2 = math.log(2)  # the binary cross-entropy of predicting 0.5: a net that learned nothing
@@ -55,10 +54,9 @@ def run(runs_dir: str | Path | None = "runs", console: Console | None = None, si
                   f"\nExpected: {EXPECTED}")
     out = study_dir(runs_dir, "depth")
     results: dict[str, Any] = {}
-    with one_thread():
-        for sd in seeds:
-            for label, spec in depth_specs(40, sd, n).items():
-                results[f"{label} seed {sd}"] = train_all({label: spec}, out, console)[label]
+    for sd in seeds:
+        for label, spec in depth_specs(40, sd, n).items():
+            results[f"{label} seed {sd}"] = train_all({label: spec}, out, console)[label]
     sums = {k: r.summary() for k, r in results.items()}
     labels = list(results)
     rows: list[list[Any]] = [["", *labels]]

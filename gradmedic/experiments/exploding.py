@@ -13,7 +13,6 @@ from ..spec import Spec, validate
 from ..train import train
 from . import Experiment, finish, print_table, run_section, study_dir, train_all
 from ._plots_core import fmt, training_curves
-from . import one_thread
 
 # A fixed run "works" when its test MSE is under 1% of the test target's variance (R^2 > 0.99):
 # predicting the mean scores 100%, and the seed 004 tutorial's clipped runs reach ~0.1% (test MSE
@@ -71,13 +70,12 @@ def run(runs_dir: str | Path | None = "runs", console: Console | None = None, si
     ds = data_mod.load(specs["no remedy"].data)
     var_test = float(ds.y_test.double().var(unbiased=False))  # what predicting the test mean would score
     var_train = float(ds.y_train.double().var(unbiased=False))
-    with one_thread():
-        results = train_all(specs, out, console)
-        seeds = {0: {k: _row(r.summary()) for k, r in results.items()}}
-        for sd in extra_seeds:
-            with console.status(f"seed {sd}: {len(specs)} runs"):
-                seeds[sd] = {k: _row(train(s, runs_dir=None, progress="none", console=console).summary())
-                             for k, s in exploding_specs(epochs, sd, 25).items()}
+    results = train_all(specs, out, console)
+    seeds = {0: {k: _row(r.summary()) for k, r in results.items()}}
+    for sd in extra_seeds:
+        with console.status(f"seed {sd}: {len(specs)} runs"):
+            seeds[sd] = {k: _row(train(s, runs_dir=None, progress="none", console=console).summary())
+                         for k, s in exploding_specs(epochs, sd, 25).items()}
     sums = {k: r.summary() for k, r in results.items()}
 
     rows: list[list[Any]] = [["", *RUNS]]

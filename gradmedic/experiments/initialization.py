@@ -13,7 +13,6 @@ from ..report import Section
 from ..spec import Spec, validate
 from . import Experiment, finish, print_table, study_dir
 from ._plots_core import histogram_grid, layer_panels
-from . import one_thread
 from ._probe_core import Probe, probe, spread
 
 INITS = {  # label -> model fields
@@ -74,11 +73,10 @@ def run(runs_dir: str | Path | None = "runs", console: Console | None = None, si
                   f"init.\nExpected: {EXPECTED}")
     out = study_dir(runs_dir, "initialization")
     probes: dict[str, dict[str, Probe]] = {}
-    with one_thread():
-        for act in ("tanh", "relu"):
-            specs = init_specs(act, width)
-            data = data_mod.load(next(iter(specs.values())).data)
-            probes[act] = {label: probe(spec, data, n=n) for label, spec in specs.items()}
+    for act in ("tanh", "relu"):
+        specs = init_specs(act, width)
+        data = data_mod.load(next(iter(specs.values())).data)
+        probes[act] = {label: probe(spec, data, n=n) for label, spec in specs.items()}
 
     tables = {}
     for act in ("tanh", "relu"):

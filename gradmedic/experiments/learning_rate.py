@@ -15,7 +15,6 @@ from rich.console import Console
 from ..report import Section
 from ..spec import Spec, validate
 from . import Experiment, finish, print_table, study_dir, train_all
-from . import one_thread
 from ._plots_more import light_section, loss_curves_png
 
 GOOD = 1.0  # the fastest rate that still learns on every seed tried (0-4); it bounces near the end
@@ -52,7 +51,7 @@ def learning_rate_specs(epochs: int = 60, seed: int = 0) -> dict[str, Spec]:
     return out
 
 
-def _run(runs_dir: str | Path | None = "runs", console: Console | None = None, size: str = "full",
+def run(runs_dir: str | Path | None = "runs", console: Console | None = None, size: str = "full",
         seed: int = 0) -> dict[str, Any]:
     console = console or Console()
     epochs = 60 if size == "full" else 30
@@ -122,12 +121,6 @@ def _run(runs_dir: str | Path | None = "runs", console: Console | None = None, s
     return finish("learning_rate", EXPECTED, checks, console, out, sections, runs=sums,
                   diagnoses={k: sorted(r.diagnosis.problems) for k, r in results.items()})
 
-
-
-def run(runs_dir: str | Path | None = "runs", console: Console | None = None, size: str = "full",
-        seed: int = 0) -> dict[str, Any]:
-    with one_thread():
-        return _run(runs_dir, console, size, seed)
 
 EXPERIMENT = Experiment("learning_rate", "too small, good and too large SGD learning rates, and cosine annealing "
                         "(seed 002 Fig. 7.6-7.7)", EXPECTED, run)

@@ -20,7 +20,6 @@ from sklearn.datasets import make_classification
 from ..report import Section
 from ..spec import Spec, validate
 from . import Experiment, finish, print_table, study_dir, train_all
-from . import one_thread
 from ._plots_more import light_section, loss_curves_png
 
 SCALES = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)  # feature j is multiplied by SCALES[j] ...
@@ -66,7 +65,7 @@ def epochs_to(result: Any, target: float) -> int | None:
     return next((e["epoch"] for e in result.epochs if math.isfinite(e["train_loss"]) and e["train_loss"] < target), None)
 
 
-def _run(runs_dir: str | Path | None = "runs", console: Console | None = None, size: str = "full",
+def run(runs_dir: str | Path | None = "runs", console: Console | None = None, size: str = "full",
         seed: int = 0) -> dict[str, Any]:
     console = console or Console()
     epochs = 40 if size == "full" else 20
@@ -117,12 +116,6 @@ def _run(runs_dir: str | Path | None = "runs", console: Console | None = None, s
                   diagnoses={k: sorted(r.diagnosis.problems) for k, r in results.items()},
                   epochs_to_target={m: epochs_to(results[m], TARGET) for m in METHODS})
 
-
-
-def run(runs_dir: str | Path | None = "runs", console: Console | None = None, size: str = "full",
-        seed: int = 0) -> dict[str, Any]:
-    with one_thread():
-        return _run(runs_dir, console, size, seed)
 
 EXPERIMENT = Experiment("normalization", "raw, centered, standardized and min-max inputs on features of very different "
                         "scales (seed 000, seed 002 §7.6)", EXPECTED, run)

@@ -16,7 +16,6 @@ import torch
 
 from ..report import Section
 from . import Experiment, finish, print_table, study_dir
-from . import one_thread
 from ._plots_more import paths_png
 
 EXPECTED = (
@@ -119,7 +118,7 @@ SADDLE_LRS = {"GD": 0.05, "Momentum": 0.05, "Nesterov": 0.05, "AdaGrad": 0.1, "R
 SADDLE_START = (1.0, 1e-3)
 
 
-def _run(runs_dir: str | Path | None = "runs", console=None, size: str = "full") -> dict[str, Any]:
+def run(runs_dir: str | Path | None = "runs", console=None, size: str = "full") -> dict[str, Any]:
     from rich.console import Console
 
     console = console or Console()
@@ -217,11 +216,6 @@ def _run(runs_dir: str | Path | None = "runs", console=None, size: str = "full")
     return finish("optimizers", EXPECTED, checks, console, out, sections, runs={}, stats=stats,
                   images=[str(p) for p in images] if out is not None else [], paths=paths_json)
 
-
-
-def run(runs_dir: str | Path | None = "runs", console=None, size: str = "full") -> dict[str, Any]:
-    with one_thread():
-        return _run(runs_dir, console, size)
 
 EXPERIMENT = Experiment("optimizers", "GD, Momentum, Nesterov, AdaGrad, RMSProp, Adam on a narrow valley and a saddle "
                         "(seed 002 Fig. 7.3-7.5, 7.8)", EXPECTED, run)

@@ -13,7 +13,6 @@ from ..report import Section
 from ..spec import Spec, validate
 from . import Experiment, finish, print_table, study_dir
 from ._plots_core import layer_panels
-from . import one_thread
 from ._probe_core import Probe, probe
 
 DEPTH = 32
@@ -66,15 +65,14 @@ def run(runs_dir: str | Path | None = "runs", console: Console | None = None, si
                   f"one forward pass at initialization per setup.\nExpected: {EXPECTED}")
     out = study_dir(runs_dir, "selu")
     probes: dict[int, dict[str, Probe]] = {}
-    with one_thread():
-        cache: dict[str, Any] = {}
-        for sd in seeds:
-            probes[sd] = {}
-            for label, spec in selu_specs(seed=sd).items():
-                key = spec.data.normalize
-                if key not in cache:
-                    cache[key] = data_mod.load(spec.data)
-                probes[sd][label] = probe(spec, cache[key], n=n, backward=False)
+    cache: dict[str, Any] = {}
+    for sd in seeds:
+        probes[sd] = {}
+        for label, spec in selu_specs(seed=sd).items():
+            key = spec.data.normalize
+            if key not in cache:
+                cache[key] = data_mod.load(spec.data)
+            probes[sd][label] = probe(spec, cache[key], n=n, backward=False)
     p0 = probes[0]
     names = p0[RECIPE].names
     picks = sorted({0, 1, 3, 7, 15, 23, DEPTH - 1})

@@ -9,7 +9,7 @@ from rich.console import Console
 
 from ..report import Section
 from ..spec import Spec, validate
-from . import Experiment, finish, one_thread, run_section, side_by_side, study_dir, train_all
+from . import Experiment, finish, run_section, side_by_side, study_dir, train_all
 
 EXPECTED = ("The sigmoid network's first layer gets 20x+ less gradient than its last and its accuracy stays near "
             "chance (0.5); ReLU with He init keeps the layers within ~10x of each other and reaches >= 0.8 test accuracy.")
@@ -34,8 +34,7 @@ def run(runs_dir: str | Path | None = "runs", console: Console | None = None, si
     console.print("[bold]vanishing gradients[/bold] (seed 004): a deep sigmoid MLP with N(0, 1) weights beside the "
                   f"same MLP with ReLU and He init.\nExpected: {EXPECTED}")
     out = study_dir(runs_dir, "vanishing")
-    with one_thread():
-        results = train_all(vanishing_specs(epochs), out, console)
+    results = train_all(vanishing_specs(epochs), out, console)
     table = side_by_side(results, console, "seed 004: vanishing gradients (median gradient norm over training)")
     sums = {k: r.summary() for k, r in results.items()}
     sig, relu = sums["sigmoid + N(0,1)"], sums["relu + he_uniform"]
