@@ -125,12 +125,20 @@ def print_checks(checks: dict[str, bool], console: Console) -> None:
         console.print(f"  {'[green]as expected[/green]' if ok else '[red]NOT as expected[/red]'}: {k}", highlight=False)
 
 
-def run_section(label: str, result: Any, text: str = "") -> Any:
-    """A report section for one trained run: its plots (drawn into its run directory) and findings."""
-    from ..plots import render_all
+def run_section(label: str, result: Any, text: str = "", light: bool = False) -> Any:
+    """A report section for one trained run: its plots (drawn into its run directory) and findings.
+    ``light``: only the loss and gradient-norm pictures; the activation pictures rebuild the model and
+    cost seconds a run, too much for a study of many runs."""
+    from .. import plots
+    from ..records import Run
     from ..report import Section
 
-    images = render_all(result.run_dir) if result.run_dir else []
+    images: list = []
+    if result.run_dir and light:
+        run, d = Run(result.run_dir), Path(result.run_dir)
+        images = [plots.loss_png(run, d / "loss.png"), plots.grad_norms_png(run, d / "grad_norms.png")]
+    elif result.run_dir:
+        images = plots.render_all(result.run_dir)
     return Section(label, text, images=images, findings=result.diagnosis.to_dict()["findings"])
 
 

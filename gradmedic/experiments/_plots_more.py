@@ -159,18 +159,3 @@ def grad_profile_png(results: dict[str, Any], path: Path, headline: str, sub: st
         ax.set_ylabel("median gradient norm over training")
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
         return _save(fig, headline, sub, path)
-
-
-def light_section(label: str, result: Any, text: str = "") -> Any:
-    """A report section for one run with its loss and gradient-norm pictures and the doctor's findings.
-    Lighter than ``experiments.run_section``: the activation histograms (which rebuild the model) are
-    left out, so a study of several runs stays within its time budget."""
-    from ..records import Run
-    from ..report import Section
-
-    images = []
-    if result.run_dir:
-        run = Run(result.run_dir)
-        images = [plots.loss_png(run, Path(result.run_dir) / "loss.png"),
-                  plots.grad_norms_png(run, Path(result.run_dir) / "grad_norms.png")]
-    return Section(label, text, images=images, findings=result.diagnosis.to_dict()["findings"])

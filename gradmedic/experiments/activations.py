@@ -15,8 +15,8 @@ from rich.console import Console
 
 from ..report import Section
 from ..spec import Spec, validate
-from . import Experiment, finish, print_table, study_dir, train_all
-from ._plots_more import affine_grad_norms, grad_profile_png, light_section, loss_curves_png
+from . import Experiment, finish, print_table, run_section, study_dir, train_all
+from ._plots_more import affine_grad_norms, grad_profile_png, loss_curves_png
 
 # Seed 001's initialization table: Glorot for sigmoid/tanh (and none), He for ReLU and its variants,
 # LeCun for SELU.  Maxout's pieces are linear maps followed by a max, like ReLU's: He.
@@ -103,7 +103,7 @@ def run(runs_dir: str | Path | None = "runs", console: Console | None = None, si
     sections = [Section("Side by side", "Final metrics, the doctor's findings and each layer's median gradient norm over "
                         "training (first layer at top).", images=images, table=table)]
     if out is not None and size == "full":
-        sections += [light_section(f"{a} ({INIT[a]})", r) for a, r in results.items()]
+        sections += [run_section(f"{a} ({INIT[a]})", r, light=True) for a, r in results.items()]
     return finish("activations", EXPECTED, checks, console, out, sections, runs=sums,
                   diagnoses={k: sorted(r.diagnosis.problems) for k, r in results.items()})
 

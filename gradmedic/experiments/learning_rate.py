@@ -14,8 +14,8 @@ from rich.console import Console
 
 from ..report import Section
 from ..spec import Spec, validate
-from . import Experiment, finish, print_table, study_dir, train_all
-from ._plots_more import light_section, loss_curves_png
+from . import Experiment, finish, print_table, run_section, study_dir, train_all
+from ._plots_more import loss_curves_png
 
 GOOD = 1.0  # the fastest rate that still learns on every seed tried (0-4); it bounces near the end
 EXPECTED = (
@@ -117,7 +117,7 @@ def run(runs_dir: str | Path | None = "runs", console: Console | None = None, si
                         "Every run is the same network, data and seed; only the learning rate and its schedule differ. "
                         "The 'doctor' row is train's own diagnosis of each run.", images=images, table=rows)]
     if out is not None and size == "full":
-        sections += [light_section(label, r) for label, r in results.items()]
+        sections += [run_section(label, r, light=True) for label, r in results.items()]
     return finish("learning_rate", EXPECTED, checks, console, out, sections, runs=sums,
                   diagnoses={k: sorted(r.diagnosis.problems) for k, r in results.items()})
 

@@ -19,8 +19,8 @@ from sklearn.datasets import make_classification
 
 from ..report import Section
 from ..spec import Spec, validate
-from . import Experiment, finish, print_table, study_dir, train_all
-from ._plots_more import light_section, loss_curves_png
+from . import Experiment, finish, print_table, run_section, study_dir, train_all
+from ._plots_more import loss_curves_png
 
 SCALES = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)  # feature j is multiplied by SCALES[j] ...
 SHIFTS = (0.0, 5.0, -3.0, 50.0, 200.0, 2000.0)  # ... and moved by SHIFTS[j]
@@ -111,7 +111,7 @@ def run(runs_dir: str | Path | None = "runs", console: Console | None = None, si
             f"and shifted by {', '.join(f'{s:g}' for s in SHIFTS)}. Each run reads it with dataset={csv_path}.")
     sections = [Section("Loss curves and the doctor's verdicts", text, images=images, table=rows)]
     if out is not None and size == "full":
-        sections += [light_section(f"normalize = {m}", r) for m, r in results.items()]
+        sections += [run_section(f"normalize = {m}", r, light=True) for m, r in results.items()]
     return finish("normalization", EXPECTED, checks, console, out, sections, runs=sums, dataset=str(csv_path),
                   diagnoses={k: sorted(r.diagnosis.problems) for k, r in results.items()},
                   epochs_to_target={m: epochs_to(results[m], TARGET) for m in METHODS})
