@@ -21,7 +21,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from . import remedies as remedies_mod
-from .monitor import History
+from .history import History
 from .spec import Spec
 
 PROBLEMS = ("vanishing_gradients", "exploding_gradients", "non_finite", "dead_units", "saturated_units",
@@ -124,6 +124,7 @@ class Finding:
 class Diagnosis:
     findings: list[Finding]
     steps: int
+    notes: list[str] = field(default_factory=list)  # checks that were off, and why
 
     @property
     def problems(self) -> set[str]:
@@ -139,11 +140,12 @@ class Diagnosis:
 
     def to_dict(self) -> dict[str, Any]:
         return {"steps": self.steps, "healthy": self.healthy, "problems": sorted(self.problems),
-                "findings": [f.to_dict() for f in self.findings]}
+                "findings": [f.to_dict() for f in self.findings], "notes": list(self.notes)}
 
     def __str__(self) -> str:
+        notes = [f"  note: {n}" for n in self.notes]
         if not self.findings:
-            return f"gradmedic: no problems found in {self.steps} steps."
+            return "\n".join([f"gradmedic: no problems found in {self.steps} steps."] + notes)
         lines = [f"gradmedic: {len(self.findings)} problem(s) in {self.steps} steps"]
         for f in self.findings:
             where = f" in {', '.join(map(_n, f.layers[:4]))}{'...' if len(f.layers) > 4 else ''}" if f.layers else ""
@@ -152,7 +154,7 @@ class Diagnosis:
             for i, r in enumerate(f.remedies[:3], 1):
                 ch = "  [" + ", ".join(f"{k}={v}" for k, v in r.spec_change.items()) + "]" if r.spec_change else ""
                 lines.append(f"    {i}. {r.change} ({r.source}){ch}")
-        return "\n".join(lines)
+        return "\n".join(lines + notes)
 
     __repr__ = __str__
 
@@ -171,6 +173,45 @@ class Context:
     symmetric: list[tuple[str, int, float]] = field(default_factory=list)  # (layer, units, relative row spread)
     spec: Spec | None = None
     regression: bool = False
+    notes: list[str] = field(default_factory=list)  # what the monitor could not measure, and why
+
+    @classmethod
+    def from_monitor(cls, m: Any) -> "Context":
+        """What a live ``Monitor`` knows: its layers, activations, optimizer's rate, the model's symmetry."""
+        lr = m._current_lr() if m.optimizer is not None else None
+        return cls(list(m.layer_names), list(m.layer_types), list(m.act_names), list(m.act_kinds),
+                   list(m.act_types), lr=lr if lr is not None and math.isfinite(lr) else None,
+                   reference_loss=m.reference_loss, symmetric=m.row_spread(), spec=m.spec, regression=m.regression,
+                   notes=list(getattr(m, "notes", [])))
+
+    @classmethod
+    def from_run(cls, run: Any) -> "Context":
+        """What a recorded run directory (``records.Run``) tells: its header, summary and spec."""
+        from .spec import resolved_lr, validate
+
+        spec = validate(run.spec)
+        h, hist = run.header, run.history
+        return cls(list(hist.layer_names), h.get("layer_types") or ["Linear"] * len(hist.layer_names),
+                   list(hist.act_names), list(hist.act_kinds), list(h.get("activation_types") or []), lr=resolved_lr(spec),
+                   reference_loss=h.get("reference_loss"),
+                   symmetric=[tuple(x) for x in (run.summary or {}).get("row_spread", [])], spec=spec,
+                   regression=spec.data.dataset == "regression" or (run.summary or {}).get("metric") == "mse")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {k: getattr(self, k) for k in ("layer_names", "layer_types", "act_names", "act_kinds", "act_types", "lr",
+                                           "reference_loss", "regression", "notes")}
+        d["symmetric"] = [list(x) for x in self.symmetric]
+        d["spec"] = self.spec.model_dump(mode="json") if self.spec is not None else None
+        return _jsonable(d)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Context":
+        from .spec import validate
+
+        d = dict(d)
+        spec = d.pop("spec", None)
+        d["symmetric"] = [tuple(x) for x in d.get("symmetric", [])]
+        return cls(**d, spec=validate(spec) if spec else None)
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -612,7 +653,7 @@ def _diagnose(h: History, ctx: Context, th: Thresholds | None) -> Diagnosis:
             ev["lr_high"] = True
         f.remedies = remedies_mod.for_problem(f.problem, ev, ctx.spec, ctx.lr)
     findings.sort(key=lambda f: (f.step, PROBLEMS.index(f.problem)))
-    return Diagnosis(findings, steps)
+    return Diagnosis(findings, steps, list(ctx.notes))
 
 
 def _reconcile(findings: list[Finding]) -> list[Finding]:

@@ -39,9 +39,8 @@ from torch import nn
 
 from .activations import Maxout
 from .errors import WatchError
+from .history import ACT_STATS, LAYER_STATS, OUT_STATS, Chunk, History  # noqa: F401  (re-exported: the contract)
 
-LAYER_STATS = ("grad_norm", "grad_mean_abs", "weight_norm", "update_ratio")
-ACT_STATS = ("mean", "std", "zero_frac", "sat_frac", "dead_frac")
 # Activation statistics are estimated from the first 32 samples of a batch: 32 x units values per
 # layer estimate shares to a few percent, and a unit silent for all 32 inputs is still dead with
 # odds 2^-32 against; larger batches would only cost time.
@@ -85,93 +84,6 @@ def activation_kind(m: nn.Module) -> str | None:
     if isinstance(m, _OTHER):
         return "other"
     return None
-
-
-@dataclass
-class Chunk:
-    """Records moved to the host in one flush.  Steps are 1-based ``step()`` counts."""
-
-    loss_steps: np.ndarray  # (T,) int
-    loss: np.ndarray  # (T,) float
-    stat_steps: np.ndarray  # (S,) int
-    layers: np.ndarray  # (S, L, len(LAYER_STATS))
-    acts: np.ndarray  # (S, A, len(ACT_STATS))
-    inputs: np.ndarray  # (S, 2, F): per-feature mean and std of the first layer's input (F=0 if unknown)
-    hists: np.ndarray | None = None  # (S, A, ACT_HIST_BINS) activation counts per bin (NaN: not recorded)
-
-
-@dataclass
-class History:
-    """Bounded host-side history, appended chunk by chunk."""
-
-    layer_names: list[str]
-    act_names: list[str]
-    act_kinds: list[str]
-    max_rows: int = 20_000
-    max_loss: int = 1_000_000
-    hist_ranges: list[tuple[float, float]] | None = None  # per activation layer: the histogram's (lo, hi)
-    _chunks: list[Chunk] = field(default_factory=list)
-
-    def append(self, c: Chunk) -> None:
-        self._chunks.append(c)
-        if sum(len(x.stat_steps) for x in self._chunks) > self.max_rows or \
-                sum(len(x.loss) for x in self._chunks) > self.max_loss:
-            m = self._merged()
-            rows, losses = max(self.max_rows, 1), max(self.max_loss, 1)  # one row can't be halved
-            while len(m.stat_steps) > rows or len(m.loss) > losses:  # halve until within bounds
-                ks = slice(None, None, 2) if len(m.stat_steps) > rows else slice(None)
-                kl = slice(None, None, 2) if len(m.loss) > losses else slice(None)
-                m = Chunk(m.loss_steps[kl], m.loss[kl], m.stat_steps[ks], m.layers[ks], m.acts[ks], m.inputs[ks],
-                          None if m.hists is None else m.hists[ks])
-            self._chunks = [m]
-
-    def _merged(self) -> Chunk:
-        if not self._chunks:
-            L, A = len(self.layer_names), len(self.act_names)
-            return Chunk(np.zeros(0, int), np.zeros(0), np.zeros(0, int), np.zeros((0, L, len(LAYER_STATS))),
-                         np.zeros((0, A, len(ACT_STATS))), np.zeros((0, 2, 0)))
-        if len(self._chunks) > 1:
-            cs = self._chunks
-            f = max(c.inputs.shape[2] for c in cs)
-            inputs = [c.inputs if c.inputs.shape[2] == f else np.full((len(c.stat_steps), 2, f), np.nan) for c in cs]
-            hists = None
-            if any(c.hists is not None for c in cs):
-                shape = next(c.hists.shape[1:] for c in cs if c.hists is not None)
-                hists = np.concatenate([c.hists if c.hists is not None else np.full((len(c.stat_steps), *shape), np.nan, np.float32)
-                                        for c in cs])
-            self._chunks = [Chunk(np.concatenate([c.loss_steps for c in cs]), np.concatenate([c.loss for c in cs]),
-                                  np.concatenate([c.stat_steps for c in cs]), np.concatenate([c.layers for c in cs]),
-                                  np.concatenate([c.acts for c in cs]), np.concatenate(inputs), hists)]
-        return self._chunks[0]
-
-    @property
-    def loss_steps(self) -> np.ndarray:
-        return self._merged().loss_steps
-
-    @property
-    def loss(self) -> np.ndarray:
-        return self._merged().loss
-
-    @property
-    def stat_steps(self) -> np.ndarray:
-        return self._merged().stat_steps
-
-    def layer(self, stat: str) -> np.ndarray:
-        """(S, L) array of one layer statistic."""
-        return self._merged().layers[:, :, LAYER_STATS.index(stat)]
-
-    def act(self, stat: str) -> np.ndarray:
-        """(S, A) array of one activation statistic."""
-        return self._merged().acts[:, :, ACT_STATS.index(stat)]
-
-    @property
-    def inputs(self) -> np.ndarray:
-        return self._merged().inputs
-
-    @property
-    def hists(self) -> np.ndarray | None:
-        """(S, A, bins) activation histogram counts per recorded step, or None (a run recorded without them)."""
-        return self._merged().hists
 
 
 class Monitor:
@@ -244,6 +156,8 @@ class Monitor:
         self._no_hist = torch.full((ACT_HIST_BINS,), math.nan, device=self.device)
         self._act_out: list[torch.Tensor | None] = [None] * len(self._act_modules)
         self._inputs: torch.Tensor | None = None
+        self._out: torch.Tensor | None = None
+        self._lrs: list[float] = []
         self._seg_key: tuple | None = None
         self._warned_hooks = False
         self._hooks: list = []
@@ -284,6 +198,7 @@ class Monitor:
             for i, m in enumerate(self._act_modules):
                 self._hooks.append(m.register_forward_hook(self._make_act_hook(i)))
             self._hooks.append(self._first_layer.register_forward_pre_hook(self._input_hook))
+            self._hooks.append(self.model.register_forward_hook(self._output_hook))
         with torch.no_grad():
             if self._snap is None:
                 self._snap = [p.detach().clone() for p in self._params]
@@ -319,6 +234,26 @@ class Monitor:
             x = args[0]
             if isinstance(x, torch.Tensor) and x.is_floating_point() and x.dim() >= 2 and x.shape[0] > 1:
                 self._inputs = x.detach()
+
+    def _output_hook(self, module, args, out):
+        if self._armed and self._out is None and module.training and torch.is_grad_enabled():
+            t = _first_tensor(out)
+            if t is not None and t.dim() >= 2 and t.shape[0] > 1:
+                self._out = t.detach()
+
+    def _out_stats(self) -> torch.Tensor:
+        """(len(OUT_STATS),) the output's width and its spread across the batch (see ``history``)."""
+        o = self._out
+        if o is None:
+            return torch.full((len(OUT_STATS),), math.nan, device=self.device)
+        o = o[:ACT_SAMPLES].float()
+        o = o.reshape(o.shape[0], -1, o.shape[-1]) if o.dim() >= 3 else o.reshape(o.shape[0], 1, -1)
+        # spread across samples, per position and output, relative to the output's own scale:
+        # 0 when every input gets the same output (a constant predictor), about 1 when outputs vary around 0
+        across = o.std(dim=0).mean()
+        scale = o.mean(dim=0).abs().mean() + across
+        spread = torch.where(scale > 0, across / scale.clamp(min=1e-30), torch.zeros_like(scale))
+        return torch.stack([torch.tensor(float(o.shape[-1]), device=self.device), spread])
 
     def _act_stats(self) -> torch.Tensor:
         """(A, 4) mean, std, share <= 0 (ReLU family), share saturated (sigmoid/tanh); NaN where absent."""
@@ -385,12 +320,20 @@ class Monitor:
         if loss is not None:
             self._losses.append(loss.detach().reshape(()).float() if isinstance(loss, torch.Tensor) else torch.tensor(float(loss)))
             self._loss_steps.append(s)
+            self._lrs.append(self._current_lr())
         if self._sampled(s + 1):
             self._arm()
         else:
             self._disarm()
         if len(self._loss_steps) >= self.flush_every or len(self._rows) >= self.flush_every:
             self.flush()
+
+    def _current_lr(self) -> float:
+        """The first parameter group's learning rate now (a Python float; NaN without an optimizer)."""
+        if self.optimizer is None or not self.optimizer.param_groups:
+            return math.nan
+        lr = self.optimizer.param_groups[0].get("lr", math.nan)
+        return float(lr.item() if isinstance(lr, torch.Tensor) else lr)
 
     def _record(self, s: int) -> None:
         grads = [p.grad for p in self._params]
@@ -428,9 +371,11 @@ class Monitor:
                 inputs = torch.stack([mean, std])
             else:
                 inputs = torch.zeros((2, 0), device=self.device)
-        self._rows.append((s, layers, acts, inputs, hists))
+            out = self._out_stats()
+        self._rows.append((s, layers, acts, inputs, hists, out))
         self._act_out = [None] * len(self._act_modules)
         self._inputs = None
+        self._out = None
 
     def flush(self) -> Chunk | None:
         """Move pending records to the host (one transfer), append them to ``history``, tell listeners."""
@@ -446,12 +391,14 @@ class Monitor:
             # float32 holds every count exactly (up to 2^24) at half the memory of float64: the histograms
             # are 10x the size of all other statistics of a layer
             hists = torch.stack([r[4] for r in self._rows]).cpu().numpy().astype(np.float32)
+            out = torch.stack([r[5] for r in self._rows]).cpu().numpy().astype(np.float64)
         else:
             layers, acts, inputs = np.zeros((0, L, len(LAYER_STATS))), np.zeros((0, A, len(ACT_STATS))), np.zeros((0, 2, 0))
             hists = np.zeros((0, A, ACT_HIST_BINS), dtype=np.float32)
+            out = np.zeros((0, len(OUT_STATS)))
         chunk = Chunk(np.array(self._loss_steps, dtype=np.int64), loss, np.array([r[0] for r in self._rows], dtype=np.int64),
-                      layers, acts, inputs.astype(np.float64), hists)
-        self._losses, self._loss_steps, self._rows = [], [], []
+                      layers, acts, inputs.astype(np.float64), hists, np.array(self._lrs, dtype=np.float64), out)
+        self._losses, self._loss_steps, self._rows, self._lrs = [], [], [], []
         self.history.append(chunk)
         for cb in self.on_flush:
             cb(chunk)
@@ -469,13 +416,14 @@ class Monitor:
             th = Thresholds()
         elif isinstance(th, dict):
             th = Thresholds(**th)
-        lr = None
-        if self.optimizer is not None and self.optimizer.param_groups:
-            lr = float(self.optimizer.param_groups[0].get("lr", math.nan))
-        ctx = Context(self.layer_names, self.layer_types, self.act_names, self.act_kinds,
-                      [type(m).__name__ for m in self._act_modules], lr=lr, reference_loss=self.reference_loss,
-                      symmetric=self.row_spread(), spec=self.spec, regression=self.regression)
-        return diagnose(self.history, ctx, th)
+        return diagnose(self.history, Context.from_monitor(self), th)
+
+    def save(self, path: str, **meta: Any) -> None:
+        """Write everything recorded so far, and what the doctor needs to judge it, to one ``.npz`` file
+        (``gradmedic.casefile.load(path).diagnose()`` judges it later, e.g. with other thresholds)."""
+        from .casefile import save
+
+        save(self, path, **meta)
 
     def row_spread(self) -> list[tuple[str, int, float]]:
         """(layer, units, relative spread of its rows of incoming weights and bias) for Linear/Conv layers."""
@@ -497,6 +445,11 @@ class Monitor:
                 out.append((name or type(m).__name__, int(w.shape[0]), spread))
         return out
 
+    @property
+    def act_types(self) -> list[str]:
+        """The class name of each watched activation module (``ReLU``, ``GELU``, ...)."""
+        return [type(m).__name__ for m in self._act_modules]
+
     # -- inspection --------------------------------------------------------------------------
     def nonfinite_layers(self) -> dict[str, list[str]]:
         """Layers whose current gradients or weights hold NaN/inf (a synchronising check; use on failure)."""
@@ -512,6 +465,20 @@ class Monitor:
                 if any(not torch.isfinite(p).all() for p in ps):
                     bad_w.append(name)
         return {"gradients": bad_g, "weights": bad_w}
+
+
+def _first_tensor(out: Any) -> torch.Tensor | None:
+    """The first floating tensor of a model's output: the tensor itself, or the first in a tuple, list,
+    dict or dataclass-like output (nanoGPT returns (logits, loss); Hugging Face models a ModelOutput)."""
+    if isinstance(out, torch.Tensor):
+        return out if out.is_floating_point() else None
+    if isinstance(out, dict):
+        out = list(out.values())
+    if isinstance(out, (tuple, list)):
+        for o in out:
+            if isinstance(o, torch.Tensor) and o.is_floating_point() and o.dim() >= 2:
+                return o
+    return None
 
 
 def _stack(ts: list[torch.Tensor]) -> torch.Tensor:

@@ -24,7 +24,8 @@ import numpy as np
 import torch
 
 from .errors import SpecError
-from .monitor import ACT_HIST_BINS, ACT_STATS, LAYER_STATS, Chunk, History
+from .history import ACT_STATS, LAYER_STATS, OUT_STATS, Chunk, History
+from .monitor import ACT_HIST_BINS
 
 
 def new_run_dir(root: str | Path, name: str) -> Path:
@@ -51,14 +52,14 @@ class RunWriter:
 
     def __init__(self, run_dir: Path, spec_json: str, layer_names: list[str], act_names: list[str], act_kinds: list[str],
                  layer_types: list[str] | None = None, reference_loss: float | None = None,
-                 hist_ranges: list[tuple[float, float]] | None = None):
+                 hist_ranges: list[tuple[float, float]] | None = None, act_types: list[str] | None = None):
         self.dir = Path(run_dir)
         (self.dir / "spec.json").write_text(spec_json)
         self._steps = open(self.dir / "steps.jsonl", "w", buffering=1 << 16)
         self._epochs = open(self.dir / "epochs.jsonl", "w", buffering=1 << 14)
         self.layer_names, self.act_names = layer_names, act_names
         header = {"type": "header", "layers": layer_names, "layer_types": layer_types or [], "activations": act_names,
-                  "activation_kinds": act_kinds, "reference_loss": reference_loss,
+                  "activation_kinds": act_kinds, "activation_types": act_types or [], "reference_loss": reference_loss,
                   "layer_stats": list(LAYER_STATS), "activation_stats": list(ACT_STATS)}
         if hist_ranges is not None:
             header["activation_hist"] = {"bins": ACT_HIST_BINS, "ranges": [list(r) for r in hist_ranges]}
@@ -67,8 +68,11 @@ class RunWriter:
     def write_chunk(self, c: Chunk) -> None:
         stats = {int(s): i for i, s in enumerate(c.stat_steps)}
         lines = []
-        for step, loss in zip(c.loss_steps.tolist(), c.loss.tolist()):
+        lrs = c.lr.tolist() if c.lr is not None else [math.nan] * len(c.loss)
+        for step, loss, lr in zip(c.loss_steps.tolist(), c.loss.tolist(), lrs):
             row: dict[str, Any] = {"step": step, "loss": loss}
+            if math.isfinite(lr):
+                row["lr"] = lr
             i = stats.pop(step, None)
             if i is not None:
                 row.update(self._stats_row(c, i))
@@ -83,6 +87,8 @@ class RunWriter:
             "layers": {n: dict(zip(LAYER_STATS, c.layers[i, j].tolist())) for j, n in enumerate(self.layer_names)},
             "activations": {n: dict(zip(ACT_STATS, c.acts[i, j].tolist())) for j, n in enumerate(self.act_names)},
         }
+        if c.out is not None and np.isfinite(c.out[i]).all():
+            row["output"] = dict(zip(OUT_STATS, c.out[i].tolist()))
         if c.inputs.shape[2]:
             row["inputs"] = {"mean": c.inputs[i, 0].tolist(), "std": c.inputs[i, 1].tolist()}
         if c.hists is not None and c.hists.shape[1]:
@@ -142,7 +148,7 @@ class Run:
                     hist_ranges=ranges)
         bins = int(hist["bins"]) if hist else 0
         no_hist = [math.nan] * bins
-        loss_steps, loss, stat_steps, lrows, arows, irows, hrows = [], [], [], [], [], [], []
+        loss_steps, loss, stat_steps, lrows, arows, irows, hrows, lrs, orows = [], [], [], [], [], [], [], [], []
         for line in lines[1:]:
             try:
                 r = json.loads(line)
@@ -151,11 +157,13 @@ class Run:
             if r.get("loss") is not None:
                 loss_steps.append(r["step"])
                 loss.append(r["loss"])
+                lrs.append(_num(r.get("lr")))
             if "layers" in r:
                 stat_steps.append(r["step"])
                 lrows.append([[_num(r["layers"][n][s]) for s in LAYER_STATS] for n in layers])
                 arows.append([[_num(r["activations"][n].get(s)) for s in ACT_STATS] for n in acts])
                 irows.append([r["inputs"]["mean"], r["inputs"]["std"]] if "inputs" in r else None)
+                orows.append([_num((r.get("output") or {}).get(s)) for s in OUT_STATS])
                 if hist:
                     hr = r.get("act_hist") or {}
                     hrows.append([hr.get(n, no_hist) for n in acts])
@@ -164,23 +172,16 @@ class Run:
         h.append(Chunk(np.array(loss_steps, dtype=np.int64), np.array(loss, dtype=float), np.array(stat_steps, dtype=np.int64),
                        np.array(lrows, dtype=float).reshape(len(lrows), len(layers), len(LAYER_STATS)),
                        np.array(arows, dtype=float).reshape(len(arows), len(acts), len(ACT_STATS)), inputs,
-                       np.array(hrows, dtype=np.float32).reshape(len(hrows), len(acts), bins) if hist else None))
+                       np.array(hrows, dtype=np.float32).reshape(len(hrows), len(acts), bins) if hist else None,
+                       np.array(lrs, dtype=float), np.array(orows, dtype=float).reshape(len(orows), len(OUT_STATS))))
         return h, header
 
     def diagnose(self, thresholds: Any = None):
         """The doctor's findings for this recorded run (the same detectors the live monitor uses)."""
         from .diagnose import Context, Thresholds, diagnose
-        from .spec import resolved_lr, validate
 
-        spec = validate(self.spec)
         th = thresholds if isinstance(thresholds, Thresholds) else Thresholds(**(thresholds or {}))
-        h = self.header
-        ctx = Context(self.history.layer_names, h.get("layer_types") or ["Linear"] * len(self.history.layer_names),
-                      self.history.act_names, self.history.act_kinds, lr=resolved_lr(spec),
-                      reference_loss=h.get("reference_loss"),
-                      symmetric=[tuple(x) for x in (self.summary or {}).get("row_spread", [])], spec=spec,
-                      regression=spec.data.dataset == "regression" or (self.summary or {}).get("metric") == "mse")
-        return diagnose(self.history, ctx, th)
+        return diagnose(self.history, Context.from_run(self), th)
 
 
 def _num(v: Any) -> float:

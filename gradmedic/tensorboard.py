@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .monitor import ACT_STATS, LAYER_STATS, Chunk
+from .history import ACT_STATS, LAYER_STATS, Chunk
 
 
 class TensorBoardWriter:

@@ -153,7 +153,8 @@ def train(spec: Spec, *, runs_dir: str | Path | None = "runs", progress: str = "
     if runs_dir is not None:
         run_dir = new_run_dir(runs_dir, spec.name)
         writer = RunWriter(run_dir, to_json(spec), monitor.layer_names, monitor.act_names, monitor.act_kinds,
-                           monitor.layer_types, monitor.reference_loss, hist_ranges=monitor.hist_ranges)
+                           monitor.layer_types, monitor.reference_loss, hist_ranges=monitor.hist_ranges,
+                           act_types=monitor.act_types)
         monitor.on_flush.append(writer.write_chunk)
     tb = None
     if tensorboard is not None:

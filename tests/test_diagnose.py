@@ -11,7 +11,7 @@ from torch import nn
 
 import gradmedic
 from gradmedic.diagnose import Context, Thresholds, diagnose
-from gradmedic.monitor import ACT_STATS, LAYER_STATS, Chunk, History
+from gradmedic.history import ACT_STATS, LAYER_STATS, Chunk, History
 
 LAYERS = ["fc1", "fc2", "out"]
 TYPES = ["Linear"] * 3

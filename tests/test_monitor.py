@@ -10,7 +10,8 @@ import torch
 from torch import nn
 
 from gradmedic.errors import WatchError
-from gradmedic.monitor import ACT_SAMPLES, ACT_STATS, LAYER_STATS, Chunk, History, Monitor, watch
+from gradmedic.history import ACT_STATS, LAYER_STATS, Chunk, History
+from gradmedic.monitor import ACT_SAMPLES, Monitor, watch
 
 
 def mlp(seed=0, sharp=False):

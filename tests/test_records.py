@@ -12,7 +12,7 @@ from gradmedic import build, records
 from gradmedic import data as data_mod
 from gradmedic import spec as S
 from gradmedic.errors import SpecError
-from gradmedic.monitor import ACT_STATS, LAYER_STATS
+from gradmedic.history import ACT_STATS, LAYER_STATS
 from gradmedic.records import Run, new_run_dir
 from gradmedic.train import train
 

@@ -10,7 +10,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from gradmedic import spec as S  # noqa: E402
 from gradmedic.cli import main  # noqa: E402
-from gradmedic.monitor import ACT_HIST_BINS, ACT_STATS, LAYER_STATS  # noqa: E402
+from gradmedic.history import ACT_STATS, LAYER_STATS  # noqa: E402
+from gradmedic.monitor import ACT_HIST_BINS  # noqa: E402
 from gradmedic.records import Run  # noqa: E402
 from gradmedic.tensorboard import export  # noqa: E402
 from gradmedic.train import train  # noqa: E402

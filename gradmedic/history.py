@@ -1,0 +1,174 @@
+"""The recorded-statistics contract: what measuring writes, judging reads and pictures draw.
+
+One place defines the names of the statistics and the arrays that hold them:
+
+- ``LAYER_STATS`` per layer (a module that owns parameters): gradient L2 norm, mean |gradient|,
+  weight L2 norm, update-to-weight ratio ``||w_t - w_{t-1}|| / ||w_{t-1}||``.  A layer that had no
+  gradient at a step (frozen, unused) records NaN there, not 0: no gradient is not a zero gradient.
+  The update ratio is NaN on a sampled step not preceded by an optimizer step (gradient
+  accumulation, a step skipped by a GradScaler).
+- ``ACT_STATS`` per activation module: output mean, std, share <= 0, share saturated, share of
+  units silent for every sampled input.
+- ``OUT_STATS`` of the model's output on sampled steps: its width (classes C of a (N, C) or
+  (N, T, C) output; NaN when the output is not a tensor) and its spread across the batch (0 for a
+  network that gives every input the same output: a constant predictor has learned nothing).
+- per step with a loss: the loss and the learning rate of the first parameter group at that step
+  (NaN when no optimizer is known), so a finding can cite the rate in force when it happened.
+
+``History`` holds them on the host, bounded, and saves to / loads from one ``.npz`` file.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+LAYER_STATS = ("grad_norm", "grad_mean_abs", "weight_norm", "update_ratio")
+ACT_STATS = ("mean", "std", "zero_frac", "sat_frac", "dead_frac")
+OUT_STATS = ("width", "batch_spread")
+
+
+@dataclass
+class Chunk:
+    """Records moved to the host in one flush.  Steps are 1-based ``step()`` counts."""
+
+    loss_steps: np.ndarray  # (T,) int
+    loss: np.ndarray  # (T,) float
+    stat_steps: np.ndarray  # (S,) int
+    layers: np.ndarray  # (S, L, len(LAYER_STATS))
+    acts: np.ndarray  # (S, A, len(ACT_STATS))
+    inputs: np.ndarray  # (S, 2, F): per-feature mean and std of the first layer's input (F=0 if unknown)
+    hists: np.ndarray | None = None  # (S, A, ACT_HIST_BINS) activation counts per bin (NaN: not recorded)
+    lr: np.ndarray | None = None  # (T,) learning rate at each loss step (NaN: unknown)
+    out: np.ndarray | None = None  # (S, len(OUT_STATS)) model output statistics (NaN: not recorded)
+
+
+def _fill(n: int, shape: tuple, dtype=np.float64) -> np.ndarray:
+    return np.full((n, *shape), np.nan, dtype)
+
+
+@dataclass
+class History:
+    """Bounded host-side history, appended chunk by chunk."""
+
+    layer_names: list[str]
+    act_names: list[str]
+    act_kinds: list[str]
+    max_rows: int = 20_000
+    max_loss: int = 1_000_000
+    hist_ranges: list[tuple[float, float]] | None = None  # per activation layer: the histogram's (lo, hi)
+    _chunks: list[Chunk] = field(default_factory=list)
+
+    def append(self, c: Chunk) -> None:
+        self._chunks.append(c)
+        if sum(len(x.stat_steps) for x in self._chunks) > self.max_rows or \
+                sum(len(x.loss) for x in self._chunks) > self.max_loss:
+            m = self._merged()
+            rows, losses = max(self.max_rows, 1), max(self.max_loss, 1)  # one row can't be halved
+            while len(m.stat_steps) > rows or len(m.loss) > losses:  # halve until within bounds
+                ks = slice(None, None, 2) if len(m.stat_steps) > rows else slice(None)
+                kl = slice(None, None, 2) if len(m.loss) > losses else slice(None)
+                m = Chunk(m.loss_steps[kl], m.loss[kl], m.stat_steps[ks], m.layers[ks], m.acts[ks], m.inputs[ks],
+                          None if m.hists is None else m.hists[ks], None if m.lr is None else m.lr[kl],
+                          None if m.out is None else m.out[ks])
+            self._chunks = [m]
+
+    def _merged(self) -> Chunk:
+        if not self._chunks:
+            L, A = len(self.layer_names), len(self.act_names)
+            return Chunk(np.zeros(0, int), np.zeros(0), np.zeros(0, int), np.zeros((0, L, len(LAYER_STATS))),
+                         np.zeros((0, A, len(ACT_STATS))), np.zeros((0, 2, 0)), None, np.zeros(0), np.zeros((0, len(OUT_STATS))))
+        if len(self._chunks) > 1:
+            cs = self._chunks
+            f = max(c.inputs.shape[2] for c in cs)
+            inputs = [c.inputs if c.inputs.shape[2] == f else np.full((len(c.stat_steps), 2, f), np.nan) for c in cs]
+            hists = None
+            if any(c.hists is not None for c in cs):
+                shape = next(c.hists.shape[1:] for c in cs if c.hists is not None)
+                hists = np.concatenate([c.hists if c.hists is not None else _fill(len(c.stat_steps), shape, np.float32)
+                                        for c in cs])
+            lr = np.concatenate([c.lr if c.lr is not None else _fill(len(c.loss), ()) for c in cs])
+            out = np.concatenate([c.out if c.out is not None else _fill(len(c.stat_steps), (len(OUT_STATS),)) for c in cs])
+            self._chunks = [Chunk(np.concatenate([c.loss_steps for c in cs]), np.concatenate([c.loss for c in cs]),
+                                  np.concatenate([c.stat_steps for c in cs]), np.concatenate([c.layers for c in cs]),
+                                  np.concatenate([c.acts for c in cs]), np.concatenate(inputs), hists, lr, out)]
+        return self._chunks[0]
+
+    @property
+    def loss_steps(self) -> np.ndarray:
+        return self._merged().loss_steps
+
+    @property
+    def loss(self) -> np.ndarray:
+        return self._merged().loss
+
+    @property
+    def lr(self) -> np.ndarray:
+        """(T,) learning rate at each loss step; NaN where unknown."""
+        m = self._merged()
+        return m.lr if m.lr is not None else _fill(len(m.loss), ())
+
+    @property
+    def stat_steps(self) -> np.ndarray:
+        return self._merged().stat_steps
+
+    def layer(self, stat: str) -> np.ndarray:
+        """(S, L) array of one layer statistic."""
+        return self._merged().layers[:, :, LAYER_STATS.index(stat)]
+
+    def act(self, stat: str) -> np.ndarray:
+        """(S, A) array of one activation statistic."""
+        return self._merged().acts[:, :, ACT_STATS.index(stat)]
+
+    def output(self, stat: str) -> np.ndarray:
+        """(S,) one statistic of the model's output; NaN where not recorded."""
+        m = self._merged()
+        if m.out is None:
+            return _fill(len(m.stat_steps), ())
+        return m.out[:, OUT_STATS.index(stat)]
+
+    @property
+    def inputs(self) -> np.ndarray:
+        return self._merged().inputs
+
+    @property
+    def hists(self) -> np.ndarray | None:
+        """(S, A, bins) activation histogram counts per recorded step, or None (a run recorded without them)."""
+        return self._merged().hists
+
+    def lr_at(self, step: int) -> float | None:
+        """The learning rate recorded at ``step`` (the last loss step at or before it); None if unknown."""
+        steps, lr = self.loss_steps, self.lr
+        i = int(np.searchsorted(steps, step, side="right")) - 1
+        if i < 0 or not len(lr):
+            i = 0
+        if not len(lr) or not np.isfinite(lr[i]):
+            return None
+        return float(lr[i])
+
+    # -- one file ---------------------------------------------------------------------------------
+    def save(self, path: str | Path, **meta) -> None:
+        """Write the whole history (and any JSON-able ``meta``) to one ``.npz`` file."""
+        m = self._merged()
+        header = {"layer_names": self.layer_names, "act_names": self.act_names, "act_kinds": self.act_kinds,
+                  "hist_ranges": self.hist_ranges, "meta": meta}
+        arrays = {"loss_steps": m.loss_steps, "loss": m.loss, "stat_steps": m.stat_steps, "layers": m.layers,
+                  "acts": m.acts, "inputs": m.inputs, "lr": self.lr, "out": m.out if m.out is not None else _fill(len(m.stat_steps), (len(OUT_STATS),))}
+        if m.hists is not None:
+            arrays["hists"] = m.hists
+        np.savez_compressed(path, header=np.array(json.dumps(header)), **arrays)
+
+    @classmethod
+    def load(cls, path: str | Path) -> tuple["History", dict]:
+        """A history written by :meth:`save`, and its meta."""
+        with np.load(path, allow_pickle=False) as z:
+            header = json.loads(str(z["header"]))
+            ranges = [tuple(r) for r in header["hist_ranges"]] if header.get("hist_ranges") else None
+            h = cls(header["layer_names"], header["act_names"], header["act_kinds"], max_rows=10**9, max_loss=10**9,
+                    hist_ranges=ranges)
+            h.append(Chunk(z["loss_steps"], z["loss"], z["stat_steps"], z["layers"], z["acts"], z["inputs"],
+                           z["hists"] if "hists" in z else None, z["lr"], z["out"]))
+        return h, header.get("meta", {})
