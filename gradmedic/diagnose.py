@@ -25,7 +25,26 @@ from .history import History
 from .spec import Spec
 
 PROBLEMS = ("vanishing_gradients", "exploding_gradients", "non_finite", "dead_units", "saturated_units",
-            "lr_too_high", "lr_too_low", "plateau", "unscaled_inputs", "symmetric_units")
+            "lr_too_high", "lr_too_low", "plateau", "unscaled_inputs", "symmetric_units", "no_gradient",
+            "initial_loss_high")
+
+# What each problem is, in one line (the textbook's problem classes; seed sections in the remedies).
+REASONS = {
+    "vanishing_gradients": "early layers receive a vanishing share of the gradient, so they barely learn (seed 003 chain rule)",
+    "exploding_gradients": "gradients grow through depth or over time until updates throw the weights away (seed 004)",
+    "non_finite": "the loss, a gradient or a weight became NaN or infinite: training cannot continue",
+    "dead_units": "ReLU-family units that never fire pass no gradient and stop learning (seed 002 §7.4.2)",
+    "saturated_units": "sigmoid/tanh units in their flat tails pass almost no gradient (seed 002 §7.4)",
+    "lr_too_high": "steps past the stability limit make the loss rise, spike or settle high (seed 002 Fig. 7.6)",
+    "lr_too_low": "steps so small that the loss barely moves (seed 002 Fig. 7.6)",
+    "plateau": "the loss stays at a high level with no other cause found (seed 002 §7.1)",
+    "unscaled_inputs": "inputs far from unit scale break the initialization's assumptions (seed 000; seed 002 §7.6)",
+    "symmetric_units": "units with identical weights get identical updates and never differ (seed 002 §7.5)",
+    "no_gradient": "no gradient reaches the weights at all: the network cannot learn whatever the rate (a detached graph, "
+                   "a softmax over one unit, an output saturated under a clipped loss)",
+    "initial_loss_high": "the first loss is many times the chance level: the initialization makes confident wrong "
+                         "predictions (seed 002 §7.5)",
+}
 
 # Modules whose weights map one layer to the next; their gradient norms are compared across depth.
 AFFINE_TYPES = {"Linear", "Conv1d", "Conv2d", "Conv3d", "RNN", "LSTM", "GRU", "Bilinear", "LazyLinear",
@@ -96,11 +115,42 @@ class Thresholds(BaseModel):
     symmetric_spread: float = Field(1e-6, gt=0, description=(
         "relative spread of a layer's rows of weights below which its units are identical copies; "
         "identical units get identical gradients and stay identical (seed 002 §7.5)."))
+    dead_alone: float = Field(0.7, gt=0, le=1, description=(
+        "share of a ReLU layer's units silent in every sampled batch of a window above which dead units are reported "
+        "even while the loss still falls (as a warning): a healthy He-initialized layer fires about half its units per "
+        "input, so a unit silent for 32 inputs in every sampled batch is dead with odds 2^-32; at 70% the layer works "
+        "at under a third of its width (a net with 78% silent units ended 20x above its counterfactual, issue 8)."))
+    slow_share: float = Field(0.6, gt=0, lt=1, description=(
+        "a loss still above this share of chance level after slow_steps counts as learning far below its healthy rate: "
+        "healthy runs of every family in the tuning corpus were below half of chance by then."))
+    slow_steps: int = Field(300, ge=10, description=(
+        "steps after which a run still near chance level learns too slowly (see slow_share): three windows."))
+    const_spread: float = Field(0.01, gt=0, lt=1, description=(
+        "spread of the model's output across the batch (relative to its scale) below which every input gets the same "
+        "output: the network is a constant predictor and its loss is the chance level of whatever loss it uses."))
+    initial_high: float = Field(3.0, gt=1, description=(
+        "first loss above this multiple of the chance level (ln C for C-way cross-entropy): logits drawn with std s "
+        "give a first loss of about s*sqrt(2 ln C); at 3x the network starts confidently wrong (an init with the "
+        "right scale starts within a few tens of percent of ln C, seed 002 §7.5)."))
+    chance_jump: float = Field(10.0, gt=1, description=(
+        "a loss above this multiple of the chance level after it started below it is divergence, reported at the step "
+        "it happens: no smoothing needed, a model 10x worse than guessing has thrown its weights away."))
+    lr_high_update: float = Field(0.1, gt=0, description=(
+        "median over layers of the update-to-weight ratio per step, sustained over a window, at which the rate is too "
+        "high when the loss also stalls above chance: healthy training moves weights ~1e-3 of their norm per step "
+        "(CS231n); at 0.1 every weight is renewed within ~10 steps and the loss can only bounce."))
+    lr_low_stall: float = Field(1e-3, gt=0, description=(
+        "largest update-to-weight ratio below which a run stuck at chance level for lr_low_windows windows is starved by "
+        "its rate (the healthy ~1e-3, CS231n): it moves, but too little to leave chance."))
+    lr_low_windows: int = Field(4, ge=1, description=(
+        "windows at chance level with updates below lr_low_stall before the rate is blamed: seed 004's healthy "
+        "ReLU/He net sits at chance for ~300 steps before it learns."))
 
 
 SEVERITY = {"non_finite": "critical", "exploding_gradients": "serious", "vanishing_gradients": "serious",
             "dead_units": "serious", "saturated_units": "serious", "lr_too_high": "serious", "lr_too_low": "serious",
-            "plateau": "warning", "unscaled_inputs": "serious", "symmetric_units": "serious"}
+            "plateau": "warning", "unscaled_inputs": "serious", "symmetric_units": "serious", "no_gradient": "critical",
+            "initial_loss_high": "serious"}  # the usual grade; a detector lowers it to "warning" while the loss still falls
 
 
 @dataclass
@@ -125,6 +175,7 @@ class Diagnosis:
     findings: list[Finding]
     steps: int
     notes: list[str] = field(default_factory=list)  # checks that were off, and why
+    own_loop: bool = True  # judged without a spec: remedies print as PyTorch snippets, not spec flags
 
     @property
     def problems(self) -> set[str]:
@@ -152,8 +203,11 @@ class Diagnosis:
             lines.append(f"- {f.problem} ({f.severity}){where}, since step {f.step} (sure at step {f.detected_at})")
             lines.append(f"    {f.message}")
             for i, r in enumerate(f.remedies[:3], 1):
-                ch = "  [" + ", ".join(f"{k}={v}" for k, v in r.spec_change.items()) + "]" if r.spec_change else ""
+                flags = r.spec_change and not self.own_loop
+                ch = "  [" + ", ".join(f"{k}={v}" for k, v in r.spec_change.items()) + "]" if flags else ""
                 lines.append(f"    {i}. {r.change} ({r.source}){ch}")
+                if r.snippet and self.own_loop:
+                    lines += [f"         {ln}" for ln in r.snippet.splitlines()]
         return "\n".join(lines + notes)
 
     __repr__ = __str__
@@ -174,6 +228,7 @@ class Context:
     spec: Spec | None = None
     regression: bool = False
     notes: list[str] = field(default_factory=list)  # what the monitor could not measure, and why
+    loop: dict[str, Any] = field(default_factory=dict)  # what the user's loop already does (monitor.loop_facts)
 
     @classmethod
     def from_monitor(cls, m: Any) -> "Context":
@@ -182,7 +237,7 @@ class Context:
         return cls(list(m.layer_names), list(m.layer_types), list(m.act_names), list(m.act_kinds),
                    list(m.act_types), lr=lr if lr is not None and math.isfinite(lr) else None,
                    reference_loss=m.reference_loss, symmetric=m.row_spread(), spec=m.spec, regression=m.regression,
-                   notes=list(getattr(m, "notes", [])))
+                   notes=list(getattr(m, "notes", [])), loop=dict(getattr(m, "loop_facts", {}) or {}))
 
     @classmethod
     def from_run(cls, run: Any) -> "Context":
@@ -199,7 +254,7 @@ class Context:
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in ("layer_names", "layer_types", "act_names", "act_kinds", "act_types", "lr",
-                                           "reference_loss", "regression", "notes")}
+                                           "reference_loss", "regression", "notes", "loop")}
         d["symmetric"] = [list(x) for x in self.symmetric]
         d["spec"] = self.spec.model_dump(mode="json") if self.spec is not None else None
         return _jsonable(d)
@@ -246,20 +301,22 @@ def _ref(L: "_Loss", loss: float) -> str:
 class _Loss:
     """The per-step loss, smoothed by medians over quarter windows (robust to single bad batches)."""
 
-    def __init__(self, h: History, th: Thresholds, reference: float | None):
+    def __init__(self, h: History, th: Thresholds, chance: float | None):
         self.steps, self.values = h.loss_steps, h.loss
         finite = np.isfinite(self.values)
         self.steps_f, self.values_f = self.steps[finite], self.values[finite]
         self.q = max(5, th.window // 4)
         head = self.values_f[: self.q]
         self.initial = float(np.median(head)) if len(head) else math.nan
-        self.reference = min(self.initial, reference) if reference else self.initial
-        self.ref_is_chance = bool(reference) and reference <= self.initial
-        # The loss before training moved it: the first steps' level, or chance level if higher.
-        first = self.values_f[:3]
-        head = abs(float(np.median(first))) if len(first) else 0.0
-        self.head = float(np.median(first)) if len(first) else math.nan
-        self.start = max(head, abs(reference or 0.0), abs(self.initial) if math.isfinite(self.initial) else 0.0)
+        self.chance = chance  # the chance-level loss: given, or inferred from the output (infer_chance)
+        self.reference = min(self.initial, chance) if chance else self.initial
+        self.ref_is_chance = bool(chance) and chance <= self.initial
+        # The loss before training moved it: the first step's loss (not a median over several steps, so a
+        # blow-up in the first steps is not taken as the baseline), or chance level if higher.
+        self.head = float(self.values_f[0]) if len(self.values_f) else math.nan
+        self.head_step = int(self.steps_f[0]) if len(self.steps_f) else 1
+        self.start = max(abs(self.head) if math.isfinite(self.head) else 0.0, abs(chance or 0.0),
+                         abs(self.initial) if math.isfinite(self.initial) else 0.0)
         self._smooth: tuple[np.ndarray, np.ndarray] | None = None
 
     def level(self, lo: int, hi: int) -> float:
@@ -283,9 +340,13 @@ class _Loss:
         k = int(np.argmin(vals[:i]))
         return float(vals[k]), int(steps[k])
 
-    def stalled(self, t: int, th: Thresholds, windows: int = 1) -> bool:
-        """No progress over the last ``windows`` windows ending at step t."""
+    def stalled(self, t: int, th: Thresholds, windows: int = 1, early: bool = False) -> bool:
+        """No progress over the last ``windows`` windows ending at step t.  ``early``: before a whole
+        window has passed, judge over what there is since min_steps (for findings whose other evidence
+        is already conclusive, so they can be reported within 100 steps of their onset)."""
         w = th.window * windows
+        if early and windows == 1 and th.min_steps <= t < w + self.q:
+            w = t - self.q
         if t < max(th.min_steps, w):
             return False
         before, now = self.level(t - w - self.q, t - w), self.level(t - self.q, t)
@@ -296,6 +357,39 @@ class _Loss:
     def high(self, t: int, frac: float) -> bool:
         now = self.level(t - self.q, t)
         return math.isfinite(now) and math.isfinite(self.reference) and now > frac * abs(self.reference)
+
+
+def infer_chance(h: History, ctx: Context) -> tuple[float | None, str]:
+    """The chance-level loss, without being told: (value, how it was found).
+
+    A user-given ``reference_loss`` wins.  Else, for a (N, C) or (N, T, C) output, cross-entropy's
+    chance level ln C (C >= 2), or ln 2 for one output (binary cross-entropy), accepted when the loss
+    behaves like that cross-entropy: never negative, and either its first value within [0.5, 2] x
+    ln C (a well-scaled head starts at chance) or its smoothed level passing within 25% of ln C
+    (a badly started run that falls, or settles, to chance).  Regression (known to the trainer) has none.
+    """
+    if ctx.reference_loss:
+        return float(ctx.reference_loss), "given"
+    if ctx.regression:
+        return None, ""
+    w = h.output("width")
+    w = w[np.isfinite(w)]
+    v = h.loss[np.isfinite(h.loss)]
+    if not len(w) or not len(v) or (v < 0).any():
+        return None, ""
+    c = int(round(float(np.median(w))))
+    cand = math.log(c) if c >= 2 else math.log(2)
+    q = min(len(v), 5)
+    smooth = np.median(np.lib.stride_tricks.sliding_window_view(v, q), axis=1)
+    if 0.5 * cand <= v[0] <= 2 * cand or (np.abs(smooth - cand) <= 0.25 * cand).any():
+        return cand, (f"ln {c}: cross-entropy over {c} classes" if c >= 2 else "ln 2: binary cross-entropy")
+    return None, ""
+
+
+def _const_rows(h: History, th: Thresholds) -> np.ndarray:
+    """(S,) the model gave every sampled input the same output at this row (a constant predictor)."""
+    sp = h.output("batch_spread")
+    return np.isfinite(sp) & (sp < th.const_spread)
 
 
 def _eval_points(h: History, th: Thresholds) -> np.ndarray:
@@ -375,7 +469,7 @@ def detect_depth_gradients(h: History, ctx: Context, th: Thresholds, L: _Loss) -
             rows = _window_rows(h, t, th.window)
             if t < th.min_steps or len(rows) == 0 or not small[rows].all():
                 continue
-            if L.stalled(t, th) and L.high(t, th.high_loss):
+            if L.stalled(t, th, early=True) and L.high(t, th.high_loss):
                 since = _since(st, small, k)
                 r = float(np.median(ratio[rows]))
                 inner = [ctx.layer_names[j] for j in aff[:-1] if np.median(g[rows, j]) < th.vanishing_ratio * np.median(last[rows])]
@@ -467,7 +561,8 @@ def _growth(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Finding | Non
     vals, steps = h.loss, h.loss_steps
     if len(vals) > 3:
         head = vals[:3][np.isfinite(vals[:3])]
-        early = abs(float(np.median(head))) if len(head) else 0.0
+        # the smallest of the first three: a blow-up within them must not become the baseline
+        early = float(np.min(np.abs(head))) if len(head) else 0.0
         with np.errstate(invalid="ignore", over="ignore"):
             hit = (np.abs(vals) > th.exploding_growth * max(early, 1e-12)) | (~np.isfinite(vals))
         hit[:3] = False
@@ -485,51 +580,142 @@ def _growth(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Finding | Non
     return Finding("exploding_gradients", SEVERITY["exploding_gradients"], layers, step, detected, msg, ev, [])
 
 
+def _lr_at(h: History, ctx: Context, step: int) -> float | None:
+    """The learning rate in force at ``step``: recorded per step, else what the context knows."""
+    lr = h.lr_at(step)
+    return lr if lr is not None else ctx.lr
+
+
+def _at(lr: float | None) -> str:
+    return f" at lr {lr:g}" if lr else ""
+
+
+def _slow(L: _Loss, t: int, th: Thresholds) -> bool:
+    """Learning far below a healthy rate: after slow_steps the loss is still above slow_share of its reference."""
+    return t >= th.slow_steps and L.high(t, th.slow_share)
+
+
+def _nothing_learned(h: History, L: _Loss, t: int, th: Thresholds, const: np.ndarray) -> bool:
+    """No progress at a high loss, or a model that gives every input the same output over a window."""
+    if L.stalled(t, th, early=True) and L.high(t, th.high_loss):
+        return True
+    rows = _window_rows(h, t, th.window)
+    return t >= th.min_steps and len(rows) >= 3 and bool(const[rows].all())
+
+
 def detect_units(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
-    """Dead ReLU units and saturated sigmoid/tanh units, reported when training suffers."""
+    """Dead ReLU units and saturated sigmoid/tanh units, graded by their effect: serious when training
+    suffers (no progress at a high loss, learning far below a healthy rate, a whole layer silent),
+    a warning for a layer mostly dead while the loss still falls."""
     out = []
     st = h.stat_steps
     if not len(st) or not ctx.act_names:
         return out
+    const = _const_rows(h, th)
     for problem, stat, thr, kind in (("dead_units", "dead_frac", th.dead_share, "relu"),
                                      ("saturated_units", "sat_frac", th.saturated_share, "saturating")):
         a = h.act(stat)
         cols = [i for i, k in enumerate(ctx.act_kinds) if k == kind]
         if not cols:
             continue
+        col = np.array([a[:, c] for c in cols]).T
+        cond = (np.where(np.isfinite(col), col, 0) >= thr).any(axis=1)
+        found = None
         for k, t in enumerate(st.tolist()):
             rows = _window_rows(h, t, th.window)
             if len(rows) == 0:
                 continue
-            share = np.nanmin(np.where(np.isfinite(a[rows][:, cols]), a[rows][:, cols], np.nan), axis=0) if len(rows) else None
+            # sustained: the smallest share over the window's samples (one odd batch does not count)
+            share = np.nanmin(np.where(np.isfinite(a[rows][:, cols]), a[rows][:, cols], np.nan), axis=0)
             bad = [(ctx.act_names[c], float(s)) for c, s in zip(cols, share) if np.isfinite(s) and s >= thr]
             if not bad:
                 continue
-            # Training suffers: no progress at a high loss, or a whole layer passes no gradient.
-            whole = problem == "dead_units" and any(s >= 1.0 for _, s in bad) and t >= min(th.min_steps, st[-1])
-            if not (whole or (L.stalled(t, th) and L.high(t, th.high_loss))):
-                continue
-            col = np.array([a[:, c] for c in cols]).T
-            cond = (np.where(np.isfinite(col), col, 0) >= thr).any(axis=1)
-            since = _since(st, cond, k)
-            name, s = max(bad, key=lambda b: b[1])
-            span = int(t - st[rows[0]]) if len(rows) > 1 else 0
-            if problem == "dead_units":
-                msg = (f"{s:.0%} of the units in {_n(name)} gave no positive output for any input of each sampled batch"
-                       + (f" over the last {span} steps" if span else f" at step {t}") + f" (since step {since})")
-            else:
-                msg = (f"{s:.0%} of {_n(name)}'s outputs sit in the flat tails of the activation (derivative <= 1/25 of its peak)"
-                       + (f" over the last {span} steps" if span else f" at step {t}") + f" (since step {since})")
-            # dead or saturated from the first recorded step: the initialization put them there, not training
-            ev = {"layers": dict(bad), "threshold": thr, "loss": L.level(t - L.q, t), "at_init": bool(since <= st[0])}
-            out.append(Finding(problem, SEVERITY[problem], [b[0] for b in bad], since, t, msg, ev, []))
-            break
+            worst = max(s for _, s in bad)
+            whole = problem == "dead_units" and worst >= 1.0 and t >= min(th.min_steps, st[-1])
+            # slow learning counts for saturation only: a narrow ReLU layer with 3 of 5 units silent sits at chance
+            # for 300 steps and then learns (seed 004's healthy ReLU/He net)
+            slow = problem == "saturated_units" and _slow(L, t, th) and len(rows) >= 3
+            if whole or _nothing_learned(h, L, t, th, const) or slow:
+                found = (k, t, rows, bad, "serious")
+                break
+            if found is None and problem == "dead_units" and worst >= th.dead_alone and len(rows) >= 3 and t >= th.min_steps:
+                found = (k, t, rows, bad, "warning")  # keep looking: the effect may turn serious later
+        if found is None:
+            continue
+        k, t, rows, bad, severity = found
+        since = _since(st, cond, k)
+        name, s = max(bad, key=lambda b: b[1])
+        span = int(t - st[rows[0]]) if len(rows) > 1 else 0
+        when = (f" over the last {span} steps" if span else f" at step {t}") + f" (since step {since})"
+        if problem == "dead_units":
+            msg = f"{s:.0%} of the units in {_n(name)} gave no positive output for any input of each sampled batch{when}"
+        else:
+            msg = f"{s:.0%} of {_n(name)}'s outputs sit in the flat tails of the activation (derivative <= 1/25 of its peak){when}"
+        if severity == "warning":
+            msg += "; the loss still falls, but those units no longer learn"
+        # dead or saturated from the first recorded step: the initialization put them there, not training
+        ev = {"layers": dict(bad), "threshold": thr, "loss": L.level(t - L.q, t), "at_init": bool(since <= st[0]),
+              "lr": _lr_at(h, ctx, since)}
+        out.append(Finding(problem, severity, [b[0] for b in bad], since, t, msg, ev, []))
     return out
+
+
+def detect_no_gradient(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
+    """No gradient reaches the weights: every layer's gradient exactly 0 (not NaN: a layer without a
+    gradient, frozen or unused, is left out) at three sampled steps in a row, at a loss that is not 0."""
+    g = h.layer("grad_norm")
+    st = h.stat_steps
+    if not len(st) or g.shape[1] == 0 or any("saw every gradient zero" in n for n in ctx.notes):
+        return []  # step() was called before backward(): the zeros are the loop's order, not the network
+    have = np.isfinite(g)
+    allzero = have.any(axis=1) & ((g == 0) | ~have).all(axis=1)
+    for k in range(2, len(st)):
+        if allzero[k - 2:k + 1].all():
+            t = int(st[k])
+            loss = L.level(t - L.q, t)
+            if math.isfinite(loss) and abs(loss) <= 1e-6 * max(L.start, 1e-12) and L.start > 1e-12:
+                return []  # fitted exactly: nothing left to learn (a loss that was 0 from the start never could move)
+            since = _since(st, allzero, k)
+            msg = (f"every layer's gradient is exactly 0 since step {since} while the loss is {_g(loss)}{_ref(L, loss)}: "
+                   "no gradient reaches the weights, so no learning rate can help")
+            return [Finding("no_gradient", SEVERITY["no_gradient"], [], since, t, msg,
+                            {"loss": loss, "layers_with_gradient": int(have[k].sum()), "lr": _lr_at(h, ctx, since)}, [])]
+    return []
+
+
+def detect_initial_loss(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
+    """The first loss many times the chance level: an initialization that starts confidently wrong."""
+    if not (L.chance and math.isfinite(L.head)) or L.head < th.initial_high * L.chance:
+        return []
+    t = L.head_step
+    # serious when the run is still at or above chance a window later; a warning when it recovered below
+    later = L.level(t + th.window - L.q, t + th.window) if len(L.steps_f) and L.steps_f[-1] >= t + th.window else math.nan
+    severity = "serious" if (math.isfinite(later) and later >= th.high_loss * L.chance) else "warning"
+    msg = (f"the loss at step {t} is {_g(L.head)}, {L.head / L.chance:.1f}x the chance level {_g(L.chance)}: the network "
+           "starts out confidently wrong")
+    if math.isfinite(later):
+        msg += f"; {th.window} steps later it is {_g(later)}"
+    return [Finding("initial_loss_high", severity, [], t, t, msg,
+                    {"initial_loss": L.head, "chance_loss": L.chance, "loss_later": later}, [])]
 
 
 def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
     out = []
     pts = _eval_points(h, th)
+    cands: list[Finding] = []
+    # Too high, at once: a loss chance_jump x chance after it started below that (divergence needs no smoothing).
+    if L.chance and math.isfinite(L.head) and L.head < th.chance_jump * L.chance and len(L.values_f) > 1:
+        jump = L.values_f > th.chance_jump * L.chance
+        jump[0] = False
+        if jump.any():
+            i = int(np.argmax(jump))
+            t = int(L.steps_f[i])
+            lo = float(np.min(L.values_f[:i]))
+            lr = _lr_at(h, ctx, t)
+            msg = (f"the loss jumped to {_g(L.values_f[i])} at step {t}, {L.values_f[i] / L.chance:.0f}x the chance level "
+                   f"{_g(L.chance)} (it had been {_g(lo)}){_at(lr)}")
+            cands.append(Finding("lr_too_high", SEVERITY["lr_too_high"], [], t, t, msg,
+                                 {"min_loss": lo, "loss": float(L.values_f[i]), "chance_loss": L.chance, "lr": lr}, []))
     # Too high: the smoothed loss rises well above its running minimum.
     for t in pts.tolist():
         if t < L.q * 2:
@@ -538,48 +724,90 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
             now = L.level(t - L.q, t)
             best, sbest = L.best_before(t - L.q)
             if not math.isfinite(best) or (math.isfinite(L.head) and L.head < best):
-                best, sbest = L.head, int(L.steps_f[0])
-            lr = ctx.lr
-            msg = f"the loss rose {_g(now / max(best, 1e-12))}x in {t - sbest} steps (from {_g(best)} at step {sbest} to {_g(now)})" + \
-                  (f" at lr {lr:g}" if lr else "")
-            out.append(Finding("lr_too_high", SEVERITY["lr_too_high"], [], sbest, t, msg,
-                               {"min_loss": best, "min_step": sbest, "loss": now, "lr": lr}, []))
+                best, sbest = L.head, L.head_step
+            lr = _lr_at(h, ctx, sbest)
+            msg = f"the loss rose {_g(now / max(best, 1e-12))}x in {t - sbest} steps (from {_g(best)} at step {sbest} to {_g(now)})" + _at(lr)
+            cands.append(Finding("lr_too_high", SEVERITY["lr_too_high"], [], sbest, t, msg,
+                                 {"min_loss": best, "min_step": sbest, "loss": now, "lr": lr}, []))
             break
-    # Too low: high loss, no real progress, and every layer's weights move < 1e-5 of their norm per step.
     u = h.layer("update_ratio")
     st = h.stat_steps
-    if len(st):
-        umax = np.nanmax(np.where(np.isfinite(u), u, np.nan), axis=1) if u.shape[1] else np.full(len(st), np.nan)
-        tiny = np.isfinite(umax) & (umax < th.lr_low_update)
+    # Too high, sustained: every sampled step of a window moves the median layer >= lr_high_update of its
+    # weights, while the loss makes no progress above slow_share of its reference (it bounces, it cannot settle).
+    if len(st) and u.shape[1]:
+        umed = np.nanmedian(np.where(np.isfinite(u), u, np.nan), axis=1)
+        huge = np.isfinite(umed) & (umed >= th.lr_high_update)
         for k, t in enumerate(st.tolist()):
             rows = _window_rows(h, t, th.window)
-            if t < th.min_steps or len(rows) < 2 or not tiny[rows].all():
+            if t < th.min_steps or len(rows) < 3 or not huge[rows].all():
+                continue
+            if L.stalled(t, th, early=True) and L.high(t, th.slow_share):
+                since = _since(st, huge, k)
+                lr = _lr_at(h, ctx, since)
+                med = float(np.median(umed[rows]))
+                now = L.level(t - L.q, t)
+                msg = (f"each step moves the median layer's weights by {_g(med)} of their norm (healthy is about 1e-3) since "
+                       f"step {since}, and the loss makes no progress at {_g(now)}{_ref(L, now)}{_at(lr)}")
+                cands.append(Finding("lr_too_high", SEVERITY["lr_too_high"], [], since, t, msg,
+                                     {"update_ratio": med, "loss": now, "lr": lr}, []))
+                break
+    if cands:
+        out.append(min(cands, key=lambda f: f.detected_at))
+    # Too low: high loss, no real progress, and every layer's weights move < 1e-5 of their norm per step;
+    # or stuck at chance level for lr_low_windows windows with every layer moving < lr_low_stall per step.
+    if len(st):
+        umax = np.nanmax(np.where(np.isfinite(u), u, np.nan), axis=1) if u.shape[1] else np.full(len(st), np.nan)
+        g = h.layer("grad_norm")
+        moving = np.isfinite(g) & (g > 0)
+        alive = moving.any(axis=1)  # some gradient arrives: the rate, not the network, holds it back
+        tiny = np.isfinite(umax) & (umax < th.lr_low_update) & alive
+        small = np.isfinite(umax) & (umax < th.lr_low_stall) & alive
+        for k, t in enumerate(st.tolist()):
+            rows = _window_rows(h, t, th.window)
+            if t < th.min_steps or len(rows) < 2:
                 continue
             before, now = L.level(t - th.window - L.q, t - th.window), L.level(t - L.q, t)
             slow = math.isfinite(before) and math.isfinite(now) and (before - now) < 0.05 * abs(before)
-            if slow and L.high(t, th.high_loss):
-                since = _since(st, tiny, k)
+            long_rows = _window_rows(h, t, th.window * th.lr_low_windows)
+            starved = tiny[rows].all() and slow and L.high(t, th.high_loss)
+            stuck = (L.ref_is_chance and t >= th.window * th.lr_low_windows and small[long_rows].all()
+                     and L.stalled(t, th, windows=th.lr_low_windows) and L.high(t, th.high_loss))
+            if starved or stuck:
+                cond = tiny if starved else small
+                since = _since(st, cond, k)
                 med = float(np.median(umax[rows]))
+                lr = _lr_at(h, ctx, since)
                 msg = (f"the largest update-to-weight ratio per step is {_g(med)} (healthy is about 1e-3) since step {since}, "
-                       f"and the loss moved only from {_g(before)} to {_g(now)} in {th.window} steps" + (f" at lr {ctx.lr:g}" if ctx.lr else ""))
+                       f"and the loss moved only from {_g(before)} to {_g(now)} in {th.window} steps{_ref(L, now)}" + _at(lr))
                 out.append(Finding("lr_too_low", SEVERITY["lr_too_low"], [], since, t, msg,
-                                   {"update_ratio": med, "loss_before": before, "loss": now, "lr": ctx.lr}, []))
+                                   {"update_ratio": med, "loss_before": before, "loss": now, "lr": lr}, []))
                 break
     return out
 
 
 def detect_plateau(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
-    """Stalled at a high value for two windows (seed 002 Fig. 7.6); other causes are reported instead when found."""
+    """Stalled at a high value for plateau_windows windows (seed 002 Fig. 7.6), or a constant predictor for two
+    windows; other causes are reported instead when found.  Serious when the level is chance: nothing learned."""
+    const = _const_rows(h, th)
+    st = h.stat_steps
     for t in _eval_points(h, th).tolist():
-        if L.stalled(t, th, windows=th.plateau_windows) and L.high(t, th.high_loss):
+        crow = _window_rows(h, t, 2 * th.window)
+        constant = t >= 2 * th.window and len(crow) >= 3 and bool(const[crow].all()) and L.stalled(t, th)
+        if constant or (L.stalled(t, th, windows=th.plateau_windows) and L.high(t, th.high_loss)):
             now = L.level(t - L.q, t)
-            since = t - th.plateau_windows * th.window
-            msg = f"the loss has stayed at {_g(now)}{_ref(L, now)} from step {since} to step {t}"
+            if constant:
+                since = _since(st, const, int(crow[-1]))
+                msg = f"the network has given every input the same output since step {since}; the loss stays at {_g(now)}{_ref(L, now)}"
+            else:
+                since = t - th.plateau_windows * th.window
+                msg = f"the loss has stayed at {_g(now)}{_ref(L, now)} from step {since} to step {t}"
             u = h.layer("update_ratio")
             rows = _window_rows(h, t, th.window)
             upd = float(np.nanmedian(np.nanmax(u[rows], axis=1))) if len(rows) and u.shape[1] else math.nan
-            return [Finding("plateau", SEVERITY["plateau"], [], since, t, msg,
-                            {"loss": now, "reference_loss": L.reference, "update_ratio": upd}, [])]
+            severity = "serious" if constant or L.ref_is_chance else SEVERITY["plateau"]
+            return [Finding("plateau", severity, [], since, t, msg,
+                            {"loss": now, "reference_loss": L.reference, "update_ratio": upd, "constant_output": constant,
+                             "lr": _lr_at(h, ctx, since)}, [])]
     return []
 
 
@@ -631,35 +859,62 @@ def diagnose(h: History, ctx: Context, th: Thresholds | None = None) -> Diagnosi
 def _diagnose(h: History, ctx: Context, th: Thresholds | None) -> Diagnosis:
     th = th or Thresholds()
     steps = int(h.loss_steps[-1]) if len(h.loss_steps) else (int(h.stat_steps[-1]) if len(h.stat_steps) else 0)
-    L = _Loss(h, th, ctx.reference_loss)
+    chance, _how = infer_chance(h, ctx)
+    L = _Loss(h, th, chance)
     findings: list[Finding] = []
     findings += detect_non_finite(h, ctx, th, L)
+    findings += detect_no_gradient(h, ctx, th, L)
     findings += detect_depth_gradients(h, ctx, th, L)
     findings += detect_units(h, ctx, th, L)
     findings += detect_lr(h, ctx, th, L)
     findings += detect_symmetric(h, ctx, th, L)
+    findings += detect_initial_loss(h, ctx, th, L)
     suffering = bool(findings) or any(L.stalled(t, th) and L.high(t, th.high_loss) for t in _eval_points(h, th).tolist())
     findings += detect_unscaled_inputs(h, ctx, th, L, suffering)
     if not findings:  # a plateau is the diagnosis of a stall with no other cause
         findings += detect_plateau(h, ctx, th, L)
     findings = _reconcile(findings)
     found = {f.problem for f in findings}
+    act = _main_activation(ctx)
     for f in findings:
         ev = dict(f.evidence)
         ev.setdefault("regression", ctx.regression)
+        if act:
+            ev.setdefault("activation", act)
+        ev.setdefault("depth", max(0, len(_affine(ctx)) - 1))
+        if not ev.get("lr"):
+            ev["lr"] = _lr_at(h, ctx, f.step)  # the rate in force when it began, not at diagnose() time
         if "unscaled_inputs" in found:
             ev["unscaled_inputs"] = True
         if "lr_too_high" in found:
             ev["lr_high"] = True
-        f.remedies = remedies_mod.for_problem(f.problem, ev, ctx.spec, ctx.lr)
+        lr = ev.get("lr") or ctx.lr
+        f.remedies = remedies_mod.for_problem(f.problem, ev, ctx.spec, lr, loop=ctx.loop)
     findings.sort(key=lambda f: (f.step, PROBLEMS.index(f.problem)))
-    return Diagnosis(findings, steps, list(ctx.notes))
+    return Diagnosis(findings, steps, list(ctx.notes), own_loop=ctx.spec is None)
+
+
+_ACT_NAMES = {"ReLU": "relu", "LeakyReLU": "leaky_relu", "ELU": "elu", "SELU": "selu", "GELU": "gelu", "SiLU": "silu",
+              "Tanh": "tanh", "Sigmoid": "sigmoid", "PReLU": "prelu", "RReLU": "rrelu", "Mish": "mish", "CELU": "celu",
+              "Hardtanh": "hardtanh", "ReLU6": "relu6", "Softplus": "softplus", "Maxout": "maxout"}
+
+
+def _main_activation(ctx: Context) -> str | None:
+    """The activation most of the watched activation modules use, in the spec's words (``relu``, ``tanh``)."""
+    if ctx.spec is not None:
+        return ctx.spec.model.activation
+    names = [_ACT_NAMES.get(t) for t in ctx.act_types if _ACT_NAMES.get(t)]
+    return max(set(names), key=names.count) if names else None
 
 
 def _reconcile(findings: list[Finding]) -> list[Finding]:
     """One cause per symptom where the seeds say which comes first."""
     found = {f.problem for f in findings}
     drop = set()
+    if "no_gradient" in found:  # nothing arrives: rates, stalls and depth profiles are its consequences
+        drop |= {"lr_too_low", "lr_too_high", "vanishing_gradients", "plateau", "exploding_gradients"}
+    if "lr_too_low" in found:
+        drop.add("vanishing_gradients")  # tiny steps everywhere explain the stall; the depth profile is secondary
     if "symmetric_units" in found:  # identical units explain the stall; their gradients may look vanishing
         drop |= {"vanishing_gradients", "lr_too_low", "dead_units", "saturated_units"}
     if "dead_units" in found:

@@ -1,14 +1,22 @@
-"""Remedies: the seeds' fixes for each problem, as a change a person can read and, where the spec
-is known, a spec change (flat field -> value) that ``spec.override`` applies as is.
+"""Remedies: the seeds' fixes for each problem, one prescription per problem.
 
-A remedy is a pure function of the evidence and the spec: it never touches the model or the disk.
+A remedy says what to do in words, cites its source, and either
+
+- a spec change (flat field -> value) that ``spec.override`` applies as is (the trainer, repair,
+  compare), and
+- for the user's own loop (``watch()``, where a Diagnosis prints it instead of spec flags): a short
+  PyTorch snippet, aware of what the loop already does (``loop``: ``Monitor.loop_facts``, e.g. it
+  already clips at 1.0, it uses a GradScaler).
+
+A prescription is a pure function of the evidence, the spec and the loop: it never touches the model
+or the disk.  ``PRESCRIPTIONS`` maps every problem code of ``diagnose.PROBLEMS`` to one.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from .spec import Spec, resolved_lr
 
@@ -18,6 +26,7 @@ class Remedy:
     change: str  # what to do, in words
     source: str  # the seed section or paper behind it
     spec_change: dict[str, Any] = field(default_factory=dict)  # flat spec fields; empty when not expressible
+    snippet: str = ""  # the change in a user's own PyTorch loop, when there is no spec
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -31,115 +40,241 @@ def _fitted_init(act: str | None) -> str:
     return "glorot_uniform" if act in ("sigmoid", "tanh") else "lecun_normal" if act == "selu" else "he_uniform"
 
 
-def _lr(spec: Spec | None, lr: float | None) -> float | None:
-    if spec is not None:
-        return resolved_lr(spec)
-    return lr
+_INIT_SNIPPET = {
+    "glorot_uniform": "for m in model.modules():\n    if isinstance(m, (nn.Linear, nn.Conv2d)):\n"
+                      "        nn.init.xavier_uniform_(m.weight); nn.init.zeros_(m.bias)",
+    "he_uniform": "for m in model.modules():\n    if isinstance(m, (nn.Linear, nn.Conv2d)):\n"
+                  "        nn.init.kaiming_uniform_(m.weight, nonlinearity='relu'); nn.init.zeros_(m.bias)",
+    "lecun_normal": "for m in model.modules():\n    if isinstance(m, (nn.Linear, nn.Conv2d)):\n"
+                    "        nn.init.kaiming_normal_(m.weight, nonlinearity='linear'); nn.init.zeros_(m.bias)",
+}
 
 
-def _scaled_lr(spec: Spec | None, lr: float | None, factor: float) -> tuple[str, dict[str, Any]]:
-    cur = _lr(spec, lr)
-    if cur is None:
-        return f"{'lower' if factor < 1 else 'raise'} the learning rate {1 / factor if factor < 1 else factor:g}x", {}
-    new = float(f"{cur * factor:.3g}")
-    return f"{'lower' if factor < 1 else 'raise'} the learning rate from {cur:g} to {new:g}", {"lr": new}
+@dataclass
+class _Rx:
+    """What a prescription reads: the evidence, the spec or the loop, and the rate in force."""
+
+    evidence: dict[str, Any]
+    spec: Spec | None
+    lr: float | None
+    loop: dict[str, Any]
+
+    @property
+    def act(self) -> str | None:
+        return self.spec.model.activation if self.spec else self.evidence.get("activation")
+
+    @property
+    def depth(self) -> int:
+        return len(self.spec.model.hidden) if self.spec else int(self.evidence.get("depth") or 0)
+
+    def R(self, change: str, source: str, spec_change: dict[str, Any] | None = None, snippet: str = "") -> "Remedy":
+        """One remedy: the spec change (the trainer's and repair's terms) and, for a user's own loop, the snippet."""
+        return Remedy(change, source, dict(spec_change or {}), snippet)
+
+    def rate(self) -> float | None:
+        return resolved_lr(self.spec) if self.spec is not None else self.lr
+
+    def scaled_lr(self, factor: float, source: str) -> "Remedy":
+        cur, verb = self.rate(), ("lower" if factor < 1 else "raise")
+        if cur is None:
+            return self.R(f"{verb} the learning rate {1 / factor if factor < 1 else factor:g}x", source, {},
+                          f"for g in optimizer.param_groups:\n    g['lr'] *= {factor:g}")
+        new = float(f"{cur * factor:.3g}")
+        return self.R(f"{verb} the learning rate from {cur:g} to {new:g}", source, {"lr": new},
+                      f"for g in optimizer.param_groups:\n    g['lr'] = {new:g}  # and the scheduler's base/max lr")
+
+    def clip(self, source: str) -> "Remedy | None":
+        """Clip the gradient norm to 1.0, or lower where the loop already clips (None: it already clips tighter)."""
+        seen = self.loop.get("clips")
+        if self.spec is not None:
+            cur = self.spec.train.clip_norm
+            if cur and cur <= 1.0:
+                return self.R(f"clip the gradient norm tighter than {cur:g}, to {cur / 4:g}", source, {"clip_norm": cur / 4})
+            return self.R("clip the gradient norm to 1.0", source, {"clip_norm": 1.0})
+        if seen and seen <= 1.0:
+            return self.R(f"the loop already clips the gradient norm at about {seen:.2g}: clip tighter, to {seen / 4:.2g}",
+                          source, {}, f"torch.nn.utils.clip_grad_norm_(model.parameters(), {seen / 4:.2g})")
+        before = "  # after scaler.unscale_(optimizer)" if self.loop.get("scaler") else "  # after loss.backward()"
+        return self.R("clip the gradient norm to 1.0", source, {"clip_norm": 1.0},
+                      "torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)" + before)
+
+    def standardize_inputs(self) -> "Remedy":
+        return self.R("standardize each input feature with the training split's mean and std", "seed 000; seed 002 §7.6",
+                      {"normalize": "standard"}, "mean, std = x_train.mean(0), x_train.std(0).clamp_min(1e-8)\n"
+                                                 "x = (x - mean) / std  # the train statistics for every split")
+
+    def standardize_target(self) -> "Remedy":
+        return self.R("standardize the regression target (train statistics)", "seed 004", {"standardize_target": True},
+                      "y = (y - y_train.mean()) / y_train.std()  # predict in these units, convert back after")
+
+    def init(self, name: str, change: str, source: str, extra: dict[str, Any] | None = None) -> "Remedy":
+        return self.R(change, source, {"init": name, **(extra or {})}, _INIT_SNIPPET.get(name, ""))
+
+    def batchnorm(self, change: str = "add batch normalization before each activation", source: str = "seed 002 §7.7; Ioffe & Szegedy 2015") -> "Remedy":
+        return self.R(change, source, {"batchnorm": "before"}, "nn.Linear(n_in, n_out), nn.BatchNorm1d(n_out), nn.ReLU()  # per hidden layer")
+
+    def adam(self, change: str, source: str = "seed 002 §7.3.5") -> "Remedy":
+        return self.R(change, source, {"optimizer": "adam", "lr": 0.001}, "optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)")
+
+    def momentum(self, change: str, source: str) -> "Remedy":
+        return self.R(change, source, {"optimizer": "momentum", "momentum": 0.9},
+                      "optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)")
+
+    def anneal(self, change: str, source: str, extra: dict[str, Any] | None = None) -> "Remedy":
+        return self.R(change, source, {"schedule": "plateau", **(extra or {})},
+                      "scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.1, patience=5)\n"
+                      "scheduler.step(val_loss)  # once per epoch")
+
+    def activation(self, name: str, change: str, source: str, extra: dict[str, Any] | None = None) -> "Remedy":
+        module = {"relu": "nn.ReLU()", "leaky_relu": "nn.LeakyReLU(0.01)", "elu": "nn.ELU()", "tanh": "nn.Tanh()"}[name]
+        return self.R(change, source, {"activation": name, **(extra or {})}, f"replace each activation module by {module}")
 
 
-def for_problem(problem: str, evidence: dict[str, Any], spec: Spec | None = None, lr: float | None = None) -> list[Remedy]:
+def _vanishing(x: _Rx) -> list[Remedy]:
+    out = []
+    if x.act in ("sigmoid", "tanh") or x.evidence.get("saturating"):
+        out.append(x.activation("relu", "replace sigmoid/tanh by ReLU with He initialization",
+                                "seed 004; seed 002 §7.4-7.5; He et al. 2015", {"init": "he_uniform"}))
+        out.append(x.init("glorot_uniform", "keep tanh but use Glorot initialization, which keeps the variance of activations "
+                          "and gradients equal across layers", "seed 000; Glorot & Bengio 2010", {"activation": "tanh"}))
+    else:
+        out.append(x.init("he_uniform", "use He initialization (variance 2/fan_in) so each ReLU layer keeps the gradient's scale",
+                          "seed 001; He et al. 2015"))
+    out.append(x.batchnorm())
+    out.append(x.adam("use Adam, whose per-parameter step size compensates small gradients", "seed 002 §7.3.5"))
+    if x.depth > 4:
+        out.append(x.R("use fewer layers", "seed 004",
+                       {"hidden": ",".join(map(str, x.spec.model.hidden[:max(2, x.depth // 2)]))} if x.spec else {}))
+    return out
+
+
+def _exploding(x: _Rx) -> list[Remedy]:
+    out = [r for r in [x.clip("seed 004 (clipnorm); Pascanu et al. 2013")] if r]
+    if x.evidence.get("regression") or (x.spec and x.spec.data.dataset == "regression" and not x.spec.data.standardize_target):
+        out.insert(0, x.standardize_target())
+    out.append(x.scaled_lr(0.1, "seed 002 §7.1-7.2"))
+    if x.evidence.get("unscaled_inputs") or (x.spec and x.spec.data.normalize == "none"):
+        out.append(x.standardize_inputs())
+    out.append(x.R("clip each gradient element to [-5, 5]", "seed 004 (clipvalue)", {"clip_value": 5.0},
+                   "torch.nn.utils.clip_grad_value_(model.parameters(), 5.0)"))
+    out.append(x.init("he_uniform", "use He initialization so weights do not amplify the signal layer by layer", "seed 000; He et al. 2015"))
+    return out
+
+
+def _non_finite(x: _Rx) -> list[Remedy]:
+    out = [r for r in [x.clip("seed 004; Pascanu et al. 2013")] if r] + [x.scaled_lr(0.1, "seed 002 §7.1")]
+    if x.evidence.get("regression") or (x.spec and x.spec.data.dataset == "regression" and not x.spec.data.standardize_target):
+        out.insert(0, x.standardize_target())
+    out.append(x.R("check the loss for log(0), division by zero or sqrt of a negative number", "numerics", {},
+                   "torch.autograd.set_detect_anomaly(True)  # names the operation that made the first NaN"))
+    return out
+
+
+def _dead(x: _Rx) -> list[Remedy]:
+    lower = x.scaled_lr(0.1, "seed 002 §7.4.2: a large update can push a ReLU's weights where it never fires again")
+    out = [x.activation("leaky_relu", "use Leaky ReLU (slope 0.01), whose units keep a gradient when their input is negative",
+                        "seed 001; seed 002 §7.4.2; Maas et al. 2013"),
+           x.activation("elu", "use ELU", "seed 001; Clevert et al. 2015")]
+    out.insert(0, lower) if x.evidence.get("lr_high") else out.append(lower)
+    init = x.init("he_uniform", "use He initialization and zero biases", "He et al. 2015", {"bias_init": 0.0})
+    # dead from the first step: the weights and biases were drawn where the units never fire
+    out.insert(0, init) if x.evidence.get("at_init") else out.append(init)
+    return out
+
+
+def _saturated(x: _Rx) -> list[Remedy]:
+    out = [x.init("glorot_uniform", "use Glorot initialization (or He with ReLU) so pre-activations stay near the linear region",
+                  "seed 000; seed 002 §7.5; Glorot & Bengio 2010"),
+           x.batchnorm(),
+           x.activation("relu", "use a non-saturating activation (ReLU with He init)", "seed 002 §7.4", {"init": "he_uniform"})]
+    if x.evidence.get("unscaled_inputs") or (x.spec and x.spec.data.normalize == "none"):
+        out.insert(0, x.standardize_inputs())
+    return out
+
+
+def _lr_high(x: _Rx) -> list[Remedy]:
+    out = [x.scaled_lr(0.1, "seed 002 §7.1-7.2, Fig. 7.6"),
+           x.anneal("anneal the learning rate when the held-out loss plateaus", "seed 002 §7.2"),
+           x.clip("seed 004"),
+           x.batchnorm("add batch normalization, which tolerates larger rates", "seed 002 §7.7")]
+    return [r for r in out if r]
+
+
+def _lr_low(x: _Rx) -> list[Remedy]:
+    # Aim the update-to-weight ratio at the healthy ~1e-3 (CS231n): for SGD it scales with the rate,
+    # so raise the rate by the gap, rounded to a power of ten (at least 10x, at most 1000x).
+    ratio = x.evidence.get("update_ratio")
+    gap = 1e-3 / ratio if ratio and ratio > 0 and math.isfinite(ratio) else 10.0
+    return [x.scaled_lr(float(min(1000.0, max(10.0, 10 ** round(math.log10(gap))))), "seed 002 §7.2, Fig. 7.6"),
+            x.adam("use Adam (lr 0.001), which adapts each parameter's step", "seed 002 §7.3.5"),
+            x.momentum("add momentum 0.9", "seed 002 §7.3.1")]
+
+
+def _plateau(x: _Rx) -> list[Remedy]:
+    anneal = x.anneal("anneal: divide the learning rate by 10 when the loss stops improving", "seed 002 §7.2, Fig. 7.6",
+                      {"plateau_patience": 5})
+    momentum = x.momentum("use momentum (0.9) to carry the iterate across flat regions and saddle points", "seed 002 §7.1, §7.3.1, Fig. 7.8")
+    adam = x.adam("use Adam, whose normalized steps cross flat regions", "seed 002 §7.3.5")
+    small_steps = (x.evidence.get("update_ratio") or 1.0) < 1e-3  # below the ~1e-3 healthy update rate: stuck, not bouncing
+    out = [momentum, adam, anneal] if small_steps else [anneal, momentum, adam]
+    if x.spec is not None and x.spec.model.init in HAND_SCALED_INITS:
+        # weights at a hand-picked scale (seed 004's N(0, 1), U(0, 1)) are the first suspect of a stall:
+        # the variance-preserving rule for the activation replaces the guess (seed 002 §7.5)
+        out.insert(0, x.init(_fitted_init(x.act), f"replace init={x.spec.model.init} by the initialization that keeps the variance "
+                             f"across layers for {x.act} ({_fitted_init(x.act)})", "seed 002 §7.5; Glorot & Bengio 2010; He et al. 2015"))
+    elif x.spec is None and x.evidence.get("constant_output"):
+        out.insert(0, x.init(_fitted_init(x.act), "the network gives every input the same output: check the initialization "
+                             f"({_fitted_init(x.act)} for {x.act or 'its activation'}) and that the inputs reach the output",
+                             "seed 002 §7.5"))
+    return out
+
+
+def _unscaled(x: _Rx) -> list[Remedy]:
+    return [x.standardize_inputs(),
+            x.R("min-max scale each input feature to [-1, 1] on the training split", "seed 002 §7.6; seed 004", {"normalize": "minmax"},
+                "lo, hi = x_train.min(0).values, x_train.max(0).values\nx = 2 * (x - lo) / (hi - lo).clamp_min(1e-8) - 1"),
+            x.batchnorm("add batch normalization")]
+
+
+def _symmetric(x: _Rx) -> list[Remedy]:
+    name = "he_uniform" if x.act not in ("sigmoid", "tanh") else "glorot_uniform"
+    return [x.init(name, "initialize weights randomly (He for ReLU, Glorot for tanh/sigmoid) to break the symmetry between units",
+                   "seed 002 §7.5")]
+
+
+def _no_gradient(x: _Rx) -> list[Remedy]:
+    return [x.R("make sure the loss depends on the weights through differentiable operations: no .detach(), .item(), "
+                "argmax or numpy round trip between the model and the loss", "autograd", {},
+                "print([n for n, p in model.named_parameters() if p.grad is None or p.grad.abs().max() == 0])"),
+            x.R("a softmax or log-softmax over a single output is constant (always 1): use one logit with "
+                "BCEWithLogitsLoss, or C >= 2 outputs with CrossEntropyLoss", "seed 002 §7.4", {},
+                "loss = nn.BCEWithLogitsLoss()(model(x).squeeze(-1), y.float())"),
+            x.R("feed the loss the logits, not probabilities: a sigmoid/softmax output saturated at 0 or 1 under a "
+                "clipped loss passes no gradient", "seed 002 §7.4", {},
+                "loss = nn.CrossEntropyLoss()(logits, y)  # no softmax in the model's last layer"),
+            x.standardize_inputs()]
+
+
+def _initial_high(x: _Rx) -> list[Remedy]:
+    name = _fitted_init(x.act)
+    return [x.init(name, f"initialize with the variance-preserving rule for {x.act or 'the activation'} ({name}) and a small "
+                   "output layer, so the first predictions are near chance", "seed 002 §7.5; Glorot & Bengio 2010; He et al. 2015"),
+            x.R("scale the last layer's initial weights down (e.g. std 0.02 or zeros) so the first logits are small",
+                "GPT-2 / nanoGPT init", {}, "nn.init.normal_(model_output_layer.weight, std=0.02)"),
+            x.standardize_inputs()]
+
+
+PRESCRIPTIONS: dict[str, Callable[[_Rx], list[Remedy]]] = {
+    "vanishing_gradients": _vanishing, "exploding_gradients": _exploding, "non_finite": _non_finite, "dead_units": _dead,
+    "saturated_units": _saturated, "lr_too_high": _lr_high, "lr_too_low": _lr_low, "plateau": _plateau,
+    "unscaled_inputs": _unscaled, "symmetric_units": _symmetric, "no_gradient": _no_gradient,
+    "initial_loss_high": _initial_high,
+}
+
+
+def for_problem(problem: str, evidence: dict[str, Any], spec: Spec | None = None, lr: float | None = None,
+                loop: dict[str, Any] | None = None) -> list[Remedy]:
     """Remedies for one finding, best first, ordered by what the evidence says."""
-    act = spec.model.activation if spec else evidence.get("activation")
-    depth = len(spec.model.hidden) if spec else evidence.get("depth", 0)
-    R = Remedy
-    if problem == "vanishing_gradients":
-        sat = act in ("sigmoid", "tanh") or evidence.get("saturating")
-        out = []
-        if sat:
-            out.append(R("replace sigmoid/tanh by ReLU with He initialization", "seed 004; seed 002 §7.4-7.5; He et al. 2015",
-                         {"activation": "relu", "init": "he_uniform"}))
-            out.append(R("keep tanh but use Glorot initialization, which keeps the variance of activations and gradients "
-                         "equal across layers", "seed 000; Glorot & Bengio 2010", {"activation": "tanh", "init": "glorot_uniform"}))
-        else:
-            out.append(R("use He initialization (variance 2/fan_in) so each ReLU layer keeps the gradient's scale",
-                         "seed 001; He et al. 2015", {"init": "he_uniform"}))
-        out.append(R("add batch normalization before each activation", "seed 002 §7.7; Ioffe & Szegedy 2015", {"batchnorm": "before"}))
-        out.append(R("use Adam, whose per-parameter step size compensates small gradients", "seed 002 §7.3.5", {"optimizer": "adam", "lr": 0.001}))
-        if depth and depth > 4:
-            out.append(R("use fewer layers", "seed 004", {"hidden": ",".join(map(str, spec.model.hidden[:max(2, depth // 2)]))} if spec else {}))
-        return out
-    if problem == "exploding_gradients":
-        out = [R("clip the gradient norm to 1.0", "seed 004 (clipnorm); Pascanu et al. 2013", {"clip_norm": 1.0})]
-        if evidence.get("regression") or (spec and spec.data.dataset == "regression" and not spec.data.standardize_target):
-            out.insert(0, R("standardize the regression target (train statistics)", "seed 004", {"standardize_target": True}))
-        text, ch = _scaled_lr(spec, lr, 0.1)
-        out.append(R(text, "seed 002 §7.1-7.2", ch))
-        if evidence.get("unscaled_inputs") or (spec and spec.data.normalize == "none"):
-            out.append(R("standardize the inputs on the training split", "seed 000; seed 002 §7.6", {"normalize": "standard"}))
-        out.append(R("clip each gradient element to [-5, 5]", "seed 004 (clipvalue)", {"clip_value": 5.0}))
-        out.append(R("use He initialization so weights do not amplify the signal layer by layer", "seed 000; He et al. 2015", {"init": "he_uniform"}))
-        return out
-    if problem == "non_finite":
-        text, ch = _scaled_lr(spec, lr, 0.1)
-        out = [R("clip the gradient norm to 1.0", "seed 004; Pascanu et al. 2013", {"clip_norm": 1.0}), R(text, "seed 002 §7.1", ch)]
-        if evidence.get("regression") or (spec and spec.data.dataset == "regression" and not spec.data.standardize_target):
-            out.insert(0, R("standardize the regression target", "seed 004", {"standardize_target": True}))
-        out.append(R("check the loss for log(0), division by zero or sqrt of a negative number", "numerics", {}))
-        return out
-    if problem == "dead_units":
-        text, ch = _scaled_lr(spec, lr, 0.1)
-        out = [R("use Leaky ReLU (slope 0.01), whose units keep a gradient when their input is negative",
-                 "seed 001; seed 002 §7.4.2; Maas et al. 2013", {"activation": "leaky_relu"}),
-               R("use ELU", "seed 001; Clevert et al. 2015", {"activation": "elu"})]
-        if evidence.get("lr_high"):
-            out.insert(0, R(text, "seed 002 §7.4.2: a large update can push a ReLU's weights where it never fires again", ch))
-        else:
-            out.append(R(text, "seed 002 §7.4.2", ch))
-        init = R("use He initialization and zero biases", "He et al. 2015", {"init": "he_uniform", "bias_init": 0.0})
-        # dead from the first step: the weights and biases were drawn where the units never fire
-        out.insert(0, init) if evidence.get("at_init") else out.append(init)
-        return out
-    if problem == "saturated_units":
-        out = [R("use Glorot initialization (or He with ReLU) so pre-activations stay near the linear region",
-                 "seed 000; seed 002 §7.5; Glorot & Bengio 2010", {"init": "glorot_uniform"}),
-               R("add batch normalization before each activation", "seed 002 §7.7", {"batchnorm": "before"}),
-               R("use a non-saturating activation (ReLU with He init)", "seed 002 §7.4", {"activation": "relu", "init": "he_uniform"})]
-        if evidence.get("unscaled_inputs") or (spec and spec.data.normalize == "none"):
-            out.insert(0, R("standardize the inputs on the training split", "seed 000; seed 002 §7.6", {"normalize": "standard"}))
-        return out
-    if problem == "lr_too_high":
-        text, ch = _scaled_lr(spec, lr, 0.1)
-        return [R(text, "seed 002 §7.1-7.2, Fig. 7.6", ch),
-                R("anneal the learning rate when the held-out loss plateaus", "seed 002 §7.2", {"schedule": "plateau"}),
-                R("clip the gradient norm to 1.0", "seed 004", {"clip_norm": 1.0}),
-                R("add batch normalization, which tolerates larger rates", "seed 002 §7.7", {"batchnorm": "before"})]
-    if problem == "lr_too_low":
-        # Aim the update-to-weight ratio at the healthy ~1e-3 (CS231n): for SGD it scales with the rate,
-        # so raise the rate by the gap, rounded to a power of ten (at least 10x, at most 1000x).
-        ratio = evidence.get("update_ratio")
-        gap = 1e-3 / ratio if ratio and ratio > 0 and math.isfinite(ratio) else 10.0
-        text, ch = _scaled_lr(spec, lr, float(min(1000.0, max(10.0, 10 ** round(math.log10(gap))))))
-        return [R(text, "seed 002 §7.2, Fig. 7.6", ch),
-                R("use Adam (lr 0.001), which adapts each parameter's step", "seed 002 §7.3.5", {"optimizer": "adam", "lr": 0.001}),
-                R("add momentum 0.9", "seed 002 §7.3.1", {"optimizer": "momentum", "momentum": 0.9})]
-    if problem == "plateau":
-        anneal = R("anneal: divide the learning rate by 10 when the loss stops improving", "seed 002 §7.2, Fig. 7.6",
-                   {"schedule": "plateau", "plateau_patience": 5})
-        momentum = R("use momentum (0.9) to carry the iterate across flat regions and saddle points", "seed 002 §7.1, §7.3.1, Fig. 7.8",
-                     {"optimizer": "momentum", "momentum": 0.9})
-        adam = R("use Adam, whose normalized steps cross flat regions", "seed 002 §7.3.5", {"optimizer": "adam", "lr": 0.001})
-        small_steps = evidence.get("update_ratio", 1.0) < 1e-3  # below the ~1e-3 healthy update rate: stuck, not bouncing
-        out = [momentum, adam, anneal] if small_steps else [anneal, momentum, adam]
-        if spec is not None and spec.model.init in HAND_SCALED_INITS:
-            # weights at a hand-picked scale (seed 004's N(0, 1), U(0, 1)) are the first suspect of a stall:
-            # the variance-preserving rule for the activation replaces the guess (seed 002 §7.5)
-            out.insert(0, R(f"replace init={spec.model.init} by the initialization that keeps the variance across layers "
-                            f"for {act} ({_fitted_init(act)})", "seed 002 §7.5; Glorot & Bengio 2010; He et al. 2015",
-                            {"init": _fitted_init(act)}))
-        return out
-    if problem == "unscaled_inputs":
-        return [R("standardize each input feature with the training split's mean and std", "seed 000; seed 002 §7.6", {"normalize": "standard"}),
-                R("min-max scale each input feature to [-1, 1] on the training split", "seed 002 §7.6; seed 004", {"normalize": "minmax"}),
-                R("add batch normalization", "seed 002 §7.7", {"batchnorm": "before"})]
-    if problem == "symmetric_units":
-        return [R("initialize weights randomly (He for ReLU, Glorot for tanh/sigmoid) to break the symmetry between units",
-                  "seed 002 §7.5", {"init": "he_uniform" if act not in ("sigmoid", "tanh") else "glorot_uniform"})]
-    raise ValueError(f"unknown problem {problem!r}")
+    if problem not in PRESCRIPTIONS:
+        raise ValueError(f"unknown problem {problem!r}")
+    return PRESCRIPTIONS[problem](_Rx(evidence, spec, lr, dict(loop or {})))
