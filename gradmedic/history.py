@@ -6,12 +6,18 @@ One place defines the names of the statistics and the arrays that hold them:
   weight L2 norm, update-to-weight ratio ``||w_t - w_{t-1}|| / ||w_{t-1}||``.  A layer that had no
   gradient at a step (frozen, unused) records NaN there, not 0: no gradient is not a zero gradient.
   The update ratio is NaN on a sampled step not preceded by an optimizer step (gradient
-  accumulation, a step skipped by a GradScaler).
+  accumulation, a step skipped by a GradScaler).  NaN means "not measured"; a gradient or weight
+  that is itself non-finite is recorded as +inf (so the two can be told apart).  A step whose
+  GradScaler-scaled gradients overflowed (the scaler skips it: normal while it calibrates the
+  scale) records NaN gradient statistics: it was not a step of training.
 - ``ACT_STATS`` per activation module: output mean, std, share <= 0, share saturated, share of
   units silent for every sampled input.
 - ``OUT_STATS`` of the model's output on sampled steps: its width (classes C of a (N, C) or
   (N, T, C) output; NaN when the output is not a tensor) and its spread across the batch (0 for a
   network that gives every input the same output: a constant predictor has learned nothing).
+- ``pre_clip`` on sampled steps: the total gradient norm before clipping, as returned by
+  ``torch.nn.utils.clip_grad_norm_`` and passed to ``monitor.step(loss, grad_norm=...)`` (NaN when
+  not given); the recorded gradient norms are those after clipping.
 - per step with a loss: the loss and the learning rate of the first parameter group at that step
   (NaN when no optimizer is known), so a finding can cite the rate in force when it happened.
 
@@ -44,6 +50,7 @@ class Chunk:
     hists: np.ndarray | None = None  # (S, A, ACT_HIST_BINS) activation counts per bin (NaN: not recorded)
     lr: np.ndarray | None = None  # (T,) learning rate at each loss step (NaN: unknown)
     out: np.ndarray | None = None  # (S, len(OUT_STATS)) model output statistics (NaN: not recorded)
+    pre_clip: np.ndarray | None = None  # (S,) total gradient norm before clipping (NaN: not given)
 
 
 def _fill(n: int, shape: tuple, dtype=np.float64) -> np.ndarray:
@@ -73,14 +80,14 @@ class History:
                 kl = slice(None, None, 2) if len(m.loss) > losses else slice(None)
                 m = Chunk(m.loss_steps[kl], m.loss[kl], m.stat_steps[ks], m.layers[ks], m.acts[ks], m.inputs[ks],
                           None if m.hists is None else m.hists[ks], None if m.lr is None else m.lr[kl],
-                          None if m.out is None else m.out[ks])
+                          None if m.out is None else m.out[ks], None if m.pre_clip is None else m.pre_clip[ks])
             self._chunks = [m]
 
     def _merged(self) -> Chunk:
         if not self._chunks:
             L, A = len(self.layer_names), len(self.act_names)
             return Chunk(np.zeros(0, int), np.zeros(0), np.zeros(0, int), np.zeros((0, L, len(LAYER_STATS))),
-                         np.zeros((0, A, len(ACT_STATS))), np.zeros((0, 2, 0)), None, np.zeros(0), np.zeros((0, len(OUT_STATS))))
+                         np.zeros((0, A, len(ACT_STATS))), np.zeros((0, 2, 0)), None, np.zeros(0), np.zeros((0, len(OUT_STATS))), np.zeros(0))
         if len(self._chunks) > 1:
             cs = self._chunks
             f = max(c.inputs.shape[2] for c in cs)
@@ -92,9 +99,10 @@ class History:
                                         for c in cs])
             lr = np.concatenate([c.lr if c.lr is not None else _fill(len(c.loss), ()) for c in cs])
             out = np.concatenate([c.out if c.out is not None else _fill(len(c.stat_steps), (len(OUT_STATS),)) for c in cs])
+            pre = np.concatenate([c.pre_clip if c.pre_clip is not None else _fill(len(c.stat_steps), ()) for c in cs])
             self._chunks = [Chunk(np.concatenate([c.loss_steps for c in cs]), np.concatenate([c.loss for c in cs]),
                                   np.concatenate([c.stat_steps for c in cs]), np.concatenate([c.layers for c in cs]),
-                                  np.concatenate([c.acts for c in cs]), np.concatenate(inputs), hists, lr, out)]
+                                  np.concatenate([c.acts for c in cs]), np.concatenate(inputs), hists, lr, out, pre)]
         return self._chunks[0]
 
     @property
@@ -131,6 +139,13 @@ class History:
         return m.out[:, OUT_STATS.index(stat)]
 
     @property
+    def pre_clip_norm(self) -> np.ndarray:
+        """(S,) total gradient norm before clipping at each recorded step, as the loop passed it to
+        ``step(loss, grad_norm=...)``; NaN where not given."""
+        m = self._merged()
+        return m.pre_clip if m.pre_clip is not None else _fill(len(m.stat_steps), ())
+
+    @property
     def inputs(self) -> np.ndarray:
         return self._merged().inputs
 
@@ -156,7 +171,8 @@ class History:
         header = {"layer_names": self.layer_names, "act_names": self.act_names, "act_kinds": self.act_kinds,
                   "hist_ranges": self.hist_ranges, "meta": meta}
         arrays = {"loss_steps": m.loss_steps, "loss": m.loss, "stat_steps": m.stat_steps, "layers": m.layers,
-                  "acts": m.acts, "inputs": m.inputs, "lr": self.lr, "out": m.out if m.out is not None else _fill(len(m.stat_steps), (len(OUT_STATS),))}
+                  "acts": m.acts, "inputs": m.inputs, "lr": self.lr, "out": m.out if m.out is not None else _fill(len(m.stat_steps), (len(OUT_STATS),)),
+                  "pre_clip": self.pre_clip_norm}
         if m.hists is not None:
             arrays["hists"] = m.hists
         np.savez_compressed(path, header=np.array(json.dumps(header)), **arrays)
@@ -170,5 +186,6 @@ class History:
             h = cls(header["layer_names"], header["act_names"], header["act_kinds"], max_rows=10**9, max_loss=10**9,
                     hist_ranges=ranges)
             h.append(Chunk(z["loss_steps"], z["loss"], z["stat_steps"], z["layers"], z["acts"], z["inputs"],
-                           z["hists"] if "hists" in z else None, z["lr"], z["out"]))
+                           z["hists"] if "hists" in z else None, z["lr"], z["out"],
+                           z["pre_clip"] if "pre_clip" in z else None))
         return h, header.get("meta", {})

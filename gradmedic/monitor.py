@@ -18,6 +18,13 @@
   over a range fixed by the module type (:func:`activation_range`; values beyond it are counted in
   the end bins), for the "colorful dimension" picture of a layer's distribution over time.
 
+A layer without any gradient at a sampled step (frozen, unused) records NaN gradient statistics and
+update ratio; a parameter shared by two modules (tied weights) is counted once, for the first.  With
+the optimizer known, a sampled step not preceded by an optimizer step records the update ratio NaN
+(gradient accumulation).  With a GradScaler passed (``scaler=``) gradients are read unscaled.  Of
+repeated forward passes before a sampled step, the one made while the parameters had no gradient is
+recorded (a GAN's discriminator is also run in the generator's step).
+
 The loss is kept every step.  Statistics stay on the model's device as small tensors and are
 moved to the host in one transfer every ``flush_every`` steps (no host-device synchronisation
 per step on CUDA).  Activation hooks are installed only for the forward passes that are sampled,
@@ -59,6 +66,7 @@ UNBOUNDED_RANGE = 4.0
 _RELU_FAMILY = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.RReLU, nn.PReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU, nn.SiLU, nn.Mish)
 _SATURATING = {nn.Sigmoid: (0.01, 0.99), nn.Tanh: (-0.99, 0.99), nn.Hardtanh: (-0.99, 0.99)}
 _OTHER = (Maxout, nn.Softplus)
+_CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 _watched: "weakref.WeakSet[nn.Module]" = weakref.WeakSet()
 
@@ -89,14 +97,28 @@ def activation_kind(m: nn.Module) -> str | None:
 class Monitor:
     """Records statistics of ``model`` each time :meth:`step` is called after ``backward()``.
 
+    ``optimizer``: the optimizer of the loop (optional).  With it the monitor records the learning
+    rate, counts the optimizer's real steps (a hook after ``optimizer.step()``) so that a sampled step
+    not preceded by an update records the update ratio as NaN, not 0 (gradient accumulation, a step a
+    GradScaler skipped), and learns how many micro-batches make one update (:attr:`loop_facts`).
+    ``scaler``: the ``torch.amp.GradScaler`` of the loop, when there is one.  It must be passed:
+    without it the monitor reads the scaled gradients, ``scale`` times too large.  With it the gradient
+    statistics are divided by the current scale (unless ``scaler.unscale_(optimizer)`` already ran),
+    and steps whose scaled gradients overflowed (the scaler skips them) record NaN gradient statistics
+    and are counted in :attr:`skipped_steps`, not reported as non-finite gradients.
     ``every``: sample layer and activation statistics every N steps (the loss is kept every step).
     ``flush_every``: steps between host transfers.  ``on_flush``: callbacks given each new Chunk.
+
+    After recording: :attr:`notes` (what could not be measured, and what the loop was seen to do
+    wrong), :attr:`clip_norm_seen`, :attr:`skipped_steps` and :attr:`loop_facts`.
     """
 
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer | None = None, *, every: int = 25,
                  flush_every: int = 256, on_flush: list[Callable[[Chunk], None]] | None = None,
-                 max_rows: int = 20_000, thresholds: Any = None, reference_loss: float | None = None):
+                 max_rows: int = 20_000, thresholds: Any = None, reference_loss: float | None = None,
+                 scaler: Any = None):
         self._compiled = False
+        outer = model
         if not isinstance(model, nn.Module):
             raise WatchError(f"watch() needs a torch.nn.Module, got {type(model).__name__}")
         if type(model).__name__ == "OptimizedModule" and isinstance(getattr(model, "_orig_mod", None), nn.Module):
@@ -108,7 +130,10 @@ class Monitor:
             raise WatchError("this model is already watched; close() the first monitor before watching it again")
         if every < 1 or flush_every < 1 or max_rows < 1:
             raise WatchError("every, flush_every and max_rows must be >= 1")
-        self.model, self.optimizer = model, optimizer
+        if scaler is not None and not (hasattr(scaler, "is_enabled") and hasattr(scaler, "scale")):
+            raise WatchError(f"scaler= needs a torch.amp.GradScaler, got {type(scaler).__name__}")
+        self.model, self.optimizer, self.scaler = model, optimizer, scaler
+        self._outer = outer  # the module the loop calls (the compiled wrapper, when compiled)
         self.every, self.flush_every = every, flush_every
         self.thresholds = thresholds
         self.reference_loss = reference_loss  # e.g. chance-level loss, ln(n_classes) for cross-entropy
@@ -120,8 +145,12 @@ class Monitor:
         self.layer_types: list[str] = []
         self._params: list[torch.Tensor] = []
         owner: list[int] = []
+        seen: set[int] = set()
         for name, m in model.named_modules():
-            ps = [p for p in m.parameters(recurse=False) if p.requires_grad]
+            # A parameter shared by two modules (tied embeddings: nanoGPT's wte and lm_head) is counted
+            # once, for the first module that owns it; the second is a layer only if it owns others.
+            ps = [p for p in m.parameters(recurse=False) if p.requires_grad and id(p) not in seen]
+            seen.update(id(p) for p in ps)
             if ps:
                 self.layer_names.append(name or type(m).__name__)
                 self.layer_types.append(type(m).__name__)
@@ -131,37 +160,77 @@ class Monitor:
             raise WatchError("the model has no trainable parameters: nothing to watch")
         self._first_layer = next(m for _, m in model.named_modules() if any(True for _ in m.parameters(recurse=False)))
         # Features are along dim 1 for convolutions (N, C, ...), along the last dim otherwise (N, [T,] F).
-        self._feature_dim = 1 if isinstance(self._first_layer, (nn.Conv1d, nn.Conv2d, nn.Conv3d)) else -1
+        self._feature_dim = 1 if isinstance(self._first_layer, _CONV) else -1
         self.device = self._params[0].device
         self._owner = torch.tensor(owner, device=self.device)
         self._numel = torch.zeros(len(self.layer_names), device=self.device).index_add_(
             0, self._owner, torch.tensor([float(p.numel()) for p in self._params], device=self.device))
 
         self.act_names, self.act_kinds, self._act_modules = [], [], []
+        self._act_src: list[str] = []  # "out": an activation module's output; "in": a Linear/Conv layer's input
         for name, m in model.named_modules():
             kind = activation_kind(m)
             if kind:
                 self.act_names.append(name)
                 self.act_kinds.append(kind)
                 self._act_modules.append(m)
-        self._sat = [(_SATURATING[type(m)] if k == "saturating" else None) for m, k in zip(self._act_modules, self.act_kinds)]
-        self.hist_ranges = [activation_range(m) for m in self._act_modules]
+                self._act_src.append("out")
+        self._notes: list[str] = []
+        rnn = any(isinstance(m, nn.RNNBase) for m in model.modules())
+        if not self._act_modules:
+            # Functional activations (F.relu in forward) leave nothing to hook.  ReLU outputs exact
+            # zeros, so a feature of a Linear/Conv layer's input that is 0 for every sampled sample is
+            # a silent unit of whatever produced it: measure dead units there (not the model's first
+            # layer, whose input is data; at run time only inputs computed from trained parameters).
+            for name, m in model.named_modules():
+                if isinstance(m, (nn.Linear, *_CONV)) and m is not self._first_layer:
+                    self.act_names.append(f"{name or type(m).__name__}.input")
+                    self.act_kinds.append("relu")
+                    self._act_modules.append(m)
+                    self._act_src.append("in")
+            measured = " dead units are measured instead as features that are exactly 0 for every sampled " \
+                       "sample at the input of Linear/Conv layers (the '.input' entries);" if self._act_modules else ""
+            self._notes.append("dead/saturated-unit checks are off: no activation module to hook (functional "
+                               "activations such as F.relu, or gates inside nn.LSTM/GRU);" + measured
+                               + " gradient, update and loss checks still run")
+        elif rnn:
+            self._notes.append("the gates inside nn.LSTM/GRU/RNN are not hooked: their saturation is not measured")
+        self._sat = [(_SATURATING[type(m)] if k == "saturating" and src == "out" else None)
+                     for m, k, src in zip(self._act_modules, self.act_kinds, self._act_src)]
+        self.hist_ranges = [activation_range(m) if src == "out" else (0.0, UNBOUNDED_RANGE)
+                            for m, src in zip(self._act_modules, self._act_src)]
+        self._out_idx = [i for i, src in enumerate(self._act_src) if src == "out"]
+        self._in_idx = [i for i, src in enumerate(self._act_src) if src == "in"]
 
         self.history = History(self.layer_names, self.act_names, self.act_kinds, max_rows=max_rows,
                                hist_ranges=self.hist_ranges)
         self.steps = 0
         self._losses: list[torch.Tensor] = []
         self._loss_steps: list[int] = []
-        self._rows: list[tuple[int, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]] = []
+        self._rows: list[tuple] = []
         self._no_hist = torch.full((ACT_HIST_BINS,), math.nan, device=self.device)
+        self._nan0 = torch.tensor(math.nan, device=self.device)
+        self._false0 = torch.tensor(False, device=self.device)
         self._act_out: list[torch.Tensor | None] = [None] * len(self._act_modules)
         self._inputs: torch.Tensor | None = None
         self._out: torch.Tensor | None = None
+        self._cap_fresh: bool | None = None  # None: nothing captured; else whether it came from a fresh pass
+        self._pass_fresh = True
         self._lrs: list[float] = []
         self._seg_key: tuple | None = None
+        self._grad_key: tuple | None = None
         self._warned_hooks = False
+        self._warned_order = False
         self._hooks: list = []
         self._snap: list[torch.Tensor] | None = None
+        self._skipped = 0
+        self._skip_flags: list[torch.Tensor] = []  # pending (not yet flushed) skip flags
+        # optimizer steps, counted by a hook: the update ratio needs an update to measure
+        self._opt_steps, self._snap_opt, self._last_opt_at = 0, 0, None
+        self._gaps: dict[int, int] = {}
+        self._opt_hook = None
+        if optimizer is not None and hasattr(optimizer, "register_step_post_hook"):
+            self._opt_hook = optimizer.register_step_post_hook(self._on_opt_step)
         self._closed = False
         _watched.add(model)
         if self._sampled(1):
@@ -181,8 +250,85 @@ class Monitor:
         self.flush()
         self._disarm()
         self._remove_hooks()
+        if self._opt_hook is not None:
+            self._opt_hook.remove()
+            self._opt_hook = None
         _watched.discard(self.model)
         self._closed = True
+
+    # -- what the loop does ------------------------------------------------------------------
+    def _on_opt_step(self, optimizer, args, kwargs) -> None:
+        self._opt_steps += 1
+        if self._last_opt_at is not None and self.steps > self._last_opt_at:
+            gap = self.steps - self._last_opt_at
+            self._gaps[gap] = self._gaps.get(gap, 0) + 1
+        self._last_opt_at = self.steps
+
+    def _scaler_on(self) -> bool:
+        sc = self.scaler
+        return sc is not None and bool(sc.is_enabled())
+
+    def _grads_scaled(self) -> bool:
+        """Whether the gradients are still multiplied by the scaler's scale (no ``unscale_`` yet)."""
+        sc = self.scaler
+        if not self._scaler_on() or getattr(sc, "_scale", None) is None:
+            return False
+        states = getattr(sc, "_per_optimizer_states", {})
+        stage = lambda st: getattr(st.get("stage"), "name", "READY")  # noqa: E731
+        if self.optimizer is not None:
+            st = states.get(id(self.optimizer))  # .get: the defaultdict must not grow an entry
+            return st is None or stage(st) == "READY"
+        return all(stage(st) == "READY" for st in states.values())
+
+    @property
+    def skipped_steps(self) -> int:
+        """Sampled steps whose GradScaler-scaled gradients overflowed (the scaler skipped them; they
+        record NaN gradient statistics).  Reading it waits for the device."""
+        return self._skipped + (int(torch.stack(self._skip_flags).sum()) if self._skip_flags else 0)
+
+    def _clip_seen(self) -> float | None:
+        pre = self.history.pre_clip_norm
+        if not len(pre) or not np.isfinite(pre).any():
+            return None
+        g = self.history.layer("grad_norm")
+        fin = np.isfinite(g)
+        post = np.sqrt((np.where(fin, g, 0.0) ** 2).sum(axis=1))  # total norm over the layers measured
+        clipped = np.isfinite(pre) & (pre > 0) & fin.any(axis=1) & (post < pre * (1 - 1e-3))
+        return float(np.median(post[clipped])) if clipped.any() else None
+
+    @property
+    def clip_norm_seen(self) -> float | None:
+        """About the ``max_norm`` the loop clips the total gradient norm to, or None: on sampled steps
+        where ``step(loss, grad_norm=...)`` was given a pre-clip norm larger than the norm measured
+        (after clipping), the median measured norm.  None when no clipping was seen."""
+        if not self._closed:
+            self.flush()
+        return self._clip_seen()
+
+    @property
+    def notes(self) -> list[str]:
+        """What the monitor could not measure, and what it saw the loop do (read by ``diagnose``)."""
+        notes = list(self._notes)
+        c = self._clip_seen()
+        if c is not None:
+            notes.append(f"the loop clips gradients to a total norm of about {c:.3g} (recorded gradient norms are "
+                         "after clipping; the pre-clip norms are in history.pre_clip_norm)")
+        return notes
+
+    @property
+    def loop_facts(self) -> dict[str, Any]:
+        """What the training loop already does, for remedies not to suggest it again:
+
+        ``clips``: the max norm it clips gradients to (:attr:`clip_norm_seen`), or None;
+        ``scaler``: whether an enabled GradScaler was passed; ``accumulation``: micro-batches
+        (``step()`` calls) per optimizer step when seen, else 1; ``optimizer``: its class name or None;
+        ``lr``: the first parameter group's learning rate now, or None.
+        """
+        lr = self._current_lr()
+        acc = max(self._gaps.items(), key=lambda kv: (kv[1], -kv[0]))[0] if self._gaps else 1
+        return {"clips": self.clip_norm_seen, "scaler": self._scaler_on(), "accumulation": int(acc),
+                "optimizer": type(self.optimizer).__name__ if self.optimizer is not None else None,
+                "lr": lr if math.isfinite(lr) else None}
 
     # -- recording ---------------------------------------------------------------------------
     def _sampled(self, step: int) -> bool:
@@ -195,8 +341,12 @@ class Monitor:
             # Eager: hooks only for sampled passes, so other steps run at unwatched speed.  Compiled:
             # installed once and kept, since dynamo does not retrace for hooks added after compiling.
             self._remove_hooks()
+            self._hooks.append(self._outer.register_forward_pre_hook(self._pass_hook))
             for i, m in enumerate(self._act_modules):
-                self._hooks.append(m.register_forward_hook(self._make_act_hook(i)))
+                if self._act_src[i] == "out":
+                    self._hooks.append(m.register_forward_hook(self._make_act_hook(i)))
+                else:
+                    self._hooks.append(m.register_forward_pre_hook(self._make_in_hook(i)))
             self._hooks.append(self._first_layer.register_forward_pre_hook(self._input_hook))
             self._hooks.append(self.model.register_forward_hook(self._output_hook))
         with torch.no_grad():
@@ -205,6 +355,7 @@ class Monitor:
             else:
                 torch._foreach_copy_(self._snap, [p.detach() for p in self._params])
         self._snap_valid = True
+        self._snap_opt = self._opt_steps
 
     _snap_valid = False
     _armed = False
@@ -219,6 +370,26 @@ class Monitor:
             h.remove()
         self._hooks = []
 
+    def _clear_capture(self) -> None:
+        self._act_out = [None] * len(self._act_modules)
+        self._inputs = None
+        self._out = None
+        self._cap_fresh = None
+
+    def _pass_hook(self, module, args):
+        # A forward pass that starts a fresh gradient accumulation (the parameters have no gradient:
+        # zero_grad(set_to_none=True) ran) is the pass of this model's own training step; a pass made
+        # while gradients exist (a GAN's discriminator run in the generator's step, D(G(z))) is kept
+        # only until such a fresh pass comes.
+        if self._armed and module.training and torch.is_grad_enabled():
+            self._pass_fresh = self._params[0].grad is None
+            if self._pass_fresh and self._cap_fresh is False:
+                self._clear_capture()
+
+    def _captured(self) -> None:
+        if self._cap_fresh is None:
+            self._cap_fresh = self._pass_fresh
+
     def _make_act_hook(self, i: int):
         # The hook only keeps a reference (autograd holds these outputs until backward anyway);
         # all statistics are computed in one batched pass in step(), ~15 ops whatever the depth.
@@ -227,6 +398,19 @@ class Monitor:
                     and isinstance(out, torch.Tensor) and out.is_floating_point() and out.numel() > 0:
                 o = out.detach()
                 self._act_out[i] = o[:ACT_SAMPLES] if o.dim() >= 2 else o
+                self._captured()
+        return hook
+
+    def _make_in_hook(self, i: int):
+        # The input of a Linear/Conv layer, for dead units of a model with functional activations; only
+        # inputs computed from trained parameters (requires_grad), not data.
+        def hook(module, args):
+            if self._armed and self._act_out[i] is None and module.training and torch.is_grad_enabled() and args:
+                x = args[0]
+                if isinstance(x, torch.Tensor) and x.requires_grad and x.is_floating_point() and x.dim() >= 2 \
+                        and x.shape[0] > 1:
+                    self._act_out[i] = x.detach()[:ACT_SAMPLES]
+                    self._captured()
         return hook
 
     def _input_hook(self, module, args):
@@ -234,12 +418,14 @@ class Monitor:
             x = args[0]
             if isinstance(x, torch.Tensor) and x.is_floating_point() and x.dim() >= 2 and x.shape[0] > 1:
                 self._inputs = x.detach()
+                self._captured()
 
     def _output_hook(self, module, args, out):
         if self._armed and self._out is None and module.training and torch.is_grad_enabled():
             t = _first_tensor(out)
             if t is not None and t.dim() >= 2 and t.shape[0] > 1:
                 self._out = t.detach()
+                self._captured()
 
     def _out_stats(self) -> torch.Tensor:
         """(len(OUT_STATS),) the output's width and its spread across the batch (see ``history``)."""
@@ -256,10 +442,21 @@ class Monitor:
         return torch.stack([torch.tensor(float(o.shape[-1]), device=self.device), spread])
 
     def _act_stats(self) -> torch.Tensor:
-        """(A, 4) mean, std, share <= 0 (ReLU family), share saturated (sigmoid/tanh); NaN where absent."""
+        """(A, 5) mean, std, share <= 0 (ReLU family), share saturated (sigmoid/tanh), share of dead units;
+        NaN where absent.  Entries measured at a layer's input ("in") get only the share of exact zeros
+        and the share of features 0 for every sample."""
         A = len(self._act_modules)
         out = torch.full((A, len(ACT_STATS)), math.nan, device=self.device)
-        idx = [i for i, o in enumerate(self._act_out) if o is not None]
+        for i in self._in_idx:
+            o = self._act_out[i]
+            if o is None:
+                continue
+            fd = 1 if isinstance(self._act_modules[i], _CONV) else o.dim() - 1
+            zero = (o == 0).float().mean()
+            peak = o.movedim(fd, -1).reshape(-1, o.shape[fd]).abs().amax(0)
+            out[i, ACT_STATS.index("zero_frac")] = zero
+            out[i, ACT_STATS.index("dead_frac")] = (peak == 0).float().mean()
+        idx = [i for i in self._out_idx if self._act_out[i] is not None]
         if not idx:
             return out
         outs = [self._act_out[i] for i in idx]
@@ -301,21 +498,32 @@ class Monitor:
 
     def _act_hists(self) -> torch.Tensor:
         """(A, ACT_HIST_BINS) counts of the sampled outputs per bin (clamped: the end bins hold what lies
-        beyond the range); a NaN row for a layer whose hook did not fire.  2 ops per layer, on the device."""
+        beyond the range); a NaN row for a layer whose hook did not fire (and for "in" entries).
+        2 ops per layer, on the device."""
         rows = []
-        for o, (lo, hi) in zip(self._act_out, self.hist_ranges):
-            rows.append(self._no_hist if o is None else torch.histc(o.float().clamp(lo, hi), ACT_HIST_BINS, lo, hi))
+        for o, (lo, hi), src in zip(self._act_out, self.hist_ranges, self._act_src):
+            rows.append(self._no_hist if o is None or src != "out" else
+                        torch.histc(o.float().clamp(lo, hi), ACT_HIST_BINS, lo, hi))
         return torch.stack(rows) if rows else torch.zeros((0, ACT_HIST_BINS), device=self.device)
 
-    def step(self, loss: torch.Tensor | float | None = None) -> None:
-        """Record this iteration.  Call once per iteration, after ``loss.backward()``."""
+    def step(self, loss: torch.Tensor | float | None = None, grad_norm: torch.Tensor | float | None = None) -> None:
+        """Record this iteration.  Call once per iteration (per micro-batch with gradient accumulation),
+        after ``loss.backward()`` and before ``optimizer.step()`` (with a GradScaler: before
+        ``scaler.step(optimizer)``).
+
+        ``grad_norm``: when the loop clips gradients, the total norm ``torch.nn.utils.clip_grad_norm_``
+        returned (the norm before clipping); it is recorded on sampled steps (``history.pre_clip_norm``)
+        and tells the monitor the loop clips, and at about what norm (:attr:`clip_norm_seen`).
+        """
         if self._closed:
             raise WatchError("step() on a closed monitor")
         if isinstance(loss, torch.Tensor) and loss.numel() != 1:
             raise WatchError(f"step(loss) needs a scalar loss, got a tensor of shape {tuple(loss.shape)}; reduce it (e.g. loss.mean()) first")
+        if isinstance(grad_norm, torch.Tensor) and grad_norm.numel() != 1:
+            raise WatchError(f"step(grad_norm=) needs the scalar total norm clip_grad_norm_ returns, got shape {tuple(grad_norm.shape)}")
         s = self.steps + 1
         if self._sampled(s):
-            self._record(s)  # raises WatchError without gradients: then the step is not counted
+            self._record(s, grad_norm)  # raises WatchError without gradients: then the step is not counted
         self.steps = s
         if loss is not None:
             self._losses.append(loss.detach().reshape(()).float() if isinstance(loss, torch.Tensor) else torch.tensor(float(loss)))
@@ -330,32 +538,81 @@ class Monitor:
 
     def _current_lr(self) -> float:
         """The first parameter group's learning rate now (a Python float; NaN without an optimizer)."""
-        if self.optimizer is None or not self.optimizer.param_groups:
+        if self.optimizer is None or not getattr(self.optimizer, "param_groups", None):
             return math.nan
         lr = self.optimizer.param_groups[0].get("lr", math.nan)
         return float(lr.item() if isinstance(lr, torch.Tensor) else lr)
 
-    def _record(self, s: int) -> None:
+    def _grad_index(self, has: tuple[bool, ...]) -> tuple[list[int], torch.Tensor, torch.Tensor]:
+        """For the parameters that have a gradient: their indices, their layers, and per layer 0 where
+        some parameter has one, NaN where none has (cached: the set rarely changes)."""
+        if has != self._grad_key:
+            idx = [i for i, h in enumerate(has) if h]
+            owner = self._owner[torch.tensor(idx, dtype=torch.long, device=self.device)]
+            present = torch.zeros(len(self.layer_names), dtype=torch.bool, device=self.device)
+            present[owner] = True
+            self._grad_cache = (idx, owner, torch.where(present, 0.0, math.nan))
+            self._grad_key = has
+        return self._grad_cache
+
+    def _record(self, s: int, grad_norm: torch.Tensor | float | None = None) -> None:
         grads = [p.grad for p in self._params]
         if all(g is None for g in grads):
             raise WatchError("step() found no gradients: call it after loss.backward() and before optimizer.zero_grad()")
+        # A parameter without a gradient (frozen after watch(), unused) has no gradient, not a zero one;
+        # within a layer that has some gradient it counts as zeros.
+        has = tuple(g is not None and p.requires_grad for p, g in zip(self._params, grads))
         with torch.no_grad():
-            if any(g is None for g in grads):  # unused parameters: count them as zero gradient
-                grads = [torch.zeros_like(p) if g is None else g for p, g in zip(self._params, grads)]
             L, P = len(self.layer_names), len(self._params)
+            idx, g_owner, absent = self._grad_index(has)
+            gs = [grads[i] for i in idx]
+            gsq = torch.zeros(L, device=self.device)
+            gl1 = torch.zeros(L, device=self.device)
+            scaler_on = self._scaler_on()
+            skip = self._false0
+            if gs:
+                if scaler_on:
+                    # Scaled gradients: norms accumulated in float64 (a finite scaled gradient may have a
+                    # float32 norm beyond 3.4e38), unscaled per parameter, then squared.  Non-finite norms
+                    # are exactly the scaler's overflow test: it skips this step.
+                    n2 = torch.stack(torch._foreach_norm(gs, 2, dtype=torch.float64))
+                    n1 = torch.stack(torch._foreach_norm(gs, 1, dtype=torch.float64))
+                    skip = ~torch.isfinite(n2.sum())
+                    if self._grads_scaled():
+                        inv = 1.0 / self.scaler._scale.double().to(self.device)
+                        n2, n1 = n2 * inv, n1 * inv
+                    n2, n1 = n2.float(), n1.float()
+                else:
+                    n2, n1 = _stack(torch._foreach_norm(gs)), _stack(torch._foreach_norm(gs, 1))
+                gsq.index_add_(0, g_owner, n2 ** 2)
+                gl1.index_add_(0, g_owner, n1)
             params = [p.detach() for p in self._params]
-            have_update = self._snap is not None and self._snap_valid
-            # One fused call for every L2 norm (gradients, weights, and for the update ratio the
-            # update and the previous weights), one segment sum per layer: ~15 ops at any depth.
-            tensors = grads + params + (list(torch._foreach_sub(params, self._snap)) + self._snap if have_update else [])
+            # an update needs an optimizer step since the snapshot (when the optimizer is known)
+            have_update = self._snap is not None and self._snap_valid and \
+                (self._opt_hook is None or self._opt_steps != self._snap_opt)
+            # One fused call for every L2 norm (weights, and for the update ratio the update and the
+            # previous weights), one segment sum per layer: ~15 ops at any depth.
+            tensors = params + (list(torch._foreach_sub(params, self._snap)) + self._snap if have_update else [])
             sq = _stack(torch._foreach_norm(tensors)).reshape(-1, P) ** 2
             sums = torch.zeros(sq.shape[0], L, device=self.device).index_add_(1, self._owner, sq).sqrt()
-            l1 = torch.zeros(L, device=self.device).index_add_(0, self._owner, _stack(torch._foreach_norm(grads, 1)))
-            update = sums[2] / sums[3] if have_update else torch.full((L,), math.nan, device=self.device)
+            update = sums[1] / sums[2] if have_update else torch.full((L,), math.nan, device=self.device)
             self._snap_valid = False
-            layers = torch.stack([sums[0], l1 / self._numel, sums[1], update], dim=1)
-            if self._act_modules and self._armed and all(o is None for o in self._act_out) and self.model.training \
-                    and not self._warned_hooks:
+            gnorm, gmean = gsq.sqrt(), gl1 / self._numel
+            # NaN means "not measured": a gradient or weight that is itself non-finite reads +inf
+            gnorm, gmean, wnorm = (torch.where(torch.isnan(t), math.inf, t) for t in (gnorm, gmean, sums[0]))
+            if scaler_on:
+                # overflowed scaled gradients: the scaler skips this step (so it calibrates its scale)
+                gnorm = torch.where(skip, math.nan, gnorm)
+                gmean = torch.where(skip, math.nan, gmean)
+            layers = torch.stack([gnorm + absent, gmean + absent, wnorm, update + absent], dim=1)
+            if isinstance(grad_norm, torch.Tensor):
+                pre = grad_norm.detach().reshape(()).float().to(self.device)
+            elif grad_norm is not None:
+                pre = torch.tensor(float(grad_norm), device=self.device)
+            else:
+                pre = self._nan0
+            if self._out_idx and self._armed and all(self._act_out[i] is None for i in self._out_idx) \
+                    and self.model.training and not self._warned_hooks:
                 # Never silently nothing: a model compiled after watch(), or run through
                 # torch.func.functional_call, bypasses module hooks.
                 self._warned_hooks = True
@@ -372,10 +629,10 @@ class Monitor:
             else:
                 inputs = torch.zeros((2, 0), device=self.device)
             out = self._out_stats()
-        self._rows.append((s, layers, acts, inputs, hists, out))
-        self._act_out = [None] * len(self._act_modules)
-        self._inputs = None
-        self._out = None
+        self._rows.append((s, layers, acts, inputs, hists, out, pre))
+        self._skip_flags.append(skip)
+        self._clear_capture()
+        self._pass_fresh = True
 
     def flush(self) -> Chunk | None:
         """Move pending records to the host (one transfer), append them to ``history``, tell listeners."""
@@ -392,17 +649,37 @@ class Monitor:
             # are 10x the size of all other statistics of a layer
             hists = torch.stack([r[4] for r in self._rows]).cpu().numpy().astype(np.float32)
             out = torch.stack([r[5] for r in self._rows]).cpu().numpy().astype(np.float64)
+            pre = torch.stack([r[6] for r in self._rows]).cpu().numpy().astype(np.float64)
+            self._skipped += int(torch.stack(self._skip_flags).sum()) if self._skip_flags else 0
         else:
             layers, acts, inputs = np.zeros((0, L, len(LAYER_STATS))), np.zeros((0, A, len(ACT_STATS))), np.zeros((0, 2, 0))
             hists = np.zeros((0, A, ACT_HIST_BINS), dtype=np.float32)
             out = np.zeros((0, len(OUT_STATS)))
+            pre = np.zeros(0)
         chunk = Chunk(np.array(self._loss_steps, dtype=np.int64), loss, np.array([r[0] for r in self._rows], dtype=np.int64),
-                      layers, acts, inputs.astype(np.float64), hists, np.array(self._lrs, dtype=np.float64), out)
-        self._losses, self._loss_steps, self._rows, self._lrs = [], [], [], []
+                      layers, acts, inputs.astype(np.float64), hists, np.array(self._lrs, dtype=np.float64), out, pre)
+        self._losses, self._loss_steps, self._rows, self._lrs, self._skip_flags = [], [], [], [], []
+        self._check_order(layers)
         self.history.append(chunk)
         for cb in self.on_flush:
             cb(chunk)
         return chunk
+
+    def _check_order(self, layers: np.ndarray) -> None:
+        """step() called before backward() with zero_grad(set_to_none=False): every gradient it sees is
+        exactly zero while the weights change.  Judged on the host, once per flush."""
+        if self._warned_order or not len(layers):
+            return
+        g, u = layers[:, :, LAYER_STATS.index("grad_norm")], layers[:, :, LAYER_STATS.index("update_ratio")]
+        fin = np.isfinite(g)
+        zero = fin.any(axis=1) & np.all(np.where(fin, g, 0.0) == 0, axis=1)
+        moved = (np.where(np.isfinite(u), u, 0.0) > 0).any(axis=1)
+        if (zero & moved).any():
+            self._warned_order = True
+            msg = ("gradmedic: step() saw every gradient zero while the weights changed: call monitor.step(loss) "
+                   "after loss.backward() and before optimizer.step()")
+            self._notes.append(msg)
+            warnings.warn(msg, RuntimeWarning, stacklevel=3)
 
     # -- judging ------------------------------------------------------------------------------
     def diagnose(self):
@@ -491,8 +768,17 @@ def _stack(ts: list[torch.Tensor]) -> torch.Tensor:
 def watch(model: nn.Module, optimizer: torch.optim.Optimizer | None = None, **kwargs) -> Monitor:
     """Attach a :class:`Monitor` to ``model``; use as ``with watch(model) as monitor:`` or call ``close()``.
 
+    Call ``monitor.step(loss)`` once per iteration (per micro-batch with gradient accumulation), after
+    ``loss.backward()`` and before ``optimizer.step()``; when the loop clips gradients, pass the norm
+    ``clip_grad_norm_`` returned: ``monitor.step(loss, grad_norm=total_norm)``.
+
     Keywords: ``every`` (sample statistics every N steps, default 25), ``flush_every`` (256),
     ``thresholds`` (a ``Thresholds`` or a dict of its fields), ``reference_loss`` (the loss of a
-    chance-level prediction, when known: it tells the doctor what "learned nothing" means).
+    chance-level prediction, when known: it tells the doctor what "learned nothing" means),
+    ``scaler`` (the loop's ``torch.amp.GradScaler``).  With mixed precision the scaler must be passed:
+    the monitor does not go looking for one, and without it it reads the scaled gradients (``scale``
+    times too large, e.g. 65536x: a healthy run looks like exploding gradients).  With it, call
+    ``monitor.step`` after ``scaler.scale(loss).backward()`` (and after ``scaler.unscale_(optimizer)``
+    when the loop clips) and before ``scaler.step(optimizer)``.
     """
     return Monitor(model, optimizer, **kwargs)

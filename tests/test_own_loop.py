@@ -1,0 +1,469 @@
+"""gradmedic.watch on the loops people really write: mixed precision with a GradScaler, gradient
+clipping, frozen layers, a step() in the wrong place, GANs, tied weights, gradient accumulation and
+functional activations.  Each test runs a small repro loop and checks the recorded numbers against
+plain PyTorch computations made alongside."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gradmedic.history import ACT_STATS, Chunk, History
+from gradmedic.monitor import ACT_SAMPLES, watch
+
+
+def mlp(seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 4), nn.Tanh(), nn.Linear(4, 1))
+
+
+def layer_params(model):
+    return [list(m.parameters(recurse=False)) for m in model.modules() if any(True for _ in m.parameters(recurse=False))]
+
+
+def grad_norms(model, scale=1.0):
+    return [torch.cat([p.grad.flatten() for p in ps]).double().norm().item() / scale for ps in layer_params(model)]
+
+
+def weights(model):
+    return [torch.cat([p.detach().flatten() for p in ps]).double().clone() for ps in layer_params(model)]
+
+
+def data(n=32, seed=1, target=1.0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, 3, generator=g), torch.randn(n, 1, generator=g) + target
+
+
+# -- 1. GradScaler -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("unscale_first", [False, True])
+def test_grad_scaler_statistics_are_unscaled(unscale_first):
+    """With the scaler passed, the recorded gradient norms are the true ones: those of the same loop
+    without a scaler, and those of the scaled gradients divided by the scale."""
+    x, y = data()
+    runs = {}
+    for use_scaler in (False, True):
+        model = mlp()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        scaler = torch.amp.GradScaler("cpu", init_scale=2.0 ** 16, enabled=use_scaler)
+        ref = []
+        with watch(model, opt, every=1, scaler=scaler if use_scaler else None) as mon:
+            for _ in range(5):
+                opt.zero_grad()
+                loss = ((model(x) - y) ** 2).mean()
+                scaler.scale(loss).backward()
+                if use_scaler and unscale_first:
+                    scaler.unscale_(opt)
+                    ref.append(grad_norms(model))
+                else:
+                    ref.append(grad_norms(model, scaler.get_scale() if use_scaler else 1.0))
+                mon.step(loss)
+                scaler.step(opt)
+                scaler.update()
+        runs[use_scaler] = (mon, np.array(ref))
+    (plain, ref_plain), (scaled, ref_scaled) = runs[False], runs[True]
+    np.testing.assert_allclose(scaled.history.layer("grad_norm"), ref_scaled, rtol=1e-5)
+    np.testing.assert_allclose(scaled.history.layer("grad_norm"), plain.history.layer("grad_norm"), rtol=1e-5)
+    np.testing.assert_allclose(scaled.history.layer("grad_mean_abs"), plain.history.layer("grad_mean_abs"), rtol=1e-5)
+    assert scaled.skipped_steps == 0 and scaled.loop_facts["scaler"] is True and plain.loop_facts["scaler"] is False
+
+
+def test_grad_scaler_overflow_steps_are_skipped_not_non_finite():
+    """A scale so large that the scaled gradients overflow: the scaler skips those steps and halves its
+    scale; the monitor records NaN gradient statistics for them (not inf: not a non-finite gradient),
+    counts them, and the first real step is measured unscaled."""
+    x, y = data(target=4.0)
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    scaler = torch.amp.GradScaler("cpu", init_scale=3e38, growth_interval=1000)
+    skipped, ref = [], []
+    with watch(model, opt, every=1, scaler=scaler) as mon:
+        for _ in range(40):
+            opt.zero_grad()
+            loss = ((model(x) - y) ** 2).mean()
+            scaler.scale(loss).backward()
+            scale = scaler.get_scale()
+            finite = all(torch.isfinite(p.grad).all() for p in model.parameters())
+            ref.append(grad_norms(model, scale) if finite else [math.nan] * 3)
+            mon.step(loss)
+            scaler.step(opt)
+            scaler.update()
+            skipped.append(scaler.get_scale() < scale)  # the scaler halves its scale on a skipped step
+    skipped = np.array(skipped)
+    g = mon.history.layer("grad_norm")
+    assert 0 < skipped.sum() < len(skipped)
+    assert mon.skipped_steps == skipped.sum()
+    assert np.isnan(g[skipped]).all() and not np.isinf(g).any()
+    np.testing.assert_allclose(g[~skipped], np.array(ref)[~skipped], rtol=1e-5)
+    # the step after a skipped one had no optimizer step before it: no update to measure
+    u = mon.history.layer("update_ratio")
+    after_skip = np.r_[False, skipped[:-1]]
+    assert np.isnan(u[after_skip]).all() and (u[~after_skip][1:] > 0).all()
+
+
+def test_a_real_non_finite_gradient_reads_inf_not_nan():
+    model = mlp()
+    x, y = data()
+    with watch(model, every=1) as mon:
+        (((model(x) - y) ** 2).mean() * math.nan).backward()
+        mon.step()
+    assert np.isinf(mon.history.layer("grad_norm")).all() and np.isfinite(mon.history.layer("weight_norm")).all()
+
+
+# -- 2. pre-clip norm --------------------------------------------------------------------------------
+def test_pre_clip_norm_is_recorded_and_the_clip_norm_seen():
+    x, y = data(target=3.0)
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    totals, post = [], []
+    with watch(model, opt, every=2, flush_every=3) as mon:
+        for _ in range(9):
+            opt.zero_grad()
+            loss = ((model(x) - y) ** 2).mean()
+            loss.backward()
+            total = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=0.5)
+            totals.append(total.item())
+            post.append(math.sqrt(sum(n ** 2 for n in grad_norms(model))))
+            mon.step(loss, grad_norm=total)
+            opt.step()
+    h = mon.history
+    assert h.stat_steps.tolist() == [1, 3, 5, 7, 9]
+    np.testing.assert_allclose(h.pre_clip_norm, np.array(totals)[::2], rtol=1e-6)
+    assert (h.pre_clip_norm > 0.5).all()  # every step clipped here
+    recorded_total = np.sqrt((h.layer("grad_norm") ** 2).sum(axis=1))
+    np.testing.assert_allclose(recorded_total, np.array(post)[::2], rtol=1e-5)
+    np.testing.assert_allclose(recorded_total, 0.5, rtol=1e-4)
+    assert mon.clip_norm_seen == pytest.approx(0.5, rel=1e-4)
+    assert mon.loop_facts["clips"] == pytest.approx(0.5, rel=1e-4)
+    assert any("clips gradients to a total norm of about 0.5" in n for n in mon.notes)
+
+
+def test_no_clipping_seen_when_the_norm_stays_below_max_norm_or_is_not_given():
+    x, y = data()
+    for max_norm in (1e6, None):
+        model = mlp()
+        opt = torch.optim.SGD(model.parameters(), lr=0.01)
+        with watch(model, opt, every=1) as mon:
+            for _ in range(3):
+                opt.zero_grad()
+                loss = ((model(x) - y) ** 2).mean()
+                loss.backward()
+                total = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm) if max_norm else None
+                mon.step(loss, grad_norm=total)
+                opt.step()
+        pre = mon.history.pre_clip_norm
+        if max_norm:
+            np.testing.assert_allclose(pre, np.sqrt((mon.history.layer("grad_norm") ** 2).sum(axis=1)), rtol=1e-5)
+        else:
+            assert np.isnan(pre).all() and len(pre) == 3
+        assert mon.clip_norm_seen is None and mon.loop_facts["clips"] is None
+        assert not any("clips" in n for n in mon.notes)
+
+
+def test_pre_clip_survives_save_load_merge_and_thinning(tmp_path):
+    def chunk(steps, pre):
+        s = np.asarray(steps)
+        return Chunk(s, s.astype(float), s, np.zeros((len(s), 1, 4)), np.zeros((len(s), 0, len(ACT_STATS))),
+                     np.zeros((len(s), 2, 0)), pre_clip=pre)
+
+    h = History(["a"], [], [], max_rows=100)
+    h.append(chunk([1, 2], np.array([3.0, 4.0])))
+    h.append(chunk([3, 4], None))  # an old chunk without pre-clip norms
+    np.testing.assert_array_equal(h.pre_clip_norm, [3.0, 4.0, np.nan, np.nan])
+    h.save(tmp_path / "h.npz")
+    back, _ = History.load(tmp_path / "h.npz")
+    np.testing.assert_array_equal(back.pre_clip_norm, [3.0, 4.0, np.nan, np.nan])
+    small = History(["a"], [], [], max_rows=2)
+    small.append(chunk([1, 2, 3, 4], np.array([1.0, 2.0, 3.0, 4.0])))
+    assert small.stat_steps.tolist() == [1, 3] and small.pre_clip_norm.tolist() == [1.0, 3.0]
+
+
+# -- 3. frozen layers --------------------------------------------------------------------------------
+def test_frozen_and_unused_layers_record_nan_not_zero():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b, self.c = nn.Linear(3, 6), nn.Linear(6, 6), nn.Linear(6, 1)
+            self.part = nn.Linear(6, 6)  # its bias is used, its weight is not: partially used
+            self.part.weight.data.zero_()
+
+        def forward(self, x):
+            h = torch.tanh(self.b(torch.tanh(self.a(x))))
+            return self.c(h + self.part.bias)
+
+    torch.manual_seed(0)
+    net = Net()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    x, y = data()
+    with watch(net, opt, every=1) as mon:
+        rows = []
+        for i in range(4):
+            if i == 2:
+                net.b.requires_grad_(False)  # frozen after watch(); its stale gradient stays (set_to_none=False)
+            opt.zero_grad(set_to_none=False)
+            loss = ((net(x) - y) ** 2).mean()
+            loss.backward()
+            rows.append((torch.cat([net.a.weight.grad.flatten(), net.a.bias.grad]).norm().item(), net.part.bias.grad.norm().item(),
+                         net.part.bias.grad.abs().sum().item() / (36 + 6)))
+            mon.step(loss)
+            opt.step()
+    g, ga, u = (mon.history.layer(s) for s in ("grad_norm", "grad_mean_abs", "update_ratio"))
+    assert mon.layer_names == ["a", "b", "c", "part"]
+    np.testing.assert_allclose(g[:, 0], [r[0] for r in rows], rtol=1e-5)
+    assert np.isfinite(g[:2, 1]).all() and np.isnan(g[2:, 1]).all() and np.isnan(ga[2:, 1]).all()
+    assert np.isnan(u[2:, 1]).all() and np.isfinite(mon.history.layer("weight_norm")).all()
+    # partially used: the unused weight counts as zeros within the layer
+    np.testing.assert_allclose(g[:, 3], [r[1] for r in rows], rtol=1e-5)
+    np.testing.assert_allclose(ga[:, 3], [r[2] for r in rows], rtol=1e-5)
+
+
+# -- 4. step() before backward() ---------------------------------------------------------------------
+def _wrong_order_loop(wrong):
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = data()
+    ((model(x) - y) ** 2).mean().backward()  # one earlier iteration: the gradients exist (zeroed below)
+    opt.step()
+    mon = watch(model, opt, every=2, flush_every=4)
+    for _ in range(8):
+        opt.zero_grad(set_to_none=False)
+        if wrong:
+            mon.step()
+        loss = ((model(x) - y) ** 2).mean()
+        loss.backward()
+        if not wrong:
+            mon.step(loss)
+        opt.step()
+    return mon
+
+
+def test_step_before_backward_is_detected_once():
+    sentence = ("gradmedic: step() saw every gradient zero while the weights changed: call monitor.step(loss) "
+                "after loss.backward() and before optimizer.step()")
+    with pytest.warns(RuntimeWarning) as record:
+        mon = _wrong_order_loop(wrong=True)
+        mon.close()
+    assert [str(w.message) for w in record if "every gradient zero" in str(w.message)] == [sentence]
+    assert (mon.history.layer("grad_norm") == 0).all() and (mon.history.layer("update_ratio")[1:] > 0).all()
+    assert mon.notes.count(sentence) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        right = _wrong_order_loop(wrong=False)
+        right.close()
+    assert not any("every gradient zero" in n for n in right.notes)
+
+
+# -- 5. GAN --------------------------------------------------------------------------------------------
+def test_gan_discriminator_records_its_own_step_not_the_generators():
+    torch.manual_seed(0)
+    G = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 2))
+    D = nn.Sequential(nn.Linear(2, 8), nn.LeakyReLU(0.2), nn.Linear(8, 1))
+    optG, optD = torch.optim.Adam(G.parameters(), 1e-3), torch.optim.Adam(D.parameters(), 1e-3)
+    bce = nn.BCEWithLogitsLoss()
+    seen = []  # D's LeakyReLU outputs per forward pass of D
+    D[1].register_forward_hook(lambda m, a, o: seen.append(o.detach().clone()))
+    reals, d_real_act = [], []
+    g = torch.Generator().manual_seed(5)
+    with watch(D, optD, every=2) as monD, watch(G, optG, every=2) as monG:
+        for it in range(6):
+            real = torch.randn(16, 2, generator=g) * 0.5 + torch.tensor([3.0, -1.0])
+            z = torch.randn(16, 3, generator=g)
+            # D step on real and fake.detach()
+            D.zero_grad()
+            seen.clear()
+            err_real = bce(D(real), torch.ones(16, 1))
+            err_real.backward()
+            fake = G(z)
+            err_fake = bce(D(fake.detach()), torch.zeros(16, 1))
+            err_fake.backward()
+            reals.append(real)
+            d_real_act.append(seen[0])
+            monD.step(err_real + err_fake)
+            optD.step()
+            # G step through D
+            G.zero_grad()
+            err_g = bce(D(fake), torch.ones(16, 1))
+            err_g.backward()
+            monG.step(err_g)
+            optG.step()
+    h = monD.history
+    assert h.stat_steps.tolist() == [1, 3, 5]
+    for k, it in enumerate([0, 2, 4]):
+        np.testing.assert_allclose(h.inputs[k, 0], reals[it].mean(0).numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(h.inputs[k, 1], reals[it].std(0).numpy(), rtol=1e-5)
+        o = d_real_act[it][:ACT_SAMPLES].double()
+        np.testing.assert_allclose([h.act("mean")[k, 0], h.act("std")[k, 0]], [o.mean().item(), o.std().item()], rtol=1e-5)
+    assert np.isfinite(monG.history.act("mean")).all()
+
+
+def test_a_pass_with_gradients_is_kept_when_no_fresh_pass_comes():
+    """zero_grad(set_to_none=False): no pass is fresh; the first training pass is recorded, as before."""
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = data()
+    ((model(x) - y) ** 2).mean().backward()
+    with watch(model, opt, every=1) as mon:
+        opt.zero_grad(set_to_none=False)
+        loss = ((model(x) - y) ** 2).mean() + ((model(x * 10) - y) ** 2).mean()
+        loss.backward()
+        mon.step(loss)
+    np.testing.assert_allclose(mon.history.inputs[0, 0], x.mean(0).numpy(), rtol=1e-5, atol=1e-6)
+
+
+# -- 6. tied weights -----------------------------------------------------------------------------------
+def test_tied_weights_are_counted_once():
+    class TinyLM(nn.Module):
+        def __init__(self, V=11, E=6):
+            super().__init__()
+            self.wte = nn.Embedding(V, E)
+            self.mid = nn.Linear(E, E)
+            self.lm_head = nn.Linear(E, V, bias=False)
+            self.wte.weight = self.lm_head.weight  # nanoGPT's weight tying
+
+        def forward(self, idx):
+            return self.lm_head(torch.tanh(self.mid(self.wte(idx))))
+
+    torch.manual_seed(0)
+    lm = TinyLM()
+    opt = torch.optim.AdamW(lm.parameters(), lr=1e-2)
+    idx = torch.randint(0, 11, (8, 5))
+    with watch(lm, opt, every=1) as mon:
+        for _ in range(3):
+            opt.zero_grad()
+            loss = F.cross_entropy(lm(idx).reshape(-1, 11), idx.reshape(-1))
+            loss.backward()
+            grad_wte = lm.wte.weight.grad.norm().item()
+            w_wte = lm.wte.weight.detach().norm().item()
+            w_all = torch.cat([p.detach().flatten() for p in lm.parameters()]).norm().item()  # parameters() dedups
+            mon.step(loss)
+            opt.step()
+    h = mon.history
+    assert mon.layer_names == ["wte", "mid"]
+    np.testing.assert_allclose(h.layer("weight_norm")[-1, 0], w_wte, rtol=1e-5)
+    np.testing.assert_allclose(np.sqrt((h.layer("weight_norm")[-1] ** 2).sum()), w_all, rtol=1e-5)
+    np.testing.assert_allclose(h.layer("grad_norm")[-1, 0], grad_wte, rtol=1e-5)  # both uses' gradient, once
+
+
+# -- 7. gradient accumulation --------------------------------------------------------------------------
+@pytest.mark.parametrize("every", [1, 2, 3])
+def test_gradient_accumulation_update_ratio_is_a_real_update_or_nan(every):
+    k = 4
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    x, y = data(n=64)
+    real = {}  # monitor step after which the optimizer stepped -> plain update ratio per layer
+    with watch(model, opt, every=every) as mon:
+        for i in range(24):
+            xb, yb = x[(i % k) * 16:(i % k + 1) * 16], y[(i % k) * 16:(i % k + 1) * 16]
+            loss = ((model(xb) - yb) ** 2).mean() / k
+            loss.backward()
+            mon.step(loss)
+            if (i + 1) % k == 0:
+                before = weights(model)
+                opt.step()
+                real[i + 1] = [((a - b).norm() / b.norm()).item() for a, b in zip(weights(model), before)]
+                opt.zero_grad()
+    u = mon.history.layer("update_ratio")
+    steps = mon.history.stat_steps
+    assert not (u == 0).any()
+    n_finite = 0
+    for row, s in zip(u, steps):
+        if s - 1 in real:
+            np.testing.assert_allclose(row, real[s - 1], rtol=1e-5)
+            n_finite += 1
+        else:
+            assert np.isnan(row).all()
+    assert n_finite >= 1
+    assert mon.loop_facts["accumulation"] == k
+
+
+# -- 8. functional activations and LSTM --------------------------------------------------------------
+class FunctionalMLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2, self.fc3 = nn.Linear(4, 16), nn.Linear(16, 8), nn.Linear(8, 1)
+        with torch.no_grad():
+            self.fc1.bias[:5] = -100.0  # 5 of 16 units never fire: dead
+
+    def forward(self, x):
+        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
+
+
+def test_functional_relu_dead_units_are_measured_at_the_next_layers_input():
+    torch.manual_seed(0)
+    net = FunctionalMLP()
+    opt = torch.optim.SGD(net.parameters(), lr=0.01)
+    x, y = torch.randn(48, 4), torch.randn(48, 1)
+    h1s = []
+    net.fc2.register_forward_pre_hook(lambda m, a: h1s.append(a[0].detach().clone()))
+    with watch(net, opt, every=2) as mon:
+        for _ in range(3):
+            opt.zero_grad()
+            loss = ((net(x) - y) ** 2).mean()
+            loss.backward()
+            mon.step(loss)
+            opt.step()
+    assert mon.act_names == ["fc2.input", "fc3.input"] and mon.act_kinds == ["relu", "relu"]
+    assert any(n.startswith("dead/saturated-unit checks are off: no activation module to hook") for n in mon.notes)
+    h = mon.history
+    for k, s in enumerate([1, 3]):
+        h1 = h1s[s - 1][:ACT_SAMPLES]
+        assert h.act("dead_frac")[k, 0] == pytest.approx((h1 == 0).all(0).double().mean().item())
+        assert h.act("zero_frac")[k, 0] == pytest.approx((h1 == 0).double().mean().item(), rel=1e-6)
+    assert (h.act("dead_frac")[:, 0] >= 5 / 16).all()
+    for st in ("mean", "std", "sat_frac"):
+        assert np.isnan(h.act(st)).all()
+    assert np.isnan(h.hists).all()
+
+
+def test_lstm_model_gets_the_note_and_hookable_models_do_not():
+    class Tagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb, self.rnn, self.head = nn.Embedding(10, 4), nn.LSTM(4, 6, batch_first=True), nn.Linear(6, 3)
+
+        def forward(self, idx):
+            return self.head(self.rnn(self.emb(idx))[0])
+
+    torch.manual_seed(0)
+    tagger = Tagger()
+    with watch(tagger, every=1) as mon:
+        out = tagger(torch.randint(0, 10, (5, 7)))
+        out.pow(2).mean().backward()
+        mon.step()
+    assert mon.act_names == ["head.input"]
+    assert any("gates inside nn.LSTM/GRU" in n for n in mon.notes)
+    assert mon.history.act("dead_frac")[0, 0] == 0.0  # LSTM outputs are never exactly 0 on every sample
+    with watch(mlp(), every=1) as plain:
+        pass
+    assert plain.notes == [] and all(not n.endswith(".input") for n in plain.act_names)
+
+
+# -- 10. loop facts --------------------------------------------------------------------------------------
+def test_loop_facts():
+    model = mlp()
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0 ** 10)
+    x, y = data(target=3.0)
+    with watch(model, opt, every=1, scaler=scaler) as mon:
+        for i in range(8):
+            loss = ((model(x) - y) ** 2).mean() / 2
+            scaler.scale(loss).backward()
+            if i % 2 == 1:
+                scaler.unscale_(opt)
+                total = torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
+                mon.step(loss, grad_norm=total)
+                scaler.step(opt)
+                scaler.update()
+                opt.zero_grad()
+            else:
+                mon.step(loss)
+    facts = mon.loop_facts
+    assert facts["clips"] == pytest.approx(0.25, rel=1e-3) and facts["scaler"] is True
+    assert facts["accumulation"] == 2 and facts["optimizer"] == "AdamW" and facts["lr"] == pytest.approx(3e-4)
+    bare = watch(mlp(), every=1)
+    assert bare.loop_facts == {"clips": None, "scaler": False, "accumulation": 1, "optimizer": None, "lr": None}
+    bare.close()
