@@ -221,6 +221,7 @@ class Monitor:
         self._grad_key: tuple | None = None
         self._warned_hooks = False
         self._warned_order = False
+        self._seen_grad = False  # a nonzero gradient recorded (then step() is not before backward())
         self._hooks: list = []
         self._snap: list[torch.Tensor] | None = None
         self._skipped = 0
@@ -575,8 +576,7 @@ class Monitor:
                     # Scaled gradients: norms accumulated in float64 (a finite scaled gradient may have a
                     # float32 norm beyond 3.4e38), unscaled per parameter, then squared.  Non-finite norms
                     # are exactly the scaler's overflow test: it skips this step.
-                    n2 = torch.stack(torch._foreach_norm(gs, 2, dtype=torch.float64))
-                    n1 = torch.stack(torch._foreach_norm(gs, 1, dtype=torch.float64))
+                    n2, n1 = _wide_norms(gs, 2), _wide_norms(gs, 1)
                     skip = ~torch.isfinite(n2.sum())
                     if self._grads_scaled():
                         inv = 1.0 / self.scaler._scale.double().to(self.device)
@@ -668,13 +668,16 @@ class Monitor:
     def _check_order(self, layers: np.ndarray) -> None:
         """step() called before backward() with zero_grad(set_to_none=False): every gradient it sees is
         exactly zero while the weights change.  Judged on the host, once per flush."""
-        if self._warned_order or not len(layers):
+        if self._warned_order or self._seen_grad or not len(layers):
             return
         g, u = layers[:, :, LAYER_STATS.index("grad_norm")], layers[:, :, LAYER_STATS.index("update_ratio")]
         fin = np.isfinite(g)
+        # Only while no gradient was ever seen nonzero: a network that died mid-training (all gradients
+        # 0 while momentum or weight decay still move the weights) saw gradients before it died.
+        self._seen_grad = bool((np.where(fin, g, 0.0) != 0).any())
         zero = fin.any(axis=1) & np.all(np.where(fin, g, 0.0) == 0, axis=1)
         moved = (np.where(np.isfinite(u), u, 0.0) > 0).any(axis=1)
-        if (zero & moved).any():
+        if not self._seen_grad and (zero & moved).any():
             self._warned_order = True
             msg = ("gradmedic: step() saw every gradient zero while the weights changed: call monitor.step(loss) "
                    "after loss.backward() and before optimizer.step()")
@@ -756,6 +759,15 @@ def _first_tensor(out: Any) -> torch.Tensor | None:
             if isinstance(o, torch.Tensor) and o.is_floating_point() and o.dim() >= 2:
                 return o
     return None
+
+
+def _wide_norms(ts: list[torch.Tensor], ord: int) -> torch.Tensor:
+    """Norms of ``ts`` accumulated in float64, as one stacked tensor (float32 where the device has no
+    float64, e.g. MPS)."""
+    try:
+        return torch.stack(torch._foreach_norm(ts, ord, dtype=torch.float64))
+    except (RuntimeError, TypeError):
+        return _stack([torch.linalg.vector_norm(t, ord, dtype=torch.float32) for t in ts])
 
 
 def _stack(ts: list[torch.Tensor]) -> torch.Tensor:

@@ -467,3 +467,26 @@ def test_loop_facts():
     bare = watch(mlp(), every=1)
     assert bare.loop_facts == {"clips": None, "scaler": False, "accumulation": 1, "optimizer": None, "lr": None}
     bare.close()
+
+
+def test_a_network_that_dies_mid_training_is_not_called_a_wrong_step_order():
+    """All gradients exactly 0 while momentum still moves the weights, after real gradients were seen."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 1, bias=False))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    x, y = data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with watch(model, opt, every=1, flush_every=2) as mon:
+            for i in range(6):
+                if i == 3:
+                    with torch.no_grad():
+                        model[0].bias.fill_(-1e3)  # every unit dies: every gradient is exactly 0
+                opt.zero_grad()
+                loss = ((model(x) - y) ** 2).mean()
+                loss.backward()
+                mon.step(loss)
+                opt.step()
+    g = mon.history.layer("grad_norm")
+    assert (g[3:] == 0).all() and (g[:3] > 0).all() and (mon.history.layer("update_ratio")[4:] > 0).any()
+    assert not any("every gradient zero" in n for n in mon.notes)
