@@ -311,10 +311,20 @@ class _Loss:
         self.chance = chance  # the chance-level loss: given, or inferred from the output (infer_chance)
         self.reference = min(self.initial, chance) if chance else self.initial
         self.ref_is_chance = bool(chance) and chance <= self.initial
-        # The loss before training moved it: the first step's loss (not a median over several steps, so a
-        # blow-up in the first steps is not taken as the baseline), or chance level if higher.
-        self.head = float(self.values_f[0]) if len(self.values_f) else math.nan
-        self.head_step = int(self.steps_f[0]) if len(self.steps_f) else 1
+        # The loss before training moved it: the median of the first three steps (one odd mini-batch does not
+        # set the baseline: a batch-of-one regression's first loss can be 1000x below its next), except when
+        # they blow up (each step above the one before, the third > 10x the first): then the first, so the
+        # blow-up is not taken as the baseline.  ``head_where`` says which, for messages.
+        first = self.values_f[:3]
+        blowup = len(first) == 3 and first[0] < first[1] < first[2] and first[2] > 10 * abs(first[0])
+        if blowup or len(first) < 3:
+            self.head = float(first[0]) if len(first) else math.nan
+            self.head_step = int(self.steps_f[0]) if len(self.steps_f) else 1
+            self.head_where = f"at step {self.head_step}"
+        else:
+            self.head = float(np.median(first))
+            self.head_step = int(self.steps_f[1])
+            self.head_where = f"at steps {int(self.steps_f[0])}-{int(self.steps_f[2])} (median)"
         self.start = max(abs(self.head) if math.isfinite(self.head) else 0.0, abs(chance or 0.0),
                          abs(self.initial) if math.isfinite(self.initial) else 0.0)
         self._smooth: tuple[np.ndarray, np.ndarray] | None = None
@@ -362,28 +372,41 @@ class _Loss:
 def infer_chance(h: History, ctx: Context) -> tuple[float | None, str]:
     """The chance-level loss, without being told: (value, how it was found).
 
-    A user-given ``reference_loss`` wins.  Else, for a (N, C) or (N, T, C) output, cross-entropy's
-    chance level ln C (C >= 2), or ln 2 for one output (binary cross-entropy), accepted when the loss
-    behaves like that cross-entropy: never negative, and either its first value within [0.5, 2] x
-    ln C (a well-scaled head starts at chance) or its smoothed level passing within 25% of ln C
-    (a badly started run that falls, or settles, to chance).  Regression (known to the trainer) has none.
+    A user-given ``reference_loss`` wins; regression (known to the trainer) has none.  Else, for a
+    (N, C) or (N, T, C) output, cross-entropy's chance level ln C (C >= 2), or ln 2 for one output
+    (binary cross-entropy), accepted only when the recorded loss behaves like that cross-entropy:
+    over logits whose per-sample range is r it lies within ln C +- r (logsumexp(z) - z_y is at most
+    ln C + max z - min z and at least ln C + mean z - max z), at nine in ten sampled steps, with 10%
+    slack for the batch average.  A loss summed instead of averaged, a VAE's ELBO, an MSE on large
+    targets all fall outside and get no chance level.  (Runs recorded before the range was measured:
+    the first loss within [0.5, 2] x ln C.)
     """
     if ctx.reference_loss:
         return float(ctx.reference_loss), "given"
     if ctx.regression:
         return None, ""
     w = h.output("width")
-    w = w[np.isfinite(w)]
+    ok = np.isfinite(w)
     v = h.loss[np.isfinite(h.loss)]
-    if not len(w) or not len(v) or (v < 0).any():
+    if not ok.any() or not len(v) or (v < 0).any():
         return None, ""
-    c = int(round(float(np.median(w))))
+    c = int(round(float(np.median(w[ok]))))
     cand = math.log(c) if c >= 2 else math.log(2)
-    q = min(len(v), 5)
-    smooth = np.median(np.lib.stride_tricks.sliding_window_view(v, q), axis=1)
-    if 0.5 * cand <= v[0] <= 2 * cand or (np.abs(smooth - cand) <= 0.25 * cand).any():
-        return cand, (f"ln {c}: cross-entropy over {c} classes" if c >= 2 else "ln 2: binary cross-entropy")
-    return None, ""
+    how = f"ln {c}: cross-entropy over {c} classes" if c >= 2 else "ln 2: binary cross-entropy"
+    rng = h.output("logit_range")
+    steps = h.stat_steps
+    idx = np.searchsorted(h.loss_steps, steps)
+    have = np.isfinite(rng) & (idx < len(h.loss_steps))
+    if have.any():
+        idx, r = idx[have], rng[have]
+        match = h.loss_steps[idx] == steps[have]
+        lv = h.loss[idx][match]
+        r = r[match]
+        fin = np.isfinite(lv)
+        if fin.sum() >= 1:
+            inside = np.abs(lv[fin] - cand) <= r[fin] + 0.1 * cand
+            return (cand, how) if inside.mean() >= 0.9 else (None, "")
+    return (cand, how) if 0.5 * cand <= v[0] <= 2 * cand else (None, "")
 
 
 def _const_rows(h: History, th: Thresholds) -> np.ndarray:
@@ -427,7 +450,9 @@ def detect_non_finite(h: History, ctx: Context, th: Thresholds, L: _Loss) -> lis
     bad_loss = ~np.isfinite(h.loss)
     g = h.layer("grad_norm")
     w = h.layer("weight_norm")
-    bad_stats = ~np.isfinite(g) | ~np.isfinite(w)
+    # +inf marks a gradient or weight that really was non-finite; NaN means "not measured" (a frozen layer,
+    # a step a GradScaler skipped), which is not a problem (history.py)
+    bad_stats = np.isinf(g) | np.isinf(w)
     step_loss = int(h.loss_steps[np.argmax(bad_loss)]) if bad_loss.any() else None
     row = int(np.argmax(bad_stats.any(axis=1))) if bad_stats.any() else None
     step_stat = int(h.stat_steps[row]) if row is not None else None
@@ -532,6 +557,13 @@ def _growth(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Finding | Non
     # A gradient 1000x the weights it updates: one step of any usual rate throws the weights away.
     with np.errstate(divide="ignore", invalid="ignore"):
         huge = np.isfinite(g) & (g > th.exploding_growth * np.maximum(w, 1e-12))
+    doomed = not np.all(np.isfinite(h.loss))
+    for k in np.nonzero(huge.any(axis=1))[0]:
+        # ... when training suffers then or later: a small linear model with a large-valued target has gradients
+        # 1000x its tiny initial weights at step 1 and trains fine at a small rate (a healthy bug-report fix)
+        t = int(st[k])
+        if not (doomed or any(_rising(L, int(u), th) for u in st[k:]) or (L.stalled(t, th) and L.high(t, th.high_loss))):
+            huge[k] = False
     if huge.any():
         k = int(np.argmax(huge.any(axis=1)))
         j0 = int(np.nanargmax(np.where(huge[k], g[k] / np.maximum(w[k], 1e-12), np.nan)))
@@ -544,9 +576,8 @@ def _growth(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Finding | Non
             grow = g / early
         # Growth from a tiny start (a layer behind a LayerNorm or a zero-initialized head) is not
         # divergence: also ask for a gradient larger than the weights it updates.
-        hit = np.isfinite(grow) & (grow > th.exploding_growth) & (g > w) | (~np.isfinite(g) & np.isfinite(early))
+        hit = np.isfinite(grow) & (grow > th.exploding_growth) & (g > w) | (np.isinf(g) & np.isfinite(early))
         # ... and only when training suffers then: divergence ahead, a rising loss, or a stall at a high loss.
-        doomed = not np.all(np.isfinite(h.loss))
         for k in np.nonzero(hit.any(axis=1))[0]:
             t = int(st[k])
             if not (doomed or _rising(L, t, th) or (L.stalled(t, th) and L.high(t, th.high_loss))):
@@ -561,8 +592,9 @@ def _growth(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Finding | Non
     vals, steps = h.loss, h.loss_steps
     if len(vals) > 3:
         head = vals[:3][np.isfinite(vals[:3])]
-        # the smallest of the first three: a blow-up within them must not become the baseline
-        early = float(np.min(np.abs(head))) if len(head) else 0.0
+        early = abs(float(np.median(head))) if len(head) else 0.0
+        if math.isfinite(L.head) and L.head_where.startswith("at step "):
+            early = abs(L.head)  # the first three steps blew up: the first is the baseline (see _Loss)
         with np.errstate(invalid="ignore", over="ignore"):
             hit = (np.abs(vals) > th.exploding_growth * max(early, 1e-12)) | (~np.isfinite(vals))
         hit[:3] = False
@@ -688,10 +720,13 @@ def detect_initial_loss(h: History, ctx: Context, th: Thresholds, L: _Loss) -> l
     if not (L.chance and math.isfinite(L.head)) or L.head < th.initial_high * L.chance:
         return []
     t = L.head_step
-    # serious when the run is still at or above chance a window later; a warning when it recovered below
+    # reported when the run is still at or above chance a window later: a net that starts far above chance and
+    # then learns (a ReLU MLP with N(0, 1) weights on digits: loss 290 -> 0.78 in 100 steps, 0.99 accuracy) is healthy
     later = L.level(t + th.window - L.q, t + th.window) if len(L.steps_f) and L.steps_f[-1] >= t + th.window else math.nan
-    severity = "serious" if (math.isfinite(later) and later >= th.high_loss * L.chance) else "warning"
-    msg = (f"the loss at step {t} is {_g(L.head)}, {L.head / L.chance:.1f}x the chance level {_g(L.chance)}: the network "
+    if not (math.isfinite(later) and later >= th.high_loss * L.chance):
+        return []
+    severity = "serious"
+    msg = (f"the loss {L.head_where} is {_g(L.head)}, {L.head / L.chance:.1f}x the chance level {_g(L.chance)}: the network "
            "starts out confidently wrong")
     if math.isfinite(later):
         msg += f"; {th.window} steps later it is {_g(later)}"
@@ -726,7 +761,8 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
             if not math.isfinite(best) or (math.isfinite(L.head) and L.head < best):
                 best, sbest = L.head, L.head_step
             lr = _lr_at(h, ctx, sbest)
-            msg = f"the loss rose {_g(now / max(best, 1e-12))}x in {t - sbest} steps (from {_g(best)} at step {sbest} to {_g(now)})" + _at(lr)
+            where = L.head_where if (best, sbest) == (L.head, L.head_step) else f"at step {sbest}"
+            msg = f"the loss rose {_g(now / max(best, 1e-12))}x in {t - sbest} steps (from {_g(best)} {where} to {_g(now)})" + _at(lr)
             cands.append(Finding("lr_too_high", SEVERITY["lr_too_high"], [], sbest, t, msg,
                                  {"min_loss": best, "min_step": sbest, "loss": now, "lr": lr}, []))
             break
@@ -911,8 +947,13 @@ def _reconcile(findings: list[Finding]) -> list[Finding]:
     """One cause per symptom where the seeds say which comes first."""
     found = {f.problem for f in findings}
     drop = set()
+    if any(f.problem == "dead_units" and max(f.evidence.get("layers", {0: 0}).values()) >= 1.0 for f in findings):
+        drop.add("no_gradient")  # a whole silent layer passes no gradient back: the dead units are the cause
+        found.discard("no_gradient")
     if "no_gradient" in found:  # nothing arrives: rates, stalls and depth profiles are its consequences
-        drop |= {"lr_too_low", "lr_too_high", "vanishing_gradients", "plateau", "exploding_gradients"}
+        drop |= {"lr_too_low", "lr_too_high", "vanishing_gradients", "plateau", "exploding_gradients", "initial_loss_high"}
+    if "unscaled_inputs" in found or "non_finite" in found:
+        drop.add("initial_loss_high")  # a huge first loss from raw inputs or a blow-up is theirs, not the init's
     if "lr_too_low" in found:
         drop.add("vanishing_gradients")  # tiny steps everywhere explain the stall; the depth profile is secondary
     if "symmetric_units" in found:  # identical units explain the stall; their gradients may look vanishing

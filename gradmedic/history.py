@@ -13,8 +13,10 @@ One place defines the names of the statistics and the arrays that hold them:
 - ``ACT_STATS`` per activation module: output mean, std, share <= 0, share saturated, share of
   units silent for every sampled input.
 - ``OUT_STATS`` of the model's output on sampled steps: its width (classes C of a (N, C) or
-  (N, T, C) output; NaN when the output is not a tensor) and its spread across the batch (0 for a
-  network that gives every input the same output: a constant predictor has learned nothing).
+  (N, T, C) output; NaN when the output is not a tensor), its spread across the batch (0 for a
+  network that gives every input the same output: a constant predictor has learned nothing), and
+  the mean range of each sample's outputs (max - min over C >= 2 outputs, |z| for one), which
+  bounds a cross-entropy over them to ln C +- that range.
 - ``pre_clip`` on sampled steps: the total gradient norm before clipping, as returned by
   ``torch.nn.utils.clip_grad_norm_`` and passed to ``monitor.step(loss, grad_norm=...)`` (NaN when
   not given); the recorded gradient norms are those after clipping.
@@ -34,7 +36,7 @@ import numpy as np
 
 LAYER_STATS = ("grad_norm", "grad_mean_abs", "weight_norm", "update_ratio")
 ACT_STATS = ("mean", "std", "zero_frac", "sat_frac", "dead_frac")
-OUT_STATS = ("width", "batch_spread")
+OUT_STATS = ("width", "batch_spread", "logit_range")
 
 
 @dataclass
@@ -134,9 +136,10 @@ class History:
     def output(self, stat: str) -> np.ndarray:
         """(S,) one statistic of the model's output; NaN where not recorded."""
         m = self._merged()
-        if m.out is None:
+        j = OUT_STATS.index(stat)
+        if m.out is None or m.out.shape[1] <= j:  # recorded before this statistic existed
             return _fill(len(m.stat_steps), ())
-        return m.out[:, OUT_STATS.index(stat)]
+        return m.out[:, j]
 
     @property
     def pre_clip_norm(self) -> np.ndarray:

@@ -440,7 +440,10 @@ class Monitor:
         across = o.std(dim=0).mean()
         scale = o.mean(dim=0).abs().mean() + across
         spread = torch.where(scale > 0, across / scale.clamp(min=1e-30), torch.zeros_like(scale))
-        return torch.stack([torch.tensor(float(o.shape[-1]), device=self.device), spread])
+        # the range of each sample's outputs (max - min over C >= 2 outputs; |z| for one): it bounds a
+        # cross-entropy over these logits to ln C +- range, which is how the doctor recognises one
+        rng = (o.amax(-1) - o.amin(-1)).mean() if o.shape[-1] >= 2 else o.abs().mean()
+        return torch.stack([torch.tensor(float(o.shape[-1]), device=self.device), spread, rng])
 
     def _act_stats(self) -> torch.Tensor:
         """(A, 5) mean, std, share <= 0 (ReLU family), share saturated (sigmoid/tanh), share of dead units;
