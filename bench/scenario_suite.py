@@ -38,13 +38,15 @@ def main() -> None:
             found = d.problems
             for p in gradmedic.PROBLEMS:
                 tp[p] += p in found and p in sc.labels
-                fp[p] += p in found and p not in sc.labels
+                fp[p] += p in found and p not in sc.labels and p not in sc.also
                 fn[p] += p not in found and p in sc.labels
+            found_extra = found - set(sc.labels) - sc.also
             if not sc.labels and found:
                 healthy_fp += 1
             delays = {f.problem: f.detected_at - f.step for f in d.findings}
-            mark = "" if found == set(sc.labels) else "  <-- " + ("missed " + ",".join(sorted(set(sc.labels) - found)) + " " if set(sc.labels) - found else "") + \
-                ("extra " + ",".join(sorted(found - set(sc.labels))) if found - set(sc.labels) else "")
+            mark = "" if set(sc.labels) <= found and not found_extra else "  <-- " + \
+                ("missed " + ",".join(sorted(set(sc.labels) - found)) + " " if set(sc.labels) - found else "") + \
+                ("extra " + ",".join(sorted(found_extra)) if found_extra else "")
             print(f"{sc.name:36} {sc.family:11} {seed:>4}  {','.join(sorted(sc.labels)) or 'healthy':34} {','.join(sorted(found)) or '-':34} "
                   f"{','.join(str(v) for v in delays.values()) or '-':16} {out['seconds']:5.1f}{mark}")
             rows.append({"scenario": sc.name, "family": sc.family, "seed": seed, "labels": sorted(sc.labels), "found": sorted(found),

@@ -164,6 +164,9 @@ class Scenario:
     reference_loss: float | None = math.log(2)  # chance level of the task's loss, what the user would know
     model_seed: int = 0  # added to the run's seed before building (picks a known initialization)
     fixed_init: bool = False  # the label rests on one particular initialization: build with model_seed alone
+    # consequences of the labelled cause that the doctor may also report (neither required nor a false
+    # positive): units killed by raw inputs or by a rate past stability (seed 002 §7.4.2)
+    also: frozenset = frozenset()
 
     def run(self, steps: int | None = None, seed: int = 0, monitor_kwargs: dict | None = None) -> tuple[Any, dict]:
         """Train with the watch() contract; return (diagnosis, outcome)."""
@@ -224,8 +227,8 @@ he = lambda w: nn.init.kaiming_uniform_(w, nonlinearity="relu")  # noqa: E731
 const = lambda v: (lambda w: nn.init.constant_(w, v))  # noqa: E731
 
 
-def _s(name, family, labels, why, build, **kw) -> Scenario:
-    return Scenario(name, family, P(labels), why, build, **kw)
+def _s(name, family, labels, why, build, also=(), **kw) -> Scenario:
+    return Scenario(name, family, P(labels), why, build, also=P(also), **kw)
 
 
 def _mlp(data, widths, act, init=None, bias=0.0, opt=lambda m: _sgd(m, 0.01, 0.9), loss=BCE, bn=False, n_out=1):
@@ -259,6 +262,45 @@ def _seq(data, kind, opt, init=None, nonlinearity="tanh"):
 
 
 LN10 = math.log(10)
+
+class _SoftmaxOverOne(nn.Module):
+    """A Keras-style binary classifier with Dense(1, softmax): the softmax of one unit is always 1."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = MLP(2, [16, 16], 1, nn.ReLU)
+
+    def forward(self, x):
+        return torch.softmax(self.net(x), dim=1)
+
+
+class _SaturatedSigmoidOutput(nn.Module):
+    """A sigmoid output whose bias starts at 40: exactly 1.0 in float32, then clamped by the loss."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = MLP(20, [32, 32], 1, nn.Tanh)
+        nn.init.constant_(self.net.head.bias, 40.0)
+
+    def forward(self, x):
+        return torch.sigmoid(self.net(x))
+
+
+def _clamped_bce(out, t):
+    return nn.functional.binary_cross_entropy(out.clamp(1e-6, 1 - 1e-6), t)
+
+
+def _softmax_over_one():
+    x, y = moons()
+    m = _SoftmaxOverOne()
+    return m, _sgd(m, 0.1, 0.9), x, y, _clamped_bce
+
+
+def _saturated_sigmoid_output():
+    x, y = classification()
+    m = _SaturatedSigmoidOutput()
+    return m, _adam(m), x, y, _clamped_bce
+
 
 def _log_of_raw_output():
     x, y = moons()
@@ -301,7 +343,9 @@ SCENARIOS: list[Scenario] = [
     _s("rnn_large_recurrent", "rnn", ["exploding_gradients", "non_finite"], "ReLU RNN with recurrent weights N(0, 1) over 30 steps: NaN at step 2",
        _seq(lambda: sequences(T=30), "rnn", lambda m: _sgd(m, 0.01), init=lambda m: nn.init.normal_(m.core.weight_hh_l0, 0, 1.0), nonlinearity="relu"),
        steps=200),
-    _s("mlp_sgd_lr3_diverges", "mlp", ["exploding_gradients", "non_finite"], "3x64 ReLU with SGD lr 3: the loss runs from 17 to 5e19, NaN at step 7",
+    _s("mlp_sgd_lr3_diverges", "mlp", ["exploding_gradients", "non_finite", "lr_too_high"],
+       "3x64 ReLU with SGD lr 3: the loss runs from 17 to 5e19, NaN at step 7 (the rate is the cause: issue 8 added lr_too_high "
+       "for a loss 10x chance, reported at the step it happens)",
        _mlp(moons, [64] * 3, nn.ReLU, he, opt=lambda m: _sgd(m, 3.0))),
     _s("mlp_log_of_raw_output", "mlp", ["non_finite"], "a hand-written cross-entropy takes log() of a raw, negative output: NaN at step 1",
        _log_of_raw_output),
@@ -312,12 +356,14 @@ SCENARIOS: list[Scenario] = [
        _mlp(moons, [32] * 3, nn.ReLU, he, bias=-3.0)),
     _s("cnn_relu_negative_bias", "cnn", ["dead_units"], "CNN whose biases are -10: all feature maps silent; 0.10",
        _cnn(lambda: digits(True), init=nn.init.kaiming_uniform_, bias=-10.0), reference_loss=LN10),
-    _s("mlp_adam_lr03_kills_relus", "mlp", ["dead_units"], "seed 002 §7.4.2: Adam at lr 0.3 pushes ReLUs where they never fire again; 0.50",
+    _s("mlp_adam_lr03_kills_relus", "mlp", ["dead_units", "lr_too_high"],
+       "seed 002 §7.4.2: Adam at lr 0.3 pushes ReLUs where they never fire again; 0.50 (the rate killed them: lr_too_high too)",
        _mlp(circles, [32] * 3, nn.ReLU, he, opt=lambda m: _adam(m, 0.3)), steps=400),
     _s("cnn_sgd_lr1_kills_relus", "cnn", ["dead_units"], "CNN with SGD lr 1.0: 88% of a conv layer's maps go silent; 0.24",
        _cnn(lambda: digits(True), opt=lambda m: _sgd(m, 1.0)), reference_loss=LN10),
     # ---- saturated units ------------------------------------------------------------------------------
-    _s("mlp_tanh_normal5", "mlp", ["saturated_units"], "3x64 tanh with N(0, 5) weights: units pinned at +-1; loss 15 -> 4.5, 0.72",
+    _s("mlp_tanh_normal5", "mlp", ["saturated_units", "initial_loss_high"],
+       "3x64 tanh with N(0, 5) weights: units pinned at +-1; loss 15 -> 4.5 (21x, then 6.5x the chance level ln 2), 0.72",
        _mlp(classification, [64] * 3, nn.Tanh, normal(5.0), opt=lambda m: _sgd(m, 0.01, 0.9))),
     _s("mlp_sigmoid_inputs_x1000", "mlp", ["saturated_units", "unscaled_inputs"], "inputs scaled by 1000 into sigmoid units: 98% saturated; 0.54",
        _mlp(lambda: circles(1000.0), [32] * 2, nn.Sigmoid, nn.init.xavier_uniform_, opt=lambda m: _sgd(m, 0.01, 0.9))),
@@ -327,7 +373,7 @@ SCENARIOS: list[Scenario] = [
     _s("cnn_tanh_sgd_lr2", "cnn", ["lr_too_high", "saturated_units"], "tanh CNN, SGD lr 2 momentum 0.9: loss 5 -> 158, 0.10",
        _cnn(lambda: digits(True), nn.Tanh, opt=lambda m: _sgd(m, 2.0, 0.9)), reference_loss=LN10),
     _s("lstm_sgd_lr30", "lstm", ["lr_too_high"], "LSTM, SGD lr 30 momentum 0.9: the loss climbs 3.5x in 28 steps; 0.64",
-       _seq(sequences, "lstm", lambda m: _sgd(m, 30.0, 0.9))),
+       _seq(sequences, "lstm", lambda m: _sgd(m, 30.0, 0.9)), also=["dead_units"]),
     _s("gru_sgd_lr20", "rnn", ["lr_too_high"], "GRU, SGD lr 20 momentum 0.9: loss 65 -> 416; 0.51", _seq(sequences, "gru", lambda m: _sgd(m, 20.0, 0.9))),
     # ---- learning rate too low ------------------------------------------------------------------------
     _s("mlp_sgd_lr_too_low", "mlp", ["lr_too_low"], "3x64 ReLU with SGD lr 1e-6: the loss does not move (1.00 -> 1.02)",
@@ -345,7 +391,15 @@ SCENARIOS: list[Scenario] = [
     _s("mlp_unscaled_features", "mlp", ["unscaled_inputs"], "features of std 1e4 and mean 5e3 into a tanh MLP with Adam: 0.84 vs 0.94 standardized",
        _mlp(lambda: classification(1e4, 5e3), [32] * 2, nn.Tanh, nn.init.xavier_uniform_, opt=_adam)),
     _s("cnn_raw_pixels", "cnn", ["unscaled_inputs"], "ReLU CNN on raw pixel values 0..255 with SGD momentum: 0.63 vs 0.94 standardized",
-       _cnn(lambda: digits(True, raw=True), nn.ReLU, opt=lambda m: _sgd(m, 0.01, 0.9)), reference_loss=LN10),
+       _cnn(lambda: digits(True, raw=True), nn.ReLU, opt=lambda m: _sgd(m, 0.01, 0.9)), reference_loss=LN10, also=["dead_units"]),
+    # ---- no gradient reaches the weights (issue 8) -------------------------------------------------------
+    _s("mlp_softmax_one_unit", "mlp", ["no_gradient"], "softmax over a single output unit (Keras Dense(1, softmax)) under a "
+       "clamped BCE: every gradient is exactly 0; loss 7.5 -> 8.0", _softmax_over_one),
+    _s("mlp_sigmoid_output_clamped", "mlp", ["no_gradient"], "sigmoid output saturated at exactly 1.0 (bias 40) under a clamped "
+       "BCE: the clamp passes no gradient; loss 6.9 -> 6.9", _saturated_sigmoid_output),
+    # ---- initial loss far above chance (issue 8) -------------------------------------------------------
+    _s("cnn_normal1_logits", "cnn", ["initial_loss_high"], "CNN with N(0, 1) weights on digits, Adam 1e-3: the first loss is 1200 "
+       "(540x ln 10), 300 after 100 steps; 0.28", _cnn(lambda: digits(True), init=normal(1.0)), reference_loss=None),
     # ---- symmetric units ------------------------------------------------------------------------------
     _s("mlp_constant_init", "mlp", ["symmetric_units"], "seed 002 §7.5: 3x32 tanh with every weight 0.1: units move in lock step, "
        "so each layer acts as one unit and cannot separate the circles",

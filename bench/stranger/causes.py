@@ -35,8 +35,10 @@ CAUSES: dict[str, dict[str, set[str]]] = {
                                "dead_units", "lr_too_high", "plateau"},
                    "contradicts": {"lr_too_low", "unscaled_inputs"}},
     # weights drawn too small in a deep stack: signal and gradient die out with depth
-    "init_small": {"answers": {"vanishing_gradients", "plateau", "lr_too_low"}, "contradicts": {"exploding_gradients", "lr_too_high",
-                                                                                                 "unscaled_inputs"}},
+    # (dead_units too: a ReLU layer whose tiny weights leave it silent from the start; its at-init remedy is the
+    # fan-in init that removes the cause)
+    "init_small": {"answers": {"vanishing_gradients", "plateau", "lr_too_low", "dead_units"},
+                   "contradicts": {"exploding_gradients", "lr_too_high", "unscaled_inputs"}},
     # deep sigmoid/tanh stack: gradient lost through depth, units in the flat tails
     "saturating_depth": {"answers": {"vanishing_gradients", "saturated_units", "plateau"},
                          "contradicts": {"exploding_gradients", "lr_too_high", "unscaled_inputs"}},

@@ -1,0 +1,205 @@
+"""Issue 8: the doctor judges from the network and knows "chance level" without being told.
+
+Hand-made histories test each new rule at its threshold; small real loops test the own-loop
+items the doctor owns (the rate in force when a problem began, the first-steps baseline,
+lr_too_low over vanishing, remedies in the loop's own terms)."""
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import gradmedic
+from gradmedic.diagnose import Context, Thresholds, diagnose, infer_chance
+from gradmedic.history import ACT_STATS, LAYER_STATS, OUT_STATS, Chunk, History
+
+LAYERS = ["fc1", "fc2", "out"]
+
+
+def hist(loss, grad=1.0, update=1e-3, out=None, acts=None, kinds=(), lr=None, every=10):
+    """A 3-layer history: per-step ``loss``; per sampled step the same grad norm and update ratio in
+    every layer (or arrays (S, 3)); ``out`` = (width, batch_spread, logit_range) for every sample."""
+    loss = np.asarray(loss, dtype=float)
+    T = len(loss)
+    st = np.arange(1, T + 1, every)
+    S = len(st)
+    layers = np.ones((S, 3, len(LAYER_STATS)))
+    layers[:, :, LAYER_STATS.index("grad_norm")] = grad
+    layers[:, :, LAYER_STATS.index("update_ratio")] = update
+    o = np.full((S, len(OUT_STATS)), np.nan) if out is None else np.tile(np.asarray(out, float), (S, 1))
+    a = np.full((S, len(kinds), len(ACT_STATS)), np.nan) if acts is None else acts
+    h = History(LAYERS, [f"act{i + 1}" for i in range(len(kinds))], list(kinds))
+    lrs = np.full(T, np.nan) if lr is None else np.asarray(lr, float)
+    h.append(Chunk(np.arange(1, T + 1), loss, st, layers, a, np.zeros((S, 2, 0)), None, lrs, o))
+    return h
+
+
+def ctx(kinds=(), types=("Linear",) * 3, **kw):
+    return Context(LAYERS, list(types), [f"act{i + 1}" for i in range(len(kinds))], list(kinds), **kw)
+
+
+def noisy(level, T=400, noise=0.01, seed=0):
+    return level + noise * np.random.default_rng(seed).standard_normal(T)
+
+
+# -- chance level ------------------------------------------------------------------------------------
+def test_chance_is_ln_c_when_the_loss_lies_within_the_logits_range():
+    ln10 = math.log(10)
+    chance, how = infer_chance(hist(noisy(2.3), out=(10, 0.5, 0.2)), ctx())
+    assert chance == ln10 and "10 classes" in how
+    # a 10-wide output whose loss is 44 with outputs in [0, 1] is no cross-entropy (a VAE's summed loss)
+    assert infer_chance(hist(noisy(44.0), out=(10, 0.5, 1.0)), ctx()) == (None, "")
+    # ... unless the logits span enough to explain it: |L - ln C| <= range + 10% of ln C
+    assert infer_chance(hist(noisy(44.0), out=(10, 0.5, 45.0)), ctx())[0] == ln10
+    assert infer_chance(hist(noisy(0.69), out=(1, 0.5, 0.1)), ctx())[0] == math.log(2)
+    assert infer_chance(hist(noisy(2.3), out=(10, 0.5, 0.2)), ctx(reference_loss=1.5)) == (1.5, "given")
+    assert infer_chance(hist(noisy(2.3), out=(10, 0.5, 0.2)), ctx(regression=True)) == (None, "")
+
+
+def test_settling_at_inferred_chance_is_learning_nothing():
+    """Issue 8: a loss that starts above chance and settles at chance was taken for progress (the
+    reference was the initial loss).  With ln 2 inferred, the stall at chance is a plateau, and serious."""
+    loss = np.r_[np.linspace(1.0, 0.69, 100), noisy(0.693, 700, 0.002)]
+    d = diagnose(hist(loss, out=(1, 0.5, 3.0)), ctx())
+    f = next(f for f in d.findings if f.problem == "plateau")
+    assert f.severity == "serious" and "chance-level loss 0.69" in f.message
+    # the reference used to be the initial loss: 0.69 is 69% of 1.0, which looked like progress
+    assert diagnose(hist(loss), ctx()).findings == []
+    # starting 4x above chance and settling there: the initialization's doing, reported at once
+    loss = np.r_[np.linspace(3.0, 0.69, 100), noisy(0.693, 700, 0.002)]
+    f = diagnose(hist(loss, out=(1, 0.5, 3.0)), ctx()).findings[0]
+    assert f.problem == "initial_loss_high" and f.severity == "serious" and f.detected_at == 2
+
+
+def test_constant_predictor_is_a_plateau_within_two_windows():
+    loss = np.r_[np.linspace(1.2, 0.9, 50), noisy(0.9, 250, 0.001)]
+    d = diagnose(hist(loss, out=(3, 0.001, 0.01)), ctx())
+    f = next(f for f in d.findings if f.problem == "plateau")
+    assert f.evidence["constant_output"] and "same output" in f.message and f.detected_at <= 201
+    # outputs that vary with the input at the same loss: no finding before plateau_windows
+    assert diagnose(hist(loss, out=(3, 0.5, 0.01)), ctx()).findings == []
+
+
+# -- new problem codes ------------------------------------------------------------------------------
+def test_no_gradient_when_every_layer_gets_exactly_zero():
+    d = diagnose(hist(noisy(7.0, 200), grad=0.0, update=0.0), ctx(lr=0.1))
+    f = next(f for f in d.findings if f.problem == "no_gradient")
+    assert f.severity == "critical" and f.detected_at == 21 and f.step == 1  # three sampled steps in a row
+    # the doctor does not also blame the rate: lr_too_low is its consequence
+    assert d.problems == {"no_gradient"}
+    assert any("detach" in r.change for r in f.remedies)
+    # a layer with no gradient at all (NaN: frozen) is not a zero gradient
+    g = np.full((20, 3), 0.5)
+    g[:, 0] = np.nan
+    assert "no_gradient" not in diagnose(hist(noisy(0.5, 200), grad=g), ctx()).problems
+
+
+def test_initial_loss_far_above_chance_only_when_it_stays_high():
+    loss = np.r_[np.linspace(20.0, 2.5, 50), noisy(2.4, 350)]
+    d = diagnose(hist(loss, out=(10, 0.5, 40.0)), ctx())
+    f = next(f for f in d.findings if f.problem == "initial_loss_high")
+    assert f.step == 2 and "8.5x the chance level 2.3" in f.message and "steps 1-3 (median)" in f.message
+    recovering = np.r_[np.linspace(20.0, 0.3, 50), noisy(0.2, 350)]
+    assert "initial_loss_high" not in diagnose(hist(recovering, out=(10, 0.5, 40.0)), ctx()).problems
+
+
+# -- the rate ---------------------------------------------------------------------------------------
+def test_loss_ten_times_chance_is_lr_too_high_at_that_step():
+    loss = np.r_[noisy(2.3, 15), [30.0], noisy(2.3, 100)]
+    d = diagnose(hist(loss, out=(10, 0.5, 40.0)), ctx(lr=3.0))
+    f = next(f for f in d.findings if f.problem == "lr_too_high")
+    assert f.step == f.detected_at == 16 and "13x the chance level" in f.message
+
+
+def test_sustained_huge_updates_with_a_stall_above_chance():
+    loss = noisy(1.8, 400, 0.05)
+    d = diagnose(hist(loss, update=0.3, out=(10, 0.5, 5.0)), ctx(lr=0.5))
+    assert "lr_too_high" in d.problems
+    assert diagnose(hist(loss, update=0.05, out=(10, 0.5, 5.0)), ctx(lr=0.5)).problems == set()
+
+
+def test_lr_cited_is_the_rate_when_the_problem_began():
+    """Own-loop item 2: StepLR cut the rate after the run diverged; the message and remedy cite 3.0."""
+    loss = np.r_[noisy(2.3, 50), np.full(50, 80.0), noisy(2.3, 100)]
+    lr = np.r_[np.full(100, 3.0), np.full(100, 3e-4)]
+    d = diagnose(hist(loss, out=(10, 0.5, 100.0), lr=lr), ctx(lr=3e-4))
+    f = next(f for f in d.findings if f.problem == "lr_too_high")
+    assert "at lr 3" in f.message and f.remedies[0].change == "lower the learning rate from 3 to 0.3"
+
+
+def test_a_blow_up_in_the_first_steps_is_not_the_baseline():
+    """Own-loop item 6: with the median of steps 1-3 as the baseline, a loss 2, 50, 1e4, ... hid its rise."""
+    loss = np.r_[[2.0, 50.0, 1e4], np.full(60, 1e4)]
+    d = diagnose(hist(loss, every=1), ctx(regression=True))
+    f = next(f for f in d.findings if f.problem == "exploding_gradients")
+    assert f.evidence["initial_loss"] == 2.0
+
+
+def test_lr_too_low_is_the_cause_not_vanishing_gradients():
+    """Own-loop item 9: tiny updates everywhere explain the stall; the depth profile is secondary."""
+    g = np.tile([1e-4, 1e-2, 1.0], (40, 1))
+    d = diagnose(hist(noisy(0.69, 400, 0.001), grad=g, update=1e-7), ctx(lr=1e-6, reference_loss=0.69))
+    assert "lr_too_low" in d.problems and "vanishing_gradients" not in d.problems
+
+
+def test_dead_units_warn_while_the_loss_falls_and_turn_serious_when_it_stalls():
+    acts = np.full((40, 1, len(ACT_STATS)), np.nan)
+    acts[:, 0, ACT_STATS.index("dead_frac")] = 0.78
+    falling = 2.3 * np.exp(-np.arange(400) / 200) + 0.1
+    f = next(f for f in diagnose(hist(falling, acts=acts, kinds=["relu"]), ctx(["relu"])).findings if f.problem == "dead_units")
+    assert f.severity == "warning" and "still falls" in f.message
+    acts[:, 0, ACT_STATS.index("dead_frac")] = 0.6  # below dead_alone while learning: silent
+    assert diagnose(hist(falling, acts=acts, kinds=["relu"]), ctx(["relu"])).findings == []
+    f = next(f for f in diagnose(hist(noisy(0.69, 400, 0.001), acts=acts, kinds=["relu"]), ctx(["relu"], reference_loss=0.69)).findings
+             if f.problem == "dead_units")
+    assert f.severity == "serious"
+
+
+def test_every_problem_has_a_reason_and_a_prescription():
+    from gradmedic.diagnose import PROBLEMS, REASONS
+    from gradmedic.remedies import PRESCRIPTIONS, for_problem
+
+    assert set(REASONS) == set(PROBLEMS) == set(PRESCRIPTIONS)
+    for p in PROBLEMS:
+        rs = for_problem(p, {"activation": "tanh"}, None, 0.1)
+        assert rs and all(r.change and r.source for r in rs), p
+
+
+def test_tanh_symmetry_under_watch_prescribes_glorot():
+    """The activation comes from the watched modules: a tanh net's symmetric units get Glorot, not He."""
+    h = hist(noisy(0.69, 50), kinds=["saturating"])
+    c = Context(LAYERS, ["Linear"] * 3, ["act1"], ["saturating"], ["Tanh"], symmetric=[("fc1", 8, 0.0)])
+    f = next(f for f in diagnose(h, c).findings if f.problem == "symmetric_units")
+    assert f.remedies[0].spec_change == {"init": "glorot_uniform"} and "xavier_uniform_" in f.remedies[0].snippet
+
+
+# -- remedies in the loop's terms (own-loop item 10) ----------------------------------------------------
+def _diverging_loop(clip: float | None):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 4))
+    opt = torch.optim.SGD(model.parameters(), lr=30.0)
+    x, y = torch.randn(256, 8), torch.randint(0, 4, (256,))
+    with gradmedic.watch(model, opt, every=5) as mon:
+        for i in range(60):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x[i % 8 * 32:(i % 8 + 1) * 32]), y[i % 8 * 32:(i % 8 + 1) * 32])
+            loss.backward()
+            total = torch.nn.utils.clip_grad_norm_(model.parameters(), clip) if clip else None
+            mon.step(loss, grad_norm=total)
+            opt.step()
+        return mon.diagnose()
+
+
+def test_own_loop_remedies_are_snippets_not_spec_flags_and_know_the_loop_clips():
+    d = _diverging_loop(None)
+    text = str(d)
+    assert d.findings and "[clip_norm=" not in text and "[lr=" not in text
+    assert "clip_grad_norm_(model.parameters(), 1.0)" in text
+    clipped = _diverging_loop(1.0)
+    for f in clipped.findings:
+        changes = [r.change for r in f.remedies]
+        assert "clip the gradient norm to 1.0" not in changes, changes
+    advice = [r.change for f in clipped.findings for r in f.remedies]
+    assert any("already clips" in c for c in advice) or not any("clip" in c for c in advice)
