@@ -26,7 +26,7 @@ from .spec import Spec
 
 PROBLEMS = ("vanishing_gradients", "exploding_gradients", "non_finite", "dead_units", "saturated_units",
             "lr_too_high", "lr_too_low", "plateau", "unscaled_inputs", "symmetric_units", "no_gradient",
-            "initial_loss_high")
+            "initial_loss_high", "unscaled_target")
 
 # What each problem is, in one line (the textbook's problem classes; seed sections in the remedies).
 REASONS = {
@@ -44,6 +44,8 @@ REASONS = {
                    "a softmax over one unit, an output saturated under a clipped loss)",
     "initial_loss_high": "the first loss is many times the chance level: the initialization makes confident wrong "
                          "predictions (seed 002 §7.5)",
+    "unscaled_target": "a regression target far from unit scale: the output layer must grow its weights by that factor "
+                       "and the squared error's gradients are that much larger (seed 004's regression net)",
 }
 
 # Modules whose weights map one layer to the next; their gradient norms are compared across depth.
@@ -139,19 +141,26 @@ class Thresholds(BaseModel):
         "median over layers of the update-to-weight ratio per step, sustained over a window, at which the rate is too "
         "high when the loss also stalls above chance: healthy training moves weights ~1e-3 of their norm per step "
         "(CS231n); at 0.1 every weight is renewed within ~10 steps and the loss can only bounce."))
-    lr_low_stall: float = Field(1e-4, gt=0, description=(
+    lr_low_stall: float = Field(2e-4, gt=0, description=(
         "largest update-to-weight ratio below which a run stuck at chance level for lr_low_windows windows is starved by "
-        "its rate: ten times below the healthy ~1e-3 (CS231n). Not 1e-3 itself: a 3x16 tanh net on circles with plain "
-        "SGD 0.003 moves 2.6e-4 per step and sits at chance, but so it does at 10x and 33x the rate (a plateau, not the rate)."))
-    lr_low_windows: int = Field(4, ge=1, description=(
-        "windows at chance level with updates below lr_low_stall before the rate is blamed: seed 004's healthy "
-        "ReLU/He net sits at chance for ~300 steps before it learns."))
+        "its rate: five times below the healthy ~1e-3 (CS231n). Not 1e-3 itself: a 3x16 tanh net on circles with plain "
+        "SGD 0.003 moves 2.6e-4 per step and sits at chance, but so it does at 10x and 33x the rate (a plateau, not the rate); "
+        "runs of the tuning corpus stuck at chance with rates 200-5000x too low moved 0.6-1.8e-4."))
+    target_scale: float = Field(100.0, gt=1, description=(
+        "first loss above this many times (1 + the outputs' squared scale), for an output that is no cross-entropy: "
+        "a squared error starts near the targets' mean square, so the targets are >= 10x the outputs' scale; seed 004's "
+        "unscaled regression target (values in the hundreds) runs to NaN, standardized it trains."))
+    lr_low_windows: int = Field(2, ge=1, description=(
+        "windows at chance level with updates below lr_low_stall before the rate is blamed. Healthy nets that sit at "
+        "chance for 300-400 steps (seed 004's ReLU/He net, the 8x32 sigmoid net) move >= 1e-3 of their weights per "
+        "step meanwhile; in the tuning corpus no healthy run spent steps 100-300 at chance with updates below 1e-3, "
+        "so two windows at 10x below are unambiguous."))
 
 
 SEVERITY = {"non_finite": "critical", "exploding_gradients": "serious", "vanishing_gradients": "serious",
             "dead_units": "serious", "saturated_units": "serious", "lr_too_high": "serious", "lr_too_low": "serious",
             "plateau": "warning", "unscaled_inputs": "serious", "symmetric_units": "serious", "no_gradient": "critical",
-            "initial_loss_high": "serious"}  # the usual grade; a detector lowers it to "warning" while the loss still falls
+            "initial_loss_high": "serious", "unscaled_target": "serious"}  # the usual grade; a detector lowers it to "warning" while the loss still falls
 
 
 @dataclass
@@ -666,7 +675,9 @@ def detect_units(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Fin
                 continue
             # sustained: the smallest share over the window's samples (one odd batch does not count)
             share = np.nanmin(np.where(np.isfinite(a[rows][:, cols]), a[rows][:, cols], np.nan), axis=0)
-            bad = [(ctx.act_names[c], float(s)) for c, s in zip(cols, share) if np.isfinite(s) and s >= thr]
+            # more than the threshold share (dead: more than half; a 16-unit layer with 8 silent units trained well twice
+            # in the tuning corpus)
+            bad = [(ctx.act_names[c], float(s)) for c, s in zip(cols, share) if np.isfinite(s) and (s > thr if kind == "relu" else s >= thr)]
             if not bad:
                 continue
             worst = max(s for _, s in bad)
@@ -722,6 +733,57 @@ def detect_no_gradient(h: History, ctx: Context, th: Thresholds, L: _Loss) -> li
             return [Finding("no_gradient", SEVERITY["no_gradient"], [], since, t, msg,
                             {"loss": loss, "layers_with_gradient": int(have[k].sum()), "lr": _lr_at(h, ctx, since)}, [])]
     return []
+
+
+def detect_disconnected(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
+    """Layers that never received a gradient while others did: not connected to the loss (a ``.detach()``,
+    a tensor rebuilt from ``.item()`` or numpy, an unused module).  Frozen layers are left out of ``watch()``;
+    one frozen later has gradients before it.  A warning while the loss falls; serious when it stalls or crawls."""
+    g = h.layer("grad_norm")
+    st = h.stat_steps
+    live = np.isfinite(g).any(axis=1)  # rows where something was measured (not a skipped scaler step)
+    if live.sum() < 3 or g.shape[1] < 2:
+        return []
+    never = np.isnan(g[live]).all(axis=0)
+    if not never.any() or never.all():
+        return []
+    t = int(st[live][-1])
+    names = [ctx.layer_names[j] for j in np.nonzero(never)[0]]
+    suffers = (L.stalled(t, th) and L.high(t, th.high_loss)) or _slow(L, t, th)
+    now = L.level(t - L.q, t)
+    msg = (f"{', '.join(map(_n, names[:4]))}{'...' if len(names) > 4 else ''} never received a gradient in {int(live.sum())} sampled "
+           f"steps while {int((~never).sum())} other layer(s) did: not connected to the loss, so only the layers after them learn")
+    if not suffers:
+        msg += f" (the loss still falls, {_g(now)})"
+    return [Finding("no_gradient", "serious" if suffers else "warning", names, int(st[live][0]), int(st[live][2]), msg,
+                    {"layers_without_gradient": names, "loss": now}, [])]
+
+
+def detect_unscaled_target(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
+    """A squared error over targets far from unit scale (no chance level: not a cross-entropy), when training suffers."""
+    if L.chance or not math.isfinite(L.head) or L.head <= 0:
+        return []
+    rng = h.output("logit_range")
+    w = h.output("width")
+    ok = np.isfinite(rng)
+    if not ok.any() or np.nanmedian(w) > 16:  # wide outputs (a decoder's pixels) sum their errors: not one target
+        return []
+    scale = float(rng[ok][0])
+    if L.head < th.target_scale * (1.0 + scale ** 2):
+        return []
+    last = int(L.steps_f[-1]) if len(L.steps_f) else 0
+    pts = [t for t in _eval_points(h, th).tolist() if t >= th.min_steps]
+    hit = next((t for t in pts if (L.stalled(t, th, early=True) and L.high(t, th.high_loss)) or _slow(L, t, th)
+                or _rising(L, t, th)), None)
+    if hit is None and not (last and not np.all(np.isfinite(h.loss))):
+        return []
+    t = hit if hit is not None else last
+    now = L.level(t - L.q, t)
+    msg = (f"the squared error starts at {_g(L.head)} {L.head_where} while the outputs are of scale {_g(scale)}: the targets are "
+           f"about {_g(math.sqrt(L.head))} in size, and by step {t} the loss is {_g(now)}")
+    return [Finding("unscaled_target", SEVERITY["unscaled_target"], [], L.head_step, t, msg,
+                    {"initial_loss": L.head, "output_scale": scale, "target_scale": math.sqrt(L.head), "loss": now,
+                     "regression": True}, [])]
 
 
 def detect_initial_loss(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
@@ -914,6 +976,9 @@ def _diagnose(h: History, ctx: Context, th: Thresholds | None) -> Diagnosis:
     findings += detect_lr(h, ctx, th, L)
     findings += detect_symmetric(h, ctx, th, L)
     findings += detect_initial_loss(h, ctx, th, L)
+    findings += detect_unscaled_target(h, ctx, th, L)
+    if "no_gradient" not in {f.problem for f in findings}:
+        findings += detect_disconnected(h, ctx, th, L)
     suffering = bool(findings) or any(L.stalled(t, th) and L.high(t, th.high_loss) for t in _eval_points(h, th).tolist())
     findings += detect_unscaled_inputs(h, ctx, th, L, suffering)
     if not findings:  # a plateau is the diagnosis of a stall with no other cause
@@ -961,8 +1026,13 @@ def _reconcile(findings: list[Finding]) -> list[Finding]:
         found.discard("no_gradient")
     if "no_gradient" in found:  # nothing arrives: rates, stalls and depth profiles are its consequences
         drop |= {"lr_too_low", "lr_too_high", "vanishing_gradients", "plateau", "exploding_gradients", "initial_loss_high"}
+    if "unscaled_target" in found:
+        drop |= {"plateau", "lr_too_low", "vanishing_gradients"}  # the target's scale explains the stall
     if "unscaled_inputs" in found or "non_finite" in found:
         drop.add("initial_loss_high")  # a huge first loss from raw inputs or a blow-up is theirs, not the init's
+    if "dead_units" in found:
+        drop.add("lr_too_low")  # silent units pass no gradient, so their weights barely move: not the rate
+        found.discard("lr_too_low")
     if "lr_too_low" in found:
         drop.add("vanishing_gradients")  # tiny steps everywhere explain the stall; the depth profile is secondary
     if "symmetric_units" in found:  # identical units explain the stall; their gradients may look vanishing

@@ -18,7 +18,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
-from .spec import Spec, resolved_lr
+from .spec import OPTIMIZER_DEFAULT_LR, Spec, resolved_lr
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,10 @@ class Remedy:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+
+# torch.optim class names (a user's own loop, ``Monitor.loop_facts()["optimizer"]``) in the spec's words
+_TORCH_OPTIMIZERS = {"SGD": "sgd", "Adagrad": "adagrad", "RMSprop": "rmsprop", "Adam": "adam", "AdamW": "adamw"}
+FAR_ABOVE = 10.0  # a rate this many times the optimizer's usual one is outside its usual range (seed 002 §7.3)
 
 HAND_SCALED_INITS = ("normal", "uniform", "constant", "zeros")  # a scale picked by hand, not from the fan-in/out
 
@@ -74,10 +78,50 @@ class _Rx:
     def rate(self) -> float | None:
         return resolved_lr(self.spec) if self.spec is not None else self.lr
 
+    @property
+    def usual_lr(self) -> float | None:
+        """The optimizer's usual rate (seed 002 §7.3: 0.01 for SGD and its momentum variants, 1e-3 for Adam/RMSProp)."""
+        if self.spec is not None:
+            return OPTIMIZER_DEFAULT_LR[self.spec.train.optimizer]
+        name = _TORCH_OPTIMIZERS.get(str(self.loop.get("optimizer")))
+        return OPTIMIZER_DEFAULT_LR[name] if name else None
+
+    def rate_far_above(self) -> bool:
+        """Is the rate in force when the finding began (``evidence["lr"]``, else the spec's) at least FAR_ABOVE
+        times the optimizer's usual rate?"""
+        cur, usual = self.evidence.get("lr") or self.rate(), self.usual_lr
+        return bool(cur and usual and cur >= FAR_ABOVE * usual)
+
+    def rates_doing(self) -> bool:
+        """Units that died or saturated, or gradients that blew up, *after* training started under a rate far above
+        the optimizer's usual range are the rate's doing (seed 002 §7.4.2: a large update pushes a ReLU where it
+        never fires again; Fig. 7.6): lowering the rate comes first.  From the first step it is the init's."""
+        return not self.evidence.get("at_init") and self.rate_far_above()
+
+    def rate_off(self, factor: float = 3.0) -> float | None:
+        """usual rate / rate in force when the rate is ``factor`` or more times off the optimizer's usual rate, else None."""
+        cur, usual = self.evidence.get("lr") or self.rate(), self.usual_lr
+        if not (cur and usual) or usual / factor < cur < usual * factor:
+            return None
+        return usual / cur
+
+    def to_usual_lr(self, source: str) -> "Remedy":
+        """Set the rate back to the optimizer's usual one (seed 002 §7.3's defaults)."""
+        cur, usual = self.rate(), self.usual_lr
+        return self.scaled_lr(usual / cur, source + f"; {usual:g} is the optimizer's usual rate") if cur and usual else \
+            self.scaled_lr(0.1, source)
+
+    def lower_lr(self, source: str) -> "Remedy":
+        """Lower the rate: back to the optimizer's usual rate when it is far above it, else 10x."""
+        cur, usual = self.rate(), self.usual_lr
+        if cur and usual and cur >= FAR_ABOVE * usual:
+            return self.scaled_lr(usual / cur, source + f"; {usual:g} is the optimizer's usual rate")
+        return self.scaled_lr(0.1, source)
+
     def scaled_lr(self, factor: float, source: str) -> "Remedy":
         cur, verb = self.rate(), ("lower" if factor < 1 else "raise")
         if cur is None:
-            return self.R(f"{verb} the learning rate {1 / factor if factor < 1 else factor:g}x", source, {},
+            return self.R(f"{verb} the learning rate {1 / factor if factor < 1 else factor:.3g}x", source, {},
                           f"for g in optimizer.param_groups:\n    g['lr'] *= {factor:g}")
         new = float(f"{cur * factor:.3g}")
         return self.R(f"{verb} the learning rate from {cur:g} to {new:g}", source, {"lr": new},
@@ -108,7 +152,11 @@ class _Rx:
                       "y = (y - y_train.mean()) / y_train.std()  # predict in these units, convert back after")
 
     def init(self, name: str, change: str, source: str, extra: dict[str, Any] | None = None) -> "Remedy":
-        return self.R(change, source, {"init": name, **(extra or {})}, _INIT_SNIPPET.get(name, ""))
+        extra = dict(extra or {})
+        if self.spec is not None and self.spec.model.bias_init != 0 and "bias_init" not in extra:
+            extra["bias_init"] = 0.0  # a hand-picked bias (ReLUs at -3 never fire, tanh at -3 saturates) goes with the weights
+            change += ", and zero biases"
+        return self.R(change, source, {"init": name, **extra}, _INIT_SNIPPET.get(name, ""))
 
     def batchnorm(self, change: str = "add batch normalization before each activation", source: str = "seed 002 §7.7; Ioffe & Szegedy 2015") -> "Remedy":
         return self.R(change, source, {"batchnorm": "before"}, "nn.Linear(n_in, n_out), nn.BatchNorm1d(n_out), nn.ReLU()  # per hidden layer")
@@ -140,6 +188,9 @@ def _vanishing(x: _Rx) -> list[Remedy]:
     else:
         out.append(x.init("he_uniform", "use He initialization (variance 2/fan_in) so each ReLU layer keeps the gradient's scale",
                           "seed 001; He et al. 2015"))
+    off = x.rate_off(10.0)
+    if off and off > 1:  # a rate 10x below the usual one starves every layer, not just the first
+        out.insert(1, x.to_usual_lr("seed 002 §7.2, Fig. 7.6"))
     out.append(x.batchnorm())
     out.append(x.adam("use Adam, whose per-parameter step size compensates small gradients", "seed 002 §7.3.5"))
     if x.depth > 4:
@@ -152,7 +203,8 @@ def _exploding(x: _Rx) -> list[Remedy]:
     out = [r for r in [x.clip("seed 004 (clipnorm); Pascanu et al. 2013")] if r]
     if x.evidence.get("regression") or (x.spec and x.spec.data.dataset == "regression" and not x.spec.data.standardize_target):
         out.insert(0, x.standardize_target())
-    out.append(x.scaled_lr(0.1, "seed 002 §7.1-7.2"))
+    lower = x.lower_lr("seed 002 §7.1-7.2")
+    out.insert(0, lower) if x.rates_doing() else out.append(lower)
     if x.evidence.get("unscaled_inputs") or (x.spec and x.spec.data.normalize == "none"):
         out.append(x.standardize_inputs())
     out.append(x.R("clip each gradient element to [-5, 5]", "seed 004 (clipvalue)", {"clip_value": 5.0},
@@ -162,7 +214,9 @@ def _exploding(x: _Rx) -> list[Remedy]:
 
 
 def _non_finite(x: _Rx) -> list[Remedy]:
-    out = [r for r in [x.clip("seed 004; Pascanu et al. 2013")] if r] + [x.scaled_lr(0.1, "seed 002 §7.1")]
+    out = [r for r in [x.clip("seed 004; Pascanu et al. 2013")] if r]
+    lower = x.lower_lr("seed 002 §7.1")
+    out.insert(0, lower) if x.rate_far_above() else out.append(lower)
     if x.evidence.get("regression") or (x.spec and x.spec.data.dataset == "regression" and not x.spec.data.standardize_target):
         out.insert(0, x.standardize_target())
     out.append(x.R("check the loss for log(0), division by zero or sqrt of a negative number", "numerics", {},
@@ -171,11 +225,11 @@ def _non_finite(x: _Rx) -> list[Remedy]:
 
 
 def _dead(x: _Rx) -> list[Remedy]:
-    lower = x.scaled_lr(0.1, "seed 002 §7.4.2: a large update can push a ReLU's weights where it never fires again")
+    lower = x.lower_lr("seed 002 §7.4.2: a large update can push a ReLU's weights where it never fires again")
     out = [x.activation("leaky_relu", "use Leaky ReLU (slope 0.01), whose units keep a gradient when their input is negative",
                         "seed 001; seed 002 §7.4.2; Maas et al. 2013"),
            x.activation("elu", "use ELU", "seed 001; Clevert et al. 2015")]
-    out.insert(0, lower) if x.evidence.get("lr_high") else out.append(lower)
+    out.insert(0, lower) if x.evidence.get("lr_high") or x.rates_doing() else out.append(lower)
     init = x.init("he_uniform", "use He initialization and zero biases", "He et al. 2015", {"bias_init": 0.0})
     # dead from the first step: the weights and biases were drawn where the units never fire
     out.insert(0, init) if x.evidence.get("at_init") else out.append(init)
@@ -189,14 +243,25 @@ def _saturated(x: _Rx) -> list[Remedy]:
            x.activation("relu", "use a non-saturating activation (ReLU with He init)", "seed 002 §7.4", {"init": "he_uniform"})]
     if x.evidence.get("unscaled_inputs") or (x.spec and x.spec.data.normalize == "none"):
         out.insert(0, x.standardize_inputs())
+    lower = x.lower_lr("seed 002 §7.4: large updates push pre-activations into the flat tails")
+    out.insert(0, lower) if x.rates_doing() or x.evidence.get("lr_high") else out.append(lower)
     return out
 
 
 def _lr_high(x: _Rx) -> list[Remedy]:
-    out = [x.scaled_lr(0.1, "seed 002 §7.1-7.2, Fig. 7.6"),
+    out = [x.lower_lr("seed 002 §7.1-7.2, Fig. 7.6"),
            x.anneal("anneal the learning rate when the held-out loss plateaus", "seed 002 §7.2"),
            x.clip("seed 004"),
            x.batchnorm("add batch normalization, which tolerates larger rates", "seed 002 §7.7")]
+    cur, usual = x.rate(), x.usual_lr
+    if x.spec is not None and x.spec.model.init in HAND_SCALED_INITS and cur and usual and cur <= usual:
+        # the loss rises at or below the usual rate: weights at a hand-picked scale (U(0, 1)) make the first steps
+        # huge; the rate is not the cause (seed 002 §7.5)
+        out.insert(0, x.init(_fitted_init(x.act), f"replace init={x.spec.model.init} by {_fitted_init(x.act)}: the rate "
+                             "is not above the optimizer's usual one", "seed 002 §7.5; Glorot & Bengio 2010; He et al. 2015"))
+    if x.evidence.get("regression") or (x.spec and x.spec.data.dataset == "regression" and not x.spec.data.standardize_target):
+        # seed 004: a target in the thousands makes the squared error and its gradient huge at any usual rate
+        out.insert(0 if not x.rate_far_above() else 1, x.standardize_target())
     return [r for r in out if r]
 
 
@@ -205,7 +270,13 @@ def _lr_low(x: _Rx) -> list[Remedy]:
     # so raise the rate by the gap, rounded to a power of ten (at least 10x, at most 1000x).
     ratio = x.evidence.get("update_ratio")
     gap = 1e-3 / ratio if ratio and ratio > 0 and math.isfinite(ratio) else 10.0
-    return [x.scaled_lr(float(min(1000.0, max(10.0, 10 ** round(math.log10(gap))))), "seed 002 §7.2, Fig. 7.6"),
+    factor = float(min(1000.0, max(10.0, 10 ** round(math.log10(gap)))))
+    cur, usual = x.rate(), x.usual_lr
+    if cur and usual and cur * factor < usual:  # at least back to the optimizer's usual rate
+        return [x.to_usual_lr("seed 002 §7.2, Fig. 7.6"),
+                x.adam("use Adam (lr 0.001), which adapts each parameter's step", "seed 002 §7.3.5"),
+                x.momentum("add momentum 0.9", "seed 002 §7.3.1")]
+    return [x.scaled_lr(factor, "seed 002 §7.2, Fig. 7.6"),
             x.adam("use Adam (lr 0.001), which adapts each parameter's step", "seed 002 §7.3.5"),
             x.momentum("add momentum 0.9", "seed 002 §7.3.1")]
 
@@ -215,17 +286,27 @@ def _plateau(x: _Rx) -> list[Remedy]:
                       {"plateau_patience": 5})
     momentum = x.momentum("use momentum (0.9) to carry the iterate across flat regions and saddle points", "seed 002 §7.1, §7.3.1, Fig. 7.8")
     adam = x.adam("use Adam, whose normalized steps cross flat regions", "seed 002 §7.3.5")
-    small_steps = (x.evidence.get("update_ratio") or 1.0) < 1e-3  # below the ~1e-3 healthy update rate: stuck, not bouncing
+    # below the ~1e-3 healthy update rate: stuck, not bouncing; a run that ended having learned little (``underfit``:
+    # repair's check of a whole run the doctor found nothing in) needs faster progress, not smaller steps
+    small_steps = (x.evidence.get("update_ratio") or 1.0) < 1e-3 or x.evidence.get("underfit")
     out = [momentum, adam, anneal] if small_steps else [anneal, momentum, adam]
-    if x.spec is not None and x.spec.model.init in HAND_SCALED_INITS:
-        # weights at a hand-picked scale (seed 004's N(0, 1), U(0, 1)) are the first suspect of a stall:
+    if x.spec is not None and x.spec.data.normalize == "none" and x.spec.model.kind != "cnn":
+        out.insert(0, x.standardize_inputs())
+    if x.spec is not None and (x.spec.model.init in HAND_SCALED_INITS or x.spec.model.bias_init != 0):
+        # weights (or biases) at a hand-picked scale (seed 004's N(0, 1), U(0, 1)) are the first suspect of a stall:
         # the variance-preserving rule for the activation replaces the guess (seed 002 §7.5)
         out.insert(0, x.init(_fitted_init(x.act), f"replace init={x.spec.model.init} by the initialization that keeps the variance "
-                             f"across layers for {x.act} ({_fitted_init(x.act)})", "seed 002 §7.5; Glorot & Bengio 2010; He et al. 2015"))
+                             f"across layers for {x.act} ({_fitted_init(x.act)})" if x.spec.model.init in HAND_SCALED_INITS else
+                             f"use {_fitted_init(x.act)} for {x.act}", "seed 002 §7.5; Glorot & Bengio 2010; He et al. 2015"))
     elif x.spec is None and x.evidence.get("constant_output"):
         out.insert(0, x.init(_fitted_init(x.act), "the network gives every input the same output: check the initialization "
                              f"({_fitted_init(x.act)} for {x.act or 'its activation'}) and that the inputs reach the output",
                              "seed 002 §7.5"))
+    off = x.rate_off()
+    if off:
+        # a rate 3x or more off the optimizer's usual one is the first suspect of a stall (seed 002 Fig. 7.6): too
+        # low and the loss creeps, too high and it bounces at a high level
+        out.insert(0, x.to_usual_lr("seed 002 §7.2-7.3, Fig. 7.6"))
     return out
 
 
@@ -261,14 +342,19 @@ def _initial_high(x: _Rx) -> list[Remedy]:
                    "output layer, so the first predictions are near chance", "seed 002 §7.5; Glorot & Bengio 2010; He et al. 2015"),
             x.R("scale the last layer's initial weights down (e.g. std 0.02 or zeros) so the first logits are small",
                 "GPT-2 / nanoGPT init", {}, "nn.init.normal_(model_output_layer.weight, std=0.02)"),
-            x.standardize_inputs()]
+            x.standardize_inputs()] + ([x.lower_lr("seed 002 §7.1: a first step far past stability lands the "
+                                               "loss far above chance")] if x.rate_far_above() else [])
+
+
+def _unscaled_target(x: _Rx) -> list[Remedy]:
+    return [x.standardize_target(), x.clip("seed 004 (clipnorm)"), x.scaled_lr(0.1, "seed 002 §7.1-7.2")]
 
 
 PRESCRIPTIONS: dict[str, Callable[[_Rx], list[Remedy]]] = {
     "vanishing_gradients": _vanishing, "exploding_gradients": _exploding, "non_finite": _non_finite, "dead_units": _dead,
     "saturated_units": _saturated, "lr_too_high": _lr_high, "lr_too_low": _lr_low, "plateau": _plateau,
     "unscaled_inputs": _unscaled, "symmetric_units": _symmetric, "no_gradient": _no_gradient,
-    "initial_loss_high": _initial_high,
+    "initial_loss_high": _initial_high, "unscaled_target": _unscaled_target,
 }
 
 

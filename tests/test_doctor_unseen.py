@@ -90,10 +90,30 @@ def test_no_gradient_when_every_layer_gets_exactly_zero():
     # the doctor does not also blame the rate: lr_too_low is its consequence
     assert d.problems == {"no_gradient"}
     assert any("detach" in r.change for r in f.remedies)
-    # a layer with no gradient at all (NaN: frozen) is not a zero gradient
+    # a layer frozen part-way (NaN: not measured from then on) is not a zero gradient
     g = np.full((20, 3), 0.5)
+    g[5:, 0] = np.nan
+    assert diagnose(hist(noisy(0.5, 200), grad=g), ctx()).findings == []
+
+
+def test_a_layer_that_never_gets_a_gradient_is_disconnected():
+    """A .detach() in forward: the layers before it never receive a gradient while the rest learn."""
+    g = np.full((30, 3), 0.5)
     g[:, 0] = np.nan
-    assert "no_gradient" not in diagnose(hist(noisy(0.5, 200), grad=g), ctx()).problems
+    falling = 2.3 * np.exp(-np.arange(300) / 100) + 0.2
+    f = diagnose(hist(falling, grad=g), ctx()).findings[0]
+    assert (f.problem, f.severity, f.layers) == ("no_gradient", "warning", ["fc1"]) and "never received a gradient" in f.message
+    f = diagnose(hist(noisy(2.3, 300, 0.001), grad=g), ctx(reference_loss=2.3)).findings[0]
+    assert (f.problem, f.severity) == ("no_gradient", "serious")
+
+
+def test_unscaled_regression_target_when_training_suffers():
+    """A squared error that starts at 1e4 with outputs of scale 0.2: targets ~100 (seed 004's regression)."""
+    stuck = noisy(9000.0, 300, 500.0)
+    f = next(f for f in diagnose(hist(stuck, out=(1, 0.5, 0.2)), ctx()).findings if f.problem == "unscaled_target")
+    assert "about 95 in size" in f.message and f.remedies[0].spec_change == {"standardize_target": True}
+    learning = 9000.0 * np.exp(-np.arange(300) / 30) + 1.0
+    assert diagnose(hist(learning, out=(1, 0.5, 0.2)), ctx()).findings == []  # large targets, learning well: silent
 
 
 def test_initial_loss_far_above_chance_only_when_it_stays_high():
