@@ -141,15 +141,21 @@ class Thresholds(BaseModel):
         "median over layers of the update-to-weight ratio per step, sustained over a window, at which the rate is too "
         "high when the loss also stalls above chance: healthy training moves weights ~1e-3 of their norm per step "
         "(CS231n); at 0.1 every weight is renewed within ~10 steps and the loss can only bounce."))
-    lr_low_stall: float = Field(2e-4, gt=0, description=(
-        "largest update-to-weight ratio below which a run stuck at chance level for lr_low_windows windows is starved by "
-        "its rate: five times below the healthy ~1e-3 (CS231n). Not 1e-3 itself: a 3x16 tanh net on circles with plain "
+    lr_low_stall: float = Field(1e-4, gt=0, description=(
+        "largest update-to-weight ratio of any layer (median over the samples; every layer, so that gradients lost "
+        "through depth, where the last layers still move, are not taken for a low rate) below which a run stuck at chance level for lr_low_windows windows is starved by "
+        "its rate: ten times below the healthy ~1e-3 (CS231n). Not 1e-3 itself: a 3x16 tanh net on circles with plain "
         "SGD 0.003 moves 2.6e-4 per step and sits at chance, but so it does at 10x and 33x the rate (a plateau, not the rate); "
-        "runs of the tuning corpus stuck at chance with rates 200-5000x too low moved 0.6-1.8e-4."))
+        "at 1e-4 the tuning corpus scores the same as at 2e-4 and that tanh net stays a plateau."))
     target_scale: float = Field(100.0, gt=1, description=(
         "first loss above this many times (1 + the outputs' squared scale), for an output that is no cross-entropy: "
         "a squared error starts near the targets' mean square, so the targets are >= 10x the outputs' scale; seed 004's "
         "unscaled regression target (values in the hundreds) runs to NaN, standardized it trains."))
+    fading_gradient: float = Field(10.0, gt=1, description=(
+        "a run stuck at chance whose largest gradient norm fell this many times below its first samples is not starved "
+        "by its rate but by its loss: with a rate too low the gradients stay as they were (nothing changes: pytorch/"
+        "examples mnist at lr/1000 went 0.05 -> 0.06), while a cross-entropy over softmax outputs or a saturated output "
+        "drives them towards 0 (a tiny GPT fed probabilities: 70x down in 300 steps)."))
     lr_low_windows: int = Field(2, ge=1, description=(
         "windows at chance level with updates below lr_low_stall before the rate is blamed. Healthy nets that sit at "
         "chance for 300-400 steps (seed 004's ReLU/He net, the 8x32 sigmoid net) move >= 1e-3 of their weights per "
@@ -320,7 +326,9 @@ class _Loss:
         self.initial = float(np.median(head)) if len(head) else math.nan
         self.chance = chance  # the chance-level loss: given, or inferred from the output (infer_chance)
         self.reference = min(self.initial, chance) if chance else self.initial
-        self.ref_is_chance = bool(chance) and chance <= self.initial
+        # the reference is chance level when chance is known and the run did not start far below it (a first loss
+        # 0.03% under ln 77 is still "at chance")
+        self.ref_is_chance = bool(chance) and chance <= 1.1 * self.initial
         # The loss before training moved it: the median of the first three steps (one odd mini-batch does not
         # set the baseline: a batch-of-one regression's first loss can be 1000x below its next), except when
         # they blow up (each step above the one before, the third > 10x the first): then the first, so the
@@ -673,8 +681,15 @@ def detect_units(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Fin
             rows = _window_rows(h, t, th.window)
             if len(rows) == 0:
                 continue
-            # sustained: the smallest share over the window's samples (one odd batch does not count)
-            share = np.nanmin(np.where(np.isfinite(a[rows][:, cols]), a[rows][:, cols], np.nan), axis=0)
+            # sustained: the smallest share over the window's samples (one odd batch does not count) - or, for a layer
+            # that turned bad within the window, over the >= 3 samples since it did (a whole layer killed at step 11
+            # of a 92-step run is as sure at step 31 as after a window)
+            win = np.where(np.isfinite(a[rows][:, cols]), a[rows][:, cols], np.nan)
+            share = np.nanmin(win, axis=0)
+            over = np.nan_to_num(win, nan=-1.0) > thr
+            run = np.array([int(np.argmin(over[::-1, j])) if not over[:, j].all() else len(rows) for j in range(len(cols))])
+            recent = np.array([np.nanmin(win[len(rows) - r:, j]) if r >= 3 else np.nan for j, r in enumerate(run)])
+            share = np.where(np.isfinite(recent), recent, share)
             # more than the threshold share (dead: more than half; a 16-unit layer with 8 silent units trained well twice
             # in the tuning corpus)
             bad = [(ctx.act_names[c], float(s)) for c, s in zip(cols, share) if np.isfinite(s) and (s > thr if kind == "relu" else s >= thr)]
@@ -864,7 +879,9 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
     # or stuck at chance level for lr_low_windows windows with every layer moving < lr_low_stall per step.
     if len(st):
         umax = np.nanmax(np.where(np.isfinite(u), u, np.nan), axis=1) if u.shape[1] else np.full(len(st), np.nan)
+        umid = np.nanmedian(np.where(np.isfinite(u), u, np.nan), axis=1) if u.shape[1] else np.full(len(st), np.nan)
         g = h.layer("grad_norm")
+        gmax = np.nanmax(np.where(np.isfinite(g), g, np.nan), axis=1) if g.shape[1] else np.full(len(st), np.nan)
         moving = np.isfinite(g) & (g > 0)
         alive = moving.any(axis=1)  # some gradient arrives: the rate, not the network, holds it back
         tiny = np.isfinite(umax) & (umax < th.lr_low_update) & alive
@@ -877,14 +894,32 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
             slow = math.isfinite(before) and math.isfinite(now) and (before - now) < 0.05 * abs(before)
             long_rows = _window_rows(h, t, th.window * th.lr_low_windows)
             starved = tiny[rows].all() and slow and L.high(t, th.high_loss)
-            stuck = (L.ref_is_chance and t >= th.window * th.lr_low_windows and small[long_rows].all()
-                     and L.stalled(t, th, windows=th.lr_low_windows) and L.high(t, th.high_loss))
+            # stuck: the median layer's update over lr_low_windows windows (the median over samples too: an early
+            # burst does not hide a rate that starves the rest of the run)
+            stuck = (L.ref_is_chance and t >= th.window * th.lr_low_windows and len(long_rows) >= 3
+                     and float(np.nanmedian(np.where(small[long_rows], 0.0, 1.0))) == 0.0
+                     and L.high(t, th.high_loss) and L.high(t - th.window * th.lr_low_windows + L.q, th.high_loss)
+                     and not L.best_before(t)[0] < th.high_loss * L.reference)  # never left chance: a drift above it is no progress
+            if stuck and not starved:
+                early_g = float(np.nanmedian(gmax[:3])) if np.isfinite(gmax[:3]).any() else math.nan
+                now_g = float(np.nanmedian(gmax[rows]))
+                if math.isfinite(early_g) and now_g < early_g / th.fading_gradient:
+                    # not the rate: the gradients themselves faded at chance level (the loss saturates: probabilities
+                    # fed to a cross-entropy, an output squashed twice); reported as a plateau with this evidence
+                    since = _since(st, small, k)
+                    msg = (f"the loss stays at {_g(now)}{_ref(L, now)} while the largest gradient norm faded from {_g(early_g)} "
+                           f"to {_g(now_g)}: the loss saturates (probabilities or a squashed output fed to the loss?)")
+                    out.append(Finding("plateau", "serious", [], since, t, msg,
+                                       {"loss": now, "reference_loss": L.reference, "update_ratio": float(np.nanmedian(umid[rows])),
+                                        "early_grad_norm": early_g, "grad_norm": now_g, "lr": _lr_at(h, ctx, since)}, []))
+                    break
             if starved or stuck:
                 cond = tiny if starved else small
                 since = _since(st, cond, k)
-                med = float(np.median(umax[rows]))
+                med = float(np.median(umax[rows])) if starved else float(np.nanmedian(umax[long_rows]))
                 lr = _lr_at(h, ctx, since)
-                msg = (f"the largest update-to-weight ratio per step is {_g(med)} (healthy is about 1e-3) since step {since}, "
+                which = "largest"
+                msg = (f"the {which} update-to-weight ratio per step is {_g(med)} (healthy is about 1e-3) since step {since}, "
                        f"and the loss moved only from {_g(before)} to {_g(now)} in {th.window} steps{_ref(L, now)}" + _at(lr))
                 out.append(Finding("lr_too_low", SEVERITY["lr_too_low"], [], since, t, msg,
                                    {"update_ratio": med, "loss_before": before, "loss": now, "lr": lr}, []))
@@ -1033,6 +1068,13 @@ def _reconcile(findings: list[Finding]) -> list[Finding]:
     if "dead_units" in found:
         drop.add("lr_too_low")  # silent units pass no gradient, so their weights barely move: not the rate
         found.discard("lr_too_low")
+    if found & {"lr_too_high", "saturated_units", "initial_loss_high"}:
+        # after a divergence the weights are huge, saturated units pass little gradient, an init far off has weights far
+        # larger than its steps: every update is small next to the weights, and the rate is not what holds it back
+        drop.add("lr_too_low")
+        found.discard("lr_too_low")
+    if found - {"plateau", "unscaled_inputs"}:
+        drop.add("plateau")  # a plateau is the diagnosis of a stall with no other cause
     if "lr_too_low" in found:
         drop.add("vanishing_gradients")  # tiny steps everywhere explain the stall; the depth profile is secondary
     if "symmetric_units" in found:  # identical units explain the stall; their gradients may look vanishing
