@@ -178,6 +178,8 @@ def test_lr_too_low_tiny_updates_and_no_progress():
 def test_plateau_only_after_four_windows_with_no_other_cause():
     assert diagnose(history(flat(350)), ctx(reference_loss=0.69)).findings == []
     d = diagnose(history(flat(600)), ctx(reference_loss=0.69))
+    assert d.problems == {"plateau"} and d.findings[0].severity == "serious"  # at chance level: nothing learned
+    d = diagnose(history(flat(600)), ctx())  # no chance level known: stalled at its initial loss, a warning
     assert d.problems == {"plateau"} and d.findings[0].severity == "warning"
 
 
