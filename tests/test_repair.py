@@ -9,8 +9,8 @@ import pytest
 from gradmedic import repair
 from gradmedic.cli import main
 from gradmedic.diagnose import Finding
-from gradmedic.remedies import Remedy
-from gradmedic.repair import Attempt, _better, _candidates, full_run_steps
+from gradmedic.remedies import Remedy, for_problem
+from gradmedic.repair import UNDERFIT, Attempt, _better, _candidates, _judge, _keep, _order, _underfit, full_run_steps
 from gradmedic.spec import validate
 
 CIRCLES = {"dataset": "circles", "normalize": "minmax"}
@@ -132,3 +132,75 @@ def test_ctrl_c_stops_the_repair_and_keeps_what_was_tried(tmp_path, monkeypatch)
     r = repair(validate(vanishing(150)), runs_dir=tmp_path, budget=5)
     assert len(r.attempts) == 1 and r.interrupted and not r.fixed
     assert json.loads((r.dir / "repair.json").read_text())["interrupted"]
+
+
+# -- issue 12: work down the findings; a rate far above the optimizer's range is lowered first --------------------
+
+ADAM_05 = {"name": "adam05", "data": {"dataset": "digits"}, "model": {"hidden": [64, 64, 64], "activation": "relu", "init": "he_uniform"},
+           "train": {"optimizer": "adam", "lr": 0.5, "epochs": 20}}
+
+
+def _finding(problem, detected_at=100, severity="serious", **ev) -> Finding:
+    return Finding(problem, severity, [], detected_at, detected_at, "", ev, [])
+
+
+def test_adam_at_500x_is_fixed_by_lowering_the_rate_within_the_default_budget(tmp_path):
+    """The issue's example: raw digits and Adam at lr 0.5.  Standardizing cures the inputs but the units still die;
+    the cure is kept (not undone for an unchanged metric) and the rate is lowered next."""
+    r = repair(validate(ADAM_05), runs_dir=tmp_path)
+    assert r.fixed and len(r.attempts) <= 5
+    assert r.changes.get("lr") == 0.001 and set(r.changes) <= {"lr", "normalize"}
+    assert r.attempts[-1].test_metric > 0.9
+    # no attempt went back to the inputs after they were cured
+    assert [a.change for a in r.attempts[1:]].count({"normalize": "standard"}) <= 1
+
+
+def test_dead_and_saturated_units_after_the_start_under_a_far_too_high_rate_lower_it_first():
+    spec = validate(ADAM_05)
+    for problem in ("dead_units", "saturated_units", "exploding_gradients"):
+        first = for_problem(problem, {"at_init": False, "lr": 0.5}, spec)[0]
+        assert first.spec_change == {"lr": 0.001}, problem  # back to Adam's usual rate
+    # dead from the first step: the init put them there, whatever the rate
+    assert "init" in for_problem("dead_units", {"at_init": True, "lr": 0.5}, spec)[0].spec_change
+    # at the usual rate, the rate is not the first suspect
+    usual = validate({**ADAM_05, "train": {"optimizer": "adam", "lr": 0.001}})
+    assert "lr" not in for_problem("dead_units", {"at_init": False, "lr": 0.001}, usual)[0].spec_change
+    # a user's own loop: the optimizer's class name gives the usual rate
+    own = for_problem("dead_units", {"at_init": False, "lr": 0.5}, None, 0.5, loop={"optimizer": "Adam"})[0]
+    assert own.change.startswith("lower the learning rate from 0.5 to 0.001") and "g['lr'] = 0.001" in own.snippet
+
+
+def test_a_cure_is_kept_when_the_metric_has_not_improved_yet_and_undone_when_clearly_worse():
+    s = validate({})
+    parent = _attempt(s, metric=0.10)
+    parent.to_treat = [_finding("unscaled_inputs", 1), _finding("dead_units", 101)]
+    child = _attempt(s, metric=0.10)
+    child.target, child.steps = "unscaled_inputs", 200
+    child.to_treat = _order([_finding("dead_units", 101), _finding("initial_loss_high", 2)], parent)
+    _judge(child, parent)
+    assert child.cured == ["unscaled_inputs"] and child.appeared == ["initial_loss_high"]
+    assert [f.problem for f in child.to_treat] == ["initial_loss_high", "dead_units"]  # the newest finding first
+    assert _keep(child, parent)
+    worse = _attempt(s, status="non_finite", metric=None)
+    worse.target, worse.steps, worse.cured = "unscaled_inputs", 200, ["unscaled_inputs"]
+    assert not _keep(worse, parent)
+    # a finding counts as cured only when the attempt ran long enough to see it
+    short = _attempt(s, metric=0.10)
+    short.target, short.steps = "dead_units", 50
+    _judge(short, parent)
+    assert "dead_units" not in short.cured and not _keep(short, parent)
+
+
+def test_a_whole_run_that_learned_little_is_a_plateau_with_the_rate_first():
+    class R:  # the parts of a training result _underfit reads
+        status, steps, metric = "ok", 1000, "accuracy"
+        epochs = [{"train_loss": 0.69}]
+        monitor = type("M", (), {"reference_loss": 0.693})()
+        diagnosis = type("D", (), {"findings": []})()
+
+    spec = validate({"train": {"optimizer": "adagrad", "lr": 3e-5}})
+    f = _underfit(R(), spec)
+    assert f and f[0].problem == "plateau" and f[0].evidence["underfit"]
+    assert f[0].remedies[0].spec_change == {"lr": 0.01}  # adagrad's usual rate, 300x up
+    R.epochs = [{"train_loss": 0.9 * UNDERFIT * 0.693}]
+    assert _underfit(R(), spec) == []
