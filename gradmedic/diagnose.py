@@ -1021,7 +1021,11 @@ def _diagnose(h: History, ctx: Context, th: Thresholds | None) -> Diagnosis:
     findings = _reconcile(findings)
     found = {f.problem for f in findings}
     act = _main_activation(ctx)
+    first = int(h.stat_steps[0]) if len(h.stat_steps) else 1
     for f in findings:
+        if f.problem in ("exploding_gradients", "initial_loss_high", "no_gradient"):
+            # from the first recorded step: the initialization (or the data) did it, not a rate that drifted later
+            f.evidence.setdefault("at_init", bool(f.step <= max(first, L.head_step)))
         ev = dict(f.evidence)
         ev.setdefault("regression", ctx.regression)
         if act:
