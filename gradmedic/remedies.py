@@ -54,6 +54,9 @@ _INIT_SNIPPET = {
 }
 
 
+_ACT_MODULES = {"relu": "nn.ReLU()", "leaky_relu": "nn.LeakyReLU(0.01)", "elu": "nn.ELU()", "tanh": "nn.Tanh()"}
+
+
 @dataclass
 class _Rx:
     """What a prescription reads: the evidence, the spec or the loop, and the rate in force."""
@@ -156,7 +159,11 @@ class _Rx:
         if self.spec is not None and self.spec.model.bias_init != 0 and "bias_init" not in extra:
             extra["bias_init"] = 0.0  # a hand-picked bias (ReLUs at -3 never fire, tanh at -3 saturates) goes with the weights
             change += ", and zero biases"
-        return self.R(change, source, {"init": name, **extra}, _INIT_SNIPPET.get(name, ""))
+        snippet = _INIT_SNIPPET.get(name, "")
+        new_act = extra.get("activation")
+        if new_act and new_act != self.act and new_act in _ACT_MODULES:  # the init comes with another activation
+            snippet = f"replace each activation module by {_ACT_MODULES[new_act]}\n" + snippet
+        return self.R(change, source, {"init": name, **extra}, snippet)
 
     def batchnorm(self, change: str = "add batch normalization before each activation", source: str = "seed 002 §7.7; Ioffe & Szegedy 2015") -> "Remedy":
         return self.R(change, source, {"batchnorm": "before"}, "nn.Linear(n_in, n_out), nn.BatchNorm1d(n_out), nn.ReLU()  # per hidden layer")
@@ -174,8 +181,12 @@ class _Rx:
                       "scheduler.step(val_loss)  # once per epoch")
 
     def activation(self, name: str, change: str, source: str, extra: dict[str, Any] | None = None) -> "Remedy":
-        module = {"relu": "nn.ReLU()", "leaky_relu": "nn.LeakyReLU(0.01)", "elu": "nn.ELU()", "tanh": "nn.Tanh()"}[name]
-        return self.R(change, source, {"activation": name, **(extra or {})}, f"replace each activation module by {module}")
+        module = _ACT_MODULES[name]
+        snippet = f"replace each activation module by {module}"
+        init = (extra or {}).get("init")
+        if init in _INIT_SNIPPET:  # a new activation with the init that fits it: both, in the loop's terms
+            snippet += "\n" + _INIT_SNIPPET[init]
+        return self.R(change, source, {"activation": name, **(extra or {})}, snippet)
 
 
 def _vanishing(x: _Rx) -> list[Remedy]:
@@ -183,7 +194,8 @@ def _vanishing(x: _Rx) -> list[Remedy]:
     if x.act in ("sigmoid", "tanh") or x.evidence.get("saturating"):
         out.append(x.activation("relu", "replace sigmoid/tanh by ReLU with He initialization",
                                 "seed 004; seed 002 §7.4-7.5; He et al. 2015", {"init": "he_uniform"}))
-        out.append(x.init("glorot_uniform", "keep tanh but use Glorot initialization, which keeps the variance of activations "
+        verb = "keep tanh but use" if x.act == "tanh" else "use tanh with"
+        out.append(x.init("glorot_uniform", f"{verb} Glorot initialization, which keeps the variance of activations "
                           "and gradients equal across layers", "seed 000; Glorot & Bengio 2010", {"activation": "tanh"}))
     else:
         out.append(x.init("he_uniform", "use He initialization (variance 2/fan_in) so each ReLU layer keeps the gradient's scale",
