@@ -13,7 +13,6 @@ statistics are computed.
 from __future__ import annotations
 
 import argparse
-import math
 import statistics
 import time
 

@@ -37,7 +37,6 @@ from __future__ import annotations
 import math
 import warnings
 import weakref
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
@@ -216,7 +215,7 @@ class Monitor:
         self._out: torch.Tensor | None = None
         self._cap_fresh: bool | None = None  # None: nothing captured; else whether it came from a fresh pass
         self._pass_fresh = True
-        self._lrs: list[float] = []
+        self._lrs: list[float | torch.Tensor] = []
         self._seg_key: tuple | None = None
         self._grad_key: tuple | None = None
         self._warned_hooks = False
@@ -532,7 +531,7 @@ class Monitor:
         if loss is not None:
             self._losses.append(loss.detach().reshape(()).float() if isinstance(loss, torch.Tensor) else torch.tensor(float(loss)))
             self._loss_steps.append(s)
-            self._lrs.append(self._current_lr())
+            self._lrs.append(self._step_lr())
         if self._sampled(s + 1):
             self._arm()
         else:
@@ -558,6 +557,14 @@ class Monitor:
             self._grad_cache = (idx, owner, torch.where(present, 0.0, math.nan))
             self._grad_key = has
         return self._grad_cache
+
+    def _step_lr(self) -> float | torch.Tensor:
+        """The rate for this step's record without a host sync: a tensor rate (capturable optimizers) is kept as a
+        tensor and read at the next flush, with everything else."""
+        if self.optimizer is None or not self.optimizer.param_groups:
+            return math.nan
+        lr = self.optimizer.param_groups[0].get("lr", math.nan)
+        return lr.detach().clone() if isinstance(lr, torch.Tensor) else float(lr)
 
     def _record(self, s: int, grad_norm: torch.Tensor | float | None = None) -> None:
         grads = [p.grad for p in self._params]
@@ -660,7 +667,7 @@ class Monitor:
             out = np.zeros((0, len(OUT_STATS)))
             pre = np.zeros(0)
         chunk = Chunk(np.array(self._loss_steps, dtype=np.int64), loss, np.array([r[0] for r in self._rows], dtype=np.int64),
-                      layers, acts, inputs.astype(np.float64), hists, np.array(self._lrs, dtype=np.float64), out, pre)
+                      layers, acts, inputs.astype(np.float64), hists, _lr_array(self._lrs), out, pre)
         self._losses, self._loss_steps, self._rows, self._lrs, self._skip_flags = [], [], [], [], []
         self._check_order(layers)
         self.history.append(chunk)
@@ -748,6 +755,15 @@ class Monitor:
                 if any(not torch.isfinite(p).all() for p in ps):
                     bad_w.append(name)
         return {"gradients": bad_g, "weights": bad_w}
+
+
+def _lr_array(lrs: list) -> np.ndarray:
+    """Per-step rates as float64; tensor rates are moved to the host here, once per flush."""
+    dev = next((x.device for x in lrs if isinstance(x, torch.Tensor)), None)
+    if dev is None:
+        return np.array(lrs, dtype=np.float64)
+    col = [x.reshape(()).double() if isinstance(x, torch.Tensor) else torch.tensor(x, dtype=torch.float64, device=dev) for x in lrs]
+    return torch.stack(col).cpu().numpy()  # one transfer
 
 
 def _first_tensor(out: Any) -> torch.Tensor | None:

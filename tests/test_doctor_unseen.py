@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import gradmedic
-from gradmedic.diagnose import Context, Thresholds, diagnose, infer_chance
+from gradmedic.diagnose import Context, diagnose, infer_chance
 from gradmedic.history import ACT_STATS, LAYER_STATS, OUT_STATS, Chunk, History
 
 LAYERS = ["fc1", "fc2", "out"]
@@ -223,3 +223,22 @@ def test_own_loop_remedies_are_snippets_not_spec_flags_and_know_the_loop_clips()
         assert "clip the gradient norm to 1.0" not in changes, changes
     advice = [r.change for f in clipped.findings for r in f.remedies]
     assert any("already clips" in c for c in advice) or not any("clip" in c for c in advice)
+
+
+def test_the_rate_is_recorded_per_step_also_as_a_tensor():
+    """A scheduler's rate at each step (findings cite it); a tensor rate (capturable optimizers) is read at flush."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    for lr in (0.1, torch.tensor(0.1)):
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        sched = torch.optim.lr_scheduler.StepLR(opt, 5, 0.5)
+        with gradmedic.watch(model, opt, every=5) as mon:
+            for _ in range(12):
+                opt.zero_grad()
+                loss = F.cross_entropy(model(torch.randn(16, 4)), torch.randint(0, 2, (16,)))
+                loss.backward()
+                mon.step(loss)
+                opt.step()
+                sched.step()
+            mon.flush()
+            np.testing.assert_allclose(mon.history.lr, [0.1] * 5 + [0.05] * 5 + [0.025] * 2)
