@@ -11,6 +11,7 @@ from .errors import SpecError, WatchError
 from .monitor import Monitor, watch
 from .remedies import Remedy
 from .repair import RepairResult, repair  # binds gradmedic.repair to the function, not the module
+from .tune import TuneResult, tune  # optuna is imported when a search starts
 
-__all__ = ["PROBLEMS", "Diagnosis", "Finding", "Monitor", "Remedy", "RepairResult", "SpecError", "Thresholds", "WatchError", "repair", "watch"]
+__all__ = ["PROBLEMS", "Diagnosis", "Finding", "Monitor", "Remedy", "RepairResult", "SpecError", "Thresholds", "TuneResult", "WatchError", "repair", "tune", "watch"]
 __version__ = "0.1.0"

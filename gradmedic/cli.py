@@ -361,6 +361,35 @@ def compare(
         raise typer.Exit(1)
 
 
+@app.command()
+def tune(
+    spec_file: Path = typer.Argument(..., metavar="SPEC", help="spec file (TOML or JSON) every trial starts from"),
+    trials: int = typer.Option(20, "--trials", metavar="N", help="trials in the study, all workers together (a resumed study counts the ones it has)"),
+    timeout: Optional[float] = typer.Option(None, "--timeout", metavar="S", help="start no trial after S seconds"),
+    workers: int = typer.Option(1, "--workers", metavar="W", help="worker processes, one intra-op thread each"),
+    space: Optional[Path] = typer.Option(None, "--space", metavar="FILE", help="TOML search space: spec fields with low/high (log = true) or choices [default: seed 003's ranking fitted to the optimizer]"),
+    storage: Optional[str] = typer.Option(None, "--storage", metavar="URL", help="postgresql://user@host/db (or any SQLAlchemy URL, or PATH.journal) shared by workers on many machines [default: RUNS_DIR/tune-STUDY/study.journal]"),
+    study: Optional[str] = typer.Option(None, "--study", metavar="NAME", help="study name [default: the spec's name]"),
+    pruner: str = typer.Option("doctor", "--pruner", metavar="doctor|median|hyperband|none", help="who stops trials early: the doctor (sick networks; else the median rule), Optuna's MedianPruner or HyperbandPruner, or nobody"),
+    sampler: str = typer.Option("tpe", "--sampler", metavar="tpe|random", help="Optuna sampler"),
+    seed: Optional[int] = typer.Option(None, "--seed", metavar="K", help="sampler seed (worker k: K + k)"),
+    runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="where the study directory tune-STUDY is made"),
+    json_out: bool = typer.Option(False, "--json", help="print the result as JSON on stdout"),
+) -> None:
+    """Search a spec's hyperparameters with Optuna; the doctor prunes sick trials and says why.
+    Writes best_spec.json, tune.json and report.html into the study directory; running it again resumes.
+    Exits with 130 on Ctrl-C (finished trials are kept)."""
+    from .tune import tune as run_tune
+
+    res = run_tune(spec_mod.load(spec_file), trials, timeout=timeout, workers=workers, space=space, storage=storage,
+                   study=study, pruner=pruner, runs_dir=runs_dir, sampler=sampler, seed=seed,
+                   console=err if json_out else out)
+    if json_out:
+        print(json.dumps(res.to_dict(), indent=2, default=str))
+    if res.status == "interrupted":
+        raise typer.Exit(130)
+
+
 _EXITS = tuple(c for c in (getattr(click_exc, "Exit", None), typer.Exit) if c is not None)
 _ABORTS = tuple(c for c in (getattr(click_exc, "Abort", None), typer.Abort, KeyboardInterrupt) if c is not None)
 

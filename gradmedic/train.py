@@ -122,12 +122,15 @@ class _Progress:
 
 def train(spec: Spec, *, runs_dir: str | Path | None = "runs", progress: str = "auto",
           console: Console | None = None, tensorboard: str | Path | None = None,
-          stop_when: Callable[[Monitor], str | None] | None = None, check_every: int = 50) -> Result:
+          stop_when: Callable[[Monitor], str | None] | None = None, check_every: int = 50,
+          on_epoch: Callable[[dict[str, Any], Monitor], str | None] | None = None) -> Result:
     """Train ``spec``; write records under ``runs_dir`` (None: no records).  Raises SpecError on bad input.
 
     ``tensorboard``: also write the recorded statistics as TensorBoard events into this directory.
     ``stop_when(monitor)`` is called every ``check_every`` steps; a non-empty string it returns stops
-    training early (status ``stopped``, the reason in ``result.extra["stopped"]``)."""
+    training early (status ``stopped``, the reason in ``result.extra["stopped"]``).  ``on_epoch(row, monitor)``
+    is called after each finished epoch's evaluation (``row`` as in epochs.jsonl); a non-empty string it
+    returns stops training the same way (a tuner reports the epoch's metric and may prune there)."""
     console = console or Console(stderr=True)
     spec = resolve(spec)
     t = spec.train
@@ -227,6 +230,11 @@ def train(spec: Spec, *, runs_dir: str | Path | None = "runs", progress: str = "
             if not math.isfinite(row["train_loss"]):
                 status, non_finite = "non_finite", _where(monitor, steps, epoch, row["train_loss"])
                 break
+            if on_epoch is not None:
+                stopped = on_epoch(row, monitor) or None
+                if stopped:
+                    status = "stopped"
+                    break
             if sched is not None:
                 sched.step(row["test_loss"]) if t.schedule == "plateau" else sched.step()
     except KeyboardInterrupt:

@@ -1,0 +1,129 @@
+"""The doctor as an Optuna pruner: stop a trial because the network is sick, say why, spare slow starters.
+
+Optuna's pruners judge a trial by its reported values alone: below the median at this epoch, out.
+The doctor judges it by what happens inside (NaN, exploding or vanishing gradients, dead units, a rate
+far too high or low), so it can stop a sick trial before its value says anything, and it can tell a
+healthy net still sitting at its start (seed 004's ReLU/He net is at chance for ~300 steps before it
+learns) from one that is sick.
+
+The objective (``gradmedic.tune``) writes the doctor's verdict of the trial so far into the trial's
+user attribute ``doctor`` after each epoch (:func:`verdict`), then asks ``trial.should_prune()``.
+:class:`DoctorPruner` reads it:
+
+1. the doctor is sure of a serious or critical finding: prune, and store the reason on the trial
+   (``pruned_by`` = doctor, ``prune_problem``, ``prune_step``, ``prune_reason``: the evidence sentence);
+2. the trial is healthy (no finding at all) and not getting worse, and it is still within its warm-up:
+   keep it, whatever the wrapped pruner says (the slow-starter veto);
+3. otherwise the wrapped pruner (MedianPruner by default) decides; its prunes are stored the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.pruners import BasePruner, MedianPruner
+from optuna.trial import FrozenTrial
+
+from .diagnose import Thresholds
+
+SERIOUS = ("critical", "serious")
+VERDICT_ATTR = "doctor"
+# The veto's warm-up, as a share of a trial's planned steps.  A quarter: long enough for the flat start of
+# seed 004's ReLU/He net (~300 of its 4800 steps; a tuned trial is usually shorter, and most of it is spent
+# learning), short enough that a healthy but poor trial costs at most a quarter run before the median rule
+# may cut it.  Never longer than the doctor's own patience for a flat start (window x plateau_windows =
+# 500 steps): past it the doctor itself calls a plateau, so "healthy" no longer covers "has not started".
+WARMUP_SHARE = 0.25
+RISING = 1.01  # the last window's mean loss 1% above the window before: getting worse, not learning
+
+
+def patience(th: Thresholds | None = None) -> int:
+    """Steps the doctor waits before calling a flat start a plateau."""
+    th = th or Thresholds()
+    return th.window * th.plateau_windows
+
+
+def verdict(monitor: Any, planned_steps: int, th: Thresholds | None = None) -> dict[str, Any]:
+    """The doctor's view of a trial so far, small and JSON-able (it is stored on the trial):
+    ``steps`` trained of ``total_steps`` planned, ``healthy`` (no finding, not even a warning),
+    ``rising`` (the loss of the last window is 1% above the window before), and ``finding``, the
+    first serious or critical finding the doctor is sure of (problem, severity, step, detected_at,
+    message), or None."""
+    th = th or Thresholds()
+    d = monitor.diagnose()
+    loss = np.asarray(monitor.history.loss, dtype=float)
+    steps = int(monitor.steps)
+    w = min(th.window, max(1, len(loss) // 4))
+    rising = False
+    if len(loss) >= 2 * w and w >= 5:
+        last, prev = loss[-w:], loss[-2 * w:-w]
+        last, prev = last[np.isfinite(last)], prev[np.isfinite(prev)]
+        rising = bool(len(last) == 0 or (len(prev) and last.mean() > RISING * prev.mean()))
+    f = d.first_serious()
+    return {"steps": steps, "total_steps": int(planned_steps), "healthy": bool(d.healthy), "rising": rising,
+            "finding": None if f is None else {"problem": f.problem, "severity": f.severity, "step": int(f.step),
+                                               "detected_at": int(f.detected_at), "message": f.message}}
+
+
+def _store(study: optuna.Study, trial: FrozenTrial, attrs: dict[str, Any]) -> None:
+    """Write the reason onto the trial being pruned (a pruner is handed a frozen copy, so through the storage)."""
+    for k, v in attrs.items():
+        study._storage.set_trial_user_attr(trial._trial_id, k, v)
+
+
+def pruner_name(p: BasePruner) -> str:
+    return {"MedianPruner": "median", "HyperbandPruner": "hyperband", "PercentilePruner": "percentile",
+            "SuccessiveHalvingPruner": "successive_halving", "NopPruner": "none",
+            "DoctorPruner": "doctor"}.get(type(p).__name__, type(p).__name__)
+
+
+def value_reason(name: str, trial: FrozenTrial, direction: str) -> str:
+    """Why a value-based pruner cut ``trial``, in words (the value and epoch it was cut at)."""
+    step = trial.last_step
+    v = trial.intermediate_values.get(step) if step is not None else None
+    shown = f"{v:.4g}" if isinstance(v, float) else "-"
+    rule = {"median": "the median of the earlier trials at that epoch",
+            "hyperband": "the best third of its Hyperband bracket at that epoch"}.get(name, f"what {name} keeps")
+    side = "below" if direction == "maximize" else "above"
+    return f"value {shown} at epoch {step} was {side} {rule}"
+
+
+class DoctorPruner(BasePruner):
+    """Prune on the doctor's serious findings; otherwise defer to ``wrapped`` (MedianPruner()), except
+    that a healthy trial that is not getting worse is kept until ``warmup`` of its planned steps
+    (default: a quarter, at most the doctor's 500-step patience)."""
+
+    def __init__(self, wrapped: BasePruner | None = None, warmup: float = WARMUP_SHARE, max_warmup_steps: int | None = None):
+        if not 0 <= warmup <= 1:
+            raise ValueError("warmup is a share of the planned steps, in [0, 1]")
+        self.wrapped = wrapped if wrapped is not None else MedianPruner()
+        self.warmup = warmup
+        self.max_warmup_steps = patience() if max_warmup_steps is None else max_warmup_steps
+
+    def warmup_steps(self, total_steps: int) -> int:
+        return int(min(self.max_warmup_steps, self.warmup * total_steps))
+
+    def decide(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, Any] | None:
+        """The reason to prune ``trial`` now (the user attributes to store), or None to keep it."""
+        v = trial.user_attrs.get(VERDICT_ATTR) or {}
+        f = v.get("finding")
+        if f and f.get("severity") in SERIOUS:
+            return {"pruned_by": "doctor", "prune_problem": f["problem"], "prune_step": f["detected_at"],
+                    "prune_reason": f"{f['problem']} ({f['severity']}) since step {f['step']}, sure at step "
+                                    f"{f['detected_at']}: {f['message']}"}
+        if v.get("healthy") and not v.get("rising") and v.get("steps", 0) < self.warmup_steps(v.get("total_steps", 0)):
+            return None  # the slow-starter veto
+        if self.wrapped.prune(study, trial):
+            name = pruner_name(self.wrapped)
+            return {"pruned_by": name, "prune_problem": None, "prune_step": v.get("steps"),
+                    "prune_reason": value_reason(name, trial, study.direction.name.lower())}
+        return None
+
+    def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
+        reason = self.decide(study, trial)
+        if reason is None:
+            return False
+        _store(study, trial, reason)
+        return True
