@@ -19,9 +19,9 @@ user attribute ``doctor`` after each epoch (:func:`verdict`), then asks ``trial.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-import numpy as np
 import optuna
 from optuna.pruners import BasePruner, MedianPruner
 from optuna.trial import FrozenTrial
@@ -36,7 +36,7 @@ VERDICT_ATTR = "doctor"
 # may cut it.  Never longer than the doctor's own patience for a flat start (window x plateau_windows =
 # 500 steps): past it the doctor itself calls a plateau, so "healthy" no longer covers "has not started".
 WARMUP_SHARE = 0.25
-RISING = 1.01  # the last window's mean loss 1% above the window before: getting worse, not learning
+RISING = 1.01  # an epoch's training loss 1% above the best epoch before it: getting worse, not learning
 
 
 def patience(th: Thresholds | None = None) -> int:
@@ -45,26 +45,32 @@ def patience(th: Thresholds | None = None) -> int:
     return th.window * th.plateau_windows
 
 
-def verdict(monitor: Any, planned_steps: int, th: Thresholds | None = None) -> dict[str, Any]:
+def verdict(monitor: Any, planned_steps: int, epochs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The doctor's view of a trial so far, small and JSON-able (it is stored on the trial):
     ``steps`` trained of ``total_steps`` planned, ``healthy`` (no finding, not even a warning),
-    ``rising`` (the loss of the last window is 1% above the window before), and ``finding``, the
-    first serious or critical finding the doctor is sure of (problem, severity, step, detected_at,
-    message), or None."""
-    th = th or Thresholds()
+    ``rising`` (the last epoch's training loss, measured on the whole training split, is 1% above the
+    best before it: getting worse), and ``finding``, the first serious or critical finding the doctor is
+    sure of (problem, severity, step, detected_at, message), or None."""
     d = monitor.diagnose()
-    loss = np.asarray(monitor.history.loss, dtype=float)
-    steps = int(monitor.steps)
-    w = min(th.window, max(1, len(loss) // 4))
-    rising = False
-    if len(loss) >= 2 * w and w >= 5:
-        last, prev = loss[-w:], loss[-2 * w:-w]
-        last, prev = last[np.isfinite(last)], prev[np.isfinite(prev)]
-        rising = bool(len(last) == 0 or (len(prev) and last.mean() > RISING * prev.mean()))
     f = d.first_serious()
-    return {"steps": steps, "total_steps": int(planned_steps), "healthy": bool(d.healthy), "rising": rising,
+    return {"steps": int(monitor.steps), "total_steps": int(planned_steps), "healthy": bool(d.healthy),
+            "rising": _rising(epochs or []),
             "finding": None if f is None else {"problem": f.problem, "severity": f.severity, "step": int(f.step),
                                                "detected_at": int(f.detected_at), "message": f.message}}
+
+
+def refresh(v: dict[str, Any], monitor: Any, epochs: list[dict[str, Any]]) -> dict[str, Any]:
+    """A verdict with the doctor's findings as last judged, and the steps and the loss as they are now
+    (between two diagnoses: one reads the whole history, so it is not repeated every short epoch)."""
+    return {**v, "steps": int(monitor.steps), "rising": _rising(epochs)}
+
+
+def _rising(epochs: list[dict[str, Any]]) -> bool:
+    losses = [e["train_loss"] for e in epochs]
+    if not losses:
+        return False
+    last, before = losses[-1], [x for x in losses[:-1] if math.isfinite(x)]
+    return not math.isfinite(last) or bool(before and last > RISING * min(before))
 
 
 def _store(study: optuna.Study, trial: FrozenTrial, attrs: dict[str, Any]) -> None:

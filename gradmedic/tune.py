@@ -262,14 +262,25 @@ def open_storage(url: str | None, study_dir: Path):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(url, heartbeat_interval=10, grace_period=60,
+            return RDBStorage(_driver(url), heartbeat_interval=10, grace_period=60,
                               engine_kwargs={"pool_pre_ping": True})
-    except ModuleNotFoundError as e:
-        raise SpecError("--storage", f"{url.split(':', 1)[0]} needs a driver that is not installed ({e.name}); "
+    except ImportError:
+        raise SpecError("--storage", f"{url.split(':', 1)[0]} needs a database driver that is not installed; "
                         "pip install 'gradmedic[tune]' brings psycopg2 for PostgreSQL") from None
     except Exception as e:  # sqlalchemy's OperationalError, ArgumentError, ...: one line
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise SpecError("--storage", f"cannot open {_safe_url(url)}: {first}") from None
+
+
+def _driver(url: str) -> str:
+    """``postgresql://`` with the driver that is installed: SQLAlchemy 2.1 defaults to psycopg (3), the
+    ``tune`` extra brings psycopg2."""
+    import importlib.util
+
+    if url.startswith("postgresql://") and importlib.util.find_spec("psycopg") is None \
+            and importlib.util.find_spec("psycopg2") is not None:
+        return "postgresql+psycopg2://" + url[len("postgresql://"):]
+    return url
 
 
 def _safe_url(url: str) -> str:
@@ -299,17 +310,18 @@ class Objective:
     def __call__(self, trial: Any) -> float:
         import optuna
 
-        from .doctor_pruner import VERDICT_ATTR, pruner_name, value_reason, verdict
+        from .doctor_pruner import VERDICT_ATTR, pruner_name, refresh, value_reason, verdict
         from .train import train
 
         params = {p.name: p.suggest(trial) for p in self.space}
         spec = apply(self.spec, params).model_copy(update={"name": f"trial-{trial.number:04d}"})
         planned = _planned_steps(spec, self.n_train)
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
-        state = {"next": 0, "verdict": None}
+        state: dict[str, Any] = {"next": 0, "verdict": None, "epochs": []}
         doctor = self.pruner == "doctor"
 
         def on_epoch(row: dict[str, Any], monitor: Any) -> str | None:
+            state["epochs"].append(row)
             value = row["test_metric"]
             if isinstance(value, float) and math.isfinite(value):
                 trial.report(value, row["epoch"])
@@ -317,11 +329,12 @@ class Objective:
                 # one diagnosis reads the whole history: every epoch, or every 5% of the steps so far when
                 # epochs are short (O(steps log steps) in all, as repair's checker)
                 state["next"] = monitor.steps + max(1, monitor.steps // 20)
-                state["verdict"] = verdict(monitor, planned)
+                state["verdict"] = verdict(monitor, planned, state["epochs"])
                 trial.set_user_attr(VERDICT_ATTR, state["verdict"])
-            elif doctor and state["verdict"] is not None:
-                state["verdict"] = {**state["verdict"], "steps": int(monitor.steps)}
-                trial.set_user_attr(VERDICT_ATTR, state["verdict"])
+            elif doctor and state["verdict"] is not None:  # the findings as last judged; steps and the loss now
+                now = refresh(state["verdict"], monitor, state["epochs"])
+                state["verdict"] = now
+                trial.set_user_attr(VERDICT_ATTR, now)
             if trial.should_prune():
                 return f"pruned at epoch {row['epoch']}"
             return None
@@ -730,6 +743,8 @@ def tune(spec: Spec, trials: int = 20, *, timeout: float | None = None, workers:
         console.print("  space: " + "; ".join(f"{p.name} {p.describe()}" for p in params), highlight=False)
 
     deadline = time.time() + timeout if timeout is not None else None
+    if seed is not None:  # a resumed study must not draw its first trials' parameters again
+        seed += 1009 * len(s.get_trials(deepcopy=False))
     job = _Job(spec.model_dump(), params, str(study_dir), storage, name, pruner, sampler, seed, metric, n_train, trials, deadline)
     bar = _Progress(console, trials, quiet, direction)
     start, status = time.perf_counter(), "ok"
