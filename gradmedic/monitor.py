@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 import warnings
 import weakref
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 import torch
@@ -91,6 +91,20 @@ def activation_kind(m: nn.Module) -> str | None:
     if isinstance(m, _OTHER):
         return "other"
     return None
+
+
+class _Group(NamedTuple):
+    """Activation outputs of one shape, whose statistics are computed stacked (see ``Monitor._plan_groups``)."""
+
+    members: list[int]  # indices into the activation entries
+    rows: torch.Tensor  # the same, as a tensor (rows of the (A, 5) statistics)
+    relu: torch.Tensor  # (k, 1) bool: ReLU family (share <= 0 and dead units are meaningful)
+    sat: torch.Tensor  # (k, 1) bool: sigmoid/tanh (share saturated is meaningful)
+    lo: torch.Tensor  # (k, 1) saturation bounds (0 where not saturating)
+    hi: torch.Tensor
+    any_relu: bool
+    any_sat: bool
+    dead_dims: tuple[int, ...] | None  # the dims to take each unit's peak over; None: no dead-unit check
 
 
 class Monitor:
@@ -436,7 +450,9 @@ class Monitor:
         o = o.reshape(o.shape[0], -1, o.shape[-1]) if o.dim() >= 3 else o.reshape(o.shape[0], 1, -1)
         # spread across samples, per position and output, relative to the output's own scale:
         # 0 when every input gets the same output (a constant predictor), about 1 when outputs vary around 0
-        across = o.std(dim=0).mean()
+        # (two passes by hand: Tensor.std over the batch dim takes a slow strided path on CPU)
+        dev = o - o.mean(dim=0)
+        across = ((dev * dev).sum(dim=0) / max(o.shape[0] - 1, 1)).sqrt().mean()
         scale = o.mean(dim=0).abs().mean() + across
         spread = torch.where(scale > 0, across / scale.clamp(min=1e-30), torch.zeros_like(scale))
         # the range of each sample's outputs (max - min over C >= 2 outputs; |z| for one): it bounds a
@@ -462,42 +478,64 @@ class Monitor:
         idx = [i for i in self._out_idx if self._act_out[i] is not None]
         if not idx:
             return out
-        outs = [self._act_out[i] for i in idx]
-        key = tuple((i, o.numel()) for i, o in zip(idx, outs))
+        key = tuple((i, self._act_out[i].shape) for i in idx)
         if key != self._seg_key:
-            sizes = torch.tensor([n for _, n in key], device=self.device)
-            self._seg_n = sizes.double()
-            self._seg_lengths = sizes
-            lo = torch.tensor([self._sat[i][0] if self._sat[i] else -math.inf for i in idx], device=self.device)
-            hi = torch.tensor([self._sat[i][1] if self._sat[i] else math.inf for i in idx], device=self.device)
-            self._seg_lo, self._seg_hi = lo.repeat_interleave(sizes), hi.repeat_interleave(sizes)
-            relu = torch.tensor([self.act_kinds[i] == "relu" for i in idx], device=self.device)
-            sat = torch.tensor([self._sat[i] is not None for i in idx], device=self.device)
-            self._seg_mask = (relu, sat)
-            self._seg_any = (bool(relu.any()), bool(sat.any()))
-            self._seg_idx = torch.tensor(idx, device=self.device)
+            self._groups = self._plan_groups(idx)
             self._seg_key = key
-        n, lengths = self._seg_n, self._seg_lengths
-        relu, sat = self._seg_mask
-        # Segment sums over the concatenated outputs, one column at a time (no (N, 4) matrix):
-        # the mean first, then squared deviations from it (two passes, no cancellation).
-        flat = torch.cat([o.reshape(-1) for o in outs]).float()
-        segsum = lambda v: torch.segment_reduce(v, "sum", lengths=lengths).double()  # noqa: E731
-        mean = segsum(flat) / n
-        dev = flat - mean.float().repeat_interleave(lengths, output_size=flat.numel())
-        var = segsum(dev * dev) / (n - 1).clamp(min=1)
-        nan = torch.full_like(mean, math.nan)
-        zero = segsum((flat <= 0).float()) / n if self._seg_any[0] else nan
-        satf = segsum(((flat <= self._seg_lo) | (flat >= self._seg_hi)).float()) / n if self._seg_any[1] else nan
-        dead = nan.clone()
-        for j, (i, o) in enumerate(zip(idx, outs)):
-            if self.act_kinds[i] == "relu" and o.dim() >= 2 and o.shape[0] > 1:
-                unit_dim = 1 if o.dim() == 4 else o.dim() - 1  # channels of an image, else features
-                peak = o.detach().movedim(unit_dim, -1).reshape(-1, o.shape[unit_dim]).amax(0)
-                dead[j] = (peak <= 0).double().mean()
-        stats = torch.stack([mean, var.sqrt(), torch.where(relu, zero, nan), torch.where(sat, satf, nan), dead], 1)
-        out[self._seg_idx] = stats.float()
+        rows, stats = [], []
+        for g in self._groups:
+            rows.append(g.rows)
+            stats.append(self._group_stats(g))
+        out[torch.cat(rows) if len(rows) > 1 else rows[0]] = torch.cat(stats) if len(stats) > 1 else stats[0]
         return out
+
+    def _plan_groups(self, idx: list[int]) -> list["_Group"]:
+        """The captured outputs grouped by shape: each group is stacked into one (k, ...) tensor, so
+        every statistic is a handful of ops per group (typically one group) whatever the depth."""
+        by_shape: dict[tuple, list[int]] = {}
+        for i in idx:
+            by_shape.setdefault(tuple(self._act_out[i].shape), []).append(i)
+        groups = []
+        for shape, members in by_shape.items():
+            k, dev = len(members), self.device
+            relu = [self.act_kinds[i] == "relu" for i in members]
+            sat = [self._sat[i] is not None for i in members]
+            # saturation bounds per row, (k, 1); rows that are not sigmoid/tanh get 0 (masked out anyway)
+            lo = torch.tensor([[self._sat[i][0] if self._sat[i] else 0.0] for i in members], device=dev)
+            hi = torch.tensor([[self._sat[i][1] if self._sat[i] else 0.0] for i in members], device=dev)
+            # dead units: the peak of each unit over every other dim (channels of an image, else the
+            # last dim), for outputs with a batch dim of more than one sample
+            dims = None
+            if any(relu) and len(shape) >= 2 and shape[0] > 1:
+                unit_dim = 1 if len(shape) == 4 else len(shape) - 1
+                dims = tuple(d + 1 for d in range(len(shape)) if d != unit_dim)
+            groups.append(_Group(members, torch.tensor(members, device=dev), torch.tensor(relu, device=dev)[:, None],
+                                 torch.tensor(sat, device=dev)[:, None], lo, hi, any(relu), any(sat), dims))
+        return groups
+
+    def _group_stats(self, g: "_Group") -> torch.Tensor:
+        """(k, 5) statistics of one group's stacked outputs (see :meth:`_act_stats`)."""
+        x = torch.stack([self._act_out[i] for i in g.members]).float()
+        k = x.shape[0]
+        flat = x.reshape(k, -1)
+        n = flat.shape[1]
+        # the mean first, then squared deviations from it (two passes, no cancellation)
+        mean = flat.sum(1).double() / n
+        dev = flat - mean.float()[:, None]
+        std = ((dev * dev).sum(1).double() / max(n - 1, 1)).sqrt()
+        nan = torch.full_like(mean, math.nan)
+        # Counts with float ops (a comparison into bool costs 3-4x more on CPU): x > t exactly when
+        # x - t > 0 (a difference of distinct floats is never 0), and relu(.).sign() is that 0/1
+        # indicator; NaN, which compares False, is mapped to 1 (not <= 0, not saturated).
+        above = lambda v: v.relu_().sign_().nan_to_num_(1.0).sum(1).double()  # noqa: E731  (v is a temporary)
+        zero = (n - above(torch.relu(flat))) / n if g.any_relu else nan
+        satf = (2 * n - above(flat - g.lo) - above(g.hi - flat)) / n if g.any_sat else nan
+        dead = nan
+        if g.dead_dims is not None:
+            dead = (x.amax(dim=g.dead_dims) <= 0).double().mean(1)
+        relu, sat = g.relu[:, 0], g.sat[:, 0]
+        return torch.stack([mean, std, torch.where(relu, zero, nan), torch.where(sat, satf, nan),
+                            torch.where(relu, dead, nan)], 1).float()
 
     def _act_hists(self) -> torch.Tensor:
         """(A, ACT_HIST_BINS) counts of the sampled outputs per bin (clamped: the end bins hold what lies
@@ -600,10 +638,17 @@ class Monitor:
             # an update needs an optimizer step since the snapshot (when the optimizer is known)
             have_update = self._snap is not None and self._snap_valid and \
                 (self._opt_hook is None or self._opt_steps != self._snap_opt)
-            # One fused call for every L2 norm (weights, and for the update ratio the update and the
-            # previous weights), one segment sum per layer: ~15 ops at any depth.
-            tensors = params + (list(torch._foreach_sub(params, self._snap)) + self._snap if have_update else [])
-            sq = _stack(torch._foreach_norm(tensors)).reshape(-1, P) ** 2
+            # Fused calls for every L2 norm (weights, and for the update ratio the update and the
+            # previous weights), one segment sum per layer: ~15 ops at any depth.  The update is
+            # formed in place in the snapshot (w_{t-1} - w_t: the same norm), which the next _arm()
+            # overwrites anyway: no new parameter-sized tensors (on CPU each one costs page faults).
+            if have_update:
+                before = torch._foreach_norm(self._snap)
+                torch._foreach_sub_(self._snap, params)
+                norms = list(torch._foreach_norm(params + self._snap)) + list(before)
+            else:
+                norms = torch._foreach_norm(params)
+            sq = _stack(norms).reshape(-1, P) ** 2
             sums = torch.zeros(sq.shape[0], L, device=self.device).index_add_(1, self._owner, sq).sqrt()
             update = sums[1] / sums[2] if have_update else torch.full((L,), math.nan, device=self.device)
             self._snap_valid = False
@@ -633,9 +678,11 @@ class Monitor:
             hists = self._act_hists()
             if self._inputs is not None:
                 x = self._inputs
-                x = x.movedim(self._feature_dim, 0).reshape(x.shape[self._feature_dim], -1)  # (features, samples)
-                std, mean = torch.std_mean(x.float(), dim=1)
-                inputs = torch.stack([mean, std])
+                x = x.movedim(self._feature_dim, -1).reshape(-1, x.shape[self._feature_dim]).float()  # (samples, features)
+                # unbiased std, two passes by hand (torch.std_mean over samples is several times slower on CPU)
+                mean = x.mean(0)
+                dev = x - mean
+                inputs = torch.stack([mean, ((dev * dev).sum(0) / (x.shape[0] - 1)).sqrt()])
             else:
                 inputs = torch.zeros((2, 0), device=self.device)
             out = self._out_stats()
