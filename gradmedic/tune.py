@@ -588,7 +588,7 @@ class _Progress:
     """A bar over the trials (best so far, pruned count by reason) on a terminal; a line per trial otherwise."""
 
     def __init__(self, console: Console, total: int, quiet: bool, direction: str):
-        self.console, self.total, self.direction, self.seen = console, total, direction, 0
+        self.console, self.total, self.direction, self.seen = console, total, direction, set()
         self.mode = "none" if quiet else "rich" if console.is_terminal else "plain"
         if self.mode == "rich":
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -600,7 +600,8 @@ class _Progress:
 
     def update(self, rows: list[dict[str, Any]]) -> None:
         finished = [r for r in rows if r["state"] in ("COMPLETE", "PRUNED", "FAIL")]
-        if self.mode == "none" or len(finished) == self.seen:
+        new = [r for r in finished if r["number"] not in self.seen]  # workers finish trials out of order
+        if self.mode == "none" or not new:
             return
         done = [r for r in finished if r["state"] == "COMPLETE" and r["value"] is not None]
         best = (max if self.direction == "maximize" else min)((r["value"] for r in done), default=None)
@@ -614,12 +615,12 @@ class _Progress:
         if self.mode == "rich":
             self.bar.update(self.task, completed=min(self.total, len(counted)), description=text)
         else:
-            for r in finished[self.seen:] if len(finished) > self.seen else []:
+            for r in new:
                 v = f"{r['value']:.4g}" if isinstance(r["value"], float) else "-"
                 why = f" ({_reason_key(r)})" if r["state"] == "PRUNED" else ""
                 self.console.print(f"[{len(counted)}/{self.total}] trial {r['number']}: {r['state'].lower()}{why}, "
                                    f"value {v}, {r['steps'] or 0} steps; {text}", highlight=False)
-        self.seen = len(finished)
+        self.seen |= {r["number"] for r in new}
 
     def close(self) -> None:
         if self.mode == "rich":
@@ -725,13 +726,15 @@ def tune(spec: Spec, trials: int = 20, *, timeout: float | None = None, workers:
     if s.direction.name.lower() != direction:
         raise SpecError("--study", f"study {name!r} exists and {s.direction.name.lower()}s; this spec's {metric} "
                         f"needs {direction}: pick another --study name")
-    old = s.user_attrs.get("spec")
+    # one attribute, written at once: workers starting together must never see half of it
+    mine = {"spec": stored_spec, "metric": metric, "space": json.loads(json.dumps({p.name: p.to_dict() for p in params}))}
+    old = s.user_attrs.get("gradmedic")
     if old is None:
-        s.set_user_attr("spec", stored_spec)
-        s.set_user_attr("metric", metric)
-        s.set_user_attr("space", {p.name: p.to_dict() for p in params})
-    elif old != stored_spec:
+        s.set_user_attr("gradmedic", mine)
+    elif old.get("spec") != mine["spec"]:
         raise SpecError("--study", f"study {name!r} exists with another spec; pick another --study name to start a new one")
+    elif old.get("space") != mine["space"]:
+        raise SpecError("--study", f"study {name!r} exists with another search space; pick another --study name to start a new one")
     requeued = _recover(s)
     where = _safe_url(storage) if storage else str(study_dir / JOURNAL)
     if not quiet:
@@ -849,11 +852,12 @@ def table_rows(res: TuneResult) -> list[list[Any]]:
     names = [p.name for p in res.space]
     extra = sorted({k for t in res.trials for k in t["params"] if k not in names})
     names += extra
-    rows: list[list[Any]] = [["#", "state", res.metric, "steps", *names, "pruned by", "why"]]
+    pruned = any(t["state"] == "PRUNED" for t in res.trials)
+    rows: list[list[Any]] = [["#", "state", res.metric, "steps", *names] + (["pruned by", "why"] if pruned else [])]
     for t in res.trials:
         state = "interrupted" if t["interrupted"] else t["state"].lower()
-        rows.append([t["number"], state, _num(t["value"]), _num(t["steps"]), *(_num(t["params"].get(n)) for n in names),
-                     _reason_key(t) if t["state"] == "PRUNED" else "", t["reason"] or ""])
+        why = [_reason_key(t) if t["state"] == "PRUNED" else "", t["reason"] or ""] if pruned else []
+        rows.append([t["number"], state, _num(t["value"]), _num(t["steps"]), *(_num(t["params"].get(n)) for n in names), *why])
     return rows
 
 

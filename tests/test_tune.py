@@ -237,6 +237,8 @@ def test_resume_keeps_finished_trials_and_reruns_an_interrupted_one(tmp_path):
     assert rows[2]["state"] == "FAIL" and rows[2]["interrupted"]
     assert rows[3]["retry_of"] == 2 and rows[3]["params"]["lr"] == lost and rows[3]["state"] == "COMPLETE"
     assert len(res.trials) == 4 and sum(not r["interrupted"] for r in res.trials) == 3
+    with pytest.raises(SpecError, match="exists with another search space"):  # one study, one space
+        tune(spec, 4, space={"lr": {"low": 0.01, "high": 0.5}}, runs_dir=tmp_path / "runs", quiet=True, report=False)
 
 
 def test_ctrl_c_exits_130_and_keeps_finished_trials(tmp_path, tiny):
@@ -340,7 +342,7 @@ def test_two_workers_on_one_postgresql_study(tmp_path, tiny, postgres):
     workers = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outs = [w.communicate(timeout=180) for w in workers]
     for w, (out, err) in zip(workers, outs):
-        assert w.returncode == 0, err[-2000:]
+        assert w.returncode == 0, err[-3000:]
     study = optuna.load_study(study_name="shared", storage=_driver(postgres))
     trials = study.trials
     numbers = sorted(t.number for t in trials)
