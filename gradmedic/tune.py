@@ -26,7 +26,7 @@ import tomllib
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 from rich.console import Console
 
@@ -561,7 +561,8 @@ class TuneResult:
         return {"dir": str(self.dir), "study": self.study, "storage": self.storage, "status": self.status,
                 "metric": self.metric, "direction": self.direction, "pruner": self.pruner, "workers": self.workers,
                 "space": {p.name: p.to_dict() for p in self.space}, "seconds": round(self.seconds, 3),
-                "steps": self.steps, "best": b, "pruned_by": self.pruned_by(), "importances": self.importances, "trials": self.trials, "files": self.files}
+                "steps": self.steps, "best": b, "pruned_by": self.pruned_by(), "importances": self.importances,
+                "trials": self.trials, "files": self.files}
 
 
 def _reason_key(t: dict[str, Any]) -> str:
