@@ -583,3 +583,69 @@ def test_histograms_are_thinned_with_their_rows_and_absent_in_old_chunks():
     h.append(new)  # 8 rows > 4: every other row kept, histograms with their steps
     assert h.stat_steps.tolist() == [1, 3, 5, 7]
     assert np.isnan(h.hists[:2]).all() and h.hists[2:, 0, 0].tolist() == [5.0, 7.0]
+
+
+class _Mixed(nn.Module):
+    """Activations of several shapes and kinds side by side (outputs of one shape are computed
+    stacked, as one group), some of them holding NaN and +-inf."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 8)
+        self.relu, self.sig = nn.ReLU(), nn.Sigmoid()  # same shape (N, 8): one group, two kinds
+        self.seq = nn.Linear(8, 24)
+        self.tanh, self.gelu = nn.Tanh(), nn.GELU()  # (N, 3, 8)
+        self.conv = nn.Conv2d(1, 3, 3, padding=1)
+        self.crelu, self.r6 = nn.ReLU(), nn.ReLU6()  # (N, 3, 4, 4): channels are the units
+        self.head = nn.Linear(8 + 24 + 48 + 48, 1)
+
+    def forward(self, x):
+        h = self.fc(x)
+        h = h.clone()
+        h[0, 0], h[1, 1], h[2, 2] = math.nan, math.inf, -math.inf  # non-finite values reach every activation
+        a, b = self.relu(h), self.sig(h * 3)
+        s = self.seq(a).reshape(-1, 3, 8)
+        t, u = self.tanh(s * 4), self.gelu(s - 0.5)
+        c = self.conv(x.reshape(-1, 1, 2, 2).repeat(1, 1, 2, 2))
+        c1, c2 = self.crelu(c), self.r6(c * 5)
+        flat = torch.cat([b, t.flatten(1), c1.flatten(1), c2.flatten(1)], 1)
+        return self.head(torch.nan_to_num(flat, 0.0, 0.0, 0.0)) + a.nan_to_num(0.0, 0.0, 0.0).sum(1, keepdim=True) * 0
+
+
+def test_grouped_statistics_equal_per_layer_reference_with_mixed_shapes_and_non_finite_values():
+    """The activation statistics and histograms, computed stacked per output shape with float-op counts,
+    equal their definitions computed layer by layer with comparisons (NaN is not <= 0 and not saturated)."""
+    from gradmedic.monitor import ACT_HIST_BINS, activation_range
+
+    torch.manual_seed(0)
+    model = _Mixed()
+    x = torch.randn(40, 4, generator=torch.Generator().manual_seed(1)) * 2
+    seen = {}
+    handles = [m.register_forward_hook(lambda mod, a, o, n=n: seen.__setitem__(n, o.detach()[:ACT_SAMPLES].clone()))
+               for n, m in model.named_modules() if isinstance(m, (nn.ReLU, nn.ReLU6, nn.Sigmoid, nn.Tanh, nn.GELU))]
+    with watch(model, every=1) as mon:
+        model(x).sum().backward()
+        mon.step(1.0)
+    for h in handles:
+        h.remove()
+    h = mon.history
+    assert h.act_names == ["relu", "sig", "tanh", "gelu", "crelu", "r6"]
+    sat = {"sig": (0.01, 0.99), "tanh": (-0.99, 0.99)}
+    for j, name in enumerate(h.act_names):
+        o = seen[name].double()
+        fin = o[torch.isfinite(o)]
+        relu = name in ("relu", "gelu", "crelu", "r6")
+        unit = 1 if o.dim() == 4 else o.dim() - 1
+        peak = o.movedim(unit, -1).reshape(-1, o.shape[unit]).amax(0)
+        expect = [o.mean().item(), o.std().item(),
+                  (o <= 0).double().mean().item() if relu else math.nan,
+                  ((o <= sat[name][0]) | (o >= sat[name][1])).double().mean().item() if name in sat else math.nan,
+                  (peak <= 0).double().mean().item() if relu else math.nan]
+        got = [h.act(st)[0, j] for st in ACT_STATS]
+        np.testing.assert_allclose(got, expect, rtol=2e-5, atol=1e-7, equal_nan=True, err_msg=name)
+        assert fin.numel() < o.numel() or name in ("tanh", "gelu", "crelu", "r6")
+        lo, hi = activation_range(dict(model.named_modules())[name])
+        np.testing.assert_array_equal(h.hists[0, j], torch.histc(seen[name].float().clamp(lo, hi), ACT_HIST_BINS, lo, hi).numpy(),
+                                      err_msg=name)
+    # the NaN, +inf and -inf made it into the ReLU and sigmoid outputs, and the counts still match
+    assert math.isnan(h.act("mean")[0, 0]) and 0 < h.act("zero_frac")[0, 0] < 1 and 0 < h.act("sat_frac")[0, 1] < 1
