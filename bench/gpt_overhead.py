@@ -7,7 +7,16 @@ the table gives the MEAN and the median time per step over all rounds and their 
 loop.  The mean is the figure that counts: the median hides the sampled steps, which are where the
 statistics are computed.
 
-    python bench/gpt_overhead.py [--steps 200] [--rounds 5] [--threads 2]
+    python bench/gpt_overhead.py [--steps 200] [--rounds 5] [--threads 2] [--clock wall|cpu] [--mode rounds|lockstep]
+
+``--mode lockstep`` builds both loops in one process and runs one step of each in turn (which goes
+first alternates), so that a change of the machine's load between rounds cannot favour either.
+
+``--clock cpu`` times each step by the CPU time of the training thread (``time.thread_time``) instead
+of the wall clock: on a shared, oversubscribed machine the wall clock mostly measures when the
+scheduler let the process run (a preempted step counts 10x, and one such step moves the mean by
+several percent), while the CPU time measures the work.  Use it with ``--threads 1``, where the
+training thread does all the work (with more threads the others' time is not counted).
 """
 
 from __future__ import annotations
@@ -67,7 +76,8 @@ def mlp():
     return nn.Sequential(*layers, nn.Linear(256, 10))
 
 
-def run(kind: str, watched: bool, steps: int) -> list[float]:
+def loop(kind: str, watched: bool):
+    """One training loop as a generator: each next() runs one step (the last one also closes the monitor)."""
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(0)
     if kind == "gpt":
@@ -82,18 +92,42 @@ def run(kind: str, watched: bool, steps: int) -> list[float]:
         batches = xs
         loss_of = lambda b: F.cross_entropy(model(b[0]), b[1])  # noqa: E731
     mon = gradmedic.watch(model, opt) if watched else None
-    times = []
-    for i in range(steps):
-        t0 = time.perf_counter()
+    i = 0
+    while True:
         opt.zero_grad(set_to_none=True)
         loss = loss_of(batches[i % len(batches)])
         loss.backward()
         if mon:
             mon.step(loss)
         opt.step()
-        times.append(time.perf_counter() - t0)
-    if mon:
-        mon.close()  # includes the last flush: charged to the watched run
+        i += 1
+        yield mon
+
+
+def run(kind: str, watched: bool, steps: int, clock=time.perf_counter) -> list[float]:
+    """``steps`` steps of one loop, each timed; the final flush (close) is charged to the last step."""
+    it, times = loop(kind, watched), []
+    for i in range(steps):
+        t0 = clock()
+        mon = next(it)
+        if mon is not None and i == steps - 1:
+            mon.close()
+        times.append(clock() - t0)
+    return times
+
+
+def lockstep(kind: str, steps: int, clock=time.perf_counter) -> dict[bool, list[float]]:
+    """The plain and the watched loop in one process, one step of each in turn (which goes first
+    alternates): a change of the machine's load hits both alike, so the ratio holds on a noisy machine."""
+    its = {False: loop(kind, False), True: loop(kind, True)}
+    times = {False: [], True: []}
+    for i in range(steps):
+        for watched in ((False, True) if i % 2 == 0 else (True, False)):
+            t0 = clock()
+            mon = next(its[watched])
+            if mon is not None and i == steps - 1:
+                mon.close()
+            times[watched].append(clock() - t0)
     return times
 
 
@@ -102,17 +136,29 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=200, help="steps per run (default 200)")
     ap.add_argument("--rounds", type=int, default=5, help="alternating rounds of plain and watched (default 5)")
     ap.add_argument("--threads", type=int, default=2, help="torch intra-op threads (default 2)")
+    ap.add_argument("--mode", choices=["rounds", "lockstep"], default="rounds",
+                    help="rounds: whole runs of each loop in turn; lockstep: both loops in one process, a step of each in turn")
+    ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                    help="wall: time.perf_counter; cpu: the training thread's CPU time (use with --threads 1)")
     a = ap.parse_args()
+    clock = time.thread_time if a.clock == "cpu" else time.perf_counter
+    if a.clock == "cpu" and a.threads != 1:
+        print("note: --clock cpu counts only the training thread's time: use --threads 1")
     if a.steps < 26 or a.rounds < 1:
         raise SystemExit("--steps must be >= 26 (one sampled step past the first) and --rounds >= 1")
     torch.set_num_threads(a.threads)
+    print(f"{a.steps} steps x {a.rounds} rounds ({a.mode}), {a.threads} thread(s), {a.clock} clock")
     print(f"{'model':5} {'variant':9} {'mean ms/step':>12} {'ratio':>6} {'median ms':>10} {'ratio':>6}")
     for kind in ("mlp", "gpt"):
         run(kind, False, 20)  # warm-up
         t = {False: [], True: []}
         for r in range(a.rounds):
+            if a.mode == "lockstep":
+                for watched, ts in lockstep(kind, a.steps, clock).items():
+                    t[watched] += ts[5:]  # the first steps warm the allocator
+                continue
             for watched in ((False, True) if r % 2 == 0 else (True, False)):
-                t[watched] += run(kind, watched, a.steps)[5:]  # the first steps warm the allocator
+                t[watched] += run(kind, watched, a.steps, clock)[5:]
         base_mean, base_med = statistics.fmean(t[False]), statistics.median(t[False])
         for watched in (False, True):
             mean, med = statistics.fmean(t[watched]), statistics.median(t[watched])
