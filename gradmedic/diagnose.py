@@ -22,11 +22,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from . import remedies as remedies_mod
 from .history import History
-from .spec import Spec
+from .spec import Spec, usual_lr
 
 PROBLEMS = ("vanishing_gradients", "exploding_gradients", "non_finite", "dead_units", "saturated_units",
             "lr_too_high", "lr_too_low", "plateau", "unscaled_inputs", "symmetric_units", "no_gradient",
-            "initial_loss_high", "unscaled_target")
+            "initial_loss_high", "unscaled_target", "saturated_loss")
 
 # What each problem is, in one line (the textbook's problem classes; seed sections in the remedies).
 REASONS = {
@@ -46,6 +46,8 @@ REASONS = {
                          "predictions (seed 002 §7.5)",
     "unscaled_target": "a regression target far from unit scale: the output layer must grow its weights by that factor "
                        "and the squared error's gradients are that much larger (seed 004's regression net)",
+    "saturated_loss": "the loss stays at chance while every gradient fades: the loss saturates, as when probabilities (a "
+                      "softmax or sigmoid output) are fed to a loss that expects logits (seed 002 §7.4)",
 }
 
 # Modules whose weights map one layer to the next; their gradient norms are compared across depth.
@@ -156,6 +158,16 @@ class Thresholds(BaseModel):
         "by its rate but by its loss: with a rate too low the gradients stay as they were (nothing changes: pytorch/"
         "examples mnist at lr/1000 went 0.05 -> 0.06), while a cross-entropy over softmax outputs or a saturated output "
         "drives them towards 0 (a tiny GPT fed probabilities: 70x down in 300 steps)."))
+    lr_far_below: float = Field(10.0, gt=1, description=(
+        "a rate this many times below the optimizer's usual one (0.01 for SGD, 1e-3 for Adam; seed 002 §7.3) is outside "
+        "its usual range: a run stuck at chance under it is starved when no layer moves lr_low_rate_stall per step."))
+    lr_low_rate_stall: float = Field(1e-3, gt=0, description=(
+        "largest update-to-weight ratio per step below which a run stuck at chance under a rate lr_far_below its "
+        "usual one is starved: the healthy ~1e-3 itself (CS231n); healthy runs at chance for a while move more."))
+    recover_share: float = Field(0.5, gt=0, lt=1, description=(
+        "a run whose loss ends below this share of its reference (chance level, else the first loss) has recovered from "
+        "a stall or an early spike that was reported during training: the corpus's own 'trained well' bar (a loss below "
+        "half of chance level). Healthy CNNs at SGD 0.05-0.1 spike to 20x chance at step 3 and end at 0.95 accuracy."))
     lr_low_windows: int = Field(2, ge=1, description=(
         "windows at chance level with updates below lr_low_stall before the rate is blamed. Healthy nets that sit at "
         "chance for 300-400 steps (seed 004's ReLU/He net, the 8x32 sigmoid net) move >= 1e-3 of their weights per "
@@ -166,7 +178,8 @@ class Thresholds(BaseModel):
 SEVERITY = {"non_finite": "critical", "exploding_gradients": "serious", "vanishing_gradients": "serious",
             "dead_units": "serious", "saturated_units": "serious", "lr_too_high": "serious", "lr_too_low": "serious",
             "plateau": "warning", "unscaled_inputs": "serious", "symmetric_units": "serious", "no_gradient": "critical",
-            "initial_loss_high": "serious", "unscaled_target": "serious"}  # the usual grade; a detector lowers it to "warning" while the loss still falls
+            "initial_loss_high": "serious", "unscaled_target": "serious",
+            "saturated_loss": "serious"}  # the usual grade; a detector lowers it to "warning" while the loss still falls
 
 
 @dataclass
@@ -267,6 +280,11 @@ class Context:
                    reference_loss=h.get("reference_loss"),
                    symmetric=[tuple(x) for x in (run.summary or {}).get("row_spread", [])], spec=spec,
                    regression=spec.data.dataset == "regression" or (run.summary or {}).get("metric") == "mse")
+
+    @property
+    def usual_lr(self) -> float | None:
+        """The optimizer's usual rate (seed 002 §7.3), from the spec or the loop's optimizer class; None if unknown."""
+        return usual_lr(self.spec, self.loop.get("optimizer"))
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in ("layer_names", "layer_types", "act_names", "act_kinds", "act_types", "lr",
@@ -876,12 +894,11 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
     if cands:
         out.append(min(cands, key=lambda f: f.detected_at))
     # Too low: high loss, no real progress, and every layer's weights move < 1e-5 of their norm per step;
-    # or stuck at chance level for lr_low_windows windows with every layer moving < lr_low_stall per step.
+    # or stuck at chance level for lr_low_windows windows with every layer moving < lr_low_stall per step (one window
+    # below lr_low_rate_stall when the rate is lr_far_below the optimizer's usual one).
     if len(st):
         umax = np.nanmax(np.where(np.isfinite(u), u, np.nan), axis=1) if u.shape[1] else np.full(len(st), np.nan)
-        umid = np.nanmedian(np.where(np.isfinite(u), u, np.nan), axis=1) if u.shape[1] else np.full(len(st), np.nan)
         g = h.layer("grad_norm")
-        gmax = np.nanmax(np.where(np.isfinite(g), g, np.nan), axis=1) if g.shape[1] else np.full(len(st), np.nan)
         moving = np.isfinite(g) & (g > 0)
         alive = moving.any(axis=1)  # some gradient arrives: the rate, not the network, holds it back
         tiny = np.isfinite(umax) & (umax < th.lr_low_update) & alive
@@ -892,29 +909,25 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
                 continue
             before, now = L.level(t - th.window - L.q, t - th.window), L.level(t - L.q, t)
             slow = math.isfinite(before) and math.isfinite(now) and (before - now) < 0.05 * abs(before)
-            long_rows = _window_rows(h, t, th.window * th.lr_low_windows)
             starved = tiny[rows].all() and slow and L.high(t, th.high_loss)
-            # stuck: the median layer's update over lr_low_windows windows (the median over samples too: an early
+            lr_now, usual = _lr_at(h, ctx, t), ctx.usual_lr
+            # the rate itself far below the optimizer's usual one (seed 002 §7.3) while no layer moves even the healthy
+            # ~1e-3 per step: then updates between 1e-4 and 1e-3 are the rate's too (Adam at 1/35 of 1e-3 moves its
+            # largest layer 4e-4 per step; SGD at 1/100 of 0.01 a CNN's 2e-4), while a plateau at a usual rate
+            # (the 3x16 tanh net at SGD 0.003, 3x below) still needs updates below lr_low_stall.  With the rate itself
+            # as evidence one window at chance suffices (reported within 100 steps).
+            rate_low = bool(lr_now and usual and lr_now * th.lr_far_below <= usual)
+            nwin = 1 if rate_low else th.lr_low_windows
+            long_rows = _window_rows(h, t, th.window * nwin)
+            # stuck: the median layer's update over nwin windows (the median over samples too: an early
             # burst does not hide a rate that starves the rest of the run)
-            stuck = (L.ref_is_chance and t >= th.window * th.lr_low_windows and len(long_rows) >= 3
-                     and float(np.nanmedian(np.where(small[long_rows], 0.0, 1.0))) == 0.0
-                     and L.high(t, th.high_loss) and L.high(t - th.window * th.lr_low_windows + L.q, th.high_loss)
-                     and not L.best_before(t)[0] < th.high_loss * L.reference)  # never left chance: a drift above it is no progress
-            if stuck and not starved:
-                early_g = float(np.nanmedian(gmax[:3])) if np.isfinite(gmax[:3]).any() else math.nan
-                now_g = float(np.nanmedian(gmax[rows]))
-                if math.isfinite(early_g) and now_g < early_g / th.fading_gradient:
-                    # not the rate: the gradients themselves faded at chance level (the loss saturates: probabilities
-                    # fed to a cross-entropy, an output squashed twice); reported as a plateau with this evidence
-                    since = _since(st, small, k)
-                    msg = (f"the loss stays at {_g(now)}{_ref(L, now)} while the largest gradient norm faded from {_g(early_g)} "
-                           f"to {_g(now_g)}: the loss saturates (probabilities or a squashed output fed to the loss?)")
-                    out.append(Finding("plateau", "serious", [], since, t, msg,
-                                       {"loss": now, "reference_loss": L.reference, "update_ratio": float(np.nanmedian(umid[rows])),
-                                        "early_grad_norm": early_g, "grad_norm": now_g, "lr": _lr_at(h, ctx, since)}, []))
-                    break
+            at_chance = _at_chance(h, L, th, t, nwin)
+            small_enough = small if not rate_low else (np.isfinite(umax) & (umax < th.lr_low_rate_stall) & alive)
+            stuck = at_chance and float(np.nanmedian(np.where(small_enough[long_rows], 0.0, 1.0))) == 0.0
+            if (starved or stuck) and _faded(h, t, th) is not None:
+                continue  # the gradients faded, not the steps: the loss saturates (detect_saturated_loss), not the rate
             if starved or stuck:
-                cond = tiny if starved else small
+                cond = tiny if starved else small_enough
                 since = _since(st, cond, k)
                 med = float(np.median(umax[rows])) if starved else float(np.nanmedian(umax[long_rows]))
                 lr = _lr_at(h, ctx, since)
@@ -922,9 +935,60 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
                 msg = (f"the {which} update-to-weight ratio per step is {_g(med)} (healthy is about 1e-3) since step {since}, "
                        f"and the loss moved only from {_g(before)} to {_g(now)} in {th.window} steps{_ref(L, now)}" + _at(lr))
                 out.append(Finding("lr_too_low", SEVERITY["lr_too_low"], [], since, t, msg,
-                                   {"update_ratio": med, "loss_before": before, "loss": now, "lr": lr}, []))
+                                   {"update_ratio": med, "loss_before": before, "loss": now, "lr": lr,
+                                    "rate_far_below": rate_low}, []))
                 break
     return out
+
+
+def _at_chance(h: History, L: _Loss, th: Thresholds, t: int, windows: int) -> bool:
+    """The loss has stayed at chance level (above high_loss of it) for ``windows`` windows ending at step t and never
+    went below it: nothing learned.  A drift above chance is no progress either."""
+    rows = _window_rows(h, t, th.window * windows)
+    return (L.ref_is_chance and t >= th.window * windows and len(rows) >= 3
+            and L.high(t, th.high_loss) and L.high(t - th.window * windows + L.q, th.high_loss)
+            and not L.best_before(t)[0] < th.high_loss * L.reference)
+
+
+def _faded(h: History, t: int, th: Thresholds) -> tuple[float, float, int] | None:
+    """(first, now, since) when the largest gradient norm of any layer over the window ending at t is fading_gradient
+    times below its first samples; None otherwise."""
+    g = h.layer("grad_norm")
+    if not g.shape[1]:
+        return None
+    gmax = np.nanmax(np.where(np.isfinite(g), g, np.nan), axis=1)
+    rows = _window_rows(h, t, th.window)
+    early = float(np.nanmedian(gmax[:3])) if np.isfinite(gmax[:3]).any() else math.nan
+    now = float(np.nanmedian(gmax[rows])) if len(rows) and np.isfinite(gmax[rows]).any() else math.nan
+    if not (math.isfinite(early) and math.isfinite(now) and now < early / th.fading_gradient):
+        return None
+    below = np.isfinite(gmax) & (gmax < early / th.fading_gradient)
+    return early, now, _since(h.stat_steps, below, int(rows[-1]))
+
+
+def detect_saturated_loss(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
+    """At chance for a window while every layer's gradient faded fading_gradient times: the loss itself
+    saturates.  A rate too low leaves the gradients as they were, a network that cannot pass gradient fades the early
+    layers but not the output layer's; only a loss whose own gradient vanishes while it stays at chance fades them all:
+    probabilities (a softmax or sigmoid) fed to a loss that expects logits, an output squashed twice (seed 002 §7.4)."""
+    for t in _eval_points(h, th).tolist():
+        if not _at_chance(h, L, th, t, 1):
+            continue
+        fade = _faded(h, t, th)
+        if fade is None:
+            continue
+        early, now_g, since = fade
+        now = L.level(t - L.q, t)
+        if not now <= L.reference + 1.0:
+            # a cross-entropy over inputs squashed into [0, 1] is at most ln(1 + (C-1)e) <= ln C + 1: a loss above that
+            # is not one that saturates (it is a blow-up still recovering)
+            continue
+        msg = (f"the loss stays at {_g(now)}{_ref(L, now)} while the largest gradient norm of any layer faded from {_g(early)} "
+               f"to {_g(now_g)}: the loss saturates (probabilities or a squashed output fed to a loss that expects logits?)")
+        return [Finding("saturated_loss", SEVERITY["saturated_loss"], [], since, t, msg,
+                        {"loss": now, "reference_loss": L.reference, "early_grad_norm": early, "grad_norm": now_g,
+                         "lr": _lr_at(h, ctx, since)}, [])]
+    return []
 
 
 def detect_plateau(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
@@ -1009,6 +1073,7 @@ def _diagnose(h: History, ctx: Context, th: Thresholds | None) -> Diagnosis:
     findings += detect_depth_gradients(h, ctx, th, L)
     findings += detect_units(h, ctx, th, L)
     findings += detect_lr(h, ctx, th, L)
+    findings += detect_saturated_loss(h, ctx, th, L)
     findings += detect_symmetric(h, ctx, th, L)
     findings += detect_initial_loss(h, ctx, th, L)
     findings += detect_unscaled_target(h, ctx, th, L)
@@ -1018,6 +1083,7 @@ def _diagnose(h: History, ctx: Context, th: Thresholds | None) -> Diagnosis:
     findings += detect_unscaled_inputs(h, ctx, th, L, suffering)
     if not findings:  # a plateau is the diagnosis of a stall with no other cause
         findings += detect_plateau(h, ctx, th, L)
+    findings = _recovered(findings, L, th)
     findings = _reconcile(findings)
     found = {f.problem for f in findings}
     act = _main_activation(ctx)
@@ -1056,6 +1122,32 @@ def _main_activation(ctx: Context) -> str | None:
     return max(set(names), key=names.count) if names else None
 
 
+def _recovered(findings: list[Finding], L: _Loss, th: Thresholds) -> list[Finding]:
+    """Drop findings that rest on a stall or a spike the run has since left behind: the loss over the last quarter
+    window is below recover_share of its reference (chance level, else the first loss) and below its level when the
+    finding was made sure.  A healthy run that sits at chance for a while, or spikes at step 3 and recovers, ends well
+    and must stay silent; a live diagnose() at the time still reports it.  Units that are dead or saturated in a whole
+    layer, non-finite values, and findings about the data or the init (which stay true however the run ends) are kept."""
+    end = L.steps_f[-1] if len(L.steps_f) else 0
+    final = L.level(end - L.q, end)
+    if not (math.isfinite(final) and L.reference and math.isfinite(L.reference) and final < th.recover_share * abs(L.reference)):
+        return findings
+    out = []
+    for f in findings:
+        at = L.level(f.detected_at - L.q, f.detected_at) if f.detected_at > L.q else L.head
+        whole = f.problem == "dead_units" and max(f.evidence.get("layers", {0: 0}).values()) >= 1.0
+        transient = f.problem in _TRANSIENT and not whole and f.severity != "warning" and math.isfinite(at) and final < at
+        if not transient:
+            out.append(f)
+    return out
+
+
+# findings that rest on the loss's course (a stall at a high level, a spike) rather than on a fact that stays true
+# (not vanishing gradients or saturated units: a deep sigmoid stack that ends below half of chance still learned far
+# slower than with ReLU or batch norm - seed 002 §7.4 - and the corpus labels it broken by that counterfactual)
+_TRANSIENT = {"dead_units", "plateau", "lr_too_low", "lr_too_high", "saturated_loss"}
+
+
 def _reconcile(findings: list[Finding]) -> list[Finding]:
     """One cause per symptom where the seeds say which comes first."""
     found = {f.problem for f in findings}
@@ -1072,11 +1164,23 @@ def _reconcile(findings: list[Finding]) -> list[Finding]:
     if "dead_units" in found:
         drop.add("lr_too_low")  # silent units pass no gradient, so their weights barely move: not the rate
         found.discard("lr_too_low")
-    if found & {"lr_too_high", "saturated_units", "initial_loss_high"}:
+    if found & {"lr_too_high", "saturated_units"} or ("initial_loss_high" in found and not any(
+            f.problem == "lr_too_low" and f.evidence.get("rate_far_below") for f in findings)):
         # after a divergence the weights are huge, saturated units pass little gradient, an init far off has weights far
-        # larger than its steps: every update is small next to the weights, and the rate is not what holds it back
+        # larger than its steps: every update is small next to the weights, and the rate is not what holds it back -
+        # unless the rate itself is far below the optimizer's usual one: then it also keeps the run from recovering
         drop.add("lr_too_low")
         found.discard("lr_too_low")
+    if found & {"lr_too_high", "exploding_gradients", "non_finite", "initial_loss_high"}:
+        # gradients that blew up (or started huge) and came back to normal also "fade" from their first samples
+        drop.add("saturated_loss")
+        found.discard("saturated_loss")
+    if "saturated_loss" in found:
+        # the loss's own gradient vanished: the stall, the faded gradients and a partly silent layer are its consequences
+        drop |= {"plateau", "lr_too_low", "vanishing_gradients"}
+        if not any(f.problem == "dead_units" and max(f.evidence.get("layers", {0: 0}).values()) >= 1.0 for f in findings):
+            drop.add("dead_units")
+            found.discard("dead_units")
     if found - {"plateau", "unscaled_inputs"}:
         drop.add("plateau")  # a plateau is the diagnosis of a stall with no other cause
     if "lr_too_low" in found:

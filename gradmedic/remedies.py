@@ -18,7 +18,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
-from .spec import OPTIMIZER_DEFAULT_LR, Spec, resolved_lr
+from .spec import Spec, resolved_lr, usual_lr
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,6 @@ class Remedy:
 
 
 # torch.optim class names (a user's own loop, ``Monitor.loop_facts()["optimizer"]``) in the spec's words
-_TORCH_OPTIMIZERS = {"SGD": "sgd", "Adagrad": "adagrad", "RMSprop": "rmsprop", "Adam": "adam", "AdamW": "adamw"}
 FAR_ABOVE = 10.0  # a rate this many times the optimizer's usual one is outside its usual range (seed 002 §7.3)
 
 HAND_SCALED_INITS = ("normal", "uniform", "constant", "zeros")  # a scale picked by hand, not from the fan-in/out
@@ -84,10 +83,7 @@ class _Rx:
     @property
     def usual_lr(self) -> float | None:
         """The optimizer's usual rate (seed 002 §7.3: 0.01 for SGD and its momentum variants, 1e-3 for Adam/RMSProp)."""
-        if self.spec is not None:
-            return OPTIMIZER_DEFAULT_LR[self.spec.train.optimizer]
-        name = _TORCH_OPTIMIZERS.get(str(self.loop.get("optimizer")))
-        return OPTIMIZER_DEFAULT_LR[name] if name else None
+        return usual_lr(self.spec, self.loop.get("optimizer"))
 
     def rate_far_above(self) -> bool:
         """Is the rate in force when the finding began (``evidence["lr"]``, else the spec's) at least FAR_ABOVE
@@ -358,6 +354,15 @@ def _initial_high(x: _Rx) -> list[Remedy]:
                                                "loss far above chance")] if x.rate_far_above() else [])
 
 
+def _saturated_loss(x: _Rx) -> list[Remedy]:
+    return [x.R("feed the loss the raw logits: CrossEntropyLoss applies log-softmax itself, so a softmax (or sigmoid) "
+                "before it squashes the outputs twice and its gradient vanishes as they saturate", "seed 002 §7.4", {},
+                "loss = nn.CrossEntropyLoss()(logits, y)  # no softmax/sigmoid between the model and the loss"),
+            x.R("for a binary or multi-label target use one logit per label with BCEWithLogitsLoss instead of a sigmoid "
+                "followed by a loss", "seed 002 §7.4", {},
+                "loss = nn.BCEWithLogitsLoss()(logits, y.float())")]
+
+
 def _unscaled_target(x: _Rx) -> list[Remedy]:
     return [x.standardize_target(), x.clip("seed 004 (clipnorm)"), x.scaled_lr(0.1, "seed 002 §7.1-7.2")]
 
@@ -366,7 +371,7 @@ PRESCRIPTIONS: dict[str, Callable[[_Rx], list[Remedy]]] = {
     "vanishing_gradients": _vanishing, "exploding_gradients": _exploding, "non_finite": _non_finite, "dead_units": _dead,
     "saturated_units": _saturated, "lr_too_high": _lr_high, "lr_too_low": _lr_low, "plateau": _plateau,
     "unscaled_inputs": _unscaled, "symmetric_units": _symmetric, "no_gradient": _no_gradient,
-    "initial_loss_high": _initial_high, "unscaled_target": _unscaled_target,
+    "initial_loss_high": _initial_high, "unscaled_target": _unscaled_target, "saturated_loss": _saturated_loss,
 }
 
 

@@ -38,6 +38,8 @@ OPTIMIZER_DEFAULT_LR = {
     "adagrad": 0.01,   # seed 002 §7.3.3: "eta is usually defaulted to 0.01"
     "rmsprop": 0.001, "adam": 0.001, "adamw": 0.001,
 }
+# torch.optim class names (what a user's own loop reports) -> the names above
+TORCH_OPTIMIZERS = {"SGD": "sgd", "Adagrad": "adagrad", "RMSprop": "rmsprop", "Adam": "adam", "AdamW": "adamw"}
 DEFAULT_MOMENTUM = 0.9  # seed 002 §7.3.1: "rho is usually set to the neighborhood of 0.9"
 
 
@@ -243,6 +245,14 @@ def override(spec: Spec, flat: dict[str, Any]) -> Spec:
 
 def to_json(spec: Spec) -> str:
     return json.dumps(spec.model_dump(), indent=2)
+
+
+def usual_lr(spec: "Spec | None" = None, optimizer: str | None = None) -> float | None:
+    """The optimizer's usual rate (seed 002 §7.3): from a spec, else from a torch.optim class name; None if unknown."""
+    if spec is not None:
+        return OPTIMIZER_DEFAULT_LR[spec.train.optimizer]
+    name = TORCH_OPTIMIZERS.get(str(optimizer))
+    return OPTIMIZER_DEFAULT_LR[name] if name else None
 
 
 def resolved_lr(spec: Spec) -> float:

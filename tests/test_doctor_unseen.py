@@ -133,6 +133,47 @@ def test_loss_ten_times_chance_is_lr_too_high_at_that_step():
     assert f.step == f.detected_at == 16 and "13x the chance level" in f.message
 
 
+def test_an_early_spike_the_run_recovers_from_is_not_reported_at_the_end():
+    """A healthy CNN at SGD 0.07 spiked to 22x chance at step 3 and ended at 0.95 accuracy: the jump is reported while
+    it lasts, and dropped once the loss ends below half of chance; a run that stays above stays flagged."""
+    spike = np.r_[noisy(2.3, 3), [50.0], noisy(2.3, 30)]
+    early = diagnose(hist(spike, out=(10, 0.5, 60.0)), ctx(lr=0.07))
+    assert "lr_too_high" in early.problems
+    recovered = np.r_[spike, np.linspace(2.3, 0.3, 150), noisy(0.3, 200)]
+    assert diagnose(hist(recovered, out=(10, 0.5, 60.0)), ctx(lr=0.07)).problems == set()
+    stays = np.r_[spike, np.linspace(2.3, 1.5, 150), noisy(1.5, 200)]  # 65% of chance at the end: not recovered
+    assert "lr_too_high" in diagnose(hist(stays, out=(10, 0.5, 60.0)), ctx(lr=0.07)).problems
+
+
+def test_at_chance_with_every_gradient_fading_is_a_saturated_loss():
+    """Probabilities fed to CrossEntropyLoss: the loss stays at chance while every layer's gradient fades (a tiny GPT:
+    70x in 300 steps) - whatever the rate; with gradients that stay as they were it is not reported."""
+    T = 300
+    loss = noisy(math.log(65) - 0.1, T, 0.02)
+    fading = np.geomspace(1.0, 1e-3, len(np.arange(1, T + 1, 10)))[:, None] * np.ones(3)
+    d = diagnose(hist(loss, grad=fading, update=3e-3, out=(65, 0.5, 15.0)), ctx(lr=3e-3, loop={"optimizer": "Adam"}))
+    assert d.problems == {"saturated_loss"}
+    f = d.findings[0]
+    assert f.detected_at - f.step <= 100 and "softmax" in f.remedies[0].change.lower() and "CrossEntropyLoss" in f.remedies[0].snippet
+    steady = diagnose(hist(loss, grad=1.0, update=3e-3, out=(65, 0.5, 15.0)), ctx(lr=3e-3, loop={"optimizer": "Adam"}))
+    assert "saturated_loss" not in steady.problems
+    # a loss far above chance + 1 nat is a blow-up recovering, not a cross-entropy over squashed outputs
+    high = diagnose(hist(loss * 3, grad=fading, update=3e-3, out=(65, 0.5, 15.0)), ctx(lr=3e-3, loop={"optimizer": "Adam"}))
+    assert "saturated_loss" not in high.problems
+
+
+def test_a_rate_far_below_the_optimizers_usual_one_is_blamed_within_a_window():
+    """Adam at 1/35 of its usual 1e-3 moves its largest layer 4e-4 per step (above lr_low_stall 1e-4) and sits at
+    chance: with the rate itself as evidence the doctor says lr_too_low within 100 steps; at Adam's usual rate the
+    same updates at chance are not blamed on the rate."""
+    loss = noisy(math.log(10), 300, 0.01)
+    low = diagnose(hist(loss, update=4e-4, out=(10, 0.5, 0.2)), ctx(lr=1e-3 / 35, loop={"optimizer": "Adam"}))
+    f = next(f for f in low.findings if f.problem == "lr_too_low")
+    assert f.detected_at <= 110 and f.evidence["rate_far_below"]
+    usual = diagnose(hist(loss, update=4e-4, out=(10, 0.5, 0.2)), ctx(lr=1e-3, loop={"optimizer": "Adam"}))
+    assert "lr_too_low" not in usual.problems
+
+
 def test_sustained_huge_updates_with_a_stall_above_chance():
     loss = noisy(1.8, 400, 0.05)
     d = diagnose(hist(loss, update=0.3, out=(10, 0.5, 5.0)), ctx(lr=0.5))

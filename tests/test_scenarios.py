@@ -11,7 +11,7 @@ BY_NAME = {s.name: s for s in SCENARIOS}
 SUBSET = ["mlp_relu_he_circles", "cnn_digits_adam", "transformer_sum_sign", "mlp_seed004_sigmoid_normal1",
           "mlp_seed004_regression_unscaled", "mlp_log_of_raw_output", "mlp_seed004_relu_dead_at_init", "mlp_tanh_normal5",
           "lstm_sgd_lr30", "mlp_sgd_lr_too_low", "mlp_tanh_sgd_slow", "cnn_raw_pixels", "mlp_constant_init", "rnn_large_recurrent",
-          "mlp_softmax_one_unit", "cnn_normal1_logits"]
+          "mlp_softmax_one_unit", "cnn_normal1_logits", "lm_softmax_into_ce"]
 
 
 def test_suite_shape():

@@ -22,14 +22,16 @@ case is a false alarm.
 
 from __future__ import annotations
 
-# Codes the doctor may give.  The new ones (no_gradient, initial_loss_high) are issue 8's.
+# Codes the doctor may give.  The new ones (no_gradient, initial_loss_high, saturated_loss) are issue 8's;
+# saturated_loss (probabilities fed to a loss that expects logits) was added with this session's tuning on seeds 0-2.
 LR_HIGH = {"lr_too_high", "exploding_gradients", "non_finite", "dead_units", "saturated_units"}
 
 CAUSES: dict[str, dict[str, set[str]]] = {
     # rate far above the optimizer's usual range: divergence, spikes, units killed or saturated by big updates
-    "lr_high": {"answers": LR_HIGH, "contradicts": {"lr_too_low", "symmetric_units", "no_gradient", "plateau"}},
+    "lr_high": {"answers": LR_HIGH, "contradicts": {"lr_too_low", "symmetric_units", "no_gradient", "plateau", "saturated_loss"}},
     # rate far below: no progress
-    "lr_low": {"answers": {"lr_too_low", "plateau"}, "contradicts": {"lr_too_high", "exploding_gradients", "non_finite"}},
+    "lr_low": {"answers": {"lr_too_low", "plateau"}, "contradicts": {"lr_too_high", "exploding_gradients", "non_finite",
+                                                                   "saturated_loss"}},
     # weights drawn too large (e.g. N(0, 1) in a wide layer, U(0, 1)): saturation, explosion, a huge initial loss
     "init_large": {"answers": {"exploding_gradients", "saturated_units", "initial_loss_high", "non_finite", "vanishing_gradients",
                                "dead_units", "lr_too_high", "plateau"},
@@ -56,10 +58,11 @@ CAUSES: dict[str, dict[str, set[str]]] = {
     # an RNN trained without gradient clipping at a rate that needs it
     "no_clipping": {"answers": {"exploding_gradients", "non_finite", "lr_too_high"}, "contradicts": {"lr_too_low", "vanishing_gradients"}},
     # no gradient reaches the weights: a detached graph, softmax over one unit, a saturated output under a clipped loss
-    "no_gradient": {"answers": {"no_gradient", "vanishing_gradients", "dead_units", "saturated_units"},
+    "no_gradient": {"answers": {"no_gradient", "vanishing_gradients", "dead_units", "saturated_units", "saturated_loss"},
                     "contradicts": {"lr_too_high", "exploding_gradients", "lr_too_low"}},
     # a loss that cannot fall: wrong loss for the output (sigmoid then CrossEntropy, double softmax) - learns slowly or not
-    "wrong_loss": {"answers": {"plateau", "saturated_units", "no_gradient", "vanishing_gradients", "initial_loss_high"},
+    "wrong_loss": {"answers": {"plateau", "saturated_units", "no_gradient", "vanishing_gradients", "initial_loss_high",
+                               "saturated_loss"},
                    "contradicts": {"exploding_gradients", "lr_too_high"}},
 }
 
