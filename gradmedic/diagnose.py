@@ -136,6 +136,10 @@ class Thresholds(BaseModel):
         "first loss above this multiple of the chance level (ln C for C-way cross-entropy): logits drawn with std s "
         "give a first loss of about s*sqrt(2 ln C); at 3x the network starts confidently wrong (an init with the "
         "right scale starts within a few tens of percent of ln C, seed 002 §7.5)."))
+    initial_output: float = Field(30.0, gt=1, description=(
+        "first outputs of a squared-error model (no chance level) this many times unit scale, when they alone explain the "
+        "first loss: a fan-in init (Glorot/He/LeCun) keeps outputs near 1 for unit-scale inputs; at 30 the first squared "
+        "error is ~900 from the init alone (a 3-layer MLP with N(0, 1) weights started at outputs of 850)."))
     chance_jump: float = Field(10.0, gt=1, description=(
         "a loss above this multiple of the chance level after it started below it is divergence, reported at the step "
         "it happens: no smoothing needed, a model 10x worse than guessing has thrown its weights away."))
@@ -758,8 +762,10 @@ def detect_no_gradient(h: History, ctx: Context, th: Thresholds, L: _Loss) -> li
         if allzero[k - 2:k + 1].all():
             t = int(st[k])
             loss = L.level(t - L.q, t)
-            if math.isfinite(loss) and abs(loss) <= 1e-6 * max(L.start, 1e-12) and L.start > 1e-12:
-                return []  # fitted exactly: nothing left to learn (a loss that was 0 from the start never could move)
+            head = abs(L.head) if math.isfinite(L.head) else 0.0
+            if math.isfinite(loss) and head > 1e-12 and abs(loss) <= 1e-6 * head:
+                return []  # fitted exactly: nothing left to learn.  A loss that was 0 from its first step never moved:
+                # it cannot see the model (categorical cross-entropy over one softmax unit is 0 for every input)
             since = _since(st, allzero, k)
             msg = (f"every layer's gradient is exactly 0 since step {since} while the loss is {_g(loss)}{_ref(L, loss)}: "
                    "no gradient reaches the weights, so no learning rate can help")
@@ -819,9 +825,32 @@ def detect_unscaled_target(h: History, ctx: Context, th: Thresholds, L: _Loss) -
                      "regression": True}, [])]
 
 
+def _initial_outputs_large(h: History, th: Thresholds, L: _Loss) -> list[Finding]:
+    """No chance level (a squared error): the first outputs are initial_output times unit scale or more and make the
+    loss by themselves (it is about their square, not far above it as with large targets), and a window later the
+    loss has not fallen 100x: weights far too large for their fan-in (a fan-in init keeps outputs near unit scale)."""
+    rng, w = h.output("logit_range"), h.output("width")
+    ok = np.isfinite(rng)
+    if not ok.any() or not math.isfinite(L.head) or L.head <= 0 or np.nanmedian(w) > 16:
+        return []
+    r = float(rng[ok][0])
+    if r < th.initial_output or not 0.25 * r * r <= L.head <= 4 * r * r:
+        return []
+    t = L.head_step
+    later = L.level(t + th.window - L.q, t + th.window) if len(L.steps_f) and L.steps_f[-1] >= t + th.window else math.nan
+    if not (math.isfinite(later) and later >= 0.01 * L.head):
+        return []
+    msg = (f"the first outputs are of scale {_g(r)} (a fan-in initialization keeps them near 1) and the squared error {L.head_where} "
+           f"is {_g(L.head)}, about their square: the weights start far too large; {th.window} steps later the loss is {_g(later)}")
+    return [Finding("initial_loss_high", SEVERITY["initial_loss_high"], [], t, t, msg,
+                    {"initial_loss": L.head, "output_scale": r, "loss_later": later, "regression": True}, [])]
+
+
 def detect_initial_loss(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
     """The first loss many times the chance level: an initialization that starts confidently wrong."""
-    if not (L.chance and math.isfinite(L.head)) or L.head < th.initial_high * L.chance:
+    if not L.chance:
+        return _initial_outputs_large(h, th, L)
+    if not math.isfinite(L.head) or L.head < th.initial_high * L.chance:
         return []
     t = L.head_step
     # reported when the run is still at or above chance a window later: a net that starts far above chance and
@@ -917,11 +946,12 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
             # (the 3x16 tanh net at SGD 0.003, 3x below) still needs updates below lr_low_stall.  With the rate itself
             # as evidence one window at chance suffices (reported within 100 steps).
             rate_low = bool(lr_now and usual and lr_now * th.lr_far_below <= usual)
-            nwin = 1 if rate_low else th.lr_low_windows
-            long_rows = _window_rows(h, t, th.window * nwin)
-            # stuck: the median layer's update over nwin windows (the median over samples too: an early
+            # (a run shorter than a window - pytorch/examples mnist runs 92 steps - is judged over what there is)
+            span = min(th.window, t) if rate_low else th.window * th.lr_low_windows
+            long_rows = _window_rows(h, t, span)
+            # stuck: the median layer's update over the span (the median over samples too: an early
             # burst does not hide a rate that starves the rest of the run)
-            at_chance = _at_chance(h, L, th, t, nwin)
+            at_chance = _at_chance(h, L, th, t, span)
             small_enough = small if not rate_low else (np.isfinite(umax) & (umax < th.lr_low_rate_stall) & alive)
             stuck = at_chance and float(np.nanmedian(np.where(small_enough[long_rows], 0.0, 1.0))) == 0.0
             if (starved or stuck) and _faded(h, t, th) is not None:
@@ -941,12 +971,12 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
     return out
 
 
-def _at_chance(h: History, L: _Loss, th: Thresholds, t: int, windows: int) -> bool:
-    """The loss has stayed at chance level (above high_loss of it) for ``windows`` windows ending at step t and never
-    went below it: nothing learned.  A drift above chance is no progress either."""
-    rows = _window_rows(h, t, th.window * windows)
-    return (L.ref_is_chance and t >= th.window * windows and len(rows) >= 3
-            and L.high(t, th.high_loss) and L.high(t - th.window * windows + L.q, th.high_loss)
+def _at_chance(h: History, L: _Loss, th: Thresholds, t: int, span: int) -> bool:
+    """The loss has stayed at chance level (above high_loss of it) for the ``span`` steps ending at step t (at least
+    min_steps) and never went below it: nothing learned.  A drift above chance is no progress either."""
+    rows = _window_rows(h, t, span)
+    return (L.ref_is_chance and t >= max(span, th.min_steps) and len(rows) >= 3
+            and L.high(t, th.high_loss) and L.high(t - span + L.q, th.high_loss)
             and not L.best_before(t)[0] < th.high_loss * L.reference)
 
 
@@ -972,7 +1002,7 @@ def detect_saturated_loss(h: History, ctx: Context, th: Thresholds, L: _Loss) ->
     layers but not the output layer's; only a loss whose own gradient vanishes while it stays at chance fades them all:
     probabilities (a softmax or sigmoid) fed to a loss that expects logits, an output squashed twice (seed 002 §7.4)."""
     for t in _eval_points(h, th).tolist():
-        if not _at_chance(h, L, th, t, 1):
+        if not _at_chance(h, L, th, t, th.window):
             continue
         fade = _faded(h, t, th)
         if fade is None:

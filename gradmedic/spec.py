@@ -40,6 +40,9 @@ OPTIMIZER_DEFAULT_LR = {
 }
 # torch.optim class names (what a user's own loop reports) -> the names above
 TORCH_OPTIMIZERS = {"SGD": "sgd", "Adagrad": "adagrad", "RMSprop": "rmsprop", "Adam": "adam", "AdamW": "adamw"}
+# optimizers a spec does not offer, at torch.optim's documented default rate (Adadelta's 1.0: Zeiler 2012 has no rate;
+# pytorch/examples mnist trains it at 1.0)
+TORCH_ONLY_DEFAULT_LR = {"Adadelta": 1.0, "Adamax": 2e-3, "NAdam": 2e-3, "RAdam": 1e-3, "ASGD": 0.01}
 DEFAULT_MOMENTUM = 0.9  # seed 002 §7.3.1: "rho is usually set to the neighborhood of 0.9"
 
 
@@ -252,7 +255,7 @@ def usual_lr(spec: "Spec | None" = None, optimizer: str | None = None) -> float 
     if spec is not None:
         return OPTIMIZER_DEFAULT_LR[spec.train.optimizer]
     name = TORCH_OPTIMIZERS.get(str(optimizer))
-    return OPTIMIZER_DEFAULT_LR[name] if name else None
+    return OPTIMIZER_DEFAULT_LR[name] if name else TORCH_ONLY_DEFAULT_LR.get(str(optimizer))
 
 
 def resolved_lr(spec: Spec) -> float:

@@ -96,6 +96,16 @@ def test_no_gradient_when_every_layer_gets_exactly_zero():
     assert diagnose(hist(noisy(0.5, 200), grad=g), ctx()).findings == []
 
 
+def test_a_loss_that_is_zero_from_its_first_step_with_zero_gradients_is_no_gradient():
+    """Keras's Dense(1, softmax) under categorical cross-entropy: the loss is 0 for every input from step 1 and every
+    gradient is 0 - not a fit (a run that fell from 0.7 to 0 is one, and stays silent)."""
+    d = diagnose(hist(np.full(300, 7.5e-8), grad=0.0, update=0.0, out=(1, 0.0, 1.0)), ctx())
+    assert d.problems == {"no_gradient"}
+    fitted = np.r_[np.linspace(0.7, 0.0, 100), np.zeros(200)]
+    g = np.r_[np.ones(10), np.zeros(20)][:, None] * np.ones(3)
+    assert "no_gradient" not in diagnose(hist(fitted, grad=g, update=0.0, out=(1, 0.5, 30.0)), ctx()).problems
+
+
 def test_a_layer_that_never_gets_a_gradient_is_disconnected():
     """A .detach() in forward: the layers before it never receive a gradient while the rest learn."""
     g = np.full((30, 3), 0.5)
