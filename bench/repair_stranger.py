@@ -51,9 +51,10 @@ INITS = ["default", "glorot_uniform", "he_uniform", "he_normal", "lecun_normal",
          "normal", "normal", "uniform", "uniform", "constant", "zeros"]
 
 
-def draw(i: int) -> Spec:
-    """Draw ``i`` of the benchmark: one spec from its own random stream (so adding draws keeps the old ones)."""
-    rng = np.random.default_rng([SEED, i])
+def draw(i: int, seed: int = SEED) -> Spec:
+    """Draw ``i`` of the benchmark: one spec from its own random stream (so adding draws keeps the old ones).
+    Another ``seed`` draws a fresh, independent set of specs (``label --seed``)."""
+    rng = np.random.default_rng([seed, i])
     pick = lambda xs: xs[int(rng.integers(len(xs)))]  # noqa: E731
     dataset = pick(["circles", "moons", "blobs", "spirals", "regression", "digits"])
     data: dict[str, Any] = {"dataset": dataset, "normalize": pick(["none", "none", "standard", "minmax"]),
@@ -88,7 +89,8 @@ def draw(i: int) -> Spec:
     epochs = int(rng.integers(15, 41)) if dataset == "digits" else int(rng.integers(40, 101))
     train = {"optimizer": opt, "lr": lr, "epochs": epochs, "batch_size": int(pick([32, 32, 64])), "stats_every": 10,
              "seed": int(rng.integers(0, 5))}
-    return validate({"name": f"stranger{i:03d}", "data": data, "model": model, "train": train})
+    name = f"stranger{i:03d}" if seed == SEED else f"stranger-s{seed}-{i:03d}"
+    return validate({"name": name, "data": data, "model": model, "train": train})
 
 
 def fitted_init(act: str) -> str:
@@ -132,20 +134,24 @@ def clearly_better(a: dict[str, Any], b: dict[str, Any]) -> bool:
 FIRST_BATCH = 180  # draws 0-179: every third set the rules; draws 180-299 were added later, all held out
 
 
-def part(i: int) -> str:
+def part(i: int, seed: int = SEED, as_part: str | None = None) -> str:
+    """The part draw ``i`` belongs to: for the benchmark's own seed, the split by index above; a fresh seed's draws
+    all belong to ``as_part`` (label --as; held out unless said otherwise)."""
+    if seed != SEED:
+        return as_part or "heldout"
     return "set" if i < FIRST_BATCH and i % 3 == 0 else "heldout"
 
 
-def label(draws: int, start: int) -> None:
-    rows = json.loads(LABELS.read_text()) if LABELS.exists() else []
+def label(draws: int, start: int, labels: Path = LABELS, seed: int = SEED, as_part: str | None = None) -> None:
+    rows = json.loads(labels.read_text()) if labels.exists() else []
     done = {r["index"] for r in rows}
     t0 = time.perf_counter()
     for i in range(start, start + draws):
         if i in done:
             continue
-        spec = draw(i)
+        spec = draw(i, seed)
         given = outcome(spec)
-        row = {"index": i, "part": part(i), "spec": spec.model_dump(), "given": given, "failing": False, "better": None,
+        row = {"index": i, "part": part(i, seed, as_part), "seed": seed, "spec": spec.model_dump(), "given": given, "failing": False, "better": None,
                "tried": []}
         for ch in alternatives(spec):
             alt = outcome(override(spec, ch))
@@ -157,9 +163,9 @@ def label(draws: int, start: int) -> None:
         nf = sum(r["failing"] for r in rows)
         # held-out draws are not shown while labelling: the rules are set without looking at them
         what = (f"{_short(spec):70} given {_m(given['metric'])} -> "
-                + (f"failing (alt {_m(row['better']['metric'])})" if row["failing"] else "not failing")) if part(i) == "set" else "(held out)"
+                + (f"failing (alt {_m(row['better']['metric'])})" if row["failing"] else "not failing")) if row["part"] == "set" else "(held out)"
         print(f"[{i}] {what}  | failing so far {nf}/{len(rows)}, {time.perf_counter() - t0:.0f} s", flush=True)
-        LABELS.write_text(json.dumps(sorted(rows, key=lambda r: r["index"]), indent=1))
+        labels.write_text(json.dumps(sorted(rows, key=lambda r: r["index"]), indent=1))
 
 
 def _short(s: Spec) -> str:
@@ -174,10 +180,11 @@ def _m(v) -> str:
     return "-" if v is None or v != v else f"{v:.3g}"
 
 
-def run(which: str, budget: int, json_out: str | None, only: list[int], non_failing: bool = False) -> None:
+def run(which: str, budget: int, json_out: str | None, only: list[int], non_failing: bool = False,
+        labels: Path = LABELS) -> None:
     from gradmedic.repair import repair
 
-    rows = [r for r in json.loads(LABELS.read_text()) if r["failing"] != non_failing and (which == "all" or part(r["index"]) == which)]
+    rows = [r for r in json.loads(labels.read_text()) if r["failing"] != non_failing and (which == "all" or r["part"] == which)]
     if only:
         rows = [r for r in rows if r["index"] in only]
     if non_failing:
@@ -240,12 +247,19 @@ def main() -> None:
     ap.add_argument("--budget", type=int, default=5, help="run: trainings per repair (default 5, the CLI's)")
     ap.add_argument("--json", dest="json_out", help="run: also write the results to this JSON file")
     ap.add_argument("--non-failing", action="store_true", help="run: repair the draws that are not failing instead (false alarms)")
+    ap.add_argument("--labels", type=Path, default=LABELS, help=f"the labels file (default {LABELS.name})")
+    ap.add_argument("--seed", type=int, default=SEED, help=f"label: the random stream of the draws (default {SEED}, the "
+                    "benchmark's; another seed draws a fresh set, e.g. to tune on more specs or to score a fresh held-out set once)")
+    ap.add_argument("--as", dest="as_part", choices=["set", "heldout"],
+                    help="label with a fresh --seed: the part its draws belong to (default heldout)")
     a = ap.parse_args()
     torch.set_num_threads(1)
     if a.command == "label":
-        label(a.draws, a.start)
+        if a.seed != SEED and a.labels == LABELS:
+            ap.error("a fresh --seed needs its own --labels file")
+        label(a.draws, a.start, a.labels, a.seed, a.as_part)
     else:
-        run(a.part, a.budget, a.json_out, a.only, a.non_failing)
+        run(a.part, a.budget, a.json_out, a.only, a.non_failing, a.labels)
 
 
 if __name__ == "__main__":

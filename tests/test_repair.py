@@ -10,7 +10,8 @@ from gradmedic import repair
 from gradmedic.cli import main
 from gradmedic.diagnose import Finding
 from gradmedic.remedies import Remedy, for_problem
-from gradmedic.repair import UNDERFIT, Attempt, _better, _candidates, _judge, _keep, _order, _underfit, full_run_steps
+from gradmedic.repair import (UNDERFIT, UNDERFIT_TRIES, Attempt, _better, _candidates, _judge, _keep, _order, _safe_defaults, _underfit,
+                              _worse, full_run_steps, reference_accuracy)
 from gradmedic.spec import validate
 
 CIRCLES = {"dataset": "circles", "normalize": "minmax"}
@@ -204,3 +205,74 @@ def test_a_whole_run_that_learned_little_is_a_plateau_with_the_rate_first():
     assert f[0].remedies[0].spec_change == {"lr": 0.01}  # adagrad's usual rate, 300x up
     R.epochs = [{"train_loss": 0.9 * UNDERFIT * 0.693}]
     assert _underfit(R(), spec) == []
+
+
+# -- issue 12, part 2: underfit the doctor does not see; cures of inputs near chance; two hand-picked causes at once ---
+
+def test_two_attempts_that_learned_nothing_are_not_compared_on_accuracy():
+    """A cure of raw digits that scored 0.11 at step 120 against its parent's 0.17 at step 80, both at the chance loss
+    (ln 10 = 2.30), is kept: near chance the accuracy is noise.  Once the parent learned something, 6 points lower is
+    clearly worse again."""
+    s = validate({})
+    parent = _attempt(s, metric=0.17)
+    parent.train_loss, parent.reference_loss, parent.metric_name = 2.36, 2.30, "accuracy"
+    parent.to_treat = [_finding("unscaled_inputs", 1), _finding("saturated_units", 61)]
+    child = _attempt(s, metric=0.11)
+    child.train_loss, child.reference_loss, child.target, child.steps = 2.41, 2.30, "unscaled_inputs", 120
+    child.to_treat = _order([_finding("lr_too_low", 101)], parent)
+    _judge(child, parent)
+    assert child.cured == ["unscaled_inputs", "saturated_units"] and not _worse(child, parent) and _keep(child, parent)
+    parent.train_loss = 1.2  # the parent had learned something: the drop counts
+    assert _worse(child, parent) and not _keep(child, parent)
+
+
+class _Run:  # the parts of a training result _underfit reads
+    def __init__(self, train_loss, test_metric, metric="accuracy", reference_loss=0.693, findings=()):
+        self.status, self.steps, self.metric = "ok", 1000, metric
+        self.epochs = [{"train_loss": train_loss, "test_metric": test_metric}]
+        self.monitor = type("M", (), {"reference_loss": reference_loss})()
+        self.diagnosis = type("D", (), {"findings": list(findings)})()
+
+
+def test_a_classifier_well_behind_what_the_data_allows_is_underfit_even_with_a_low_loss():
+    spec = validate({"data": {"dataset": "blobs", "normalize": "none"},
+                     "model": {"activation": "tanh", "init": "normal", "init_std": 0.5, "bias_init": -3.0},
+                     "train": {"optimizer": "rmsprop", "lr": 0.0178}})
+    f = _underfit(_Run(0.2, 0.72), spec, reference=0.98)  # loss at 29% of chance: below UNDERFIT
+    assert f and f[0].evidence["behind"] and f[0].evidence["reference_metric"] == 0.98 and "5-nearest" in f[0].message
+    assert _underfit(_Run(0.2, 0.95), spec, reference=0.98) == []  # within BEHIND of the reference: fine
+    assert _underfit(_Run(0.2, 0.72), spec, reference=None) == []  # no reference, loss low: nothing to say
+    # regression has no reference; its loss against the target's variance still decides
+    assert _underfit(_Run(0.9, 500.0, "mse", 1.0), spec, reference=None)[0].evidence.get("behind") is None
+
+
+def test_the_generally_safe_remedy_undoes_every_hand_picked_choice_at_once_and_comes_first():
+    spec = validate({"data": {"dataset": "blobs", "normalize": "none"},
+                     "model": {"activation": "tanh", "init": "normal", "init_std": 0.5, "bias_init": -3.0},
+                     "train": {"optimizer": "rmsprop", "lr": 0.0178}})
+    safe = _safe_defaults(spec)
+    assert safe.spec_change == {"lr": 0.001, "init": "glorot_uniform", "bias_init": 0.0, "normalize": "standard"}
+    f = _underfit(_Run(0.2, 0.72), spec, reference=0.98)[0]
+    opts = _candidates(_attempt(spec, finding=f))
+    assert opts[0][0] == safe and len(opts) == UNDERFIT_TRIES
+    # behind the reference, only the settings picked by hand are suspects: no optimizer or schedule change
+    assert all(set(r.spec_change) <= {"lr", "init", "bias_init", "normalize", "standardize_target"} for r, _ in opts)
+    # one hand-picked choice: the single remedy is already the plateau's first, no bundle
+    one = validate({"data": {"dataset": "blobs", "normalize": "standard"}, "model": {"activation": "tanh", "init": "glorot_uniform"},
+                    "train": {"optimizer": "rmsprop", "lr": 0.0178}})
+    assert _safe_defaults(one) is None
+    f1 = _underfit(_Run(0.2, 0.72), one, reference=0.98)[0]
+    assert [r.spec_change for r, _ in _candidates(_attempt(one, finding=f1))] == [{"lr": 0.001}]
+    # nothing picked by hand: nothing to try (the network may be too small for the data)
+    plain = validate({"data": {"dataset": "blobs", "normalize": "standard"}, "model": {"activation": "tanh", "init": "glorot_uniform"},
+                      "train": {"optimizer": "rmsprop"}})
+    f2 = _underfit(_Run(0.2, 0.72), plain, reference=0.98)[0]
+    assert _candidates(_attempt(plain, finding=f2)) == []
+
+
+def test_reference_accuracy_is_what_nearest_neighbours_reach_on_the_same_split():
+    moons = validate({"data": {"dataset": "moons", "normalize": "none"}})
+    assert reference_accuracy(moons) > 0.95
+    # the inputs' scale does not matter (standardized inside), the split does
+    assert reference_accuracy(moons) == reference_accuracy(validate({"data": {"dataset": "moons", "normalize": "minmax"}}))
+    assert reference_accuracy(validate({"data": {"dataset": "regression"}})) is None
