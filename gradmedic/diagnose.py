@@ -745,8 +745,31 @@ def detect_units(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Fin
         # dead or saturated from the first recorded step: the initialization put them there, not training
         ev = {"layers": dict(bad), "threshold": thr, "loss": L.level(t - L.q, t), "at_init": bool(since <= st[0]),
               "lr": _lr_at(h, ctx, since)}
+        feeder = _feeder(ctx, name[:-6]) if name.endswith(".input") else None
+        if problem == "dead_units" and s >= 1.0 and ev["at_init"] and feeder and _layer_type(ctx, feeder) in _RECURRENT:
+            # a recurrent layer's output (tanh, or o * tanh(c)) is never ReLU-dead: exactly 0 for every input from the
+            # first step means its weights and biases are all 0 - a zero (constant) init, whose units stay identical
+            msg = (f"{_n(feeder)}'s outputs are exactly 0 for every input since step {since} ({msg}): its weights start at 0, "
+                   "so its units are identical and get identical updates")
+            out.append(Finding("symmetric_units", SEVERITY["symmetric_units"], [feeder], since, t, msg, ev, []))
+            continue
         out.append(Finding(problem, severity, [b[0] for b in bad], since, t, msg, ev, []))
     return out
+
+
+_RECURRENT = {"RNN", "LSTM", "GRU"}
+
+
+def _layer_type(ctx: Context, name: str) -> str | None:
+    return ctx.layer_types[ctx.layer_names.index(name)] if name in ctx.layer_names else None
+
+
+def _feeder(ctx: Context, name: str) -> str | None:
+    """The watched layer registered just before ``name`` (modules register in the order most models apply them)."""
+    if name not in ctx.layer_names:
+        return None
+    i = ctx.layer_names.index(name)
+    return ctx.layer_names[i - 1] if i > 0 else None
 
 
 def detect_no_gradient(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
