@@ -43,6 +43,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import distributed as _dist
 from .activations import Maxout
 from .errors import WatchError
 from .history import ACT_STATS, LAYER_STATS, OUT_STATS, Chunk, History  # noqa: F401  (re-exported: the contract)
@@ -137,6 +138,7 @@ class Monitor:
         outer = model
         if not isinstance(model, nn.Module):
             raise WatchError(f"watch() needs a torch.nn.Module, got {type(model).__name__}")
+        model = _dist.unwrap(model)  # DDP(model): watch model (names without "module."); FSDP2 refused
         if type(model).__name__ == "OptimizedModule" and isinstance(getattr(model, "_orig_mod", None), nn.Module):
             # torch.compile's wrapper runs the original modules, and dynamo honours their hooks:
             # watch those (layer names are the original ones, without the "_orig_mod." prefix).
@@ -248,6 +250,9 @@ class Monitor:
         if optimizer is not None and hasattr(optimizer, "register_step_post_hook"):
             self._opt_hook = optimizer.register_step_post_hook(self._on_opt_step)
         self._closed = False
+        self._closers: list[Callable[[], None]] = []  # watch(log_to=...)'s writers
+        # several processes: each flush's records combined across ranks in one collective
+        self._reduce = _dist.Reducer(self) if _dist.active() else None
         _watched.add(model)
         if self._sampled(1):
             self._arm()
@@ -266,6 +271,8 @@ class Monitor:
         self.flush()
         self._disarm()
         self._remove_hooks()
+        for f in self._closers + ([self._reduce.close] if self._reduce is not None else []):
+            f()
         if self._opt_hook is not None:
             self._opt_hook.remove()
             self._opt_hook = None
@@ -317,7 +324,7 @@ class Monitor:
         """About the ``max_norm`` the loop clips the total gradient norm to, or None: on sampled steps
         where ``step(loss, grad_norm=...)`` was given a pre-clip norm larger than the norm measured
         (after clipping), the median measured norm.  None when no clipping was seen."""
-        if not self._closed:
+        if not self._closed and self._reduce is None:  # distributed: only step() and close() flush (collectively)
             self.flush()
         return self._clip_seen()
 
@@ -729,6 +736,8 @@ class Monitor:
         chunk = Chunk(np.array(self._loss_steps, dtype=np.int64), loss, np.array([r[0] for r in self._rows], dtype=np.int64),
                       layers, acts, inputs.astype(np.float64), hists, _lr_array(self._lrs), out, pre)
         self._losses, self._loss_steps, self._rows, self._lrs, self._skip_flags = [], [], [], [], []
+        if self._reduce is not None:
+            chunk = self._reduce(chunk)  # global statistics (gradmedic.distributed)
         self._check_order(layers)
         self.history.append(chunk)
         for cb in self.on_flush:
@@ -756,10 +765,11 @@ class Monitor:
 
     # -- judging ------------------------------------------------------------------------------
     def diagnose(self):
-        """Findings so far (flushes pending records first; may be called at any time)."""
+        """Findings so far (flushes pending records first; may be called at any time).  Distributed: the
+        records flushed so far, the same on every rank (only step() and close() flush, on all ranks)."""
         from .diagnose import Context, Thresholds, diagnose
 
-        if not self._closed:
+        if not self._closed and self._reduce is None:
             self.flush()
         th = self.thresholds
         if th is None:
@@ -875,7 +885,7 @@ def _stack(ts: list[torch.Tensor]) -> torch.Tensor:
     return torch.stack(ts).float()
 
 
-def watch(model: nn.Module, optimizer: torch.optim.Optimizer | None = None, **kwargs) -> Monitor:
+def watch(model: nn.Module, optimizer: torch.optim.Optimizer | None = None, *, log_to: Any = None, **kwargs) -> Monitor:
     """Attach a :class:`Monitor` to ``model``; use as ``with watch(model) as monitor:`` or call ``close()``.
 
     Call ``monitor.step(loss)`` once per iteration (per micro-batch with gradient accumulation), after
@@ -890,5 +900,18 @@ def watch(model: nn.Module, optimizer: torch.optim.Optimizer | None = None, **kw
     times too large, e.g. 65536x: a healthy run looks like exploding gradients).  With it, call
     ``monitor.step`` after ``scaler.scale(loss).backward()`` (and after ``scaler.unscale_(optimizer)``
     when the loop clips) and before ``scaler.step(optimizer)``.
+
+    ``log_to``: a TensorBoard ``SummaryWriter``, a directory for one, a wandb run, or a list of them:
+    each receives the statistics at every flush (:mod:`gradmedic.sinks`).  Under ``torch.distributed``
+    the records are global and the same on every rank (:mod:`gradmedic.distributed`).
     """
-    return Monitor(model, optimizer, **kwargs)
+    mon = Monitor(model, optimizer, **kwargs)
+    if log_to is not None:
+        from .sinks import attach
+
+        try:
+            mon._closers += attach(mon, log_to)
+        except Exception:
+            mon.close()  # no hook left behind on a bad target
+            raise
+    return mon

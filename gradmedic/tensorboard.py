@@ -32,21 +32,30 @@ from .history import ACT_STATS, LAYER_STATS, Chunk
 class TensorBoardWriter:
     """Writes monitor chunks and epoch rows as TensorBoard events into ``log_dir``."""
 
-    def __init__(self, log_dir: str | Path, layer_names: list[str], act_names: list[str], *,
-                 hist_ranges: list[tuple[float, float]] | None = None, metric: str = "metric"):
+    def __init__(self, log_dir: str | Path | None, layer_names: list[str], act_names: list[str], *,
+                 hist_ranges: list[tuple[float, float]] | None = None, metric: str = "metric",
+                 writer: Any = None, prefix: str = ""):
+        """``writer``: an open ``SummaryWriter`` to write into instead (the user's own: ``watch(log_to=)``;
+        not closed by :meth:`close`); ``prefix`` goes before every tag (``"gradmedic/"`` there)."""
+        self.layer_names, self.act_names = list(layer_names), list(act_names)
+        self.hist_ranges = hist_ranges
+        self.metric = metric
+        self.prefix = prefix
+        self._own = writer is None
+        if writer is not None:
+            self._w, self.log_dir = writer, Path(writer.log_dir)
+            return
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError as e:  # pragma: no cover - tensorboard is a dependency; a broken install says so
             raise ImportError("--tensorboard needs the tensorboard package: pip install tensorboard") from e
         self.log_dir = Path(log_dir)
-        self.layer_names, self.act_names = list(layer_names), list(act_names)
-        self.hist_ranges = hist_ranges
-        self.metric = metric
         # flush_secs: events reach the disk at least as often as steps.jsonl does (train.FLUSH_SECONDS)
         self._w = SummaryWriter(log_dir=str(self.log_dir), flush_secs=2)
 
     def write_chunk(self, c: Chunk) -> None:
-        add = self._w.add_scalar
+        w, p = self._w, self.prefix
+        add = (lambda tag, v, step: w.add_scalar(p + tag, v, step)) if p else w.add_scalar  # noqa: E731
         for step, loss in zip(c.loss_steps.tolist(), c.loss.tolist()):
             add("loss", loss, step)  # NaN/inf included: where the loss diverged is worth seeing
         for i, step in enumerate(c.stat_steps.tolist()):
@@ -71,7 +80,7 @@ class TensorBoardWriter:
         edges = np.linspace(rng[0], rng[1], len(counts) + 1)
         mid = (edges[:-1] + edges[1:]) / 2  # sum and sum of squares from the bin centres: the data are binned
         used = np.flatnonzero(counts)
-        self._w.add_histogram_raw(f"act_hist/{name}", min=float(edges[used[0]]), max=float(edges[used[-1] + 1]), num=n,
+        self._w.add_histogram_raw(f"{self.prefix}act_hist/{name}", min=float(edges[used[0]]), max=float(edges[used[-1] + 1]), num=n,
                                   sum=float((counts * mid).sum()), sum_squares=float((counts * mid ** 2).sum()),
                                   bucket_limits=edges[1:].tolist(), bucket_counts=counts.tolist(), global_step=step)
 
@@ -87,7 +96,10 @@ class TensorBoardWriter:
         self._w.flush()
 
     def close(self) -> None:
-        self._w.close()
+        if self._own:
+            self._w.close()
+        else:
+            self._w.flush()
 
 
 def export(run_dir: str | Path, log_dir: str | Path) -> Path:
