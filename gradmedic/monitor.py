@@ -95,20 +95,15 @@ def activation_kind(m: nn.Module) -> str | None:
 
 
 class _Group(NamedTuple):
-    """Activation outputs of one shape, whose statistics are computed stacked (see ``Monitor._plan_groups``)."""
+    """Activation outputs of one shape, kind and range, whose statistics are computed stacked (see
+    ``Monitor._plan_groups``)."""
 
     members: list[int]  # indices into the activation entries
     rows: torch.Tensor  # the same, as a tensor (rows of the (A, 5) statistics)
-    relu: torch.Tensor  # (k, 1) bool: ReLU family (share <= 0 and dead units are meaningful)
-    sat: torch.Tensor  # (k, 1) bool: sigmoid/tanh (share saturated is meaningful)
-    lo: torch.Tensor  # (k, 1) saturation bounds (0 where not saturating)
-    hi: torch.Tensor
-    any_relu: bool
-    any_sat: bool
+    relu: bool  # ReLU family: share <= 0 and dead units are meaningful
+    sat: tuple[float, float] | None  # sigmoid/tanh: the bounds of saturation
+    hist_range: tuple[float, float]
     dead_dims: tuple[int, ...] | None  # the dims to take each unit's peak over; None: no dead-unit check
-    ranges: list[tuple[float, float]]  # histogram range per row
-    hlo: torch.Tensor  # the same, (k, 1), for one clamp of the whole group
-    hhi: torch.Tensor
 
 
 class Monitor:
@@ -510,34 +505,26 @@ class Monitor:
         hists[rows_t] = hs[0] if one else torch.cat(hs)
         return out, hists
 
-    def _plan_groups(self, idx: list[int]) -> list["_Group"]:
-        """The captured outputs grouped by shape: each group is stacked into one (k, ...) tensor, so
-        every statistic is a handful of ops per group (typically one group) whatever the depth."""
-        by_shape: dict[tuple, list[int]] = {}
+    def _plan_groups(self, idx: list[int]) -> list[_Group]:
+        """The captured outputs grouped by shape, kind and bounds: each group is stacked into one
+        (k, ...) tensor, so every statistic is a handful of ops per group (one group for a net of one
+        activation type and width) whatever the depth, and every bound is a scalar."""
+        by_key: dict[tuple, list[int]] = {}
         for i in idx:
-            by_shape.setdefault(tuple(self._act_out[i].shape), []).append(i)
+            key = (tuple(self._act_out[i].shape), self.act_kinds[i] == "relu", self._sat[i], self.hist_ranges[i])
+            by_key.setdefault(key, []).append(i)
         groups = []
-        for shape, members in by_shape.items():
-            k, dev = len(members), self.device
-            relu = [self.act_kinds[i] == "relu" for i in members]
-            sat = [self._sat[i] is not None for i in members]
-            # saturation bounds per row, (k, 1); rows that are not sigmoid/tanh get 0 (masked out anyway)
-            lo = torch.tensor([[self._sat[i][0] if self._sat[i] else 0.0] for i in members], device=dev)
-            hi = torch.tensor([[self._sat[i][1] if self._sat[i] else 0.0] for i in members], device=dev)
+        for (shape, relu, sat, hist_range), members in by_key.items():
             # dead units: the peak of each unit over every other dim (channels of an image, else the
             # last dim), for outputs with a batch dim of more than one sample
             dims = None
-            if any(relu) and len(shape) >= 2 and shape[0] > 1:
+            if relu and len(shape) >= 2 and shape[0] > 1:
                 unit_dim = 1 if len(shape) == 4 else len(shape) - 1
                 dims = tuple(d + 1 for d in range(len(shape)) if d != unit_dim)
-            ranges = [self.hist_ranges[i] for i in members]
-            groups.append(_Group(members, torch.tensor(members, device=dev), torch.tensor(relu, device=dev)[:, None],
-                                 torch.tensor(sat, device=dev)[:, None], lo, hi, any(relu), any(sat), dims, ranges,
-                                 torch.tensor([[r[0]] for r in ranges], device=dev),
-                                 torch.tensor([[r[1]] for r in ranges], device=dev)))
+            groups.append(_Group(members, torch.tensor(members, device=self.device), relu, sat, hist_range, dims))
         return groups
 
-    def _group_stats(self, g: "_Group") -> tuple[torch.Tensor, torch.Tensor]:
+    def _group_stats(self, g: _Group) -> tuple[torch.Tensor, torch.Tensor]:
         """(k, 5) statistics and (k, ACT_HIST_BINS) histograms of one group's stacked outputs (see
         :meth:`_act_stats`)."""
         x = torch.stack([self._act_out[i] for i in g.members]).float()
@@ -547,25 +534,26 @@ class Monitor:
         # the mean first, then squared deviations from it (two passes, no cancellation)
         mean = flat.sum(1).double() / n
         dev = flat - mean.float()[:, None]
-        std = ((dev * dev).sum(1).double() / max(n - 1, 1)).sqrt()
+        std = (torch.linalg.vector_norm(dev, dim=1).double() ** 2 / max(n - 1, 1)).sqrt()
         nan = torch.full_like(mean, math.nan)
         # Counts with float ops (a comparison into bool costs 3-4x more on CPU): x > t exactly when
         # x - t > 0 (a difference of distinct floats is never 0), and relu(.).sign() is that 0/1
         # indicator; NaN, which compares False, is first mapped to 1 (not <= 0, not saturated; relu
         # itself may map NaN to 0).
         above = lambda v: v.nan_to_num_(1.0).relu_().sign_().sum(1).double()  # noqa: E731  (v is a temporary)
-        zero = (n - above(flat.clone())) / n if g.any_relu else nan
-        satf = (2 * n - above(flat - g.lo) - above(g.hi - flat)) / n if g.any_sat else nan
-        dead = nan
-        if g.dead_dims is not None:
-            dead = (x.amax(dim=g.dead_dims) <= 0).double().mean(1)
-        relu, sat = g.relu[:, 0], g.sat[:, 0]
-        stats = torch.stack([mean, std, torch.where(relu, zero, nan), torch.where(sat, satf, nan),
-                             torch.where(relu, dead, nan)], 1).float()
+        zero = dead = satf = nan
+        if g.relu:
+            zero = (n - above(torch.nan_to_num(flat, 1.0))) / n
+            if g.dead_dims is not None:
+                dead = (x.amax(dim=g.dead_dims) <= 0).double().mean(1)
+        if g.sat is not None:
+            satf = (2 * n - above(flat - g.sat[0]) - above(g.sat[1] - flat)) / n
+        stats = torch.stack([mean, std, zero, satf, dead], 1).float()
         # histograms: torch.histc of each row, clamped first (one clamp for the group) so that values
         # beyond the range are counted in the end bins
-        xc = torch.clamp(flat, g.hlo, g.hhi)
-        hists = torch.stack([torch.histc(xc[j], ACT_HIST_BINS, lo, hi) for j, (lo, hi) in enumerate(g.ranges)])
+        lo, hi = g.hist_range
+        xc = flat.clamp(lo, hi)
+        hists = torch.stack([torch.histc(row, ACT_HIST_BINS, lo, hi) for row in xc])
         return stats, hists
 
     def step(self, loss: torch.Tensor | float | None = None, grad_norm: torch.Tensor | float | None = None) -> None:
