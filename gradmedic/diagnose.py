@@ -875,6 +875,8 @@ def detect_initial_loss(h: History, ctx: Context, th: Thresholds, L: _Loss) -> l
         return _initial_outputs_large(h, th, L)
     if not math.isfinite(L.head) or L.head < th.initial_high * L.chance:
         return []
+    if len(L.values_f) and L.steps_f[0] <= 1 and L.values_f[0] < th.initial_high * L.chance:
+        return []  # the very first loss was fine: what came after is the first updates' doing (the rate), not the init's
     t = L.head_step
     # reported when the run is still at or above chance a window later: a net that starts far above chance and
     # then learns (a ReLU MLP with N(0, 1) weights on digits: loss 290 -> 0.78 in 100 steps, 0.99 accuracy) is healthy
@@ -895,7 +897,9 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
     pts = _eval_points(h, th)
     cands: list[Finding] = []
     # Too high, at once: a loss chance_jump x chance after it started below that (divergence needs no smoothing).
-    if L.chance and math.isfinite(L.head) and L.head < th.chance_jump * L.chance and len(L.values_f) > 1:
+    # (from the very first loss, not the median of the first three: a loss fine at step 1 and 100x chance at steps 2-3
+    # has a median baseline of 100x chance, which hid the jump)
+    if L.chance and len(L.values_f) > 1 and L.values_f[0] < th.chance_jump * L.chance:
         jump = L.values_f > th.chance_jump * L.chance
         jump[0] = False
         if jump.any():
@@ -1137,9 +1141,9 @@ def _diagnose(h: History, ctx: Context, th: Thresholds | None) -> Diagnosis:
     if not findings:  # a plateau is the diagnosis of a stall with no other cause
         findings += detect_plateau(h, ctx, th, L)
     findings = _recovered(findings, L, th)
-    findings = _reconcile(findings)
-    found = {f.problem for f in findings}
     act = _main_activation(ctx)
+    findings = _reconcile(findings, saturating=act in ("sigmoid", "tanh"))
+    found = {f.problem for f in findings}
     first = int(h.stat_steps[0]) if len(h.stat_steps) else 1
     for f in findings:
         if f.problem in ("exploding_gradients", "initial_loss_high", "no_gradient"):
@@ -1201,8 +1205,9 @@ def _recovered(findings: list[Finding], L: _Loss, th: Thresholds) -> list[Findin
 _TRANSIENT = {"dead_units", "plateau", "lr_too_low", "lr_too_high", "saturated_loss"}
 
 
-def _reconcile(findings: list[Finding]) -> list[Finding]:
-    """One cause per symptom where the seeds say which comes first."""
+def _reconcile(findings: list[Finding], saturating: bool = False) -> list[Finding]:
+    """One cause per symptom where the seeds say which comes first.  ``saturating``: the main activation is sigmoid or
+    tanh."""
     found = {f.problem for f in findings}
     drop = set()
     if any(f.problem == "dead_units" and max(f.evidence.get("layers", {0: 0}).values()) >= 1.0 for f in findings):
@@ -1224,8 +1229,12 @@ def _reconcile(findings: list[Finding]) -> list[Finding]:
         # unless the rate itself is far below the optimizer's usual one: then it also keeps the run from recovering
         drop.add("lr_too_low")
         found.discard("lr_too_low")
-    if found & {"lr_too_high", "exploding_gradients", "non_finite", "initial_loss_high"}:
-        # gradients that blew up (or started huge) and came back to normal also "fade" from their first samples
+    if found & {"lr_too_high", "exploding_gradients", "non_finite", "initial_loss_high"} or (
+            saturating and "vanishing_gradients" in found):
+        # gradients that blew up (or started huge) and came back to normal also "fade" from their first samples; and in
+        # a deep sigmoid/tanh stack that loses gradient through depth (seed 004) the last layer's input stops varying,
+        # so its weight gradient fades too: the depth, not the loss, is the cause (a GELU GPT fed probabilities shows a
+        # depth profile as well, but there every layer fades together, 1e3-1e7x)
         drop.add("saturated_loss")
         found.discard("saturated_loss")
     if "saturated_loss" in found:
