@@ -371,10 +371,13 @@ class Monitor:
             params = [p.detach() for p in self._params]
             if self._snap is None:
                 self._snap = [p.clone() for p in params]
+                self._snap_norms = torch._foreach_norm(params)
+            elif self.device.type == "cpu":
+                # ||w_{t-1}|| for the update ratio, each tensor right after its copy, while in cache
+                self._snap_norms = [torch.linalg.vector_norm(s.copy_(p)) for s, p in zip(self._snap, params)]
             else:
                 torch._foreach_copy_(self._snap, params)
-            # ||w_{t-1}|| for the update ratio, now that the weights are in cache from the copy
-            self._snap_norms = torch._foreach_norm(params)
+                self._snap_norms = torch._foreach_norm(params)
         self._snap_valid = True
         self._snap_opt = self._opt_steps
 
@@ -640,8 +643,10 @@ class Monitor:
                         inv = 1.0 / self.scaler._scale.double().to(self.device)
                         n2, n1 = n2 * inv, n1 * inv
                     n2, n1 = n2.float(), n1.float()
+                elif self.device.type == "cpu":
+                    n2, n1 = _cpu_grad_norms(gs)
                 else:
-                    n2, n1 = _stack(torch._foreach_norm(gs)), _l1_norms(gs)
+                    n2, n1 = _stack(torch._foreach_norm(gs)), _stack(torch._foreach_norm(gs, 1))
                 gsq.index_add_(0, g_owner, n2 ** 2)
                 gl1.index_add_(0, g_owner, n1)
             params = [p.detach() for p in self._params]
@@ -652,7 +657,14 @@ class Monitor:
             # previous weights), one segment sum per layer: ~15 ops at any depth.  The update is
             # formed in place in the snapshot (w_{t-1} - w_t: the same norm), which the next _arm()
             # overwrites anyway: no new parameter-sized tensors (on CPU each one costs page faults).
-            if have_update:
+            if have_update and self.device.type == "cpu":
+                # tensor by tensor, so that each is read from memory once and then from cache
+                w, d = [], []
+                for s_, p in zip(self._snap, params):
+                    d.append(torch.linalg.vector_norm(s_.sub_(p)))
+                    w.append(torch.linalg.vector_norm(p))
+                norms = w + d + list(self._snap_norms)
+            elif have_update:
                 torch._foreach_sub_(self._snap, params)
                 norms = list(torch._foreach_norm(params + self._snap)) + list(self._snap_norms)
             else:
@@ -857,13 +869,18 @@ def _wide_norms(ts: list[torch.Tensor], ord: int) -> torch.Tensor:
         return _stack([torch.linalg.vector_norm(t, ord, dtype=torch.float32) for t in ts])
 
 
-def _l1_norms(ts: list[torch.Tensor]) -> torch.Tensor:
-    """L1 norms of ``ts`` as one float32 tensor: one fused call on accelerators; on CPU, where
-    ``_foreach_norm(ord=1)`` runs a slow generic kernel, ``abs().sum()`` per tensor (~2x faster)."""
-    if ts[0].device.type != "cpu":
-        return _stack(torch._foreach_norm(ts, 1))
-    return torch.stack([t.abs().sum(dtype=torch.float32 if t.dtype in (torch.float16, torch.bfloat16) else None).float()
-                        for t in ts])
+
+def _cpu_grad_norms(gs: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """L2 and L1 norms of CPU gradients, as two float32 tensors: per tensor |g| once, then its sum and
+    its L2 norm from cache (``_foreach_norm(ord=1)`` runs a slow generic kernel on CPU, and two sweeps
+    over all gradients read each from memory twice)."""
+    n2, n1 = [], []
+    for g in gs:
+        a = g.abs()
+        low = a.dtype in (torch.float16, torch.bfloat16)
+        n1.append(a.sum(dtype=torch.float32) if low else a.sum())
+        n2.append(torch.linalg.vector_norm(a, dtype=torch.float32) if low else torch.linalg.vector_norm(a))
+    return _stack(n2), _stack(n1)
 
 
 def _stack(ts: list[torch.Tensor]) -> torch.Tensor:
