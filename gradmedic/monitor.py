@@ -786,11 +786,17 @@ class Monitor:
         save(self, path, **meta)
 
     def row_spread(self) -> list[tuple[str, int, float]]:
-        """(layer, units, relative spread of its rows of incoming weights and bias) for Linear/Conv layers."""
+        """(layer, units, relative spread of its rows of incoming weights and bias) for Linear/Conv layers, and for
+        RNN/LSTM/GRU layers the largest spread over their gates (each gate's rows: input, recurrent weights, biases)."""
         out = []
         with torch.no_grad():
             for name, m in self.model.named_modules():
                 w = getattr(m, "weight", None)
+                if isinstance(m, nn.RNNBase) and m.hidden_size >= 2:
+                    blocks = _recurrent_rows(m)
+                    if blocks:
+                        out.append((name or type(m).__name__, int(m.hidden_size), max(_spread(b) for b in blocks)))
+                    continue
                 if not isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)) or w is None or w.shape[0] < 2:
                     continue
                 rows = w.detach().reshape(w.shape[0], -1).double()
@@ -798,11 +804,7 @@ class Monitor:
                     rows = torch.cat([rows, m.bias.detach().double()[:, None]], 1)
                 if not bool(torch.isfinite(rows).all()):
                     continue  # non-finite weights say nothing about symmetry
-                mean = rows.mean(0, keepdim=True)
-                dev = (rows - mean).norm(dim=1).max()
-                scale = torch.maximum(rows.norm(dim=1).mean(), torch.tensor(1e-12, dtype=torch.float64, device=rows.device))
-                spread = float(dev / scale) if float(rows.abs().max()) > 0 else 0.0
-                out.append((name or type(m).__name__, int(w.shape[0]), spread))
+                out.append((name or type(m).__name__, int(w.shape[0]), _spread(rows)))
         return out
 
     @property
@@ -888,6 +890,25 @@ def _stack(ts: list[torch.Tensor]) -> torch.Tensor:
     if len({t.dtype for t in ts}) > 1:
         ts = [t.float() for t in ts]
     return torch.stack(ts).float()
+
+
+def _spread(rows: torch.Tensor) -> float:
+    """Largest distance of a row from the rows' mean, relative to the mean row norm; 0 for all-zero rows."""
+    dev = (rows - rows.mean(0, keepdim=True)).norm(dim=1).max()
+    scale = torch.maximum(rows.norm(dim=1).mean(), torch.tensor(1e-12, dtype=torch.float64, device=rows.device))
+    return float(dev / scale) if float(rows.abs().max()) > 0 else 0.0
+
+
+def _recurrent_rows(m: nn.RNNBase) -> list[torch.Tensor]:
+    """Per gate, the (hidden, ...) rows of the first layer's input and recurrent weights and biases: identical rows
+    within a gate mean identical hidden units (a zero or constant init, seed 002 §7.5)."""
+    parts = [getattr(m, n) for n in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0") if hasattr(m, n)]
+    if not parts or any(not bool(torch.isfinite(p).all()) for p in parts):
+        return []
+    gates = parts[0].shape[0] // m.hidden_size
+    cols = [p.detach().double().reshape(gates, m.hidden_size, -1) for p in parts]
+    full = torch.cat(cols, dim=2)
+    return [full[g] for g in range(gates)]
 
 
 def watch(model: nn.Module, optimizer: torch.optim.Optimizer | None = None, *, log_to: Any = None, **kwargs) -> Monitor:

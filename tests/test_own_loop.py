@@ -490,3 +490,35 @@ def test_a_network_that_dies_mid_training_is_not_called_a_wrong_step_order():
     g = mon.history.layer("grad_norm")
     assert (g[3:] == 0).all() and (g[:3] > 0).all() and (mon.history.layer("update_ratio")[4:] > 0).any()
     assert not any("every gradient zero" in n for n in mon.notes)
+
+
+def test_a_zero_initialized_lstm_has_symmetric_units():
+    """Every weight at 0 (the LSTM and its head): the hidden units are identical copies and stay so, so the doctor says
+    symmetric_units for the recurrent layer itself; with the default init it says nothing of the kind."""
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn, self.head = nn.LSTM(1, 16, batch_first=True), nn.Linear(16, 1)
+
+        def forward(self, x):
+            return self.head(self.rnn(x)[0][:, -1])
+
+    torch.manual_seed(0)
+    x = torch.randn(256, 10, 1)
+    y = (x.sum(dim=(1, 2)) > 0).float()[:, None]
+    for zero in (True, False):
+        net = Net()
+        if zero:
+            for p in net.parameters():
+                nn.init.zeros_(p)
+        opt = torch.optim.SGD(net.parameters(), lr=0.1)
+        with watch(net, opt, every=5) as mon:
+            for i in range(20):
+                opt.zero_grad()
+                loss = F.binary_cross_entropy_with_logits(net(x[i * 12:(i + 1) * 12]), y[i * 12:(i + 1) * 12])
+                loss.backward()
+                mon.step(loss)
+                opt.step()
+            d = mon.diagnose()
+        sym = [f for f in d.findings if f.problem == "symmetric_units"]
+        assert bool(sym) == zero and (not zero or "rnn" in sym[0].layers), [f.message for f in d.findings]
