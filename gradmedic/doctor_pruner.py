@@ -12,8 +12,10 @@ user attribute ``doctor`` after each epoch (:func:`verdict`), then asks ``trial.
 
 1. the doctor is sure of a serious or critical finding: prune, and store the reason on the trial
    (``pruned_by`` = doctor, ``prune_problem``, ``prune_step``, ``prune_reason``: the evidence sentence);
-2. the trial is healthy (no finding at all) and not getting worse, and it is still within its warm-up:
-   keep it, whatever the wrapped pruner says (the slow-starter veto);
+2. the trial is healthy (no finding at all), not getting worse, has not started learning yet (its training
+   loss is still within 10% of its first steps': a slow starter) and is still within its warm-up: keep it,
+   whatever the wrapped pruner says (the slow-starter veto).  A healthy trial that has started and trails the
+   others is the wrapped pruner's to judge, as without the doctor: that is where the value is informative;
 3. otherwise the wrapped pruner (MedianPruner by default) decides; its prunes are stored the same way.
 """
 
@@ -37,6 +39,10 @@ VERDICT_ATTR = "doctor"
 # 500 steps): past it the doctor itself calls a plateau, so "healthy" no longer covers "has not started".
 WARMUP_SHARE = 0.25
 RISING = 1.01  # an epoch's training loss 1% above the best epoch before it: getting worse, not learning
+# Started learning: the last epoch's training loss 10% or more below the loss of the first steps.  Seed 004's ReLU/He
+# net moves 0.693 -> 0.689 during its flat start (0.6%); any trial that has taken off is far past 10%, and its value
+# then says how good it is, so the median rule may judge it.
+STARTED = 0.9
 
 
 def patience(th: Thresholds | None = None) -> int:
@@ -49,12 +55,12 @@ def verdict(monitor: Any, planned_steps: int, epochs: list[dict[str, Any]] | Non
     """The doctor's view of a trial so far, small and JSON-able (it is stored on the trial):
     ``steps`` trained of ``total_steps`` planned, ``healthy`` (no finding, not even a warning),
     ``rising`` (the last epoch's training loss, measured on the whole training split, is 1% above the
-    best before it: getting worse), and ``finding``, the first serious or critical finding the doctor is
+    best before it: getting worse), ``started`` (that loss is 10% or more below the first steps'), and ``finding``, the first serious or critical finding the doctor is
     sure of (problem, severity, step, detected_at, message), or None."""
     d = monitor.diagnose()
     f = d.first_serious()
     return {"steps": int(monitor.steps), "total_steps": int(planned_steps), "healthy": bool(d.healthy),
-            "rising": _rising(epochs or []),
+            "rising": _rising(epochs or []), "started": _started(monitor, epochs or []),
             "finding": None if f is None else {"problem": f.problem, "severity": f.severity, "step": int(f.step),
                                                "detected_at": int(f.detected_at), "message": f.message}}
 
@@ -62,7 +68,14 @@ def verdict(monitor: Any, planned_steps: int, epochs: list[dict[str, Any]] | Non
 def refresh(v: dict[str, Any], monitor: Any, epochs: list[dict[str, Any]]) -> dict[str, Any]:
     """A verdict with the doctor's findings as last judged, and the steps and the loss as they are now
     (between two diagnoses: one reads the whole history, so it is not repeated every short epoch)."""
-    return {**v, "steps": int(monitor.steps), "rising": _rising(epochs)}
+    return {**v, "steps": int(monitor.steps), "rising": _rising(epochs), "started": _started(monitor, epochs)}
+
+
+def _started(monitor: Any, epochs: list[dict[str, Any]]) -> bool:
+    """The last epoch's training loss is STARTED x the loss of the first steps or lower: the trial is learning."""
+    first = [x for x in monitor.history.loss[:10].tolist() if math.isfinite(x)]
+    last = epochs[-1]["train_loss"] if epochs else math.nan
+    return bool(first and math.isfinite(last) and last <= STARTED * sorted(first)[len(first) // 2])
 
 
 def _rising(epochs: list[dict[str, Any]]) -> bool:
@@ -119,7 +132,8 @@ class DoctorPruner(BasePruner):
             return {"pruned_by": "doctor", "prune_problem": f["problem"], "prune_step": f["detected_at"],
                     "prune_reason": f"{f['problem']} ({f['severity']}) since step {f['step']}, sure at step "
                                     f"{f['detected_at']}: {f['message']}"}
-        if v.get("healthy") and not v.get("rising") and v.get("steps", 0) < self.warmup_steps(v.get("total_steps", 0)):
+        if (v.get("healthy") and not v.get("rising") and not v.get("started")
+                and v.get("steps", 0) < self.warmup_steps(v.get("total_steps", 0))):
             return None  # the slow-starter veto
         if self.wrapped.prune(study, trial):
             name = pruner_name(self.wrapped)

@@ -136,9 +136,9 @@ def _study(pruner):
     return study
 
 
-def _epoch(trial, value, epoch, steps, healthy=True, rising=False, finding=None, total=1000):
+def _epoch(trial, value, epoch, steps, healthy=True, rising=False, finding=None, total=1000, started=False):
     trial.set_user_attr("doctor", {"steps": steps, "total_steps": total, "healthy": healthy, "rising": rising,
-                                   "finding": finding})
+                                   "finding": finding, "started": started})
     trial.report(value, epoch)
     return trial.should_prune()
 
@@ -173,6 +173,21 @@ def test_no_veto_for_a_trial_getting_worse_or_with_a_warning():
     study = _study(DoctorPruner())
     assert _epoch(study.ask(), 0.5, 1, 50, rising=True)  # its loss rises: the median rule decides at once
     assert _epoch(study.ask(), 0.5, 1, 50, healthy=False)  # a warning (a plateau): not healthy, no veto
+    # healthy and learning but trailing the others: its value is informative, the median rule decides as without the doctor
+    assert _epoch(study.ask(), 0.5, 1, 50, started=True)
+
+
+def test_verdict_says_a_learning_run_has_started():
+    import numpy as np
+
+    from gradmedic.train import train
+
+    spec = spec_mod.validate(spec_mod.tomllib.loads(TINY))
+    seen: list[tuple] = []
+    train(spec, runs_dir=None, progress="none",
+          on_epoch=lambda row, m: seen.append((row, verdict(m, 45, [row]), float(np.median(m.history.loss[:10])))) or None)
+    row, v, first = seen[-1]
+    assert v["healthy"] and v["started"] == (row["train_loss"] <= 0.9 * first) and row["train_loss"] < 0.8 * first
 
 
 def test_verdict_of_a_real_diverging_run_names_the_problem():
