@@ -1138,9 +1138,9 @@ def _diagnose(h: History, ctx: Context, th: Thresholds | None) -> Diagnosis:
         findings += detect_disconnected(h, ctx, th, L)
     suffering = bool(findings) or any(L.stalled(t, th) and L.high(t, th.high_loss) for t in _eval_points(h, th).tolist())
     findings += detect_unscaled_inputs(h, ctx, th, L, suffering)
+    findings = _recovered(findings, L, th)  # (a reported scale of the inputs stays: it is true however the run ends)
     if not findings:  # a plateau is the diagnosis of a stall with no other cause
-        findings += detect_plateau(h, ctx, th, L)
-    findings = _recovered(findings, L, th)
+        findings = _recovered(detect_plateau(h, ctx, th, L), L, th)
     act = _main_activation(ctx)
     findings = _reconcile(findings, saturating=act in ("sigmoid", "tanh"))
     found = {f.problem for f in findings}

@@ -858,6 +858,42 @@ def case_name(cfg: dict, index: int) -> str:
     return f"gen{cfg['seed'] // 100_000}-{index:04d}-{cfg['family']}-{cfg['cause']}"
 
 
+def raw_counterfactual(cfg: dict) -> dict | None:
+    """A healthy draw fed raw (unstandardized) inputs has a candidate cause all the same: its counterfactual is the
+    same run on standardized inputs.  Labelled by that outcome, not by the configuration: when the standardized run
+    trains clearly better, the draw is a broken case of cause ``unscaled_inputs``.  None when the draw is standardized."""
+    if cfg["cause"] != "healthy" or cfg.get("input_scale") != "raw":
+        return None
+    return {**cfg, "input_scale": "standard"}
+
+
+def relabel(out: Path) -> None:
+    """Apply :func:`raw_counterfactual` to cases recorded before it existed (rewrites their labels in place)."""
+    import json
+
+    for p in sorted(out.glob("*-healthy.npz")):
+        with np.load(p, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        header = json.loads(str(arrays["header"]))
+        meta = header["meta"]
+        if meta.get("label") != "healthy" or meta.get("relabelled"):
+            continue
+        conf = {k: v for k, v in meta["config"].items() if k not in ("chance", "broken_run_good")}
+        cfg = {**conf, "family": meta["family"], "cause": "healthy", "seed": meta["seed"]}
+        raw = raw_counterfactual(cfg)
+        if raw is None:
+            continue
+        _, metric, vc, _, _ = run(raw, broken=False)
+        vb = meta["outcome"]["value"]
+        better = clearly_better(metric, float(vb), vc)
+        meta.update(control={"metric": metric, "value": _jsonable(vc)}, relabelled=True)
+        if better:
+            meta.update(cause="unscaled_inputs", label="broken")
+        arrays["header"] = np.array(json.dumps(header))
+        np.savez_compressed(p, **arrays)
+        print(f"{p.name:40s} raw {vb:.4g} standardized {vc:.4g} -> {meta['label']}", flush=True)
+
+
 def do_case(index: int, cfg: dict, out: Path) -> dict:
     name = case_name(cfg, index)
     cause = cfg["cause"]
@@ -869,6 +905,11 @@ def do_case(index: int, cfg: dict, out: Path) -> dict:
         label = "healthy" if good_outcome(metric, vb, ref) else "ambiguous"
         vc, tc = vb, 0.0
         saved_control = False
+        raw = raw_counterfactual(cfg)
+        if raw is not None and label == "healthy":
+            _, _, vc, _, tc = run(raw, broken=False)
+            if clearly_better(metric, vb, vc):  # trains, but standardized inputs train clearly better: not healthy
+                cause, label = "unscaled_inputs", "broken"
     else:
         mon_c, _, vc, _, tc = run(cfg, broken=False)
         label = "broken" if clearly_better(metric, vb, vc) else "ambiguous"
@@ -912,11 +953,16 @@ def main(argv=None) -> None:
     ap.add_argument("--seed", type=int, default=0, help="corpus seed (case i has seed seed*100000+i)")
     ap.add_argument("--only", choices=sorted(FAMILIES), help="run only the draws of this family (same names as in the full corpus)")
     ap.add_argument("--summary", action="store_true", help="only print the label counts of the cases in --out")
+    ap.add_argument("--relabel", action="store_true", help="label the healthy draws on raw inputs in --out by their "
+                    "counterfactual (standardized inputs), for cases recorded before that rule")
     a = ap.parse_args(argv)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     if a.summary:
         summarize(out)
+        return
+    if a.relabel:
+        relabel(out)
         return
     t_all = time.time()
     done = failed = 0
