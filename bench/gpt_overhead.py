@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -31,41 +33,8 @@ from torch import nn
 
 import gradmedic
 
-
-class Block(nn.Module):
-    def __init__(self, d: int, heads: int, block: int):
-        super().__init__()
-        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
-        self.attn, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
-        self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
-        self.heads = heads
-
-    def forward(self, x):
-        B, T, C = x.shape
-        q, k, v = self.attn(self.ln1(x)).split(C, dim=2)
-        q, k, v = (t.view(B, T, self.heads, C // self.heads).transpose(1, 2) for t in (q, k, v))
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).reshape(B, T, C)
-        x = x + self.proj(y)
-        return x + self.mlp(self.ln2(x))
-
-
-class GPT(nn.Module):
-    def __init__(self, vocab: int = 65, d: int = 64, layers: int = 3, heads: int = 4, block: int = 64):
-        super().__init__()
-        self.wte, self.wpe = nn.Embedding(vocab, d), nn.Embedding(block, d)
-        self.blocks = nn.ModuleList(Block(d, heads, block) for _ in range(layers))
-        self.ln_f = nn.LayerNorm(d)
-        self.lm_head = nn.Linear(d, vocab, bias=False)
-        self.lm_head.weight = self.wte.weight  # tied, as in nanoGPT
-        for m in self.modules():
-            if isinstance(m, (nn.Linear, nn.Embedding)):
-                nn.init.normal_(m.weight, 0.0, 0.02)
-
-    def forward(self, idx):
-        x = self.wte(idx) + self.wpe(torch.arange(idx.shape[1]))
-        for b in self.blocks:
-            x = b(x)
-        return self.lm_head(self.ln_f(x))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+from char_gpt import GPT  # noqa: E402  (one definition of the small GPT)
 
 
 def mlp():
@@ -81,7 +50,7 @@ def loop(kind: str, watched: bool):
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(0)
     if kind == "gpt":
-        model = GPT()
+        model = GPT(65)  # examples/char_gpt.py's nanoGPT-like model: 3 layers of 64, 4 heads, block 64, tied
         opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
         batches = [torch.randint(0, 65, (16, 65), generator=g) for _ in range(8)]
         loss_of = lambda b: F.cross_entropy(model(b[:, :-1]).reshape(-1, 65), b[:, 1:].reshape(-1))  # noqa: E731
