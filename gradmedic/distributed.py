@@ -118,7 +118,7 @@ class Reducer:
         return np.array(rows).reshape(len(steps), -1)
 
     def __call__(self, c: Chunk) -> Chunk:
-        S, L, A = c.layers.shape[0], c.layers.shape[1], c.acts.shape[1]
+        S, A = c.layers.shape[0], c.acts.shape[1]
         hists = c.hists if c.hists is not None else np.full((S, A, 0), np.nan)
         out = c.out if c.out is not None else np.full((S, len(OUT_STATS)), np.nan)
         pre = c.pre_clip if c.pre_clip is not None else np.full(S, np.nan)

@@ -65,6 +65,7 @@ def test_grad_scaler_statistics_are_unscaled(unscale_first):
                 scaler.update()
         runs[use_scaler] = (mon, np.array(ref))
     (plain, ref_plain), (scaled, ref_scaled) = runs[False], runs[True]
+    np.testing.assert_allclose(plain.history.layer("grad_norm"), ref_plain, rtol=1e-5)
     np.testing.assert_allclose(scaled.history.layer("grad_norm"), ref_scaled, rtol=1e-5)
     np.testing.assert_allclose(scaled.history.layer("grad_norm"), plain.history.layer("grad_norm"), rtol=1e-5)
     np.testing.assert_allclose(scaled.history.layer("grad_mean_abs"), plain.history.layer("grad_mean_abs"), rtol=1e-5)
