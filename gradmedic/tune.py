@@ -22,8 +22,10 @@ import os
 import signal
 import socket
 import time
+import threading
 import tomllib
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,60 @@ NOT_SEARCHED = {"name": "each trial is named trial-NNNN", "seed": "a trial's see
                 "epochs": "a trial's budget: the pruners compare trials epoch by epoch, so set it in the spec"}
 SPACE_KEYS = ("low", "high", "range", "log", "step", "choices")
 JOURNAL = "study.journal"
+
+
+# -- Ctrl-C where it cannot tear a storage write -----------------------------------------------------
+
+class _Interrupts:
+    """Ctrl-C raises at once only while a trial trains; anywhere else (a storage write: Optuna's journal
+    lock, a PostgreSQL transaction) it is held until that code is done.  A KeyboardInterrupt inside the
+    journal's lock made its release fail and the process exit 1 with the lock file left behind."""
+
+    def __init__(self) -> None:
+        self.pending = False
+        self.live = False  # True while the trainer runs between storage writes
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        if self.live:
+            raise KeyboardInterrupt
+        self.pending = True
+
+    @contextmanager
+    def installed(self):
+        """Hold Ctrl-C for the block (main thread only: elsewhere signals cannot be caught)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        self.pending, self.live = False, False
+        old = signal.signal(signal.SIGINT, self._handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, old)
+
+    def check(self) -> None:
+        """Raise the held Ctrl-C here, a safe point."""
+        if self.pending:
+            self.pending = False
+            raise KeyboardInterrupt
+
+    @contextmanager
+    def allowed(self, live: bool):
+        """``live=True``: Ctrl-C raises within the block (training); ``False``: it is held (a storage write)
+        and raised when the block ends."""
+        before = self.live
+        if live:
+            self.check()
+        self.live = live
+        try:
+            yield
+        finally:
+            self.live = before
+        if before:
+            self.check()
+
+
+INTERRUPTS = _Interrupts()
 
 
 # -- the search space ------------------------------------------------------------------------------
@@ -321,6 +377,10 @@ class Objective:
         doctor = self.pruner == "doctor"
 
         def on_epoch(row: dict[str, Any], monitor: Any) -> str | None:
+            with INTERRUPTS.allowed(live=False):  # the storage is written here
+                return epoch_end(row, monitor)
+
+        def epoch_end(row: dict[str, Any], monitor: Any) -> str | None:
             state["epochs"].append(row)
             value = row["test_metric"]
             if isinstance(value, float) and math.isfinite(value):
@@ -339,7 +399,12 @@ class Objective:
                 return f"pruned at epoch {row['epoch']}"
             return None
 
-        r = train(spec, runs_dir=self.study_dir / "trials", progress="none", on_epoch=on_epoch)
+        try:
+            with INTERRUPTS.allowed(live=True):
+                r = train(spec, runs_dir=self.study_dir / "trials", progress="none", on_epoch=on_epoch)
+        except KeyboardInterrupt:  # held from before the trial began
+            trial.set_user_attr("interrupted", True)
+            raise
         trial.set_user_attr("run_dir", str(r.run_dir))
         trial.set_user_attr("steps", int(r.steps))
         trial.set_user_attr("seconds", round(r.seconds, 3))
@@ -416,15 +481,20 @@ def _used(c: dict[str, int]) -> int:
     return c["complete"] + c["pruned"] + c["failed"] + c["running"]
 
 
-def _worker_loop(study: Any, objective: Objective, trials: int, deadline: float | None) -> None:
-    """Run trials one at a time until the study holds ``trials`` of them or the deadline has passed."""
-    while True:
-        if deadline is not None and time.time() >= deadline:
-            return
-        c = _counts(study)
-        if _used(c) >= trials and not c["waiting"]:
-            return
-        study.optimize(objective, n_trials=1, gc_after_trial=False)
+def _worker_loop(study: Any, objective: Objective, trials: int, deadline: float | None, callbacks: list | None = None) -> None:
+    """Run trials one at a time until the study holds ``trials`` of them or the deadline has passed.
+    Ctrl-C is held outside training (:class:`_Interrupts`) and raised here, between trials."""
+    with INTERRUPTS.installed():
+        while True:
+            INTERRUPTS.check()
+            if deadline is not None and time.time() >= deadline:
+                return
+            c = _counts(study)
+            if _used(c) >= trials and not c["waiting"]:
+                return
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                study.optimize(objective, n_trials=1, gc_after_trial=False, callbacks=callbacks)
 
 
 @dataclass
@@ -793,15 +863,8 @@ def _run_here(study: Any, job: _Job, bar: _Progress) -> str:
         bar.update(_rows(st))
 
     try:
-        while True:
-            if job.deadline is not None and time.time() >= job.deadline:
-                return "ok"
-            c = _counts(study)
-            if _used(c) >= job.trials and not c["waiting"]:
-                return "ok"
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                study.optimize(objective, n_trials=1, gc_after_trial=False, callbacks=[progress])
+        _worker_loop(study, objective, job.trials, job.deadline, callbacks=[progress])
+        return "ok"
     except KeyboardInterrupt:
         return "interrupted"
     finally:
