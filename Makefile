@@ -4,12 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test lint bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q -c constraints.txt torch==2.13.0
-	$(BIN)/pip install -q -c constraints.txt -e ".[test]"
+	# [all]: plots, CLI, datasets, TensorBoard; [test] adds pytest, ruff and the integrations
+	$(BIN)/pip install -q -c constraints.txt -e ".[all,test]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -19,6 +20,9 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check gradmedic tests
 
 bench: $(STAMP)
 	$(BIN)/python bench/trainer_overhead.py

@@ -4,14 +4,64 @@
     monitor = gradmedic.watch(model, optimizer)
     ...  # loss.backward(); monitor.step(loss); optimizer.step()
     print(monitor.diagnose())
+
+``import gradmedic`` loads nothing but this file: each public name imports its module on first use, so
+``gradmedic.watch`` costs torch, numpy and pydantic only, and ``pip install gradmedic`` (without the
+``[all]`` extra: plots, CLI, datasets, TensorBoard) is enough for it.
 """
 
-from .diagnose import PROBLEMS, Diagnosis, Finding, Thresholds
-from .errors import SpecError, WatchError
-from .monitor import Monitor, watch
-from .remedies import Remedy
-from .repair import RepairResult, repair  # binds gradmedic.repair to the function, not the module
-from .tune import TuneResult, tune  # optuna is imported when a search starts
+from __future__ import annotations
 
-__all__ = ["PROBLEMS", "Diagnosis", "Finding", "Monitor", "Remedy", "RepairResult", "SpecError", "Thresholds", "TuneResult", "WatchError", "repair", "tune", "watch"]
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
+# public name -> the module that defines it
+_WHERE = {
+    "PROBLEMS": "diagnose", "Diagnosis": "diagnose", "Finding": "diagnose", "Thresholds": "diagnose",
+    "SpecError": "errors", "WatchError": "errors",
+    "Monitor": "monitor", "watch": "monitor",
+    "Remedy": "remedies",
+    "RepairResult": "repair", "repair": "repair",
+    "TuneResult": "tune", "tune": "tune",
+}
+
+__all__ = sorted(_WHERE)
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:  # for type checkers and IDEs; never executed
+    from .diagnose import PROBLEMS, Diagnosis, Finding, Thresholds  # noqa: F401
+    from .errors import SpecError, WatchError  # noqa: F401
+    from .monitor import Monitor, watch  # noqa: F401
+    from .remedies import Remedy  # noqa: F401
+    from .repair import RepairResult, repair  # noqa: F401
+    from .tune import TuneResult, tune  # noqa: F401
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'gradmedic' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))
+
+
+class _Package(types.ModuleType):
+    """``gradmedic.repair`` and ``gradmedic.tune`` are the functions, not the modules of the same name.
+
+    Importing the submodule ``gradmedic.repair`` makes Python bind it on the package; that binding is
+    dropped here so the public name stays the function (``from gradmedic.repair import X`` still works:
+    it reads ``sys.modules``)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("repair", "tune") and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
