@@ -198,6 +198,19 @@ def test_standardize_target_uses_training_statistics():
     np.testing.assert_array_equal(d.x_train.numpy(), raw.x_train.numpy())  # inputs untouched
 
 
+def test_a_standardized_target_is_trained_on_but_its_errors_are_reported_in_the_original_units():
+    from gradmedic.train import train
+
+    spec = S.validate({"data": {"dataset": "regression", "standardize_target": True, "normalize": "standard"},
+                       "model": {"hidden": [16]}, "train": {"epochs": 2}})
+    r = train(spec, runs_dir=None, progress="none")
+    d = data.load(spec.data)
+    assert d.target_std > 10  # the regression target's scale: a factor that shows
+    with torch.no_grad():
+        standardized_mse = float(((r.model.eval()(d.x_test) - d.y_test) ** 2).mean())
+    assert r.epochs[-1]["test_metric"] == pytest.approx(standardized_mse * d.target_std ** 2, rel=1e-4)
+
+
 # -- CSV files -----------------------------------------------------------------------------------------
 def assert_rows(d, expect):
     """The loaded rows (features, target), in any order, equal ``expect`` (sorted on the first column)."""

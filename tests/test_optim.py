@@ -286,3 +286,6 @@ def test_plateau_schedule_cuts_the_rate_after_patience_stalled_epochs():
     # the improvement to 0.7 in epoch 6 resets the count, three more stalls cut it again after epoch 9.
     np.testing.assert_allclose(lrs, [0.1] * 5 + [0.05] * 4 + [0.025], rtol=1e-12)
     assert sch.get_last_lr()[0] == pytest.approx(0.025)
+    # the spec's default factor: a tenth
+    lrs, _ = _lrs(train_spec("sgd", lr=0.1, schedule="plateau", plateau_patience=2), 6, [1.0, 0.9, 0.9, 0.9, 0.9, 0.9])
+    np.testing.assert_allclose(lrs, [0.1] * 5 + [0.01], rtol=1e-12)
