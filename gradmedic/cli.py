@@ -25,6 +25,7 @@ from rich.table import Table
 
 from . import spec as spec_mod
 from .errors import SpecError, WatchError
+from .show.diagnosis import to_console
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="gradmedic: train deep networks, see inside them, find out why they do not train.")
@@ -126,23 +127,9 @@ def print_summary(s: dict[str, Any], console: Console = out) -> None:
     console.print(t)
 
 
-_SEVERITY_STYLE = {"critical": "bold red", "serious": "red", "warning": "yellow"}
-
-
 def print_diagnosis(d, console: Console = out) -> None:
-    """The doctor's report: each finding with its evidence and remedies (spec changes in brackets)."""
-    if not d.findings:
-        console.print(f"[green]diagnosis: no problems found[/green] in {d.steps} steps")
-        return
-    console.print(f"[bold]diagnosis:[/bold] {len(d.findings)} problem(s) in {d.steps} steps")
-    for f in d.findings:
-        where = f" in {', '.join(f.layers[:4])}{'...' if len(f.layers) > 4 else ''}" if f.layers else ""
-        console.print(f"[{_SEVERITY_STYLE[f.severity]}]{f.problem}[/] ({f.severity}){where}: since step {f.step}, "
-                      f"sure at step {f.detected_at}", highlight=False)
-        console.print(f"  {f.message}", highlight=False, markup=False)
-        for i, r in enumerate(f.remedies[:3], 1):
-            flags = " ".join(f"--{k.replace('_', '-')} {str(v).lower() if isinstance(v, bool) else v}" for k, v in r.spec_change.items())
-            console.print(f"  {i}. {r.change} [dim]({r.source})[/dim]" + (f"  [cyan]{flags}[/cyan]" if flags else ""), highlight=False)
+    """The doctor's report: each finding with its evidence and remedies (spec changes as flags)."""
+    to_console(d, console)
 
 
 def _fail(e: SpecError) -> None:

@@ -227,21 +227,9 @@ class Diagnosis:
                 "findings": [f.to_dict() for f in self.findings], "notes": list(self.notes)}
 
     def __str__(self) -> str:
-        notes = [f"  note: {n}" for n in self.notes]
-        if not self.findings:
-            return "\n".join([f"gradmedic: no problems found in {self.steps} steps."] + notes)
-        lines = [f"gradmedic: {len(self.findings)} problem(s) in {self.steps} steps"]
-        for f in self.findings:
-            where = f" in {', '.join(map(_n, f.layers[:4]))}{'...' if len(f.layers) > 4 else ''}" if f.layers else ""
-            lines.append(f"- {f.problem} ({f.severity}){where}, since step {f.step} (sure at step {f.detected_at})")
-            lines.append(f"    {f.message}")
-            for i, r in enumerate(f.remedies[:3], 1):
-                flags = r.spec_change and not self.own_loop
-                ch = "  [" + ", ".join(f"{k}={v}" for k, v in r.spec_change.items()) + "]" if flags else ""
-                lines.append(f"    {i}. {r.change} ({r.source}){ch}")
-                if r.snippet and self.own_loop:
-                    lines += [f"         {ln}" for ln in r.snippet.splitlines()]
-        return "\n".join(lines + notes)
+        from .show.diagnosis import text  # one rendering, shared with the console and the reports
+
+        return text(self)
 
     __repr__ = __str__
 

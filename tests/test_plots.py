@@ -1,19 +1,20 @@
-"""Pictures of a recorded run: every PNG is written, valid and not blank, also for broken runs
-(exact-zero gradients, NaN, a killed run), without leaking matplotlib or torch global state."""
+"""Pictures of a recorded run, read by what they claim: each PNG carries its headline (``style.claims``),
+and the numbers and layers it names are checked against the records.  Also for broken runs (exact-zero
+gradients, NaN, a killed run), without rebuilding the network or leaking matplotlib or torch state."""
 
+import numpy as np
 import pytest
 import torch
-from matplotlib.image import imread
 
-import gradmedic.train as train_mod
-from gradmedic import plots
+import gradmedic.build as build_mod
 from gradmedic import spec as S
 from gradmedic.cli import main
-from gradmedic.plots import NAMES, load_models, render_all
 from gradmedic.records import Run
+from gradmedic.show import numbers
+from gradmedic.show import run as pictures
+from gradmedic.show.run import NAMES, render_all
+from gradmedic.show.style import claims
 from gradmedic.train import train
-
-PNG = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -25,18 +26,22 @@ def _one_thread():
     torch.set_num_threads(n)
 
 
-def _check(paths, out):
-    assert [p.name for p in paths] == list(NAMES)
-    for p in paths:
-        assert p.parent == out and p.read_bytes()[:8] == PNG
-        assert p.stat().st_size > 10_000, p
-        img = imread(p)
-        assert img.ndim == 3 and img.shape[0] > 300 and img.shape[1] > 800, (p, img.shape)
-        assert img[..., :3].std() > 0.05, p  # not a blank canvas
+def _render(run_dir, out) -> dict[str, str]:
+    """Every picture of the run, drawn into ``out``: {file name: its headline}."""
+    paths = render_all(run_dir, out)
+    assert [p.name for p in paths] == list(NAMES) and all(p.parent == out for p in paths)
+    heads = {p.name: claims(p)[0] for p in paths}
+    assert all(heads.values()), heads
+    return heads
 
 
 def _train(tmp_path, raw):
     return train(S.validate(raw), runs_dir=tmp_path / "runs", progress="none")
+
+
+def _medians(run: Run) -> np.ndarray:
+    g = run.history.layer("grad_norm")
+    return np.array([np.median(c[np.isfinite(c)]) for c in g.T])
 
 
 @pytest.fixture(scope="module")
@@ -46,38 +51,71 @@ def tiny(tmp_path_factory):
                  runs_dir=tmp, progress="none")
 
 
-def test_tiny_run_and_no_global_state_leaks(tiny, tmp_path):
+def test_tiny_run_headlines_match_the_records_and_no_global_state_leaks(tiny, tmp_path, monkeypatch):
     import matplotlib
     import matplotlib.pyplot as plt
 
-    rc = dict(matplotlib.rcParams)
-    rng = torch.get_rng_state()
-    out = tmp_path / "png"
-    _check(render_all(tiny.run_dir, out), out)
+    def no_rebuild(*a, **k):
+        raise AssertionError("a picture rebuilt the network")
+
+    monkeypatch.setattr(build_mod, "build", no_rebuild)  # pictures are drawn from the records only
+    rc, rng = dict(matplotlib.rcParams), torch.get_rng_state()
+    heads = _render(tiny.run_dir, tmp_path / "png")
     assert plt.get_fignums() == []  # no pyplot figure left open
     assert dict(matplotlib.rcParams) == rc  # the style is scoped to the call
-    assert torch.equal(torch.get_rng_state(), rng)  # rebuilding the initial weights reseeds a forked stream
+    assert torch.equal(torch.get_rng_state(), rng)
+
+    run = Run(tiny.run_dir)
+    last_step, last_loss = int(run.history.loss_steps[-1]), run.epochs[-1]["train_loss"]
+    assert f"→ {numbers.num(last_loss)} over {last_step} steps" in heads["loss.png"], heads["loss.png"]
+    # the activation picture: the recorded std of the first and the last activation layer at step 1 and at the end
+    std, st = run.history.act("std"), run.history.stat_steps
+    assert heads["activations.png"].startswith(
+        f"Activation std from act1 to act2: {numbers.num(std[0, 0])} → {numbers.num(std[0, -1])} at step 1, "
+        f"{numbers.num(std[-1, 0])} → {numbers.num(std[-1, -1])} at step {st[-1]}"), heads["activations.png"]
+    med = _medians(run)
+    assert heads["grad_norms.png"] == (f"Gradient norm per layer: fc1 and out of similar size "
+                                       f"(fc1 = {med[0] / med[-1]:.2g}x out)"), heads["grad_norms.png"]
 
 
-def test_all_zero_gradients(tmp_path):
+def test_vanishing_gradient_headline_names_the_first_layer_and_the_ratio(tmp_path):
+    # seed 004's network, a few epochs: sigmoid, N(0, 1) weights, momentum 0.01
+    r = _train(tmp_path, {"data": {"normalize": "minmax"},
+                          "model": {"hidden": [5] * 5, "activation": "sigmoid", "init": "normal", "init_std": 1.0},
+                          "train": {"optimizer": "momentum", "lr": 0.01, "epochs": 3, "stats_every": 5, "seed": 1}})
+    run = Run(r.run_dir)
+    med = _medians(run)
+    ratio = med[0] / med[-1]
+    assert ratio < 1 / 3  # the first layer gets a small share of the last one's gradient: the picture says how small
+    heads = _render(r.run_dir, tmp_path / "png")
+    assert heads["grad_norms.png"] == f"Gradient norm per layer: fc1's is {numbers.fraction(ratio)} of out's"
+    assert "fc1" in heads["grad_heatmap.png"] and "out's" in heads["grad_heatmap.png"], heads["grad_heatmap.png"]
+
+
+def test_all_zero_gradients_are_named_layer_by_layer(tmp_path):
     # all-zero weights under ReLU: every hidden layer's gradient is exactly 0 at every step
     r = _train(tmp_path, {"model": {"hidden": [5, 5, 5], "activation": "relu", "init": "zeros"},
                           "train": {"optimizer": "momentum", "lr": 0.01, "epochs": 2, "stats_every": 1}})
     g = Run(r.run_dir).history.layer("grad_norm")
     assert (g[:, :3] == 0).all() and (g[:, 3] > 0).all()  # fc1..fc3 exactly 0, out's bias still learns
-    out = tmp_path / "png"
-    _check(render_all(r.run_dir, out), out)
+    heads = _render(r.run_dir, tmp_path / "png")
+    assert heads["grad_norms.png"] == "3 of 4 layers get a gradient of exactly 0 most of the time: fc1, fc2, fc3"
+    assert heads["grad_heatmap.png"] == "The gradient is dead: fc1 (and 2 more layers) gets exactly 0 from step 1 on"
+    assert heads["activation_stats.png"] == "Activations over training: act1: 100% of units never fire at the last recorded step"
 
 
-def test_non_finite_run(tmp_path):
+def test_non_finite_run_says_where_it_diverged(tmp_path):
     # seed 004's exploding regression (unscaled target): NaN/inf before the first epoch ends
     r = _train(tmp_path, {"data": {"dataset": "regression"},
                           "model": {"hidden": [25], "activation": "relu", "init": "he_uniform"},
                           "train": {"optimizer": "momentum", "lr": 0.01, "epochs": 100, "stats_every": 1}})
     run = Run(r.run_dir)
-    assert run.summary["status"] == "non_finite" and run.summary["non_finite"]["step"] and not run.epochs
-    out = tmp_path / "png"
-    _check(render_all(r.run_dir, out), out)
+    step = run.summary["non_finite"]["step"]
+    assert run.summary["status"] == "non_finite" and step and not run.epochs
+    heads = _render(r.run_dir, tmp_path / "png")
+    assert heads["loss.png"].startswith(f"Training diverged: the loss became {run.summary['non_finite']['loss']} "
+                                        f"at step {step}"), heads["loss.png"]
+    assert f"NaN/inf at step {step}" in heads["grad_norms.png"] or "NaN/inf from step" in heads["grad_heatmap.png"]
 
 
 def test_killed_run_without_model_and_summary(tmp_path):
@@ -87,34 +125,19 @@ def test_killed_run_without_model_and_summary(tmp_path):
     with open(r.run_dir / "steps.jsonl", "a") as f:
         f.write('{"step": 999, "loss": 0.5, "lay')  # a partial last line, as a kill mid-write leaves
     run = Run(r.run_dir)
-    assert load_models(run)[1] is None
-    # the two pictures that depend on model.pt and summary.json (render_all draws these same functions)
-    for f, name in ((plots.activations_png, "activations.png"), (plots.loss_png, "loss.png")):
-        p = f(run, tmp_path / name)
-        assert p.read_bytes()[:8] == PNG and imread(p)[..., :3].std() > 0.05
+    heads = _render(r.run_dir, tmp_path / "png")
+    assert "killed (no summary)" in claims(tmp_path / "png" / "loss.png")[1]  # the line naming the run says so
+    assert f"over {int(run.history.loss_steps[-1])} steps" in heads["loss.png"]
+    # no model.pt is needed: the distributions are the recorded ones
+    assert heads["activations.png"].startswith("Activation std from act1 to act2: "), heads["activations.png"]
 
 
-def test_rebuilt_models_match_the_run(tmp_path, monkeypatch):
-    built = []
-    real = train_mod.build_mod.build
-
-    def spy(spec, data):
-        m = real(spec, data)
-        built.append({k: v.clone() for k, v in m.state_dict().items()})
-        return m
-
-    monkeypatch.setattr(train_mod.build_mod, "build", spy)
-    r = _train(tmp_path, {"model": {"hidden": [7, 7], "activation": "sigmoid", "init": "normal", "init_std": 1.0},
-                          "train": {"epochs": 1, "seed": 3}})
-    monkeypatch.undo()
-    state = torch.get_rng_state()
-    init, trained, _ = load_models(r.run_dir)
-    assert torch.equal(torch.get_rng_state(), state)  # the caller's random stream is left alone
-    for k, v in built[0].items():  # the initial weights, exactly as the trainer drew them
-        assert torch.equal(init.state_dict()[k], v), k
-    for k, v in r.model.state_dict().items():
-        assert torch.equal(trained.state_dict()[k], v.cpu()), k
-    assert not torch.equal(init.state_dict()["fc1.weight"], trained.state_dict()["fc1.weight"])
+def test_numbers_read_as_the_headlines_write_them():
+    assert [numbers.num(x) for x in (0.00651, 0.5, 1234.5, 2e-5, 0.0)] == ["0.00651", "0.5", "1.23e+03", "2e-05", "0"]
+    assert [numbers.fraction(x) for x in (0.00813, 4.56, 1 / 1324, 5e-19)] == ["1/120", "4.6", "1/1300", "1/2×10¹⁸"]
+    assert numbers.pm(0.5, 0.005657) == "0.500 ± 0.006" and numbers.pm(25690.7, 120.0) == "2.569e+04 ± 1.2e+02"
+    assert numbers.flags({"activation": "relu", "hidden": [8, 8], "batchnorm_affine": True, "lr": 0.001}) == \
+        "--activation relu --hidden 8,8 --batchnorm-affine true --lr 0.001"
 
 
 def test_show_command_writes_into_the_run(tiny, tmp_path, capsys):
@@ -122,3 +145,10 @@ def test_show_command_writes_into_the_run(tiny, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "test accuracy" in out and all((tiny.run_dir / n).is_file() for n in NAMES)
     assert main(["show", str(tmp_path / "nope")]) == 2
+
+
+def test_activation_picture_without_histograms_says_so(tiny, tmp_path):
+    run = Run(tiny.run_dir)
+    run.history.hist_ranges = None  # as a run recorded before gradmedic kept activation histograms
+    p = pictures.activations_png(run, tmp_path / "a.png")
+    assert claims(p)[0] == "Activation distributions per layer: not recorded"

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from gradmedic.cli import main
-from gradmedic.plots import NAMES, _grad_headline
-from gradmedic.report import Section, render, write_report
+from gradmedic.show.report import Section, render, write_report
+from gradmedic.show.run import NAMES, grad_headline
 
 NASTY = "<script>alert(1)"  # a run name may not hold "/", so the closing tag cannot be in it
 # seed 004's vanishing network (5 sigmoid layers of 5 units, N(0, 1) weights, momentum 0.01), 20 epochs:
@@ -162,7 +162,8 @@ def test_write_report_puts_small_pictures_side_by_side(tmp_path):
         fig.subplots().plot([0, i])
         paths.append(tmp_path / f"p{i}.png")
         fig.savefig(paths[-1])
-    page = write_report(tmp_path, "t", [Section("a"), Section("b"), Section("c", images=paths, captions={"p2.png": "wide"})]).read_text()
+    sections = [Section("a"), Section("b"), Section("c", images=paths, captions={"p2.png": "wide"})]
+    page = write_report(tmp_path, "t", sections).read_text()
     row = re.search(r'<div class="row">(.*?)</div>', page).group(1)
     assert len(images(row)) == 2  # the two small ones share a row, the wide one stands alone
     assert "<figcaption>wide</figcaption>" in page
@@ -213,15 +214,15 @@ def test_heatmap_headline_says_where_the_gradient_dies():
     st = np.arange(1, 101, 10)
     # each layer back from the output gets 1/4 of the next one's gradient: fc2 gets 1/256 of out's
     g = np.tile(0.08 * 4.0 ** -np.arange(5, -1, -1), (10, 1))
-    h = _grad_headline(g, st, NAMES6)
+    h = grad_headline(g, st, NAMES6)
     assert h.startswith("The gradient dies toward the input: from fc2 to the input it is under 1/100 of out's"), h
     g[:, 1] = 0.08 / 50  # fc2 back at 1/50: fc1 is now the only layer under 1/100
-    assert "in fc1 it is under 1/100" in _grad_headline(g, st, NAMES6)
+    assert "in fc1 it is under 1/100" in grad_headline(g, st, NAMES6)
     healthy = np.tile([0.7, 0.5, 0.3, 0.2, 0.19, 0.16], (10, 1))
-    assert _grad_headline(healthy, st, NAMES6) == "The gradient reaches every layer: all within 0.6 decades of each other"
+    assert grad_headline(healthy, st, NAMES6) == "The gradient reaches every layer: all within 0.6 decades of each other"
     fading = healthy.copy()
     fading[:, 0] = 0.16 / 20
-    assert _grad_headline(fading, st, NAMES6) == "The gradient fades toward the input: fc1's is 1/20 of out's"
+    assert grad_headline(fading, st, NAMES6) == "The gradient fades toward the input: fc1's is 1/20 of out's"
 
 
 def test_heatmap_headline_for_nan_zeros_and_growth():
@@ -229,9 +230,38 @@ def test_heatmap_headline_for_nan_zeros_and_growth():
     g = np.full((10, 6), 0.1)
     g[4:, 0] = 0.0  # fc1 dead from the 5th recorded step on (step 41), fc2 from step 21
     g[2:, 1] = 0.0
-    assert _grad_headline(g, st, NAMES6) == "The gradient is dead: fc1 (and 1 more layer) gets exactly 0 from step 41 on"
+    assert grad_headline(g, st, NAMES6) == "The gradient is dead: fc1 (and 1 more layer) gets exactly 0 from step 41 on"
     g = np.full((10, 6), 0.1)
     g[7, 2:4] = np.nan
-    assert _grad_headline(g, st, NAMES6) == "Gradient norm per layer and step: NaN/inf from step 71 in fc3, fc4"
+    assert grad_headline(g, st, NAMES6) == "Gradient norm per layer and step: NaN/inf from step 71 in fc3, fc4"
     g = np.full((10, 6), 0.1) * (10.0 ** np.arange(10))[:, None] ** 0.5  # 4.5 decades of growth
-    assert _grad_headline(g, st, NAMES6).startswith("Gradient norms grow 4.5 decades during training")
+    assert grad_headline(g, st, NAMES6).startswith("Gradient norms grow 4.5 decades during training")
+
+
+# -- one diagnosis, three renderings ---------------------------------------------------------------------
+
+def test_one_diagnosis_reads_the_same_as_text_on_the_console_and_in_html():
+    from rich.console import Console
+
+    from gradmedic.diagnose import Diagnosis, Finding
+    from gradmedic.remedies import Remedy
+    from gradmedic.show import diagnosis as shown
+
+    remedy = Remedy("replace sigmoid by ReLU with He initialization", "seed 004", {"activation": "relu", "init": "he_uniform"},
+                    "replace each activation module by nn.ReLU()")
+    f = Finding("vanishing_gradients", "serious", ["0", "fc2", "fc3", "fc4", "fc5"], 1, 151,
+                "layer 0's gradient norm is 0.0081 of out's", {"ratio": 0.0081}, [remedy])
+    d = Diagnosis([f], 320, own_loop=False)
+    head = "vanishing_gradients (serious) in layer 0, fc2, fc3, fc4..., since step 1 (sure at step 151)"
+    text = str(d)
+    assert text.splitlines()[:2] == ["gradmedic: 1 problem(s) in 320 steps", f"- {head}"]
+    assert "1. replace sigmoid by ReLU with He initialization (seed 004)  [--activation relu --init he_uniform]" in text
+    console = Console(record=True, width=200)
+    shown.to_console(d, console)
+    lines = console.export_text().splitlines()
+    assert lines[1] == head and lines[3].endswith("(seed 004)  --activation relu --init he_uniform"), lines
+    page = shown.to_html(d.to_dict()["findings"])  # a recorded diagnosis.json reads the same
+    assert "in layer 0, fc2, fc3, fc4, fc5, since step 1 (sure at step 151)" in page  # the report names every layer
+    assert "<code>--activation relu --init he_uniform</code>" in page and "<td>ratio</td><td>0.0081</td>" in page
+    own = str(Diagnosis([f], 320, own_loop=True))  # a user's own loop: the snippet, not flags
+    assert "nn.ReLU()" in own and "[--" not in own

@@ -13,16 +13,17 @@ import contextlib
 import functools
 import importlib
 import pkgutil
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import torch
-
 from rich.console import Console
 from rich.table import Table
 
 from ..records import new_run_dir
+from ..show.numbers import sig3
 
 # The order of the issue: the story goes from the problem (vanishing, exploding) through its causes
 # (initialization, depth) to the remedies (selu, batchnorm, optimizers, ...).
@@ -77,10 +78,6 @@ def _discover() -> dict[str, Experiment]:
     return dict(sorted(found.items(), key=lambda kv: (rank.get(kv[0], len(ORDER)), kv[0])))
 
 
-def _fmt(v: Any) -> str:
-    return f"{v:.3g}" if isinstance(v, float) else str(v)
-
-
 def study_dir(runs_dir: str | Path | None, name: str) -> Path | None:
     """``runs_dir/<timestamp>-experiment-<name>``: the study's runs, plots and report live together."""
     return None if runs_dir is None else new_run_dir(runs_dir, f"experiment-{name}")
@@ -116,8 +113,20 @@ def print_table(rows: list[list[Any]], console: Console, title: str, sections: l
     for i, r in enumerate(rows[1:], 1):
         if i in sections:
             t.add_section()
-        t.add_row(*(_fmt(c) if c is not None else "" for c in r))
+        t.add_row(*(sig3(c) if c is not None else "" for c in r))
     console.print(t)
+
+
+def train_loss_png(results: dict[str, Any], path: Path, headline: str, sub: str,
+                   reference: float | None = None) -> Path:
+    """The runs' loss of every step (trailing mean: a curve's end is not pulled by the missing future) and
+    their train loss per epoch, both on log axes, with the constant prediction's loss."""
+    from ..show.figures import Curve, loss_curves
+
+    return loss_curves(path, [Curve.of(k, r, "train_loss") for k, r in results.items()], headline, sub,
+                       epoch_label="train loss", smoothing="trailing", log=True, epoch_log=True, reference=reference,
+                       epoch_line=(reference, "constant prediction") if reference else None,
+                       loss_label="mini-batch loss (trailing mean)")
 
 
 def print_checks(checks: dict[str, bool], console: Console) -> None:
@@ -127,18 +136,19 @@ def print_checks(checks: dict[str, bool], console: Console) -> None:
 
 def run_section(label: str, result: Any, text: str = "", light: bool = False) -> Any:
     """A report section for one trained run: its plots (drawn into its run directory) and findings.
-    ``light``: only the loss and gradient-norm pictures; the activation pictures rebuild the model and
-    cost seconds a run, too much for a study of many runs."""
-    from .. import plots
+    ``light``: only the loss and gradient-norm pictures (six pictures a run cost seconds, too much for a
+    study of many runs)."""
     from ..records import Run
-    from ..report import Section
+    from ..show import run as pictures
+    from ..show.report import Section
 
     images: list = []
     if result.run_dir and light:
         run, d = Run(result.run_dir), Path(result.run_dir)
-        images = [plots.loss_png(run, d / "loss.png"), plots.grad_norms_png(run, d / "grad_norms.png")]
+        with pictures.style.drawing():
+            images = [pictures.loss_png(run, d / "loss.png"), pictures.grad_norms_png(run, d / "grad_norms.png")]
     elif result.run_dir:
-        images = plots.render_all(result.run_dir)
+        images = pictures.render_all(result.run_dir)
     return Section(label, text, images=images, findings=result.diagnosis.to_dict()["findings"])
 
 
@@ -157,7 +167,7 @@ def finish(name: str, expected: str, checks: dict[str, bool], console: Console, 
            sections: list, runs: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
     """Print the checks, write ``out/report.html`` (a first section states the expectation and the
     checks) and return the study's result dict."""
-    from ..report import Section, write_report
+    from ..show.report import Section, write_report
 
     print_checks(checks, console)
     report = None

@@ -13,10 +13,11 @@ from typing import Any
 
 from rich.console import Console
 
-from ..report import Section
+from ..show.figures import Panel, Profile, layer_profile
+from ..show.numbers import num_or_na
+from ..show.report import Section
 from ..spec import Spec, validate
-from . import Experiment, finish, print_table, run_section, study_dir, train_all
-from ._plots_more import affine_grad_norms, grad_profile_png, loss_curves_png
+from . import Experiment, finish, print_table, run_section, study_dir, train_all, train_loss_png
 
 # Seed 001's initialization table: Glorot for sigmoid/tanh (and none), He for ReLU and its variants,
 # LeCun for SELU.  Maxout's pieces are linear maps followed by a max, like ReLU's: He.
@@ -41,6 +42,16 @@ def activation_specs(epochs: int = 30, seed: int = 0) -> dict[str, Spec]:
                            "train": {"optimizer": "momentum", "lr": 0.01, "momentum": 0.9, "batch_size": 32,
                                      "epochs": epochs, "seed": seed, "stats_every": 10}})
             for act, init in INIT.items()}
+
+
+def affine_grad_norms(result: Any) -> dict[str, float]:
+    """Median gradient norm of each affine layer (Linear/Conv) in depth order: PReLU's slopes and other
+    parameterized activations are left out so that runs with different activations line up by depth."""
+    from ..diagnose import AFFINE_TYPES
+
+    norms = result.layer_grad_norms()
+    types = dict(zip(result.monitor.layer_names, result.monitor.layer_types))
+    return {n: v for n, v in norms.items() if types.get(n) in AFFINE_TYPES}
 
 
 def run(runs_dir: str | Path | None = "runs", console: Console | None = None, size: str = "full",
@@ -92,12 +103,16 @@ def run(runs_dir: str | Path | None = "runs", console: Console | None = None, si
         others_loss = min(loss[a] for a in others)
         best = min(others, key=lambda a: loss[a])
         sub = f"spirals (standardized), MLP {len(HIDDEN)}x{HIDDEN[0]}, SGD momentum 0.9 lr 0.01, {epochs} epochs, seed {seed}"
-        images.append(loss_curves_png(
+        images.append(train_loss_png(
             results, out / "loss_curves.png",
             f"sigmoid stays at {loss['sigmoid']:.3g} (chance 0.693); best: {best} at {others_loss:.2g}", sub,
             reference=results["relu"].monitor.reference_loss))
-        images.append(grad_profile_png(
-            results, out / "grad_profile.png",
+        # runs matched by depth; the x labels are the first run's layer names
+        names = list(affine_grad_norms(results[acts[0]]))
+        profiles = [Profile(f"{a} (first/last {num_or_na(sums[a]['first_to_last_grad_ratio'])})", depth[a]) for a in acts]
+        images.append(layer_profile(
+            out / "grad_profile.png", [Panel("median gradient norm over training", names, profiles,
+                                             xlabel="layer (input side left)")],
             f"sigmoid's first layer gets {ratio['sigmoid']:.2g}x its last layer's gradient; the ReLU family "
             f"{min(ratio[a] for a in RELU_FAMILY):.2g}-{max(ratio[a] for a in RELU_FAMILY):.2g}x", sub))
     sections = [Section("Side by side", "Final metrics, the doctor's findings and each layer's median gradient norm over "

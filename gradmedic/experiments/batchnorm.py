@@ -7,10 +7,10 @@ from typing import Any
 
 from rich.console import Console
 
-from ..report import Section
+from ..show.figures import Curve, loss_curves
+from ..show.report import Section
 from ..spec import Spec, validate
 from . import Experiment, finish, print_table, run_section, study_dir, train_all
-from ._plots_core import training_curves
 
 DEPTH, WIDTH, LR = 10, 32, 0.1
 
@@ -87,10 +87,10 @@ def run(runs_dir: str | Path | None = "runs", console: Console | None = None, si
     }
     imgs = []
     if out is not None:
-        imgs.append(training_curves(out / "batchnorm_curves.png", results[seeds[0]],
-                                    "Without batch norm the deep sigmoid net stays at chance; with it, it trains at both rates",
-                                    f"moons, {DEPTH} x {WIDTH} sigmoid MLP, Glorot uniform, SGD batch 32, seed {seeds[0]}",
-                                    log_loss=False, metric_label="test accuracy", chance=0.5))
+        imgs.append(loss_curves(out / "batchnorm_curves.png", [Curve.of(k, r) for k, r in results[seeds[0]].items()],
+                                "Without batch norm the deep sigmoid net stays at chance; with it, it trains at both rates",
+                                f"moons, {DEPTH} x {WIDTH} sigmoid MLP, Glorot uniform, SGD batch 32, seed {seeds[0]}",
+                                epoch_label="test accuracy", log=False, epoch_log=False, epoch_line=(0.5, "chance")))
     text = ("Median gradient norm of the first layer over training: without batch norm it is orders of magnitude below "
             "the batch-normalized net's (sigmoid's slope <= 1/4 per layer). Test accuracy uses batch norm's running "
             "statistics (eval mode), as seed 002 §7.7 step 5 describes.")

@@ -8,10 +8,10 @@ from typing import Any
 
 from rich.console import Console
 
-from ..report import Section
+from ..show.figures import Curve, loss_curves
+from ..show.report import Section
 from ..spec import Spec, validate
 from . import Experiment, finish, print_table, run_section, study_dir, train_all
-from ._plots_core import training_curves
 
 DEPTH, WIDTH = 30, 32
 LN2 = math.log(2)  # the binary cross-entropy of predicting 0.5: a net that learned nothing
@@ -82,10 +82,10 @@ def run(runs_dir: str | Path | None = "runs", console: Console | None = None, si
     imgs = []
     if out is not None:
         first = {k: results[f"{k} seed {seeds[0]}"] for k in ("glorot_uniform", "he_uniform")}
-        imgs.append(training_curves(out / "depth_curves.png", first,
-                                    f"{DEPTH} ReLU layers: Glorot's loss stays at ln 2, He's falls",
-                                    f"moons, {DEPTH} x {WIDTH} ReLU MLP, SGD lr 0.02, batch 32, seed {seeds[0]}",
-                                    metric_label="test accuracy", chance=0.5))
+        imgs.append(loss_curves(out / "depth_curves.png", [Curve.of(k, r) for k, r in first.items()],
+                                f"{DEPTH} ReLU layers: Glorot's loss stays at ln 2, He's falls",
+                                f"moons, {DEPTH} x {WIDTH} ReLU MLP, SGD lr 0.02, batch 32, seed {seeds[0]}",
+                                epoch_label="test accuracy", log=True, epoch_log=False, epoch_line=(0.5, "chance")))
     sections = [Section("Side by side", "Median gradient norm over training; Glorot's first layer gets almost nothing.",
                         images=imgs, table=rows)]
     if size == "full":  # each run's own plots (render_all: ~1-3 s a run): the documented study, not the tests'

@@ -8,11 +8,12 @@ from typing import Any
 from rich.console import Console
 
 from .. import data as data_mod
-from ..report import Section
+from ..show.figures import Curve, loss_curves
+from ..show.numbers import num_or_na as fmt
+from ..show.report import Section
 from ..spec import Spec, validate
 from ..train import train
 from . import Experiment, finish, print_table, run_section, study_dir, train_all
-from ._plots_core import fmt, training_curves
 
 # A fixed run "works" when its test MSE is under 1% of the test target's variance (R^2 > 0.99):
 # predicting the mean scores 100%, and the seed 004 tutorial's clipped runs reach ~0.1% (test MSE
@@ -107,10 +108,10 @@ def run(runs_dir: str | Path | None = "runs", console: Console | None = None, si
     nan_steps = {sd: seeds[sd]["no remedy"]["nan_step"] for sd in seeds}
     pngs = []
     if out is not None:
-        pngs.append(training_curves(out / "exploding_curves.png", results,
-                                    "The unscaled target's loss turns NaN within the first epoch; each remedy trains",
-                                    "seed 004: make_regression 20 features, Dense(25, ReLU, He uniform), SGD 0.01 momentum 0.9",
-                                    metric_label="test MSE (target units)"))
+        pngs.append(loss_curves(out / "exploding_curves.png", [Curve.of(k, r) for k, r in results.items()],
+                                "The unscaled target's loss turns NaN within the first epoch; each remedy trains",
+                                "seed 004: make_regression 20 features, Dense(25, ReLU, He uniform), SGD 0.01 momentum 0.9",
+                                epoch_label="test MSE (target units)", log=True, epoch_log=True))
     text = (f"Target variance: {var_train:.0f} (train), {var_test:.0f} (test): a constant prediction scores that MSE. "
             "The trainer reports MSE in the target's original units, also for the standardized-target run. "
             "Gradient norms are recorded before clipping: the clipped runs see large raw gradients that the clip cuts down. "

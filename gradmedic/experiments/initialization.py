@@ -9,10 +9,11 @@ from typing import Any
 from rich.console import Console
 
 from .. import data as data_mod
-from ..report import Section
+from ..show.figures import Panel, Profile, histogram_grid, layer_profile
+from ..show.numbers import num
+from ..show.report import Section
 from ..spec import Spec, validate
 from . import Experiment, finish, print_table, study_dir
-from ._plots_core import histogram_grid, layer_panels
 from ._probe_core import Probe, probe, spread
 
 INITS = {  # label -> model fields
@@ -127,20 +128,23 @@ def run(runs_dir: str | Path | None = "runs", console: Console | None = None, si
             layers = pr["glorot_normal"].names
             # Reduced: histograms of 5 of the 10 layers (a grid of 50 small axes takes seconds to draw).
             cols = list(range(len(layers))) if size == "full" else [0, 1, 3, 6, len(layers) - 1]
-            imgs.append(layer_panels(out / f"init_std_{act}.png", [
-                {"ylabel": "activation std", "series": {k: p.act_std for k, p in pr.items()}, "log": True},
-                {"ylabel": "std of dLoss/d(activation)", "series": {k: p.grad_std for k, p in pr.items()}, "log": True},
+            depth = [str(i) for i in range(1, len(layers) + 1)]
+            imgs.append(layer_profile(out / f"init_std_{act}.png", [
+                Panel("activation std", depth, [Profile(k, p.act_std) for k, p in pr.items()], xlabel="hidden layer"),
+                Panel("std of dLoss/d(activation)", depth, [Profile(k, p.grad_std) for k, p in pr.items()],
+                      xlabel="hidden layer"),
             ], f"{act}: the variance-preserving inits keep every layer's scale; N(0, 0.01) loses it layer by layer", sub))
             imgs.append(histogram_grid(
                 out / f"init_activations_{act}.png", {k: [p.acts[j] for j in cols] for k, p in pr.items()},
                 [layers[j] for j in cols],
                 f"{act}: activation distributions per layer (seed 002 Fig. 7.23/7.24)", sub,
-                fixed_range=(-1.0, 1.0) if act == "tanh" else None, stds={k: [p.act_std[j] for j in cols] for k, p in pr.items()}))
+                fixed_range=(-1.0, 1.0) if act == "tanh" else None,
+                titles={k: [f"std {num(p.act_std[j])}" for j in cols] for k, p in pr.items()}))
             imgs.append(histogram_grid(
                 out / f"init_gradients_{act}.png", {k: [p.grads[j] for j in cols] for k, p in pr.items()},
                 [layers[j] for j in cols],
                 f"{act}: backpropagated gradient distributions per layer (each row on its own scale)", sub,
-                stds={k: [p.grad_std[j] for j in cols] for k, p in pr.items()}))
+                titles={k: [f"std {num(p.grad_std[j])}" for j in cols] for k, p in pr.items()}))
         sections.append(Section(f"{act}: activation std per layer", "Each column one init, each row one hidden layer "
                                 "(first at top).", images=imgs, table=tables[(act, "act")]))
         sections.append(Section(f"{act}: gradient std per layer", "Std of the loss gradient with respect to each "

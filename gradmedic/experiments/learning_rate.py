@@ -12,10 +12,9 @@ from typing import Any
 
 from rich.console import Console
 
-from ..report import Section
+from ..show.report import Section
 from ..spec import Spec, validate
-from . import Experiment, finish, print_table, run_section, study_dir, train_all
-from ._plots_more import loss_curves_png
+from . import Experiment, finish, print_table, run_section, study_dir, train_all, train_loss_png
 
 GOOD = 1.0  # the fastest rate that still learns on every seed tried (0-4); it bounces near the end
 EXPECTED = (
@@ -108,7 +107,7 @@ def run(runs_dir: str | Path | None = "runs", console: Console | None = None, si
     images = []
     if out is not None:
         ref = results[good].monitor.reference_loss
-        images.append(loss_curves_png(
+        images.append(train_loss_png(
             results, out / "loss_curves.png",
             f"lr 1e-5 crawls, lr 30 blows up; annealed lr 1 ends at {sums[cos]['train_loss']:.3g} (cosine), "
             f"{sums[step]['train_loss']:.3g} (step) vs {g_last:.3g} constant",

@@ -17,10 +17,9 @@ import numpy as np
 from rich.console import Console
 from sklearn.datasets import make_classification
 
-from ..report import Section
+from ..show.report import Section
 from ..spec import Spec, validate
-from . import Experiment, finish, print_table, run_section, study_dir, train_all
-from ._plots_more import loss_curves_png
+from . import Experiment, finish, print_table, run_section, study_dir, train_all, train_loss_png
 
 SCALES = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)  # feature j is multiplied by SCALES[j] ...
 SHIFTS = (0.0, 5.0, -3.0, 50.0, 200.0, 2000.0)  # ... and moved by SHIFTS[j]
@@ -101,7 +100,7 @@ def run(runs_dir: str | Path | None = "runs", console: Console | None = None, si
     }
     images = []
     if out is not None:
-        images.append(loss_curves_png(
+        images.append(train_loss_png(
             results, out / "loss_curves.png",
             f"raw inputs end at {loss['none']:.3g} (chance 0.693), standardized at {loss['standard']:.3g}, "
             f"min-max at {loss['minmax']:.3g}",

@@ -8,15 +8,16 @@ see ``gradmedic.optim``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 
-from ..report import Section
+from ..show.experiments import paths_png
+from ..show.report import Section
 from . import Experiment, finish, print_table, study_dir
-from ._plots_more import paths_png
 
 EXPECTED = (
     "Narrow valley f = 0.01 x^2 + y^2 (curvatures 0.02 and 2, 100x apart): plain GD zig-zags across the valley "

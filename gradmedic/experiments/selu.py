@@ -9,10 +9,10 @@ from typing import Any
 from rich.console import Console
 
 from .. import data as data_mod
-from ..report import Section
+from ..show.figures import Panel, Profile, layer_profile
+from ..show.report import Section
 from ..spec import Spec, validate
 from . import Experiment, finish, print_table, study_dir
-from ._plots_core import layer_panels
 from ._probe_core import Probe, probe
 
 DEPTH = 32
@@ -106,11 +106,12 @@ def run(runs_dir: str | Path | None = "runs", console: Console | None = None, si
     console.print(f"  {text}", highlight=False)
     imgs = []
     if out is not None:
-        imgs.append(layer_panels(out / "selu_mean_var.png", [
-            {"ylabel": "activation mean", "series": {k: p.act_mean for k, p in p0.items()}, "band": (-MEAN_TOL, MEAN_TOL),
-             "ref": 0.0},
-            {"ylabel": "activation variance", "series": {k: p.act_var for k, p in p0.items()}, "log": True,
-             "band": (VAR_LO, VAR_HI), "ref": 1.0},
+        names = [str(i) for i in range(1, DEPTH + 1)]
+        imgs.append(layer_profile(out / "selu_mean_var.png", [
+            Panel("activation mean", names, [Profile(k, p.act_mean) for k, p in p0.items()], log=False,
+                  band=(-MEAN_TOL, MEAN_TOL), ref=0.0, xlabel="hidden layer"),
+            Panel("activation variance", names, [Profile(k, p.act_var) for k, p in p0.items()],
+                  band=(VAR_LO, VAR_HI), ref=1.0, xlabel="hidden layer"),
         ], "SELU self-normalizes with LeCun normal weights and standardized inputs",
             f"{DEPTH} SELU layers of 128 units, digits, {n} inputs, at initialization (seed 0); band: the checks' tolerance"))
     sections = [Section("Mean and variance per layer", text, images=imgs, table=rows)]

@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.console import Console
 
-from ..report import Section
+from ..show.report import Section
 from ..spec import Spec, validate
 from . import Experiment, finish, run_section, side_by_side, study_dir, train_all
 
