@@ -3,6 +3,7 @@ seed cases through the public contract."""
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -80,13 +81,21 @@ def test_threshold_is_configurable():
     h = history(flat(), grad=grad)
     assert "vanishing_gradients" in diagnose(h, ctx(reference_loss=0.69)).problems
     assert "vanishing_gradients" not in diagnose(h, ctx(reference_loss=0.69), Thresholds(vanishing_ratio=0.01)).problems
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="vanishing_ratio"):  # pydantic's ValidationError
         Thresholds(vanishing_ratio=2.0)
 
 
 def test_every_threshold_has_its_reason():
+    """Each description says what the threshold measures, then (after ':', ';', '.' or '(') why it has its
+    value; no two share a text (a reason copied onto another threshold is not its reason)."""
+    texts = []
     for name, f in Thresholds.model_fields.items():
-        assert f.description and len(f.description) > 40, name
+        parts = re.split(r": |; |\. | \(", f.description or "", maxsplit=1)
+        assert len(parts) == 2, (name, f.description)
+        what, why = parts
+        assert len(what.split()) >= 2 and len(why.split()) >= 3, (name, f.description)
+        texts.append(f.description)
+    assert len(set(texts)) == len(texts)
 
 
 def test_non_finite_at_the_step_it_happens():
@@ -143,7 +152,8 @@ def test_dead_units_whole_layer_reported_even_while_loss_falls():
     # 60% dead while learning well: not a problem; 60% dead while stalled: a problem.
     acts[:, 0, ACT_STATS.index("dead_frac")] = 0.6
     assert diagnose(history(learning(), acts=acts, act_kinds=["relu"]), ctx(act_kinds=["relu"])).findings == []
-    assert "dead_units" in diagnose(history(flat(), acts=acts, act_kinds=["relu"]), ctx(act_kinds=["relu"], reference_loss=0.69)).problems
+    stalled = diagnose(history(flat(), acts=acts, act_kinds=["relu"]), ctx(act_kinds=["relu"], reference_loss=0.69))
+    assert "dead_units" in stalled.problems
 
 
 def test_saturated_units_when_stalled():
@@ -250,13 +260,12 @@ def test_seed004_relu_he_is_silent():
     assert _seed004(nn.ReLU, lambda w: nn.init.kaiming_uniform_(w, nonlinearity="relu"), steps=900).findings == []
 
 
-def test_trainer_prints_and_records_the_diagnosis(tmp_path):
+def test_trainer_prints_and_records_the_diagnosis(tmp_path, seed004):
     from gradmedic import spec as S
     from gradmedic.records import Run
     from gradmedic.train import train
 
-    sp = S.validate({"data": {"normalize": "minmax"}, "model": {"hidden": [5] * 5, "activation": "sigmoid", "init": "normal", "init_std": 1.0},
-                     "train": {"optimizer": "momentum", "lr": 0.01, "epochs": 20, "seed": 1, "stats_every": 10}})
+    sp = seed004(epochs=20)
     r = train(sp, runs_dir=tmp_path, progress="none")
     assert "vanishing_gradients" in r.diagnosis.problems
     # Remedies are spec changes that apply as they are.
