@@ -164,7 +164,8 @@ def test_at_chance_with_every_gradient_fading_is_a_saturated_loss():
     d = diagnose(hist(loss, grad=fading, update=3e-3, out=(65, 0.5, 15.0)), ctx(lr=3e-3, loop={"optimizer": "Adam"}))
     assert d.problems == {"saturated_loss"}
     f = d.findings[0]
-    assert f.detected_at - f.step <= 100 and "softmax" in f.remedies[0].change.lower() and "CrossEntropyLoss" in f.remedies[0].snippet
+    assert f.detected_at - f.step <= 100
+    assert "softmax" in f.remedies[0].change.lower() and "CrossEntropyLoss" in f.remedies[0].snippet
     steady = diagnose(hist(loss, grad=1.0, update=3e-3, out=(65, 0.5, 15.0)), ctx(lr=3e-3, loop={"optimizer": "Adam"}))
     assert "saturated_loss" not in steady.problems
     # a loss far above chance + 1 nat is a blow-up recovering, not a cross-entropy over squashed outputs
@@ -223,8 +224,8 @@ def test_dead_units_warn_while_the_loss_falls_and_turn_serious_when_it_stalls():
     assert f.severity == "warning" and "still falls" in f.message
     acts[:, 0, ACT_STATS.index("dead_frac")] = 0.6  # below dead_alone while learning: silent
     assert diagnose(hist(falling, acts=acts, kinds=["relu"]), ctx(["relu"])).findings == []
-    f = next(f for f in diagnose(hist(noisy(0.69, 400, 0.001), acts=acts, kinds=["relu"]), ctx(["relu"], reference_loss=0.69)).findings
-             if f.problem == "dead_units")
+    stalled = diagnose(hist(noisy(0.69, 400, 0.001), acts=acts, kinds=["relu"]), ctx(["relu"], reference_loss=0.69))
+    f = next(f for f in stalled.findings if f.problem == "dead_units")
     assert f.severity == "serious"
 
 

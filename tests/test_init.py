@@ -178,7 +178,7 @@ def test_default_leaves_pytorchs_own_init():
     net = nn.Sequential(nn.Linear(FAN_IN, FAN_OUT))
     before = [p.detach().clone() for p in net.parameters()]
     init.apply(net, S.ModelSpec(init="default", bias_init=0.5))
-    for a, b in zip(before, net.parameters()):
+    for a, b in zip(before, net.parameters(), strict=True):
         assert torch.equal(a, b)
     w, r = net[0].weight, 1 / math.sqrt(FAN_IN)
     assert w.abs().max().item() <= r and w.abs().max().item() > 0.999 * r

@@ -214,7 +214,7 @@ def test_l2_equals_an_explicit_penalty_in_the_loss(optimizer):
     assert t.l2 == 0.3
     explicit, _ = torch_steps(optimizer, lr=0.05, extra_l2=0.3, eps=1e-10, center=c)
     without, _ = torch_steps(optimizer, lr=0.05, eps=1e-10, center=c)
-    for a, b in zip(with_l2, explicit):
+    for a, b in zip(with_l2, explicit, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
     assert np.abs(with_l2[-1] - without[-1]).max() > 1e-4  # l2 did something
 

@@ -207,8 +207,8 @@ def test_frozen_and_unused_layers_record_nan_not_zero():
             opt.zero_grad(set_to_none=False)
             loss = ((net(x) - y) ** 2).mean()
             loss.backward()
-            rows.append((torch.cat([net.a.weight.grad.flatten(), net.a.bias.grad]).norm().item(), net.part.bias.grad.norm().item(),
-                         net.part.bias.grad.abs().sum().item() / (36 + 6)))
+            a_grad, part_bias_grad = torch.cat([net.a.weight.grad.flatten(), net.a.bias.grad]), net.part.bias.grad
+            rows.append((a_grad.norm().item(), part_bias_grad.norm().item(), part_bias_grad.abs().sum().item() / (36 + 6)))
             mon.step(loss)
             opt.step()
     g, ga, u = (mon.history.layer(s) for s in ("grad_norm", "grad_mean_abs", "update_ratio"))
@@ -269,7 +269,7 @@ def test_gan_discriminator_records_its_own_step_not_the_generators():
     reals, d_real_act = [], []
     g = torch.Generator().manual_seed(5)
     with watch(D, optD, every=2) as monD, watch(G, optG, every=2) as monG:
-        for it in range(6):
+        for _ in range(6):
             real = torch.randn(16, 2, generator=g) * 0.5 + torch.tensor([3.0, -1.0])
             z = torch.randn(16, 3, generator=g)
             # D step on real and fake.detach()
@@ -365,13 +365,13 @@ def test_gradient_accumulation_update_ratio_is_a_real_update_or_nan(every):
             if (i + 1) % k == 0:
                 before = weights(model)
                 opt.step()
-                real[i + 1] = [((a - b).norm() / b.norm()).item() for a, b in zip(weights(model), before)]
+                real[i + 1] = [((a - b).norm() / b.norm()).item() for a, b in zip(weights(model), before, strict=True)]
                 opt.zero_grad()
     u = mon.history.layer("update_ratio")
     steps = mon.history.stat_steps
     assert not (u == 0).any()
     n_finite = 0
-    for row, s in zip(u, steps):
+    for row, s in zip(u, steps, strict=True):
         if s - 1 in real:
             np.testing.assert_allclose(row, real[s - 1], rtol=1e-5)
             n_finite += 1
