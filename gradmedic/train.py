@@ -19,9 +19,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from . import build as build_mod
 from . import data as data_mod
-from .errors import SpecError
 from .monitor import Monitor
-from .optim import LOSS_TASKS, default_loss, make_loss, make_optimizer, make_scheduler
+from .optim import make_loss, make_optimizer, make_scheduler
+from .plan import load_data, plan, resolve_device  # noqa: F401  (resolve_device: re-exported)
 from .records import RunWriter, new_run_dir
 from .spec import Spec, resolve, to_json
 
@@ -75,22 +75,6 @@ class Result:
         }
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise SpecError("train.device", "cuda was asked for but no CUDA device is available; use cpu or auto")
-    return torch.device(name)
-
-
-def _check(spec: Spec, data: data_mod.Dataset) -> str:
-    loss = spec.train.loss if spec.train.loss != "auto" else default_loss(data.task)
-    if data.task not in LOSS_TASKS[loss]:
-        ok = [k for k, v in LOSS_TASKS.items() if data.task in v]
-        raise SpecError("train.loss", f"{loss} does not fit a {data.task} target; use one of: auto, {', '.join(ok)}")
-    return loss
-
-
 class _Progress:
     """A rich bar on a terminal, a plain line per ~10% of epochs otherwise, or nothing."""
 
@@ -136,17 +120,15 @@ def train(spec: Spec, *, runs_dir: str | Path | None = "runs", progress: str = "
     t = spec.train
     device = resolve_device(t.device)
     torch.manual_seed(t.seed)
-    data = data_mod.load(spec.data, image=spec.model.kind == "cnn")
-    loss_name = _check(spec, data)
+    data = load_data(spec)
+    p = plan(spec, data)
+    loss_name = p.loss
     model = build_mod.build(spec.model, data).to(device)
     opt = make_optimizer(model.parameters(), t)
     sched = make_scheduler(opt, t)
     loss_fn = make_loss(loss_name)
     x_tr, y_tr, x_te, y_te = (a.to(device) for a in (data.x_train, data.y_train, data.x_test, data.y_test))
-    n = len(x_tr)
-    bs = n if t.optimizer == "gd" else min(t.batch_size, n)
-    steps_per_epoch = math.ceil(n / bs)
-    metric = "mse" if data.task == "regression" else "accuracy"
+    n, bs, steps_per_epoch, metric = p.rows, p.batch_size, p.steps_per_epoch, p.metric
     gen = torch.Generator().manual_seed(t.seed)
 
     monitor = Monitor(model, opt, every=t.stats_every, reference_loss=_chance_loss(loss_name, data, y_tr))
