@@ -141,9 +141,7 @@ def _preflight(variants: list[Variant], tensorboard: Any) -> dict[int, int]:
     import torch
 
     from . import build as build_mod
-    from . import data as data_mod
-    from .optim import LOSS_TASKS, default_loss
-    from .train import resolve_device
+    from .plan import load_data, plan, resolve_device
 
     if tensorboard is not None:
         try:
@@ -159,20 +157,13 @@ def _preflight(variants: list[Variant], tensorboard: Any) -> dict[int, int]:
             resolve_device(s.train.device)
             key = json.dumps([s.data.model_dump(), s.model.kind])
             if key not in cache:
-                cache[key] = data_mod.load(s.data, image=s.model.kind == "cnn")
-            data = cache[key]
-            loss = s.train.loss if s.train.loss != "auto" else default_loss(data.task)
-            if data.task not in LOSS_TASKS[loss]:
-                ok = [k for k, t in LOSS_TASKS.items() if data.task in t]
-                raise SpecError("train.loss", f"{loss} does not fit a {data.task} target; use one of: auto, {', '.join(ok)}")
+                cache[key] = load_data(s)
+            planned[v.index] = plan(s, cache[key]).total_steps
             with torch.random.fork_rng(devices=[]):
-                build_mod.build(s.model, data)
+                build_mod.build(s.model, cache[key])
         except SpecError as e:
             where = f" (grid point {', '.join(f'{k}={_show(x)}' for k, x in v.overrides.items())})" if v.overrides else ""
             raise SpecError(e.field, e.message + where) from None
-        n = len(data.x_train)
-        bs = n if s.train.optimizer == "gd" else min(s.train.batch_size, n)
-        planned[v.index] = math.ceil(n / bs) * s.train.epochs
     return planned
 
 
