@@ -8,15 +8,17 @@ network comes from ``gradmedic.build.build`` with the trainer's seeding, so it i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
+from .. import units
 from ..build import build
 from ..data import Dataset
-from ..monitor import activation_kind
-from ..optim import default_loss, make_loss
+from ..hooks import capture_outputs
+from ..optim import make_loss
+from ..plan import plan
 from ..spec import Spec
 
 # Histograms need no more: 200k values put ~5k in each of 40 bins (a share to ~1.5%).
@@ -34,10 +36,17 @@ class Probe:
     act_std: list[float]
     act_var: list[float]
     grad_std: list[float] | None
+    # per layer, the bounds of saturation (gradmedic.units); None for a layer that does not saturate
+    bounds: list[tuple[float, float] | None] = field(default_factory=list)
 
-    def saturated(self, level: float = 0.99) -> list[float]:
-        """Share of each layer's outputs with |a| > level (tanh's saturation)."""
-        return [float(np.mean(np.abs(a) > level)) for a in self.acts]
+    def saturated(self, level: float | None = None) -> list[float | None]:
+        """Share of each layer's outputs that are saturated (:mod:`gradmedic.units`: tanh |a| >= 0.99,
+        sigmoid outside (0.01, 0.99)); None for a layer that does not saturate.  With ``level``: the
+        share with |a| > level in every layer, whatever its activation."""
+        if level is not None:
+            return [float(np.mean(np.abs(a) > level)) for a in self.acts]
+        return [float(units.saturated_share(torch.from_numpy(a)[None], b)[0]) if b is not None and len(a) else None
+                for a, b in zip(self.acts, self.bounds)]
 
 
 def _keep(t: torch.Tensor, gen: np.random.Generator) -> np.ndarray:
@@ -47,32 +56,21 @@ def _keep(t: torch.Tensor, gen: np.random.Generator) -> np.ndarray:
 
 def probe(spec: Spec, data: Dataset, *, n: int = 1000, backward: bool = True) -> Probe:
     """Build ``spec.model`` for ``data`` (seeded by ``spec.train.seed``, as the trainer does), run the
-    first ``n`` training inputs forward and, with ``backward``, the loss backward."""
+    first ``n`` training inputs forward and, with ``backward``, the loss backward (the trainer's loss:
+    :func:`gradmedic.plan.plan`).  Outputs are captured by the monitor's hook mechanism
+    (:func:`gradmedic.hooks.capture_outputs`) on the modules the monitor measures."""
+    loss_name = plan(spec, data).loss  # a loss that does not fit the task fails here, as in the trainer
     torch.manual_seed(spec.train.seed)
     model = build(spec.model, data)
     model.train()
-    mods = [(name, m) for name, m in model.named_modules() if activation_kind(m) is not None]
-    outs: dict[str, torch.Tensor] = {}
-
-    def hook(name: str):
-        def f(module, args, out):
-            if backward:
-                out.retain_grad()  # the gradient w.r.t. the layer's output: what backprop hands the layer below
-            outs[name] = out
-        return f
-
-    handles = [m.register_forward_hook(hook(name)) for name, m in mods]
-    try:
-        x, y = data.x_train[:n], data.y_train[:n]
+    mods = units.activation_modules(model)
+    names = [name for name, _, _ in mods]
+    x, y = data.x_train[:n], data.y_train[:n]
+    with capture_outputs([(name, m) for name, m, _ in mods], retain_grad=backward) as outs:
         with torch.set_grad_enabled(backward):
             out = model(x)
             if backward:
-                loss_name = spec.train.loss if spec.train.loss != "auto" else default_loss(data.task)
                 make_loss(loss_name)(out, y).backward()
-    finally:
-        for h in handles:
-            h.remove()
-    names = [name for name, _ in mods]
     full = [outs[k].detach().double() for k in names]
     gen = np.random.default_rng(0)
     grads = None
@@ -84,6 +82,7 @@ def probe(spec: Spec, data: Dataset, *, n: int = 1000, backward: bool = True) ->
         act_mean=[float(a.mean()) for a in full], act_std=[float(a.std()) for a in full],
         act_var=[float(a.var()) for a in full],
         grad_std=[float(g.std()) for g in gfull] if backward else None,
+        bounds=[units.saturation_bounds(m) for _, m, _ in mods],
     )
 
 
