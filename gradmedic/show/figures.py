@@ -1,7 +1,9 @@
 """One figure per concept, shared by runs, compare, repair, tune and the experiments.
 
-- ``loss_curves``: N runs' training loss per step (left) and a per-epoch quantity (right);
-- ``layer_profile``: a per-layer quantity of N runs, first layer left (gradient norms, activation std);
+- ``loss_curves``: N runs' training loss per step (left, ``draw_loss``) and a per-epoch quantity
+  (right, ``draw_per_epoch``); one run's ``loss.png`` draws the same two panels;
+- ``layer_profile``: a per-layer quantity of N runs, first layer left (gradient norms, activation std;
+  ``draw_profile`` is the panel, also in one run's ``grad_norms.png``);
 - ``histogram_grid``: setups x layers of value histograms (seed 002 Fig. 7.23/7.24).
 
 Each takes plain arrays (``Curve``, ``Profile``, ``Panel``) that the caller reads from records or
@@ -51,68 +53,85 @@ class Curve:
                    non_finite_step=int(nf["step"]) if nf.get("step") else None)
 
 
+def draw_loss(ax, curves: Sequence[Curve], colors: list | None = None, *, smoothing: str | None = "centred",
+              k: int | None = None, log: bool | None = None, reference: float | None = None, label: str = "training loss",
+              extra: Sequence[np.ndarray] = ()) -> None:
+    """The left panel: each curve's loss per step (a running mean over ``k`` steps, default ~1/60 of the
+    run, ``centred`` or ``trailing``, or as given with ``smoothing=None``; in log space on a log axis), a red X where it became
+    NaN/inf, the loss of a constant prediction (``reference``) dotted.  ``log``: None decides by the span
+    of the values (with ``extra`` values drawn by the caller).  A loss above 30x the constant prediction's
+    is cut off: one diverging run (1e19) would flatten every other curve, and above 30x chance it is
+    blown up anyway."""
+    colors = colors or style.colors(len(curves))
+    if log is None:
+        values = [np.asarray(c.loss, dtype=float) for c in curves] + [np.asarray(e, dtype=float) for e in extra]
+        log = style.spans_decades(np.concatenate(values)) if values else False
+    for c, col in zip(curves, colors, strict=False):
+        y = np.asarray(c.loss, dtype=float)
+        if smoothing and len(y):
+            y = style.smooth(y, k or max(1, len(y) // 60), smoothing == "trailing", log=log)
+        ok = np.isfinite(y)
+        if ok.any():
+            ax.plot(c.steps, np.where(ok, y, np.nan), color=col, lw=1.8, label=c.label)
+        if c.loss_band is not None:
+            ax.fill_between(c.steps, *c.loss_band, color=col, alpha=0.18, lw=0)
+        if c.non_finite_step is not None:
+            last = y[ok][-1] if ok.any() else (reference or 1.0)
+            ax.plot([c.non_finite_step], [last], marker="X", ms=10, color=style.BAD, zorder=6)
+            ax.annotate(f"NaN/inf at step {c.non_finite_step}", (c.non_finite_step, last), textcoords="offset points",
+                        xytext=(6, 6), fontsize=8.5, color=style.BAD)
+    if reference is not None and math.isfinite(reference) and (not log or reference > 0):
+        ax.axhline(reference, color="0.3", ls=":", lw=1.2, label=f"constant prediction ({num(reference)})")
+    if log:
+        ax.set_yscale("log")
+    if reference and ax.get_ylim()[1] > 30 * reference:
+        ax.set_ylim(top=30 * reference)
+        ax.text(0.99, 0.98, "cut at 30x the constant prediction's loss", ha="right", va="top", fontsize=8,
+                color="0.4", transform=ax.transAxes)
+    style.tidy_log_axis(ax)
+    ax.set_xlabel("step")
+    ax.set_ylabel(label + (" (log scale)" if log else ""))
+    ax.set_title("Training loss")
+    ax.legend(loc="best")
+
+
+def draw_per_epoch(ax, curves: Sequence[Curve], colors: list | None = None, *, label: str, log: bool | None = None,
+                   line: tuple[float, str] | None = None) -> None:
+    """The right panel: each curve's per-epoch quantity (with its band), ``line`` (a value and its label:
+    chance, a target) dashed; ``log``: None decides by the span of the values."""
+    colors = colors or style.colors(len(curves))
+    for c, col in zip(curves, colors, strict=False):
+        e = np.isfinite(c.per_epoch)
+        if e.any():
+            ax.plot(c.epochs[e], c.per_epoch[e], color=col, lw=1.8, marker="o" if len(c.epochs) <= 30 else "",
+                    ms=3.5, label=c.label)
+        if c.epoch_band is not None:
+            ax.fill_between(c.epochs, *c.epoch_band, color=col, alpha=0.18, lw=0)
+    if line is not None:
+        ax.axhline(line[0], color="0.3", ls="--", lw=1.1, label=line[1])
+    per_epoch = np.concatenate([c.per_epoch for c in curves]) if curves else np.zeros(0)
+    if log if log is not None else style.spans_decades(per_epoch):
+        ax.set_yscale("log")
+    style.tidy_log_axis(ax)
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(label)
+    ax.set_title(f"{label[:1].upper()}{label[1:]} per epoch")
+    ax.legend(loc="best", fontsize=8)
+
+
 def loss_curves(path: str | Path, curves: Sequence[Curve], headline: str, sub: str, *, epoch_label: str,
                 smoothing: str | None = "centred", log: bool | None = None, epoch_log: bool | None = None,
                 reference: float | None = None, epoch_line: tuple[float, str] | None = None,
                 loss_label: str = "training loss") -> Path:
-    """Left: each curve's loss per step (a running mean over ~1/60 of the run, ``centred`` or ``trailing``,
-    or as given with ``smoothing=None``), a red X where it became NaN/inf, the loss of a constant
-    prediction (``reference``) dotted.  Right: the per-epoch quantity, with ``epoch_line`` (a value and its
-    label: chance, a target) dashed.  ``log``/``epoch_log``: None decides by the span of the values (two
-    decades).  A loss above 30x the constant prediction's is cut off: one diverging run (1e19) would
-    flatten every other curve, and above 30x chance it is blown up anyway."""
+    """N runs side by side: the loss per step (``draw_loss``) left, the per-epoch quantity
+    (``draw_per_epoch``) right."""
     colors = style.colors(len(curves))
     with style.drawing():
         fig = style.new_figure((12, 4.8))
         ax, bx = fig.subplots(1, 2, width_ratios=[3, 2])
-        drawn = []
-        for c, col in zip(curves, colors, strict=False):
-            y = np.asarray(c.loss, dtype=float)
-            if smoothing and len(y):
-                y = style.smooth(y, max(1, len(y) // 60), trailing=smoothing == "trailing")
-            ok = np.isfinite(y)
-            if ok.any():
-                ax.plot(c.steps, np.where(ok, y, np.nan), color=col, lw=1.6, label=c.label)
-                drawn.append(y[ok])
-            if c.loss_band is not None:
-                ax.fill_between(c.steps, *c.loss_band, color=col, alpha=0.18, lw=0)
-                drawn += [np.asarray(b)[np.isfinite(b)] for b in c.loss_band]
-            if c.non_finite_step is not None:
-                last = y[ok][-1] if ok.any() else (reference or 1.0)
-                ax.plot([c.non_finite_step], [last], marker="X", ms=10, color=style.BAD, zorder=6)
-                ax.annotate(f"NaN at step {c.non_finite_step}", (c.non_finite_step, last), textcoords="offset points",
-                            xytext=(6, 6), fontsize=8.5, color=style.BAD)
-            e = np.isfinite(c.per_epoch)
-            if e.any():
-                bx.plot(c.epochs[e], c.per_epoch[e], color=col, lw=1.6, marker="o" if len(c.epochs) <= 30 else "",
-                        ms=3.5, label=c.label)
-            if c.epoch_band is not None:
-                bx.fill_between(c.epochs, *c.epoch_band, color=col, alpha=0.18, lw=0)
-        values = np.concatenate(drawn) if drawn else np.zeros(0)
-        if reference is not None and math.isfinite(reference):
-            ax.axhline(reference, color="0.3", ls=":", lw=1.2, label=f"constant prediction ({num(reference)})")
-        if log if log is not None else style.spans_decades(values):
-            ax.set_yscale("log")
-        if reference and ax.get_ylim()[1] > 30 * reference:
-            ax.set_ylim(top=30 * reference)
-            ax.text(0.99, 0.98, "cut at 30x the constant prediction's loss", ha="right", va="top", fontsize=8,
-                    color="0.4", transform=ax.transAxes)
-        style.tidy_log_axis(ax)
-        ax.set_xlabel("step")
-        ax.set_ylabel(loss_label + (" (log scale)" if ax.get_yscale() == "log" else ""))
-        ax.set_title("Training loss")
-        ax.legend(loc="best")
-        if epoch_line is not None:
-            bx.axhline(epoch_line[0], color="0.3", ls="--", lw=1.1, label=epoch_line[1])
-        per_epoch = np.concatenate([c.per_epoch for c in curves]) if curves else np.zeros(0)
-        if epoch_log if epoch_log is not None else style.spans_decades(per_epoch):
-            bx.set_yscale("log")
-        style.tidy_log_axis(bx)
-        bx.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
-        bx.set_xlabel("epoch")
-        bx.set_ylabel(epoch_label)
-        bx.set_title(f"{epoch_label[:1].upper()}{epoch_label[1:]} per epoch")
-        bx.legend(loc="best", fontsize=8)
+        draw_loss(ax, curves, colors, smoothing=smoothing, log=log, reference=reference, label=loss_label)
+        draw_per_epoch(bx, curves, colors, label=epoch_label, log=epoch_log, line=epoch_line)
         return style.save(fig, path, headline, sub)
 
 
@@ -140,9 +159,10 @@ class Panel:
     xlabel: str = "layer (input → output)"
 
 
-def draw_profile(ax, panel: Panel, colors: list | None = None) -> None:
+def draw_profile(ax, panel: Panel, colors: list | None = None, point_colors: list | None = None) -> None:
     """Draw ``panel`` into ``ax``: one line with markers per profile (bars where it has lo/hi, shifted a
-    little sideways so they do not overlap), its missing layers as triangles at the bottom."""
+    little sideways when there are several), its missing layers as triangles at the bottom.
+    ``point_colors``: one colour per layer for the markers (one run's picture: as its layers' lines)."""
     colors = colors or style.colors(len(panel.profiles))
     k, L = len(panel.profiles), len(panel.layers)
     bars = any(p.lo is not None for p in panel.profiles)
@@ -151,7 +171,7 @@ def draw_profile(ax, panel: Panel, colors: list | None = None) -> None:
         v = np.array([np.nan if x is None else x for x in vals], dtype=float)
         have = np.array([x is not None for x in vals], dtype=bool)
         good = have & np.isfinite(v) & ((v > 0) if panel.log else True)
-        off = (j - (k - 1) / 2) * min(0.08, 0.5 / max(k, 1)) if bars else 0.0
+        off = (j - (k - 1) / 2) * min(0.08, 0.5 / max(k, 1)) if bars and k > 1 else 0.0
         x = np.arange(len(v), dtype=float) + off
         if p.lo is not None and p.hi is not None and good.any():
             lo, hi = (np.array((list(b) + [np.nan] * L)[:L], dtype=float) for b in (p.lo, p.hi))
@@ -159,6 +179,9 @@ def draw_profile(ax, panel: Panel, colors: list | None = None) -> None:
             err = np.clip(np.vstack([v - lo, hi - v]), 0, None)[:, good]
             ax.errorbar(x[good], v[good], yerr=err, fmt="none", ecolor=c, alpha=0.6, elinewidth=1.2, capsize=3)
         ax.plot(x[good], v[good], color=c, lw=1.6, marker="o", ms=5, mec="0.2", mew=0.5, label=p.label)
+        if point_colors is not None:
+            ax.scatter(x[good], v[good], c=[point_colors[i] for i in np.flatnonzero(good)], s=70, edgecolors="0.2",
+                       linewidths=0.6, zorder=3)
         missing = [panel.layers[i] for i in np.flatnonzero(have & ~good)]
         if missing:
             ax.plot(x[have & ~good], [0.02] * len(missing), "v", color=c, ms=8, transform=ax.get_xaxis_transform(),

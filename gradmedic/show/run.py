@@ -36,7 +36,7 @@ from matplotlib.figure import Figure
 from ..monitor import UNBOUNDED_RANGE as UNBOUNDED
 from ..records import Run
 from . import style
-from .figures import histogram_grid
+from .figures import Curve, Panel, Profile, draw_loss, draw_per_epoch, draw_profile, histogram_grid
 from .numbers import decade, num, ratio, sci
 from .style import BAD, layer_colors, mark_non_finite, new_figure, smooth, spans_decades, tidy_log_axis
 
@@ -112,17 +112,12 @@ def loss_png(run: Run, path: Path) -> Path:
 
     fig = new_figure((11.5, 4.8))
     ax, ax2 = fig.subplots(1, 2, width_ratios=[3, 2])
-    every = [loss[ok]] + ([np.array([e["train_loss"] for e in ep] + [e["test_loss"] for e in ep], dtype=float)] if ep else [])
-    log = spans_decades(np.concatenate(every))
-    if ok.any():
-        many = ok.sum() > 30
+    ep_loss = np.array([e[k] for e in ep for k in ("train_loss", "test_loss")], dtype=float)
+    log = spans_decades(np.r_[loss[ok], ep_loss])
+    many = ok.sum() > 30
+    if ok.any():  # every step's loss, light, under its running mean
         ax.plot(steps[ok], loss[ok], color="0.6" if many else "C0", lw=0.6 if many else 1.3, alpha=0.55 if many else 1,
                 marker="" if many else ".", label="loss of each step")
-        if many:
-            k = max(5, int(ok.sum()) // 60) | 1
-            y = np.where(ok & (loss > 0), loss, np.nan)
-            sm = np.exp(smooth(np.log(y), k)) if log else smooth(np.where(ok, loss, np.nan), k)
-            ax.plot(steps, sm, color="C0", lw=2, label=f"running mean ({k} steps)")
     else:
         ax.text(0.5, 0.5, "no finite loss recorded", ha="center", va="center", transform=ax.transAxes, color=BAD)
     if ep:
@@ -130,45 +125,30 @@ def loss_png(run: Run, path: Path) -> Path:
         for key, mk, c in (("train_loss", "o", "C1"), ("test_loss", "s", "C3")):
             ax.plot(es, [e[key] for e in ep], mk, ms=4, color=c, mec="white", mew=0.5, zorder=4,
                     label=f"{key.replace('_', ' ')} (end of epoch)")
-    if ref is not None and (not log or ref > 0):
-        ax.axhline(ref, color="0.3", ls=":", lw=1.2, label=f"constant prediction ({num(ref)})")
-    if log:
-        ax.set_yscale("log")
-    mark_non_finite(ax, nf_step)
-    tidy_log_axis(ax)
-    ax.set_xlabel("step")
-    ax.set_ylabel("loss" + (" (log scale)" if log else ""))
-    ax.set_title("Training loss")
-    ax.legend(loc="best")
+    k = max(5, int(ok.sum()) // 60) | 1
+    mean = Curve(f"running mean ({k} steps)", steps, loss, np.zeros(0), np.zeros(0), non_finite_step=nf_step)
+    draw_loss(ax, [mean] if many else [], ["C0"], k=k, log=log, reference=ref, label="loss")
+    if not many:
+        mark_non_finite(ax, nf_step)
 
     if ep:
-        epochs = [e["epoch"] for e in ep]
+        epochs = np.array([e["epoch"] for e in ep], dtype=float)
         tr = np.array([e["train_metric"] for e in ep], dtype=float)
         te = np.array([e["test_metric"] for e in ep], dtype=float)
-        mk = "o" if len(ep) <= 30 else ""
-        ax2.plot(epochs, tr, marker=mk, ms=3.5, color="C1", label=f"train {metric}")
-        ax2.plot(epochs, te, marker=mk, ms=3.5, color="C3", label=f"test {metric}")
+        draw_per_epoch(ax2, [Curve(f"train {metric}", steps[:0], loss[:0], epochs, tr),
+                             Curve(f"test {metric}", steps[:0], loss[:0], epochs, te)], ["C1", "C3"],
+                       label=metric, log=False if metric == "accuracy" else None)
         if metric == "accuracy":
             lo = np.nanmin(np.r_[tr, te]) if np.isfinite(np.r_[tr, te]).any() else 0.0
             ax2.set_ylim(max(0.0, min(lo - 0.05, 0.5)), 1.01)
             ax2.set_title(f"Accuracy: train {tr[-1]:.1%}, test {te[-1]:.1%}")
         else:
-            if spans_decades(np.r_[tr, te]):
-                ax2.set_yscale("log")
             ax2.set_title(f"{metric.upper()}: train {num(tr[-1])}, test {num(te[-1])}")
-        tidy_log_axis(ax2)
-        ax2.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
-        ax2.set_xlabel("epoch")
-        ax2.set_ylabel(metric)
-        ax2.legend(loc="best")
         if len(ep) == 1:
             ax2.set_xticks(epochs)
     else:
-        ax2.set_axis_off()
         why = f"it stopped at step {nf_step} (NaN/inf)" if nf_step else "it was stopped"
-        ax2.text(0.5, 0.5, f"No epoch finished:\n{why} before the first evaluation,\nso there is no {metric} to show.",
-                 ha="center", va="center", transform=ax2.transAxes, fontsize=10, color="0.3",
-                 bbox=dict(boxstyle="round,pad=0.6", fc="0.96", ec="0.8"))
+        style.note(ax2, f"No epoch finished:\n{why} before the first evaluation,\nso there is no {metric} to show.")
 
     # headline
     if nf_step is not None:
@@ -234,7 +214,7 @@ def grad_norms_png(run: Run, path: Path) -> Path:
             continue
         yy = np.where(ok, np.where(zero, floor, y), np.nan)
         k = max(1, int(ok.sum()) // 80) | 1  # a light running mean in log space: the trend, not batch noise
-        ys = np.exp(smooth(np.log(yy), k)) if k > 1 else yy
+        ys = smooth(yy, k, log=True) if k > 1 else yy
         ys = np.where(zero, floor, ys)  # an exact zero stays at the bottom, not smeared into its neighbours
         label = name
         if zero.any():
@@ -264,34 +244,11 @@ def grad_norms_png(run: Run, path: Path) -> Path:
     if not finite.size:
         ax.text(0.5, 0.5, "no gradient norm recorded", ha="center", va="center", transform=ax.transAxes, color=BAD)
 
-    x = np.arange(L)
-    good = np.isfinite(med) & (med > 0)
-    if good.any():
-        err = np.vstack([med - q1, q3 - med])[:, good]
-        ax2.errorbar(x[good], med[good], yerr=err, fmt="none", ecolor="0.6", elinewidth=1.2, capsize=3, zorder=2)
-        ax2.plot(x[good], med[good], color="0.55", lw=1, zorder=2)
-        ax2.scatter(x[good], med[good], c=[colors[j] for j in x[good]], s=70, edgecolors="0.2", linewidths=0.6, zorder=3)
-    for j in x[~good]:
-        lab = "0" if med[j] == 0 else "NaN"
-        ax2.scatter([j], [floor], marker="v", s=70, color=BAD, zorder=3)
-        ax2.annotate(lab, (j, floor), xytext=(0, 7), textcoords="offset points", ha="center", va="bottom",
-                     color=BAD, fontsize=10, fontweight="bold")
-    ax2.set_yscale("log")
-    if (~good).any():
-        ax2.axhline(floor, color="0.45", ls=(0, (2, 3)), lw=1)
-        ax2.set_ylim(bottom=floor / 2.5, top=max(float(np.nanmax(np.r_[q3[good], [floor * 10]])) * 3, floor * 100))
-    tidy_log_axis(ax2)
-    ax2.set_xticks(x)
-    ax2.set_xticklabels(names, rotation=45 if L > 4 else 0, ha="right" if L > 4 else "center",
-                        fontsize=9 if L <= 12 else 7)
-    if L > 24:  # label every few layers
-        for i, t in enumerate(ax2.get_xticklabels()):
-            t.set_visible(i % math.ceil(L / 24) == 0 or i == L - 1)
-    ax2.set_xlim(-0.6, L - 0.4)
-    ax2.set_xlabel("layer (input → output)")
-    ax2.set_ylabel("median gradient norm")
+    profile = Profile("median", list(med), list(q1), list(q3))
+    draw_profile(ax2, Panel("median gradient norm", names, [profile]), ["0.55"], point_colors=colors)
+    if not np.all(np.isfinite(med) & (med > 0)):
+        ax2.legend(loc="best", fontsize=8)
     ax2.set_title("Median per layer (bars: 25th–75th percentile)")
-    ax2.grid(axis="x", visible=False)
 
     # headline: growth when the norms exploded, else the first layer against the last
     growth = None

@@ -80,10 +80,13 @@ def claims(path: str | Path) -> tuple[str, str]:
         return im.text.get("Title", ""), im.text.get("Description", "")
 
 
-def smooth(y: np.ndarray, k: int, trailing: bool = False) -> np.ndarray:
+def smooth(y: np.ndarray, k: int, trailing: bool = False, log: bool = False) -> np.ndarray:
     """Running mean over ``k`` points that skips NaN/inf (NaN where a window holds none): centred, or
-    ``trailing`` (the last ``k``, no look-ahead, so a curve's end is not pulled by the missing future)."""
+    ``trailing`` (the last ``k``, no look-ahead, so a curve's end is not pulled by the missing future);
+    with ``log``, of log(y) (a geometric mean, what a log axis shows; values <= 0 skipped)."""
     y = np.asarray(y, dtype=float)
+    if log:
+        return np.exp(smooth(np.log(np.where(y > 0, y, np.nan)), k, trailing))
     if k < 2 or len(y) < 3:
         return y.copy()
     ok = np.isfinite(y)
