@@ -172,6 +172,18 @@ class Thresholds(BaseModel):
         "a run whose loss ends below this share of its reference (chance level, else the first loss) has recovered from "
         "a stall or an early spike that was reported during training: the corpus's own 'trained well' bar (a loss below "
         "half of chance level). Healthy CNNs at SGD 0.05-0.1 spike to 20x chance at step 3 and end at 0.95 accuracy."))
+    out_grad_share: float = Field(0.2, gt=0, lt=1, description=(
+        "share of what a cross-entropy over logits hands the model's output at chance level (||softmax(z) - y|| = "
+        "sqrt(1 - 1/C), 0.5 for one logit; history out_grad) below which, for a window at a loss of at least half of "
+        "chance, the output is squashed before the loss: a softmax in front passes about 1/C of it (its Jacobian at "
+        "near-uniform probabilities), a sigmoid at most 1/4. A loss over logits hands the output all of it whatever "
+        "the network below does (dead, vanishing or starved nets stall with a full output gradient), so only a squashed "
+        "output falls 5x below. (A 2-way softmax passes 1/2: that one is left to the fading gradients.)"))
+    frozen_share: float = Field(0.9, gt=0, lt=1, description=(
+        "share of the model's parameters frozen (requires_grad=False at watch()) above which a run whose loss makes no "
+        "progress is told so: nine in ten parameters cannot learn. Linear probes and adapters (LoRA trains ~0.1-1%) "
+        "freeze as much on purpose, so the finding waits until a window has passed with the loss still above high_loss "
+        "of its reference (a probe that learns is below it by then; a fine-tune starts below it)."))
     lr_low_windows: int = Field(2, ge=1, description=(
         "windows at chance level with updates below lr_low_stall before the rate is blamed. Healthy nets that sit at "
         "chance for 300-400 steps (seed 004's ReLU/He net, the 8x32 sigmoid net) move >= 1e-3 of their weights per "
@@ -785,6 +797,11 @@ def detect_no_gradient(h: History, ctx: Context, th: Thresholds, L: _Loss) -> li
     return []
 
 
+def _mostly_frozen(ctx: Context, th: Thresholds) -> bool:
+    n, total = ctx.loop.get("frozen_params"), ctx.loop.get("params")
+    return bool(n and total and n >= th.frozen_share * total)
+
+
 def detect_disconnected(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
     """Layers that never received a gradient while others did: not connected to the loss (a ``.detach()``,
     a tensor rebuilt from ``.item()`` or numpy, an unused module).  Frozen layers are left out of ``watch()``;
@@ -792,6 +809,17 @@ def detect_disconnected(h: History, ctx: Context, th: Thresholds, L: _Loss) -> l
     g = h.layer("grad_norm")
     st = h.stat_steps
     live = np.isfinite(g).any(axis=1)  # rows where something was measured (not a skipped scaler step)
+    frozen = _mostly_frozen(ctx, th)
+    if frozen and live.sum() >= 3:
+        t = int(st[live][-1])
+        if t >= th.window and L.high(t, th.high_loss):  # a window on, still within 10% of where it started
+            now = L.level(t - L.q, t)
+            n, total, mods = ctx.loop["frozen_params"], ctx.loop["params"], ctx.loop.get("frozen_modules") or []
+            msg = (f"{n / total:.1%} of the model's parameters are frozen (requires_grad=False"
+                   f"{': ' + ', '.join(mods[:4]) if mods else ''}); only {', '.join(map(_n, ctx.layer_names[:4]))} "
+                   f"{'...' if len(ctx.layer_names) > 4 else ''} can learn, and the loss is still {_g(now)}{_ref(L, now)}")
+            return [Finding("no_gradient", "serious", [], int(st[live][0]), t, msg,
+                            {"frozen_params": n, "params": total, "frozen_modules": mods, "loss": now}, [])]
     if live.sum() < 3 or g.shape[1] < 2:
         return []
     never = np.isnan(g[live]).all(axis=0)
@@ -1011,11 +1039,42 @@ def _faded(h: History, t: int, th: Thresholds) -> tuple[float, float, int] | Non
     return early, now, _since(h.stat_steps, below, int(rows[-1]))
 
 
+def _squashed_output(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Finding | None:
+    """The gradient the loss hands the model's output (``out_grad``) stays below out_grad_share of what a cross-entropy
+    over logits hands it at chance level, for a window, at a loss of at least half of chance: the output is squashed
+    (a softmax or sigmoid) before a loss that expects logits.  Direct evidence, read at the output itself."""
+    og = h.output("out_grad")
+    if not L.chance or not np.isfinite(og).any():
+        return None
+    c = float(np.nanmedian(h.output("width")))
+    full = math.sqrt(1.0 - 1.0 / c) if c >= 2 else 0.5  # ||softmax(z) - y|| at uniform p; |sigmoid(z) - y| at z = 0
+    og = og * max(1, int(ctx.loop.get("accumulation") or 1))  # a loss divided over k micro-batches hands 1/k of it
+    low = np.isfinite(og) & (og < th.out_grad_share * full)
+    for t in _eval_points(h, th).tolist():
+        rows = _window_rows(h, t, th.window)
+        now = L.level(t - L.q, t)
+        if t < th.min_steps or len(rows) < 3 or not low[rows].all() or not now >= 0.5 * L.chance:
+            continue
+        since = _since(h.stat_steps, low, int(rows[-1]))
+        g = float(np.median(og[rows]))
+        msg = (f"the loss stays at {_g(now)}{_ref(L, now)} while the gradient it hands the model's output is {_g(g)} per "
+               f"sample, {_g(full / max(g, 1e-30))}x below what a cross-entropy over logits gives at chance ({_g(full)}): "
+               "the output is squashed (a softmax or sigmoid) before a loss that expects logits")
+        return Finding("saturated_loss", SEVERITY["saturated_loss"], [], since, t, msg,
+                       {"loss": now, "reference_loss": L.chance, "out_grad": g, "out_grad_at_chance": full,
+                        "lr": _lr_at(h, ctx, since)}, [])
+    return None
+
+
 def detect_saturated_loss(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
     """At chance for a window while every layer's gradient faded fading_gradient times: the loss itself
     saturates.  A rate too low leaves the gradients as they were, a network that cannot pass gradient fades the early
     layers but not the output layer's; only a loss whose own gradient vanishes while it stays at chance fades them all:
-    probabilities (a softmax or sigmoid) fed to a loss that expects logits, an output squashed twice (seed 002 §7.4)."""
+    probabilities (a softmax or sigmoid) fed to a loss that expects logits, an output squashed twice (seed 002 §7.4).
+    Where the gradient at the output was recorded, it says so directly (:func:`_squashed_output`)."""
+    direct = _squashed_output(h, ctx, th, L)
+    if direct is not None:
+        return [direct]
     for t in _eval_points(h, th).tolist():
         if not _at_chance(h, L, th, t, th.window):
             continue
@@ -1217,12 +1276,14 @@ def _reconcile(findings: list[Finding], saturating: bool = False) -> list[Findin
         # unless the rate itself is far below the optimizer's usual one: then it also keeps the run from recovering
         drop.add("lr_too_low")
         found.discard("lr_too_low")
-    if found & {"lr_too_high", "exploding_gradients", "non_finite", "initial_loss_high"} or (
-            saturating and "vanishing_gradients" in found):
+    squashed = any(f.problem == "saturated_loss" and "out_grad" in f.evidence for f in findings)
+    if not squashed and (found & {"lr_too_high", "exploding_gradients", "non_finite", "initial_loss_high"} or (
+            saturating and "vanishing_gradients" in found)):
         # gradients that blew up (or started huge) and came back to normal also "fade" from their first samples; and in
         # a deep sigmoid/tanh stack that loses gradient through depth (seed 004) the last layer's input stops varying,
         # so its weight gradient fades too: the depth, not the loss, is the cause (a GELU GPT fed probabilities shows a
-        # depth profile as well, but there every layer fades together, 1e3-1e7x)
+        # depth profile as well, but there every layer fades together, 1e3-1e7x).  Not when the output's own gradient was
+        # measured small: a blow-up or a huge first loss leaves a cross-entropy's gradient at the output large
         drop.add("saturated_loss")
         found.discard("saturated_loss")
     if "saturated_loss" in found:

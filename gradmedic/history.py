@@ -16,7 +16,11 @@ One place defines the names of the statistics and the arrays that hold them:
   (N, T, C) output; NaN when the output is not a tensor), its spread across the batch (0 for a
   network that gives every input the same output: a constant predictor has learned nothing), and
   the mean range of each sample's outputs (max - min over C >= 2 outputs, |z| for one), which
-  bounds a cross-entropy over them to ln C +- that range.
+  bounds a cross-entropy over them to ln C +- that range; and ``out_grad``, the gradient of the loss
+  with respect to that output, summed over its rows of norms (each row: a sample, or a position of
+  an (N, T, C) output).  Under a mean-reduced loss this is the mean per-row gradient: ||softmax(z) - y||
+  for a cross-entropy over logits z, about sqrt(1 - 1/C) at chance level, whatever share of rows the
+  loss counts (it includes a GradScaler's scale and a 1/k for a loss divided over k micro-batches).
 - ``pre_clip`` on sampled steps: the total gradient norm before clipping, as returned by
   ``torch.nn.utils.clip_grad_norm_`` and passed to ``monitor.step(loss, grad_norm=...)`` (NaN when
   not given); the recorded gradient norms are those after clipping.
@@ -36,7 +40,7 @@ import numpy as np
 
 LAYER_STATS = ("grad_norm", "grad_mean_abs", "weight_norm", "update_ratio")
 ACT_STATS = ("mean", "std", "zero_frac", "sat_frac", "dead_frac")
-OUT_STATS = ("width", "batch_spread", "logit_range")
+OUT_STATS = ("width", "batch_spread", "logit_range", "out_grad")
 
 
 @dataclass

@@ -332,6 +332,13 @@ def _symmetric(x: _Rx) -> list[Remedy]:
 
 
 def _no_gradient(x: _Rx) -> list[Remedy]:
+    if x.evidence.get("frozen_params"):
+        mods = x.evidence.get("frozen_modules") or []
+        return [x.R("unfreeze what should learn: set requires_grad=True on the frozen modules"
+                    f"{' (' + ', '.join(mods[:4]) + ')' if mods else ''} before building the optimizer, and pass the optimizer "
+                    "every parameter that should train", "autograd", {},
+                    "for p in model.parameters():\n    p.requires_grad_(True)\n"
+                    "optimizer = torch.optim.AdamW(model.parameters(), lr=lr)  # rebuilt over all of them")]
     return [x.R("make sure the loss depends on the weights through differentiable operations: no .detach(), .item(), "
                 "argmax or numpy round trip between the model and the loss", "autograd", {},
                 "print([n for n, p in model.named_parameters() if p.grad is None or p.grad.abs().max() == 0])"),

@@ -952,6 +952,7 @@ def main(argv=None) -> None:
     ap.add_argument("--out", default=str(ROOT / "bench/stranger/cases/generated"), help="folder for the .npz files")
     ap.add_argument("--seed", type=int, default=0, help="corpus seed (case i has seed seed*100000+i)")
     ap.add_argument("--only", choices=sorted(FAMILIES), help="run only the draws of this family (same names as in the full corpus)")
+    ap.add_argument("--cause", choices=sorted(CAUSES) + ["healthy"], help="run only the draws of this cause (same names as in the full corpus)")
     ap.add_argument("--summary", action="store_true", help="only print the label counts of the cases in --out")
     ap.add_argument("--relabel", action="store_true", help="label the healthy draws on raw inputs in --out by their "
                     "counterfactual (standardized inputs), for cases recorded before that rule")
@@ -968,7 +969,7 @@ def main(argv=None) -> None:
     done = failed = 0
     for i in range(a.n):
         cfg = draw_case(i, a.seed)
-        if a.only and cfg["family"] != a.only:
+        if (a.only and cfg["family"] != a.only) or (a.cause and cfg["cause"] != a.cause):
             continue
         name = case_name(cfg, i)
         if (out / f"{name}.npz").exists():

@@ -1,0 +1,121 @@
+"""The gradient the loss hands the model's output (history out_grad) and what the doctor reads from it, and from the
+share of the model watch() found frozen."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import gradmedic
+
+
+def _blobs(c: int, n: int = 512, d: int = 8, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    centers = torch.randn(c, d, generator=g) * 3
+    y = torch.randint(0, c, (n,), generator=g)
+    return centers[y] + torch.randn(n, d, generator=g), y
+
+
+def _mlp(d: int, c: int, seed: int = 0) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Linear(d, 32), torch.nn.ReLU(), torch.nn.Linear(32, 32), torch.nn.ReLU(),
+                               torch.nn.Linear(32, c))
+
+
+def _train(model, x, y, *, squash=None, steps=400, lr=1e-3, accumulate=1, every=10):
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+    mon = gradmedic.watch(model, opt, every=every)
+    g = torch.Generator().manual_seed(1)
+    for _ in range(steps):
+        opt.zero_grad(set_to_none=True)
+        for _ in range(accumulate):
+            i = torch.randint(0, len(x), (32,), generator=g)
+            z = model(x[i])
+            z = squash(z) if squash is not None else z
+            loss = F.cross_entropy(z, y[i]) / accumulate
+            loss.backward()
+            mon.step(loss * accumulate)
+        opt.step()
+    mon.close()
+    return mon
+
+
+def test_out_grad_is_the_mean_per_sample_gradient_at_the_output():
+    """Plain-PyTorch reference: for a mean cross-entropy over logits z the gradient at the output is
+    (softmax(z) - y) / N, so its rows' norms summed are the mean ||softmax(z) - y||; an (N, T, C) output counts
+    each position as a row."""
+    x, y = _blobs(7, n=64)
+    model = _mlp(8, 7)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    mon = gradmedic.watch(model, opt, every=1)
+    refs = []
+    for _ in range(3):
+        opt.zero_grad()
+        z = model(x)
+        loss = F.cross_entropy(z, y)
+        loss.backward()
+        mon.step(loss)
+        refs.append((z.detach().softmax(-1) - F.one_hot(y, 7)).norm(dim=1).mean().item())
+        opt.step()
+    mon.close()
+    assert np.allclose(mon.history.output("out_grad"), refs, rtol=1e-5)
+    assert refs[0] == pytest.approx(math.sqrt(1 - 1 / 7), abs=0.1)  # near chance at init: sqrt(1 - 1/C)
+
+    seq = torch.nn.Sequential(torch.nn.Embedding(11, 16), torch.nn.Linear(16, 11))
+    mon = gradmedic.watch(seq, every=1)
+    tok = torch.randint(0, 11, (4, 6))
+    z = seq(tok)
+    loss = F.cross_entropy(z.reshape(-1, 11), tok.reshape(-1))
+    loss.backward()
+    mon.step(loss)
+    mon.close()
+    ref = (z.detach().softmax(-1) - F.one_hot(tok, 11)).norm(dim=-1).mean().item()
+    assert mon.history.output("out_grad")[0] == pytest.approx(ref, rel=1e-5)
+
+
+def test_softmax_before_cross_entropy_is_named_from_the_output_gradient():
+    """Probabilities fed to CrossEntropyLoss over 10 classes: the loss never gets below ln(e + 9) - 1 and the output
+    receives about 1/10 of a cross-entropy's gradient.  The same run on logits is silent."""
+    x, y = _blobs(10)
+    sick = _train(_mlp(8, 10), x, y, squash=lambda z: z.softmax(-1))
+    d = sick.diagnose()
+    f = next((f for f in d.findings if f.problem == "saturated_loss"), None)
+    assert f is not None, str(d)
+    assert f.evidence["out_grad"] < 0.2 * f.evidence["out_grad_at_chance"]
+    assert f.evidence["out_grad_at_chance"] == pytest.approx(math.sqrt(0.9))
+    assert f.detected_at <= 200
+    healthy = _train(_mlp(8, 10), x, y)
+    assert healthy.diagnose().findings == [], str(healthy.diagnose())
+    assert np.nanmedian(healthy.history.output("out_grad")[:5]) > 0.5  # the full gradient while it learns
+
+
+def test_gradient_accumulation_is_not_taken_for_a_squashed_output():
+    """A loss divided over 8 micro-batches hands the output 1/8 of its gradient: the monitor's count of micro-batches
+    per update undoes that, so a healthy accumulated run near chance at first is not called saturated."""
+    x, y = _blobs(10, seed=3)
+    mon = _train(_mlp(8, 10, seed=3), x, y, steps=60, accumulate=8, lr=3e-4, every=8)
+    assert mon.loop_facts["accumulation"] == 8
+    assert not any(f.problem == "saturated_loss" for f in mon.diagnose().findings), str(mon.diagnose())
+
+
+def test_a_model_frozen_but_for_its_last_norm_is_told_so_and_a_linear_probe_is_not():
+    x, y = _blobs(10, seed=2)
+    frozen = torch.nn.Sequential(torch.nn.Linear(8, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10), torch.nn.LayerNorm(10))
+    for name, p in frozen.named_parameters():
+        p.requires_grad_(name.startswith("3."))  # the bug: all but the final LayerNorm frozen
+    mon = _train(frozen, x, y, steps=300)
+    f = next((f for f in mon.diagnose().findings if f.problem == "no_gradient"), None)
+    assert f is not None, str(mon.diagnose())
+    assert f.evidence["frozen_params"] == 8 * 64 + 64 + 64 * 10 + 10 and f.evidence["params"] == f.evidence["frozen_params"] + 20
+    assert "frozen" in f.message and "0" in f.evidence["frozen_modules"]
+
+    torch.manual_seed(0)
+    probe = torch.nn.Sequential(torch.nn.Linear(8, 512), torch.nn.ReLU(), torch.nn.Linear(512, 512), torch.nn.ReLU(),
+                                torch.nn.Linear(512, 10))
+    for p in list(probe[0].parameters()) + list(probe[2].parameters()):
+        p.requires_grad_(False)  # a linear probe on frozen random features: 98% frozen, and it learns
+    mon = _train(probe, x, y, steps=300, lr=3e-3)
+    assert mon.loop_facts["frozen_params"] > 0.9 * mon.loop_facts["params"]
+    assert not any(f.problem == "no_gradient" for f in mon.diagnose().findings), str(mon.diagnose())
