@@ -10,9 +10,7 @@
   image) with no positive output for any input of the batch (``dead_frac``: a healthy unit fires
   for about half the inputs, so for a batch of 32 it is silent on all of them with odds 2^-32),
   and the share saturated for sigmoid and tanh (estimated on the first ``ACT_SAMPLES`` = 32 samples
-  of the batch)
-  (|tanh| > 0.99, sigmoid outside [0.01, 0.99]: there the derivative is at most 1/25 of its peak,
-  seed 002 §7.4, so the unit passes almost no gradient back);
+  of the batch); what counts as silent, dead and saturated is defined once, in :mod:`gradmedic.units`;
 - per input feature of the first layer's input: mean and std (for the unscaled-input check);
 - per activation module, a histogram of the same sampled outputs: ``ACT_HIST_BINS`` = 40 equal bins
   over a range fixed by the module type (:func:`activation_range`; values beyond it are counted in
@@ -44,9 +42,11 @@ import torch
 from torch import nn
 
 from . import distributed as _dist
-from .activations import Maxout
+from . import units
 from .errors import WatchError
 from .history import ACT_STATS, LAYER_STATS, OUT_STATS, Chunk, History  # noqa: F401  (re-exported: the contract)
+from .hooks import Hooks
+from .units import UNBOUNDED_RANGE, activation_kind, activation_range  # noqa: F401  (re-exported)
 
 # Activation statistics are estimated from the first 32 samples of a batch: 32 x units values per
 # layer estimate shares to a few percent, and a unit silent for all 32 inputs is still dead with
@@ -55,43 +55,9 @@ ACT_SAMPLES = 32
 # Histograms: 40 bins resolve the shapes that matter (a spike at 0, mass piling up at sigmoid's 0
 # and 1) and cost 40 numbers per layer per sampled step on disk (fastai's ActivationStats uses 40).
 ACT_HIST_BINS = 40
-# Unbounded activations get [-4, 4] (ReLU [0, 4]): a well-initialized layer has unit-variance
-# pre-activations (He/LeCun/Glorot, seed 002 §7.5), so 4 std hold all but ~1e-4 of its outputs and
-# the bins stay narrow enough (0.2) to show the shape; a layer whose outputs blow up shows as mass
-# piling into the end bins, which is itself the message.
-UNBOUNDED_RANGE = 4.0
-
-# Modules whose output we understand.  "relu": share <= 0 is meaningful (dead units);
-# "saturating": share saturated is meaningful; "other": mean/std only.
-_RELU_FAMILY = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.RReLU, nn.PReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU, nn.SiLU, nn.Mish)
-_SATURATING = {nn.Sigmoid: (0.01, 0.99), nn.Tanh: (-0.99, 0.99), nn.Hardtanh: (-0.99, 0.99)}
-_OTHER = (Maxout, nn.Softplus)
 _CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 _watched: "weakref.WeakSet[nn.Module]" = weakref.WeakSet()
-
-
-def activation_range(m: nn.Module) -> tuple[float, float]:
-    """The fixed histogram range of an activation module's outputs: its own bounds where it has them."""
-    if isinstance(m, nn.Sigmoid):
-        return (0.0, 1.0)
-    if isinstance(m, (nn.Tanh, nn.Hardtanh)):
-        return (float(getattr(m, "min_val", -1.0)), float(getattr(m, "max_val", 1.0)))
-    if isinstance(m, nn.ReLU6):
-        return (0.0, 6.0)
-    if type(m) is nn.ReLU:  # never negative: spend every bin on [0, 4]
-        return (0.0, UNBOUNDED_RANGE)
-    return (-UNBOUNDED_RANGE, UNBOUNDED_RANGE)
-
-
-def activation_kind(m: nn.Module) -> str | None:
-    if isinstance(m, _RELU_FAMILY):
-        return "relu"
-    if type(m) in _SATURATING:
-        return "saturating"
-    if isinstance(m, _OTHER):
-        return "other"
-    return None
 
 
 class _Group(NamedTuple):
@@ -100,10 +66,10 @@ class _Group(NamedTuple):
 
     members: list[int]  # indices into the activation entries
     rows: torch.Tensor  # the same, as a tensor (rows of the (A, 5) statistics)
-    relu: bool  # ReLU family: share <= 0 and dead units are meaningful
+    relu: bool  # ReLU family: share <= 0 is meaningful
     sat: tuple[float, float] | None  # sigmoid/tanh: the bounds of saturation
     hist_range: tuple[float, float]
-    dead_dims: tuple[int, ...] | None  # the dims to take each unit's peak over; None: no dead-unit check
+    dead: bool  # dead units are measured (ReLU family, a batch of more than one sample)
 
 
 class Monitor:
@@ -186,13 +152,11 @@ class Monitor:
 
         self.act_names, self.act_kinds, self._act_modules = [], [], []
         self._act_src: list[str] = []  # "out": an activation module's output; "in": a Linear/Conv layer's input
-        for name, m in model.named_modules():
-            kind = activation_kind(m)
-            if kind:
-                self.act_names.append(name)
-                self.act_kinds.append(kind)
-                self._act_modules.append(m)
-                self._act_src.append("out")
+        for name, m, kind in units.activation_modules(model):
+            self.act_names.append(name)
+            self.act_kinds.append(kind)
+            self._act_modules.append(m)
+            self._act_src.append("out")
         self._notes: list[str] = []
         rnn = any(isinstance(m, nn.RNNBase) for m in model.modules())
         if not self._act_modules:
@@ -213,7 +177,7 @@ class Monitor:
                                + " gradient, update and loss checks still run")
         elif rnn:
             self._notes.append("the gates inside nn.LSTM/GRU/RNN are not hooked: their saturation is not measured")
-        self._sat = [(_SATURATING[type(m)] if k == "saturating" and src == "out" else None)
+        self._sat = [(units.saturation_bounds(m) if k == "saturating" and src == "out" else None)
                      for m, k, src in zip(self._act_modules, self.act_kinds, self._act_src)]
         self.hist_ranges = [activation_range(m) if src == "out" else (0.0, UNBOUNDED_RANGE)
                             for m, src in zip(self._act_modules, self._act_src)]
@@ -240,7 +204,7 @@ class Monitor:
         self._warned_hooks = False
         self._warned_order = False
         self._seen_grad = False  # a nonzero gradient recorded (then step() is not before backward())
-        self._hooks: list = []
+        self._hooks = Hooks()
         self._snap: list[torch.Tensor] | None = None
         self._skipped = 0
         self._skip_flags: list[torch.Tensor] = []  # pending (not yet flushed) skip flags
@@ -271,7 +235,7 @@ class Monitor:
             return
         self.flush()
         self._disarm()
-        self._remove_hooks()
+        self._hooks.remove()
         for f in self._closers + ([self._reduce.close] if self._reduce is not None else []):
             f()
         if self._opt_hook is not None:
@@ -366,15 +330,16 @@ class Monitor:
         if not (self._compiled and self._hooks):
             # Eager: hooks only for sampled passes, so other steps run at unwatched speed.  Compiled:
             # installed once and kept, since dynamo does not retrace for hooks added after compiling.
-            self._remove_hooks()
-            self._hooks.append(self._outer.register_forward_pre_hook(self._pass_hook))
+            h = self._hooks
+            h.remove()
+            h.input(self._outer, self._pass_hook)
             for i, m in enumerate(self._act_modules):
                 if self._act_src[i] == "out":
-                    self._hooks.append(m.register_forward_hook(self._make_act_hook(i)))
+                    h.output(m, self._make_act_hook(i))
                 else:
-                    self._hooks.append(m.register_forward_pre_hook(self._make_in_hook(i)))
-            self._hooks.append(self._first_layer.register_forward_pre_hook(self._input_hook))
-            self._hooks.append(self.model.register_forward_hook(self._output_hook))
+                    h.input(m, self._make_in_hook(i))
+            h.input(self._first_layer, self._input_hook)
+            h.output(self.model, self._output_hook)
         with torch.no_grad():
             params = [p.detach() for p in self._params]
             if self._snap is None:
@@ -395,12 +360,7 @@ class Monitor:
     def _disarm(self) -> None:
         self._armed = False
         if not self._compiled:
-            self._remove_hooks()
-
-    def _remove_hooks(self) -> None:
-        for h in self._hooks:
-            h.remove()
-        self._hooks = []
+            self._hooks.remove()
 
     def _clear_capture(self) -> None:
         self._act_out = [None] * len(self._act_modules)
@@ -502,10 +462,9 @@ class Monitor:
             if o is None:
                 continue
             fd = 1 if isinstance(self._act_modules[i], _CONV) else o.dim() - 1
-            zero = (o == 0).float().mean()
-            peak = o.movedim(fd, -1).reshape(-1, o.shape[fd]).abs().amax(0)
+            zero, dead = units.zero_features(o, fd)
             out[i, ACT_STATS.index("zero_frac")] = zero
-            out[i, ACT_STATS.index("dead_frac")] = (peak == 0).float().mean()
+            out[i, ACT_STATS.index("dead_frac")] = dead
         idx = [i for i in self._out_idx if self._act_out[i] is not None]
         if not idx:
             return out, hists
@@ -535,13 +494,9 @@ class Monitor:
             by_key.setdefault(key, []).append(i)
         groups = []
         for (shape, relu, sat, hist_range), members in by_key.items():
-            # dead units: the peak of each unit over every other dim (channels of an image, else the
-            # last dim), for outputs with a batch dim of more than one sample
-            dims = None
-            if relu and len(shape) >= 2 and shape[0] > 1:
-                unit_dim = 1 if len(shape) == 4 else len(shape) - 1
-                dims = tuple(d + 1 for d in range(len(shape)) if d != unit_dim)
-            groups.append(_Group(members, torch.tensor(members, device=self.device), relu, sat, hist_range, dims))
+            # dead units need a batch dim of more than one sample
+            dead = relu and len(shape) >= 2 and shape[0] > 1
+            groups.append(_Group(members, torch.tensor(members, device=self.device), relu, sat, hist_range, dead))
         return groups
 
     def _group_stats(self, g: _Group) -> tuple[torch.Tensor, torch.Tensor]:
@@ -556,18 +511,9 @@ class Monitor:
         dev = flat - mean.float()[:, None]
         std = (torch.linalg.vector_norm(dev, dim=1).double() ** 2 / max(n - 1, 1)).sqrt()
         nan = torch.full_like(mean, math.nan)
-        # Counts with float ops (a comparison into bool costs 3-4x more on CPU): x > t exactly when
-        # x - t > 0 (a difference of distinct floats is never 0), and relu(.).sign() is that 0/1
-        # indicator; NaN, which compares False, is first mapped to 1 (not <= 0, not saturated; relu
-        # itself may map NaN to 0).
-        above = lambda v: v.nan_to_num_(1.0).relu_().sign_().sum(1).double()  # noqa: E731  (v is a temporary)
-        zero = dead = satf = nan
-        if g.relu:
-            zero = (n - above(torch.nan_to_num(flat, 1.0))) / n
-            if g.dead_dims is not None:
-                dead = (x.amax(dim=g.dead_dims) <= 0).double().mean(1)
-        if g.sat is not None:
-            satf = (2 * n - above(flat - g.sat[0]) - above(g.sat[1] - flat)) / n
+        zero = units.silent_share(flat) if g.relu else nan
+        dead = units.dead_share(x) if g.dead else nan
+        satf = units.saturated_share(flat, g.sat) if g.sat is not None else nan
         stats = torch.stack([mean, std, zero, satf, dead], 1).float()
         # histograms: torch.histc of each row, clamped first (one clamp for the group) so that values
         # beyond the range are counted in the end bins
