@@ -14,6 +14,7 @@ import torch
 from rich.console import Console
 
 from gradmedic.experiments import EXPERIMENTS, activations, learning_rate, optimizers
+from gradmedic.show.style import claims
 
 
 def _quiet() -> Console:
@@ -87,8 +88,12 @@ def test_optimizers_study(tmp_path):
     assert v["Adam"]["first_step_dx_over_dy"] == pytest.approx(1.0, rel=1e-6)  # Adam's first step: lr * sign(g)
     assert v["Momentum"]["steps_to_tol"] < v["GD"]["steps_to_tol"] / 2
     assert s["GD"]["steps_to_escape"] >= 2 * s["Momentum"]["steps_to_escape"]
-    for name in ("valley", "saddle"):
-        assert (Path(res["report"]).parent / f"{name}.png").stat().st_size > 10_000
+    # what the pictures claim are the study's own step counts
+    d = Path(res["report"]).parent
+    assert claims(d / "valley.png")[0].endswith(
+        f"GD {v['GD']['steps_to_tol']}, momentum {v['Momentum']['steps_to_tol']}, Adam {v['Adam']['steps_to_tol']}")
+    assert claims(d / "saddle.png")[0] == (f"saddle: steps to escape: GD {s['GD']['steps_to_escape']}, momentum "
+                                           f"{s['Momentum']['steps_to_escape']}, Adam {s['Adam']['steps_to_escape']}")
 
 
 def test_learning_rate_study(tmp_path):
@@ -98,7 +103,8 @@ def test_learning_rate_study(tmp_path):
     assert diag["lr 1 (good)"] == [] and diag["lr 1 + cosine"] == []
     assert runs["lr 1e-5 (too small)"]["train_loss"] > 0.6  # chance is ln 2 = 0.693
     assert runs["lr 1 + cosine"]["train_loss"] < runs["lr 1 (good)"]["train_loss"] < 0.15
-    assert (Path(res["report"]).parent / "loss_curves.png").is_file()
+    head = claims(Path(res["report"]).parent / "loss_curves.png")[0]  # the picture quotes the runs' final losses
+    assert f"annealed lr 1 ends at {runs['lr 1 + cosine']['train_loss']:.3g} (cosine)" in head, head
 
 
 def test_normalization_study(tmp_path):
@@ -124,6 +130,8 @@ def test_activations_study(tmp_path):
     assert "vanishing_gradients" in res["diagnoses"]["sigmoid"]
     assert all(not res["diagnoses"][a] for a in activations.RELU_FAMILY)  # the doctor stays silent on them
     assert math.isfinite(runs["maxout"]["train_loss"]) and runs["relu"]["test_metric"] >= 0.9
+    head = claims(Path(res["report"]).parent / "grad_profile.png")[0]
+    assert head.startswith(f"sigmoid's first layer gets {runs['sigmoid']['first_to_last_grad_ratio']:.2g}x"), head
 
 
 def test_specs_use_each_activations_fair_init_and_one_setting():
