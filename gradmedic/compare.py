@@ -34,9 +34,11 @@ from rich.console import Console
 
 from . import spec as spec_mod
 from .errors import SpecError
-from .spec import Spec
-from .show.compare import print_compare, table_rows, write as _write  # noqa: F401 - table_rows: compare's API
+from .show.compare import done_line, print_compare
+from .show.compare import write as _write
 from .show.numbers import label_value as _show
+from .show.progress import Bar
+from .spec import Spec
 
 LOSS_POINTS = 100  # the loss curve a worker sends back: at most this many bin means (a readable curve; bins smooth batch noise)
 DEFAULT_TARGET_SHARE = 0.9  # default target: 90% of the best variant's mean accuracy (or best MSE / 0.9)
@@ -431,42 +433,6 @@ def _context() -> multiprocessing.context.BaseContext:
     return ctx
 
 
-class _Progress:
-    """A rich bar over the runs on a terminal; one plain line per finished run otherwise."""
-
-    def __init__(self, console: Console, total: int, quiet: bool):
-        self.console, self.total, self.done = console, total, 0
-        self.mode = "none" if quiet else "rich" if console.is_terminal else "plain"
-        if self.mode == "rich":
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self.bar = Progress(TextColumn("[bold]compare"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                TextColumn("{task.description}"), console=console, transient=True)
-            self.task = self.bar.add_task("", total=total)
-            self.bar.start()
-
-    def update(self, line: str) -> None:
-        self.done += 1
-        if self.mode == "rich":
-            self.bar.console.print(line, highlight=False)
-            self.bar.update(self.task, completed=self.done)
-        elif self.mode == "plain":
-            self.console.print(f"[{self.done}/{self.total}] {line}", highlight=False)
-
-    def close(self) -> None:
-        if self.mode == "rich":
-            self.bar.stop()
-
-
-def _done_line(o: RunOutcome, label: str) -> str:
-    if o.status == "failed":
-        return f"{label}, seed {o.seed}: failed: {o.error}"
-    m = o.test_metric
-    metric = (o.summary or {}).get("metric", "metric")
-    return (f"{label}, seed {o.seed}: {o.status}, test {metric} {m:.4g}" if m is not None else
-            f"{label}, seed {o.seed}: {o.status}") + (f" ({o.seconds:.1f} s)" if o.seconds else "")
-
-
 def _end_workers(pool: ProcessPoolExecutor) -> None:
     """Stop the pool's worker processes now (after Ctrl-C): queued runs are cancelled, running ones
     end mid-run and keep what they streamed to disk (their directories have no summary.json)."""
@@ -533,7 +499,7 @@ def compare(spec: Spec, vary: dict[str, list[Any]], seeds: int = 1, workers: int
 
     status = "ok"
     start, start_wall = time.perf_counter(), time.time()
-    bar = _Progress(console, len(jobs), quiet)
+    bar = Bar(console, len(jobs), quiet, "compare")
     pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_init_worker)
     try:
         futures: dict[Future, RunOutcome] = {pool.submit(_run_job, j): o for j, o in zip(jobs, outcomes)}
@@ -551,7 +517,7 @@ def compare(spec: Spec, vary: dict[str, list[Any]], seeds: int = 1, workers: int
                     o.loss_steps, o.loss, o.grad_norm = res["loss_steps"], res["loss"], res["grad_norm"]
                     o.reference_loss, o.seconds, o.status = res["reference_loss"], res["seconds"], res["summary"]["status"]
                     o.started, o.cpu_seconds = res["started"], res["cpu_seconds"]
-                bar.update(_done_line(o, labels[o.variant]))
+                bar.update(done_line(o, labels[o.variant]))
                 if on_run:
                     on_run(o)
     except KeyboardInterrupt:

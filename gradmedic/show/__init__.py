@@ -17,6 +17,7 @@ Nothing here measures, trains or rebuilds a model: every picture is drawn from a
 - ``compare``: the compare table (console and report), its two pictures and its report;
 - ``experiments``: pictures only the seeds' experiments draw (optimizer paths over contours);
 - ``tune``: a study's pictures (history, importances, intermediate values by prune reason).
+- ``progress``: the progress bar over many runs or trials (compare; tune should use it too).
 
 Importing ``gradmedic.show`` loads nothing; matplotlib is imported only by the modules that draw.
 """

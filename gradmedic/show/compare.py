@@ -18,7 +18,7 @@ from .numbers import flags, fraction, label_value, pm
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from ..compare import CompareResult, VariantResult
+    from ..compare import CompareResult, RunOutcome, VariantResult
 
 
 # -- the table -------------------------------------------------------------------------------------
@@ -82,6 +82,16 @@ def print_compare(res: CompareResult, console: Console) -> None:
             console.print(f"  [red]{r.status}[/red]: {r.name}" + (f": {r.error}" if r.error else ""), highlight=False)
     if res.status == "interrupted":
         console.print("  [yellow]interrupted[/yellow]: finished runs are kept; the table shows only them", highlight=False)
+
+
+def done_line(o: RunOutcome, label: str) -> str:
+    """One finished run, as the progress says it."""
+    if o.status == "failed":
+        return f"{label}, seed {o.seed}: failed: {o.error}"
+    m = o.test_metric
+    metric = (o.summary or {}).get("metric", "metric")
+    return (f"{label}, seed {o.seed}: {o.status}, test {metric} {m:.4g}" if m is not None else
+            f"{label}, seed {o.seed}: {o.status}") + (f" ({o.seconds:.1f} s)" if o.seconds else "")
 
 
 # -- pictures --------------------------------------------------------------------------------------
