@@ -179,6 +179,12 @@ class Thresholds(BaseModel):
         "near-uniform probabilities), a sigmoid at most 1/4. A loss over logits hands the output all of it whatever "
         "the network below does (dead, vanishing or starved nets stall with a full output gradient), so only a squashed "
         "output falls 5x below. (A 2-way softmax passes 1/2: that one is left to the fading gradients.)"))
+    out_grad_bound: float = Field(0.5, gt=0, le=1, description=(
+        "share of the least gradient a cross-entropy over logits must hand the output at the loss it reports (a row's "
+        "||p - y|| >= 1 - p_y while its loss -ln p_y <= ln C + the row's logit range r, so a mean loss L needs about "
+        "L / (ln C + r)) below which the output gradient contradicts a loss over logits; half, since the recorded range "
+        "is the rows' mean, not each row's. It keeps a model with a few confidently wrong rows (label noise: a high "
+        "loss on a small mean gradient) from being taken for a squashed one."))
     frozen_share: float = Field(0.9, gt=0, lt=1, description=(
         "share of the model's parameters frozen (requires_grad=False at watch()) above which a run whose loss makes no "
         "progress is told so: nine in ten parameters cannot learn. Linear probes and adapters (LoRA trains ~0.1-1%) "
@@ -1049,11 +1055,18 @@ def _squashed_output(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Find
     c = float(np.nanmedian(h.output("width")))
     full = math.sqrt(1.0 - 1.0 / c) if c >= 2 else 0.5  # ||softmax(z) - y|| at uniform p; |sigmoid(z) - y| at z = 0
     og = og * max(1, int(ctx.loop.get("accumulation") or 1))  # a loss divided over k micro-batches hands 1/k of it
-    low = np.isfinite(og) & (og < th.out_grad_share * full)
+    rng = h.output("logit_range")
     for t in _eval_points(h, th).tolist():
         rows = _window_rows(h, t, th.window)
         now = L.level(t - L.q, t)
-        if t < th.min_steps or len(rows) < 3 or not low[rows].all() or not now >= 0.5 * L.chance:
+        if t < th.min_steps or len(rows) < 3 or not now >= 0.5 * L.chance:
+            continue
+        # what a cross-entropy over logits must hand the output at this loss: a row's ||p - y|| >= 1 - p_y, and its loss
+        # -ln p_y is at most ln C + its logits' range r, so a mean loss L needs a mean ||p - y|| of at least about
+        # L / (ln C + r) (a few confidently wrong rows - label noise - carry a high loss on a small gradient)
+        need = now / (L.chance + np.where(np.isfinite(rng), rng, 0.0))
+        low = np.isfinite(og) & (og < th.out_grad_share * full) & (og < th.out_grad_bound * need)
+        if not low[rows].all():
             continue
         since = _since(h.stat_steps, low, int(rows[-1]))
         g = float(np.median(og[rows]))

@@ -119,3 +119,12 @@ def test_a_model_frozen_but_for_its_last_norm_is_told_so_and_a_linear_probe_is_n
     mon = _train(probe, x, y, steps=300, lr=3e-3)
     assert mon.loop_facts["frozen_params"] > 0.9 * mon.loop_facts["params"]
     assert not any(f.problem == "no_gradient" for f in mon.diagnose().findings), str(mon.diagnose())
+
+
+def test_label_noise_is_not_taken_for_a_squashed_output():
+    """15% flipped labels keep a healthy binary classifier's loss high on a modest gradient: silent."""
+    x, y = _blobs(2, seed=5)
+    y = torch.where(torch.rand(len(y), generator=torch.Generator().manual_seed(5)) < 0.15, 1 - y, y)
+    mon = _train(_mlp(8, 2, seed=5), x, y, steps=600, lr=3e-3)
+    assert np.nanmedian(mon.history.output("out_grad")) > 0.2  # 1 - p_y of the noisy rows, not a vanished gradient
+    assert mon.diagnose().findings == [], str(mon.diagnose())
