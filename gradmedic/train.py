@@ -1,7 +1,22 @@
 """Train a spec while the monitor records what happens inside each layer.
 
 A plain in-memory loop (no DataLoader: for small tensors its per-batch overhead would dwarf the
-model).  Stops cleanly on NaN/inf, on Ctrl-C, or at the end, always keeping what was recorded.
+model).  The loop only trains and evaluates; it fires events and everything else listens:
+
+- ``after_backward(run)``: the step's gradients are ready, before the optimizer step (the monitor
+  records, the NaN check reads the loss, clipping clips);
+- ``after_step(run)``: after the optimizer step (``stop_when``, the progress bar, the timed flush);
+- ``after_flush(run, chunk)``: the monitor moved records to the host (the run writer, TensorBoard,
+  the NaN check of a loss kept on an accelerator);
+- ``after_epoch(run, row)``: the epoch was evaluated (writers, progress, ``stop_when``'s stop, the NaN
+  check, ``on_epoch``, the learning-rate schedule, in that order);
+- ``after_fit(run, result)``: the run ended and was diagnosed (the run writer's summary); ``close(run)``
+  always, also on an error (the progress bar, TensorBoard).
+
+A listener ends training with ``run.request_stop(status, ...)`` (the first request wins; later listeners
+of the same event are not called) or ends the epoch early with ``run.end_epoch = True`` (the partial
+epoch is still evaluated).  Stops cleanly on NaN/inf, on Ctrl-C, or at the end, always keeping what
+was recorded.
 """
 
 from __future__ import annotations
@@ -75,6 +90,188 @@ class Result:
         }
 
 
+@dataclass
+class Stop:
+    """Why training ended before its last epoch."""
+
+    status: str  # non_finite, stopped, interrupted
+    reason: str | None = None  # for "stopped": what the stop_when / on_epoch callback returned
+    non_finite: dict[str, Any] | None = None  # for "non_finite": where (see _where)
+
+
+@dataclass
+class Run:
+    """What the listeners of one training run see: the loop's objects and where it is."""
+
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    monitor: Monitor
+    steps: int = 0
+    epoch: int | None = None  # None once the fit is over
+    loss: torch.Tensor | None = None  # this step's loss
+    epochs: list[dict[str, Any]] = field(default_factory=list)
+    end_epoch: bool = False  # a listener asks to end this epoch after the step (it is still evaluated)
+    stop: Stop | None = None
+
+    def request_stop(self, status: str, reason: str | None = None, non_finite: dict[str, Any] | None = None) -> None:
+        if self.stop is None:  # the first reason to stop is the one reported
+            self.stop = Stop(status, reason, non_finite)
+
+
+EVENTS = ("after_backward", "after_step", "after_flush", "after_epoch", "after_fit", "close")
+
+
+class _Events:
+    """The listeners' methods per event, in the listeners' order."""
+
+    def __init__(self, listeners: list[Any]):
+        self.calls = {e: [getattr(x, e) for x in listeners if hasattr(x, e)] for e in EVENTS}
+
+    def fire(self, event: str, run: Run, *args: Any) -> bool:
+        """Call each listener of ``event`` until one stops the run; True when the run is stopped."""
+        before = run.stop
+        for f in self.calls[event]:
+            f(run, *args)
+            if run.stop is not before:
+                break
+        return run.stop is not None
+
+
+# -- listeners ------------------------------------------------------------------------------------
+
+class _Measure:
+    """The monitor records the step (before clipping: it sees the gradients backward produced)."""
+
+    def after_backward(self, run: Run) -> None:
+        run.monitor.step(run.loss)
+
+
+class _NonFinite:
+    """Stop at the first NaN/inf loss: read every step where that is free (CPU), else at each flush; and an
+    epoch whose training loss is not finite."""
+
+    def __init__(self, sync: bool):
+        self.sync = sync
+
+    def after_backward(self, run: Run) -> None:
+        if self.sync:
+            lv = run.loss.item()
+            if not math.isfinite(lv):
+                run.request_stop("non_finite", non_finite=_where(run.monitor, run.steps, run.epoch, lv))
+
+    def after_flush(self, run: Run, chunk: Any) -> None:
+        if not self.sync and not np.all(np.isfinite(chunk.loss)):
+            bad = int(np.argmin(np.isfinite(chunk.loss)))
+            run.request_stop("non_finite", non_finite=_where(run.monitor, int(chunk.loss_steps[bad]), run.epoch,
+                                                              float(chunk.loss[bad])))
+
+    def after_epoch(self, run: Run, row: dict[str, Any]) -> None:
+        if not math.isfinite(row["train_loss"]):
+            run.request_stop("non_finite", non_finite=_where(run.monitor, run.steps, run.epoch, row["train_loss"]))
+
+
+class _Clip:
+    """Clip each gradient element to [-value, value], then the total norm to ``norm``."""
+
+    def __init__(self, value: float | None, norm: float | None):
+        self.value, self.norm = value, norm
+
+    def after_backward(self, run: Run) -> None:
+        if self.value is not None:
+            torch.nn.utils.clip_grad_value_(run.model.parameters(), self.value)
+        if self.norm is not None:
+            torch.nn.utils.clip_grad_norm_(run.model.parameters(), self.norm)
+
+
+class _StopWhen:
+    """``stop_when(monitor)`` every ``every`` steps: a reason ends the epoch, which is evaluated, then the run."""
+
+    def __init__(self, fn: Callable[[Monitor], str | None], every: int):
+        self.fn, self.every, self.reason = fn, every, None
+
+    def after_step(self, run: Run) -> None:
+        if run.steps % self.every == 0:
+            self.reason = self.fn(run.monitor)
+            if self.reason:
+                run.end_epoch = True
+
+    def after_epoch(self, run: Run, row: dict[str, Any]) -> None:
+        if self.reason:  # the partial epoch was evaluated and written: a stopped run still has its metric
+            run.request_stop("stopped", self.reason)
+
+
+class _OnEpoch:
+    """``on_epoch(row, monitor)`` after each epoch; a reason stops the run (a tuner prunes here)."""
+
+    def __init__(self, fn: Callable[[dict[str, Any], Monitor], str | None]):
+        self.fn = fn
+
+    def after_epoch(self, run: Run, row: dict[str, Any]) -> None:
+        reason = self.fn(row, run.monitor)
+        if reason:
+            run.request_stop("stopped", reason)
+
+
+class _Schedule:
+    """The learning-rate schedule steps once per epoch (plateau: on the held-out loss)."""
+
+    def __init__(self, sched: Any, plateau: bool):
+        self.sched, self.plateau = sched, plateau
+
+    def after_epoch(self, run: Run, row: dict[str, Any]) -> None:
+        self.sched.step(row["test_loss"]) if self.plateau else self.sched.step()
+
+
+class _FlushEvery:
+    """Records reach the host, and from there the disk, at least every ``seconds``."""
+
+    def __init__(self, seconds: float):
+        self.seconds, self.last = seconds, time.perf_counter()
+
+    def after_step(self, run: Run) -> None:
+        now = time.perf_counter()
+        if now - self.last > self.seconds:
+            self.last = now
+            run.monitor.flush()
+
+
+class _Records:
+    """The run directory (gradmedic.records): steps at each flush, epochs, and at the end the summary."""
+
+    def __init__(self, writer: RunWriter):
+        self.writer = writer
+
+    def after_flush(self, run: Run, chunk: Any) -> None:
+        self.writer.write_chunk(chunk)
+
+    def after_epoch(self, run: Run, row: dict[str, Any]) -> None:
+        self.writer.write_epoch(row)
+
+    def after_fit(self, run: Run, result: Result) -> None:
+        summary = result.summary()
+        summary["problems"] = sorted(result.diagnosis.problems)
+        summary["row_spread"] = run.monitor.row_spread()
+        if "stopped" in result.extra:
+            summary["stopped"] = result.extra["stopped"]
+        self.writer.finish(summary, run.model, result.diagnosis.to_dict())
+
+
+class _TensorBoard:
+    """The same records as TensorBoard events (gradmedic.tensorboard)."""
+
+    def __init__(self, tb: Any):
+        self.tb = tb
+
+    def after_flush(self, run: Run, chunk: Any) -> None:
+        self.tb.write_chunk(chunk)
+
+    def after_epoch(self, run: Run, row: dict[str, Any]) -> None:
+        self.tb.write_epoch(row)
+
+    def close(self, run: Run) -> None:
+        self.tb.close()
+
+
 class _Progress:
     """A rich bar on a terminal, a plain line per ~10% of epochs otherwise, or nothing."""
 
@@ -83,6 +280,7 @@ class _Progress:
             mode = "rich" if console.is_terminal else "plain"
         self.mode, self.console, self.epochs = mode, console, epochs
         self.every_epoch = max(1, epochs // 10)
+        self.last = 0.0
         if mode == "rich":
             self.bar = Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
                                 TextColumn("loss {task.fields[loss]}  lr {task.fields[lr]}"), TimeRemainingColumn(),
@@ -90,18 +288,50 @@ class _Progress:
             self.task = self.bar.add_task("train", total=total_steps, loss="-", lr="-")
             self.bar.start()
 
-    def step(self, steps: int, loss: float, lr: float) -> None:
+    def after_step(self, run: Run) -> None:
         if self.mode == "rich":
-            self.bar.update(self.task, completed=steps, loss=f"{loss:.4g}", lr=f"{lr:.3g}")
+            now = time.perf_counter()
+            if now - self.last > 0.1:
+                self.last = now
+                lr = run.optimizer.param_groups[0]["lr"]
+                self.bar.update(self.task, completed=run.steps, loss=f"{run.loss.item():.4g}", lr=f"{lr:.3g}")
 
-    def epoch(self, row: dict[str, Any]) -> None:
+    def after_epoch(self, run: Run, row: dict[str, Any]) -> None:
         if self.mode == "plain" and (row["epoch"] % self.every_epoch == 0 or row["epoch"] == self.epochs):
             self.console.print(f"epoch {row['epoch']}/{self.epochs}  step {row['step']}  loss {row['train_loss']:.4g}  "
                                f"test {row['test_metric']:.4g}  lr {row['lr']:.3g}", highlight=False)
 
-    def close(self) -> None:
+    def close(self, run: Run) -> None:
         if self.mode == "rich":
             self.bar.stop()
+
+
+# -- the loop -------------------------------------------------------------------------------------
+
+def _fit(run: Run, events: _Events, loss_fn: Callable, batches: Callable[[], Any], epochs: int,
+         evaluate: Callable[[], dict[str, Any]]) -> None:
+    """Train until the last epoch or a listener's stop."""
+    model, opt = run.model, run.optimizer
+    for epoch in range(1, epochs + 1):
+        run.epoch, run.end_epoch = epoch, False
+        model.train()
+        for xb, yb in batches():
+            opt.zero_grad(set_to_none=True)
+            run.loss = loss_fn(model(xb), yb)
+            run.loss.backward()
+            run.steps += 1
+            if events.fire("after_backward", run):
+                return
+            opt.step()
+            if events.fire("after_step", run):
+                return
+            if run.end_epoch:
+                break
+        row = evaluate()
+        row.update(epoch=epoch, step=run.steps, lr=opt.param_groups[0]["lr"])
+        run.epochs.append(row)
+        if events.fire("after_epoch", run, row):
+            return
 
 
 def train(spec: Spec, *, runs_dir: str | Path | None = "runs", progress: str = "auto",
@@ -122,129 +352,74 @@ def train(spec: Spec, *, runs_dir: str | Path | None = "runs", progress: str = "
     torch.manual_seed(t.seed)
     data = load_data(spec)
     p = plan(spec, data)
-    loss_name = p.loss
     model = build_mod.build(spec.model, data).to(device)
     opt = make_optimizer(model.parameters(), t)
     sched = make_scheduler(opt, t)
-    loss_fn = make_loss(loss_name)
+    loss_fn = make_loss(p.loss)
     x_tr, y_tr, x_te, y_te = (a.to(device) for a in (data.x_train, data.y_train, data.x_test, data.y_test))
-    n, bs, steps_per_epoch, metric = p.rows, p.batch_size, p.steps_per_epoch, p.metric
     gen = torch.Generator().manual_seed(t.seed)
 
-    monitor = Monitor(model, opt, every=t.stats_every, reference_loss=_chance_loss(loss_name, data, y_tr))
+    def batches():
+        perm = torch.randperm(p.rows, generator=gen).to(device) if p.batch_size < p.rows else None
+        for b in range(p.steps_per_epoch):
+            if perm is None:
+                yield x_tr, y_tr
+            else:
+                idx = perm[b * p.batch_size:(b + 1) * p.batch_size]
+                yield x_tr[idx], y_tr[idx]
+
+    monitor = Monitor(model, opt, every=t.stats_every, reference_loss=_chance_loss(p.loss, data, y_tr))
     monitor.spec, monitor.regression = spec, data.task == "regression"
-    writer = None
-    run_dir = None
+    run = Run(model, opt, monitor)
+    # the order of the listeners is the order of each event's calls
+    listeners: list[Any] = [_Measure()]
+    run_dir = tb = None
     if runs_dir is not None:
         run_dir = new_run_dir(runs_dir, spec.name)
-        writer = RunWriter(run_dir, to_json(spec), monitor.layer_names, monitor.act_names, monitor.act_kinds,
-                           monitor.layer_types, monitor.reference_loss, hist_ranges=monitor.hist_ranges,
-                           act_types=monitor.act_types)
-        monitor.on_flush.append(writer.write_chunk)
-    tb = None
+        listeners.append(_Records(RunWriter(run_dir, to_json(spec), monitor.layer_names, monitor.act_names,
+                                            monitor.act_kinds, monitor.layer_types, monitor.reference_loss,
+                                            hist_ranges=monitor.hist_ranges, act_types=monitor.act_types)))
     if tensorboard is not None:
         from .tensorboard import TensorBoardWriter
 
         # one TensorBoard run per training run: ``tensorboard --logdir DIR`` then compares them
         tb = TensorBoardWriter(Path(tensorboard) / (run_dir.name if run_dir else spec.name), monitor.layer_names,
-                               monitor.act_names, hist_ranges=monitor.hist_ranges, metric=metric)
-        monitor.on_flush.append(tb.write_chunk)
+                               monitor.act_names, hist_ranges=monitor.hist_ranges, metric=p.metric)
+        listeners.append(_TensorBoard(tb))
+    listeners.append(_Progress(progress, p.total_steps, t.epochs, console))
+    if stop_when is not None:
+        listeners.append(_StopWhen(stop_when, check_every))
+    # reading the loss is free on CPU; on an accelerator it is checked at each flush
+    listeners.append(_NonFinite(sync=device.type == "cpu"))
+    if t.clip_value is not None or t.clip_norm is not None:
+        listeners.append(_Clip(t.clip_value, t.clip_norm))
+    if on_epoch is not None:
+        listeners.append(_OnEpoch(on_epoch))
+    if sched is not None:
+        listeners.append(_Schedule(sched, t.schedule == "plateau"))
+    listeners.append(_FlushEvery(FLUSH_SECONDS))
+    events = _Events(listeners)
+    monitor.on_flush.append(lambda chunk: events.fire("after_flush", run, chunk))
 
-    bar = _Progress(progress, steps_per_epoch * t.epochs, t.epochs, console)
-    epochs: list[dict[str, Any]] = []
-    status, non_finite, steps, stopped = "ok", None, 0, None
-    sync_loss = device.type == "cpu"  # reading the loss is free on CPU; on CUDA it is checked at each flush
-    last_flush = last_bar = start = time.perf_counter()
+    start = time.perf_counter()
     try:
-        for epoch in range(1, t.epochs + 1):
-            model.train()
-            perm = torch.randperm(n, generator=gen).to(device) if bs < n else None
-            for b in range(steps_per_epoch):
-                if perm is None:
-                    xb, yb = x_tr, y_tr
-                else:
-                    idx = perm[b * bs:(b + 1) * bs]
-                    xb, yb = x_tr[idx], y_tr[idx]
-                opt.zero_grad(set_to_none=True)
-                loss = loss_fn(model(xb), yb)
-                loss.backward()
-                steps += 1
-                monitor.step(loss)
-                if sync_loss:
-                    lv = loss.item()
-                    if not math.isfinite(lv):
-                        non_finite = _where(monitor, steps, epoch, lv)
-                        break
-                if t.clip_value is not None:
-                    torch.nn.utils.clip_grad_value_(model.parameters(), t.clip_value)
-                if t.clip_norm is not None:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), t.clip_norm)
-                opt.step()
-                if stop_when is not None and steps % check_every == 0:
-                    stopped = stop_when(monitor)
-                    if stopped:
-                        break
-                now = time.perf_counter()
-                if bar.mode == "rich" and now - last_bar > 0.1:
-                    last_bar = now
-                    bar.step(steps, loss.item(), opt.param_groups[0]["lr"])
-                if now - last_flush > FLUSH_SECONDS:
-                    last_flush = now
-                    chunk = monitor.flush()
-                    if not sync_loss and chunk is not None and not np.all(np.isfinite(chunk.loss)):
-                        bad = int(np.argmin(np.isfinite(chunk.loss)))
-                        non_finite = _where(monitor, int(chunk.loss_steps[bad]), epoch, float(chunk.loss[bad]))
-                        break
-            if non_finite:
-                status = "non_finite"
-                break
-            row = _evaluate(model, loss_fn, data, x_tr, y_tr, x_te, y_te, metric)
-            row.update(epoch=epoch, step=steps, lr=opt.param_groups[0]["lr"])
-            epochs.append(row)
-            if writer:
-                writer.write_epoch(row)
-            if tb:
-                tb.write_epoch(row)
-            bar.epoch(row)
-            if stopped:  # the partial epoch was evaluated above: a stopped run still has its metric
-                status = "stopped"
-                break
-            if not math.isfinite(row["train_loss"]):
-                status, non_finite = "non_finite", _where(monitor, steps, epoch, row["train_loss"])
-                break
-            if on_epoch is not None:
-                stopped = on_epoch(row, monitor) or None
-                if stopped:
-                    status = "stopped"
-                    break
-            if sched is not None:
-                sched.step(row["test_loss"]) if t.schedule == "plateau" else sched.step()
+        _fit(run, events, loss_fn, batches, t.epochs,
+             lambda: _evaluate(model, loss_fn, data, x_tr, y_tr, x_te, y_te, p.metric))
     except KeyboardInterrupt:
-        status = "interrupted"
+        run.request_stop("interrupted")
     finally:
-        bar.close()
+        run.epoch = None  # a non-finite loss found in the last records is reported without an epoch
         monitor.flush()
-        if tb:
-            tb.close()
+        events.fire("close", run)
     seconds = time.perf_counter() - start
-    if not sync_loss and status == "ok":
-        bad = ~np.isfinite(monitor.history.loss)
-        if bad.any():
-            i = int(np.argmax(bad))
-            status, non_finite = "non_finite", _where(monitor, int(monitor.history.loss_steps[i]), None, float(monitor.history.loss[i]))
-    result = Result(spec, model, monitor, epochs, status, steps, seconds, metric, run_dir, non_finite,
-                    extra={"loss": loss_name, "device": str(device), "task": data.task,
-                           **({"tensorboard": str(tb.log_dir)} if tb else {}),
-                           **({"stopped": stopped} if stopped else {})})
+    stop = run.stop or Stop("ok")
+    result = Result(spec, model, monitor, run.epochs, stop.status, run.steps, seconds, p.metric, run_dir,
+                    stop.non_finite, extra={"loss": p.loss, "device": str(device), "task": data.task,
+                                            **({"tensorboard": str(tb.log_dir)} if tb else {}),
+                                            **({"stopped": stop.reason} if stop.reason else {})})
     result.diagnosis = monitor.diagnose()
     monitor.close()
-    if writer:
-        summary = result.summary()
-        summary["problems"] = sorted(result.diagnosis.problems)
-        summary["row_spread"] = monitor.row_spread()
-        if stopped:
-            summary["stopped"] = stopped
-        writer.finish(summary, model, result.diagnosis.to_dict())
+    events.fire("after_fit", run, result)
     return result
 
 

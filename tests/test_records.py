@@ -254,3 +254,73 @@ def test_a_run_recorded_before_histograms_still_loads(tiny, tmp_path):
     back = Run(d)
     assert back.history.hists is None and back.history.hist_ranges is None
     np.testing.assert_array_equal(back.history.layer("grad_norm"), tiny.history.layer("grad_norm"))
+
+
+# -- the loop's events ---------------------------------------------------------------------------------
+def test_stop_when_ends_the_epoch_which_is_still_evaluated_and_written(tmp_path):
+    """stop_when is asked every check_every steps; its reason ends the epoch, which is evaluated and
+    written, and the run (status stopped, the reason in extra and summary.json)."""
+    asked = []
+
+    def stop_when(monitor):
+        asked.append(monitor.steps)
+        return "enough" if monitor.steps >= 6 else None
+
+    r = train(spec(TINY, epochs=5), runs_dir=tmp_path, progress="none", stop_when=stop_when, check_every=3)
+    assert asked == [3, 6] and r.steps == 6 and r.status == "stopped" and r.extra["stopped"] == "enough"
+    # 4 steps an epoch: the stop came at the second step of epoch 2, which was evaluated at step 6
+    assert [(e["epoch"], e["step"]) for e in r.epochs] == [(1, 4), (2, 6)]
+    assert [e["step"] for e in read_jsonl(r.run_dir / "epochs.jsonl")] == [4, 6]
+    assert json.loads((r.run_dir / "summary.json").read_text())["stopped"] == "enough"
+
+
+def test_on_epoch_stops_after_the_epoch_and_before_the_schedule_steps(tmp_path):
+    rows = []
+
+    def on_epoch(row, monitor):
+        rows.append((row["epoch"], row["lr"], monitor.steps))
+        return "pruned" if row["epoch"] == 2 else None
+
+    r = train(spec(TINY, epochs=5, schedule="step", step_size=1, gamma=0.5), runs_dir=None, progress="none",
+              on_epoch=on_epoch)
+    assert rows == [(1, 0.1, 4), (2, 0.05, 8)] and r.status == "stopped" and r.extra["stopped"] == "pruned"
+    assert len(r.epochs) == 2 and r.steps == 8  # stopped before the schedule halved the rate again
+
+
+def test_a_non_finite_loss_on_an_accelerator_is_found_at_a_flush(monkeypatch):
+    """Where reading the loss each step would synchronize (CUDA), the loop finds a NaN loss in the records
+    the monitor flushes: it stops there without evaluating the epoch."""
+    import gradmedic.train as train_mod
+
+    real = train_mod._NonFinite.__init__
+    monkeypatch.setattr(train_mod._NonFinite, "__init__", lambda self, sync: real(self, False))
+    monkeypatch.setattr(train_mod, "FLUSH_SECONDS", 0.0)  # a flush after every step
+    r = train(spec(EXPLODING, lr=0.1, epochs=3), runs_dir=None, progress="none")
+    assert r.status == "non_finite" and not r.epochs
+    assert r.non_finite["step"] == r.steps and r.non_finite["epoch"] == 1 and not math.isfinite(r.history.loss[-1])
+
+
+def test_listeners_hear_the_events_in_order():
+    from gradmedic.train import Run, _Events
+
+    heard = []
+
+    class Loud:
+        def __init__(self, name, stop_at=None):
+            self.name, self.stop_at = name, stop_at
+
+        def after_step(self, run):
+            heard.append((self.name, run.steps))
+            if run.steps == self.stop_at:
+                run.request_stop("stopped", self.name)
+
+    run = Run(model=None, optimizer=None, monitor=None)
+    ev = _Events([Loud("a"), object(), Loud("b", stop_at=2), Loud("c")])
+    run.steps = 1
+    assert not ev.fire("after_step", run) and heard == [("a", 1), ("b", 1), ("c", 1)]
+    run.steps = 2
+    assert ev.fire("after_step", run) and heard[3:] == [("a", 2), ("b", 2)]  # c is not called after b's stop
+    run.request_stop("non_finite")  # the first reason wins
+    assert run.stop.status == "stopped" and run.stop.reason == "b"
+    run.steps = 3
+    assert ev.fire("after_step", run) and heard[5:] == [("a", 3), ("b", 3), ("c", 3)]  # a stopped run still hears
