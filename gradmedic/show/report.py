@@ -53,8 +53,8 @@ CAPTIONS = {
                       "layer: a first layer far below the last is the vanishing picture of seed 004.",
     "grad_heatmap.png": "log10 of each layer's gradient norm (rows, input at the top) at each recorded step (columns); "
                         "grey: exactly 0, red: NaN/inf.",
-    "activations.png": "Each activation layer's output distribution on the training inputs, with the initial and the "
-                       "trained weights (seed 002 Fig. 7.23/7.24).",
+    "activations.png": "Each activation layer's recorded output distribution at step 1 (the initial weights) and at the "
+                       "last recorded step, with its mean and std (seed 002 Fig. 7.23/7.24).",
     "activation_stats.png": "Recorded activation mean, std and the shares of outputs at zero, saturated, and of units "
                             "silent for a whole batch, over training.",
     "activation_hist.png": "Each activation layer's recorded histogram over training (x: step, y: value, colour: share of "
