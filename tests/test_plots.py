@@ -152,3 +152,18 @@ def test_activation_picture_without_histograms_says_so(tiny, tmp_path):
     run.history.hist_ranges = None  # as a run recorded before gradmedic kept activation histograms
     p = pictures.activations_png(run, tmp_path / "a.png")
     assert claims(p)[0] == "Activation distributions per layer: not recorded"
+
+
+def test_tune_pictures_name_the_best_trial(tmp_path):
+    from types import SimpleNamespace
+
+    from gradmedic.show import tune as tune_pictures
+
+    states = [("COMPLETE", 0.8), ("PRUNED", None), ("COMPLETE", 0.93), ("COMPLETE", 0.9)]
+    trials = [{"number": i, "state": s, "value": v, "interrupted": False, "intermediate": {1: 0.5, 2: v or 0.55},
+               "pruned_by": "doctor" if s == "PRUNED" else None, "problem": "plateau" if s == "PRUNED" else None}
+              for i, (s, v) in enumerate(states)]
+    res = SimpleNamespace(trials=trials, direction="maximize", metric="accuracy", importances={"lr": 0.7, "init": 0.3})
+    paths = tune_pictures.render(res, tmp_path)
+    assert [p.name for p in paths] == ["history.png", "importances.png", "intermediate.png"]
+    assert claims(paths[0]) == ("Optimization history: best test accuracy 0.93 at trial 2", "4 trials, test accuracy (maximize)")

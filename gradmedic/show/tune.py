@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from matplotlib import colormaps
+from matplotlib import colormaps, ticker
 
 from . import style
 
@@ -69,7 +69,12 @@ def history_png(res: Any, path: Path) -> Path:
     ax.set_xlabel("trial")
     ax.set_ylabel(f"test {res.metric}")
     ax.legend(fontsize=7, loc="best")
-    return style.save(fig, path, "Optimization history", _sub(res))
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+    head = "Optimization history"
+    if best is not None:
+        at = next(t["number"] for t in res.trials if t["state"] == "COMPLETE" and t["value"] == best)
+        head += f": best test {res.metric} {best:.4g} at trial {at}"
+    return style.save(fig, path, head, _sub(res))
 
 
 def importances_png(res: Any, path: Path) -> Path | None:
