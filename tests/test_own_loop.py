@@ -466,8 +466,14 @@ def test_loop_facts():
     assert facts["clips"] == pytest.approx(0.25, rel=1e-3) and facts["scaler"] is True
     assert facts["accumulation"] == 2 and facts["optimizer"] == "AdamW" and facts["lr"] == pytest.approx(3e-4)
     bare = watch(mlp(), every=1)
-    assert bare.loop_facts == {"clips": None, "scaler": False, "accumulation": 1, "optimizer": None, "lr": None}
+    assert bare.loop_facts == {"clips": None, "scaler": False, "accumulation": 1, "optimizer": None, "lr": None,
+                               "frozen_params": 0, "params": 3 * 8 + 8 + 8 * 4 + 4 + 4 + 1, "frozen_modules": []}
     bare.close()
+    partly = mlp()
+    partly[2].requires_grad_(False)  # the second Linear (8 -> 4) frozen before watch()
+    with watch(partly, every=1) as mon:
+        assert (mon.loop_facts["frozen_params"], mon.loop_facts["params"]) == (8 * 4 + 4, 73)
+        assert mon.loop_facts["frozen_modules"] == ["2"]
 
 
 def test_a_network_that_dies_mid_training_is_not_called_a_wrong_step_order():
