@@ -172,13 +172,14 @@ class Thresholds(BaseModel):
         "a run whose loss ends below this share of its reference (chance level, else the first loss) has recovered from "
         "a stall or an early spike that was reported during training: the corpus's own 'trained well' bar (a loss below "
         "half of chance level). Healthy CNNs at SGD 0.05-0.1 spike to 20x chance at step 3 and end at 0.95 accuracy."))
-    out_grad_share: float = Field(0.2, gt=0, lt=1, description=(
+    out_grad_share: float = Field(0.3, gt=0, lt=1, description=(
         "share of what a cross-entropy over logits hands the model's output at chance level (||softmax(z) - y|| = "
         "sqrt(1 - 1/C), 0.5 for one logit; history out_grad) below which, for a window at a loss of at least half of "
         "chance, the output is squashed before the loss: a softmax in front passes about 1/C of it (its Jacobian at "
         "near-uniform probabilities), a sigmoid at most 1/4. A loss over logits hands the output all of it whatever "
-        "the network below does (dead, vanishing or starved nets stall with a full output gradient), so only a squashed "
-        "output falls 5x below. (A 2-way softmax passes 1/2: that one is left to the fading gradients.)"))
+        "the network below does (dead, vanishing or starved nets stall with a full output gradient). Above 1/4, so that a "
+        "sigmoid before the loss is caught at its steepest (a 2-way softmax passes 1/2: that one is left to the fading "
+        "gradients); healthy runs near chance hand their output 0.95-1x of it."))
     out_grad_bound: float = Field(0.5, gt=0, le=1, description=(
         "share of the least gradient a cross-entropy over logits must hand the output at the loss it reports (a row's "
         "||p - y|| >= 1 - p_y while its loss -ln p_y <= ln C + the row's logit range r, so a mean loss L needs about "
