@@ -1274,8 +1274,10 @@ def _reconcile(findings: list[Finding], saturating: bool = False) -> list[Findin
     if any(f.problem == "dead_units" and max(f.evidence.get("layers", {0: 0}).values()) >= 1.0 for f in findings):
         drop.add("no_gradient")  # a whole silent layer passes no gradient back: the dead units are the cause
         found.discard("no_gradient")
-    if "no_gradient" in found:  # nothing arrives: rates, stalls and depth profiles are its consequences
-        drop |= {"lr_too_low", "lr_too_high", "vanishing_gradients", "plateau", "exploding_gradients", "initial_loss_high"}
+    if "no_gradient" in found:  # nothing arrives: rates, stalls, depth profiles and a starved output are its consequences
+        drop |= {"lr_too_low", "lr_too_high", "vanishing_gradients", "plateau", "exploding_gradients", "initial_loss_high",
+                 "saturated_loss"}
+        found.discard("saturated_loss")
     if "unscaled_target" in found:
         drop |= {"plateau", "lr_too_low", "vanishing_gradients"}  # the target's scale explains the stall
     if "unscaled_inputs" in found or "non_finite" in found:
