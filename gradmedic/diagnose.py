@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from . import remedies as remedies_mod
 from .history import History
+from .show.diagnosis import layer_name as _n  # one way to name a layer, in findings and in their renderings
 from .spec import Spec, usual_lr
 
 PROBLEMS = ("vanishing_gradients", "exploding_gradients", "non_finite", "dead_units", "saturated_units",
@@ -331,10 +332,6 @@ def _jsonable(v: Any) -> Any:
 def _g(x: float) -> str:
     return f"{x:.2g}"
 
-
-def _n(name: str) -> str:
-    """A module name as a reader sees it: 'fc1', but 'layer 0' for nn.Sequential's numbers."""
-    return f"layer {name}" if name[:1].isdigit() else name
 
 
 def _ref(L: "_Loss", loss: float) -> str:
