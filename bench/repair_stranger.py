@@ -189,12 +189,11 @@ def run(which: str, budget: int, json_out: str | None, only: list[int], non_fail
         rows = [r for r in rows if r["index"] in only]
     if non_failing:
         return false_alarms(rows, budget, which)
-    console = Console(stderr=True, quiet=True)
     out, t0 = [], time.perf_counter()
     print(f"{len(rows)} failing specs ({which}); budget {budget}")
     for k, row in enumerate(rows, 1):
         spec = validate(row["spec"])
-        r = repair(spec, budget=budget, runs_dir=None, console=console)
+        r = repair(spec, budget=budget, runs_dir=None)
         last = r.attempts[-1]
         after = {"metric": last.test_metric if last.status == "ok" else None, "name": last.metric_name}
         ok = r.fixed and clearly_better(after, row["given"])
@@ -220,12 +219,11 @@ def false_alarms(rows: list[dict[str, Any]], budget: int, which: str) -> None:
     does a false alarm cost?"""
     from gradmedic.repair import repair
 
-    console = Console(stderr=True, quiet=True)
     alone, costs, t0 = 0, [], time.perf_counter()
     print(f"{len(rows)} non-failing specs ({which}); budget {budget}")
     for k, row in enumerate(rows, 1):
         spec = validate(row["spec"])
-        r = repair(spec, budget=budget, runs_dir=None, console=console)
+        r = repair(spec, budget=budget, runs_dir=None)
         left = len(r.attempts) == 1
         alone += left
         costs.append(r.cost)

@@ -279,11 +279,13 @@ def repair(
     """Make a failing training healthy: train with the doctor watching, stop at the first serious finding,
     apply the best-ranked remedy, train again from fresh weights; repeat within the budget.
     Writes SPEC.repaired.json next to SPEC. Exits with 1 when nothing worked."""
-    from .repair import print_result, repair as run_repair
+    from .repair import ConsoleProgress, print_result, repair as run_repair, write_files
 
     spec = _load_spec(spec_file, flags)
-    res = run_repair(spec, budget=budget, runs_dir=runs_dir, console=err if json_out else out, spec_path=spec_file,
-                     tensorboard=tensorboard)
+    with ConsoleProgress(err if json_out else out, spec.name) as progress:
+        res = run_repair(spec, budget=budget, runs_dir=runs_dir, tensorboard=tensorboard, on_start=progress.start,
+                         on_attempt=progress.done)
+    write_files(res, spec_file)
     if json_out:
         print(json.dumps(res.to_dict(), indent=2, default=str))
     else:

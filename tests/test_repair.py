@@ -10,8 +10,8 @@ from gradmedic import repair
 from gradmedic.cli import main
 from gradmedic.diagnose import Finding
 from gradmedic.remedies import Remedy, for_problem
-from gradmedic.repair import (UNDERFIT, UNDERFIT_TRIES, Attempt, _better, _candidates, _judge, _keep, _order, _safe_defaults, _underfit,
-                              _worse, full_run_steps, reference_accuracy)
+from gradmedic.repair import (REGRESSION_BEHIND, UNDERFIT, UNDERFIT_TRIES, Attempt, _better, _candidates, _judge, _keep, _order,
+                              _safe_defaults, _underfit, _worse, full_run_steps, reference_accuracy, reference_mse, write_files)
 from gradmedic.spec import validate
 
 CIRCLES = {"dataset": "circles", "normalize": "minmax"}
@@ -30,9 +30,11 @@ def exploding(epochs: int) -> dict:
             "train": {**MOMENTUM, "epochs": epochs}}
 
 
-def test_vanishing_is_fixed_by_relu_he_at_low_cost(tmp_path):
+def test_vanishing_is_fixed_by_relu_he_at_low_cost(tmp_path, capsys):
     spec = validate(vanishing(150))
-    r = repair(spec, runs_dir=tmp_path)
+    seen = []
+    r = repair(spec, runs_dir=tmp_path, on_start=lambda i, budget, change: seen.append((i, budget, change)),
+               on_attempt=lambda a: seen.append(a.index))
     first, last = r.attempts[0], r.attempts[-1]
     assert first.finding.problem == "vanishing_gradients" and first.status == "stopped"
     assert first.steps < 0.2 * r.full_steps  # stopped early: the doctor was sure within the first epochs
@@ -41,7 +43,12 @@ def test_vanishing_is_fixed_by_relu_he_at_low_cost(tmp_path):
     assert r.full_steps == 150 * 16 == full_run_steps(spec)  # 500 training rows in batches of 32
     assert r.steps == sum(a.steps for a in r.attempts) and r.cost == pytest.approx(r.steps / r.full_steps)
     assert r.cost <= 1.5
-    # every attempt recorded, the repaired spec and a report written
+    # repair() itself prints nothing and writes only the trainer's run directories; progress comes through the callbacks
+    assert capsys.readouterr() == ("", "")
+    assert sorted(p.name for p in r.dir.iterdir()) == sorted(a.run_dir.name for a in r.attempts)
+    assert seen == [(1, 5, {}), 1, (2, 5, {"activation": "relu", "init": "he_uniform"}), 2]
+    # write_files: every attempt recorded, the repaired spec and a report written
+    write_files(r)
     saved = json.loads((r.dir / "repair.json").read_text())
     assert [a["problem"] for a in saved["attempts"]] == ["vanishing_gradients", None]
     assert all((tmp_path / p).is_dir() for p in [a["run_dir"] for a in saved["attempts"]])
@@ -65,7 +72,8 @@ def test_healthy_spec_is_left_alone(tmp_path):
                      "train": {"optimizer": "adam", "epochs": 15, "stats_every": 10}})
     r = repair(spec, runs_dir=tmp_path)
     assert len(r.attempts) == 1 and r.attempts[0].healthy and not r.fixed and r.cost == pytest.approx(1.0)
-    assert not (r.dir / "repaired.json").exists()
+    write_files(r)
+    assert (r.dir / "repair.json").exists() and not (r.dir / "repaired.json").exists()
 
 
 def test_budget_spent_says_so_and_exits_1(tmp_path, capsys):
@@ -132,6 +140,7 @@ def test_ctrl_c_stops_the_repair_and_keeps_what_was_tried(tmp_path, monkeypatch)
     monkeypatch.setattr(train_mod, "train", interrupted_after_start)
     r = repair(validate(vanishing(150)), runs_dir=tmp_path, budget=5)
     assert len(r.attempts) == 1 and r.interrupted and not r.fixed
+    write_files(r)
     assert json.loads((r.dir / "repair.json").read_text())["interrupted"]
 
 
@@ -242,8 +251,43 @@ def test_a_classifier_well_behind_what_the_data_allows_is_underfit_even_with_a_l
     assert f and f[0].evidence["behind"] and f[0].evidence["reference_metric"] == 0.98 and "5-nearest" in f[0].message
     assert _underfit(_Run(0.2, 0.95), spec, reference=0.98) == []  # within BEHIND of the reference: fine
     assert _underfit(_Run(0.2, 0.72), spec, reference=None) == []  # no reference, loss low: nothing to say
-    # regression has no reference; its loss against the target's variance still decides
+    # regression without a reference: its loss against the target's variance still decides
     assert _underfit(_Run(0.9, 500.0, "mse", 1.0), spec, reference=None)[0].evidence.get("behind") is None
+
+
+def test_a_regression_net_far_from_what_nearest_neighbours_reach_is_underfit():
+    """The 5-NN reference for regression: a net that trains well ends far below it (a tenth or less)."""
+    spec = validate({"data": {"dataset": "regression", "n_features": 7, "normalize": "none"},
+                     "model": {"hidden": [128] * 6, "activation": "relu", "init": "glorot_uniform"},
+                     "train": {"optimizer": "adam", "lr": 0.0993}})
+    ref = reference_mse(spec)
+    assert 1e3 < ref < 3e4  # in the target's units: make_regression's targets have a variance of 1e4-6e4
+    # in the target's units: the same whatever the spec standardizes
+    assert reference_mse(validate({**spec.model_dump(), "data": {**spec.data.model_dump(), "standardize_target": True}})) == \
+        pytest.approx(ref)
+    assert reference_mse(validate({"data": {"dataset": "moons"}})) is None
+    # the loss is far below the target's variance (UNDERFIT does not fire), but the MSE is 0.17 of 5-NN's
+    f = _underfit(_Run(900.0, 0.17 * ref, "mse", 35000.0), spec, reference=ref)
+    assert f and f[0].evidence["behind"] and "5-nearest" in f[0].message
+    assert _underfit(_Run(900.0, 0.05 * ref, "mse", 35000.0), spec, reference=ref) == []  # a net that trained well
+    assert _underfit(_Run(900.0, 0.99 * REGRESSION_BEHIND * ref, "mse", 35000.0), spec, reference=ref) == []
+    # the suspects: every hand-picked choice at once (a rate 100x Adam's, raw inputs and target, Glorot for ReLUs), then
+    # each alone: the target and the init, which the plateau's own remedies do not name, among them
+    opts = [r.spec_change for r, _ in _candidates(_attempt(spec, finding=f[0]))]
+    assert opts[0] == {"lr": 0.001, "init": "he_uniform", "bias_init": 0.0, "normalize": "standard", "standardize_target": True}
+    assert len(opts) == UNDERFIT_TRIES and opts[1] == {"lr": 0.001}
+
+
+def test_an_init_not_fitted_to_the_activation_is_a_suspect_only_when_nothing_else_is():
+    """Orthogonal weights under ELUs, behind 5-NN with nothing else picked by hand: He is the one thing left to try.
+    A serious finding keeps its own remedies (an init that is merely not fitted is no hand-picked scale)."""
+    spec = validate({"data": {"dataset": "moons", "normalize": "standard"}, "model": {"hidden": [64] * 3, "activation": "elu",
+                     "init": "orthogonal"}, "train": {"optimizer": "adam", "lr": 0.001}})
+    f = _underfit(_Run(0.25, 0.91), spec, reference=0.9975)[0]
+    assert [r.spec_change for r, _ in _candidates(_attempt(spec, finding=f))] == [{"init": "he_uniform", "bias_init": 0.0}]
+    fitted = validate({**spec.model_dump(), "model": {**spec.model.model_dump(), "init": "he_normal"}})
+    assert _candidates(_attempt(fitted, finding=_underfit(_Run(0.25, 0.91), fitted, reference=0.9975)[0])) == []
+    assert _safe_defaults(validate({**spec.model_dump(), "train": {"optimizer": "adam", "lr": 0.5}})) is None
 
 
 def test_the_generally_safe_remedy_undoes_every_hand_picked_choice_at_once_and_comes_first():
