@@ -8,9 +8,14 @@ loop.  The mean is the figure that counts: the median hides the sampled steps, w
 statistics are computed.
 
     python bench/gpt_overhead.py [--steps 200] [--rounds 5] [--threads 2] [--clock wall|cpu] [--mode rounds|lockstep]
+                                 [--baseline DIR]
 
 ``--mode lockstep`` builds both loops in one process and runs one step of each in turn (which goes
 first alternates), so that a change of the machine's load between rounds cannot favour either.
+
+``--baseline DIR`` adds a third loop watched by another copy of gradmedic (``DIR/gradmedic``, e.g. the
+last commit's: ``git archive HEAD gradmedic | tar -x -C DIR``), run in the same lockstep, so that a
+change to the monitor is measured before and after in one run, under the same load.
 
 ``--clock cpu`` times each step by the CPU time of the training thread (``time.thread_time``) instead
 of the wall clock: on a shared, oversubscribed machine the wall clock mostly measures when the
@@ -22,6 +27,7 @@ training thread does all the work (with more threads the others' time is not cou
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import statistics
 import sys
 import time
@@ -45,8 +51,23 @@ def mlp():
     return nn.Sequential(*layers, nn.Linear(256, 10))
 
 
-def loop(kind: str, watched: bool):
-    """One training loop as a generator: each next() runs one step (the last one also closes the monitor)."""
+BASELINE = None  # another copy of gradmedic (--baseline), imported as gradmedic_baseline
+
+
+def load_baseline(root: str):
+    """``root/gradmedic`` imported under another name, next to this checkout's gradmedic."""
+    pkg = Path(root) / "gradmedic"
+    spec = importlib.util.spec_from_file_location("gradmedic_baseline", pkg / "__init__.py",
+                                                  submodule_search_locations=[str(pkg)])
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["gradmedic_baseline"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def loop(kind: str, watched: bool | str):
+    """One training loop as a generator: each next() runs one step (the last one also closes the monitor).
+    ``watched``: False, True (this gradmedic) or "baseline" (the --baseline copy)."""
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(0)
     if kind == "gpt":
@@ -60,7 +81,7 @@ def loop(kind: str, watched: bool):
         xs = [(torch.randn(128, 64, generator=g), torch.randint(0, 10, (128,), generator=g)) for _ in range(8)]
         batches = xs
         loss_of = lambda b: F.cross_entropy(model(b[0]), b[1])  # noqa: E731
-    mon = gradmedic.watch(model, opt) if watched else None
+    mon = (BASELINE if watched == "baseline" else gradmedic).watch(model, opt) if watched else None
     i = 0
     while True:
         opt.zero_grad(set_to_none=True)
@@ -85,15 +106,17 @@ def run(kind: str, watched: bool, steps: int, clock=time.perf_counter) -> list[f
     return times
 
 
-def lockstep(kind: str, steps: int, clock=time.perf_counter, watched_first: bool = False) -> dict[bool, list[float]]:
-    """The plain and the watched loop in one process, one step of each in turn (which goes first
-    alternates): a change of the machine's load hits both alike, so the ratio holds on a noisy machine.
-    ``watched_first``: build the watched loop first (where each loop's memory lies differs with the
-    order, by 1-2% of a step on the machine measured: alternate it over rounds)."""
-    its = {False: loop(kind, False), True: loop(kind, True)}
-    times = {False: [], True: []}
+def lockstep(kind: str, steps: int, clock=time.perf_counter, first: int = 0) -> dict:
+    """The plain and the watched loop (and the --baseline one) in one process, one step of each in turn
+    (which goes first rotates): a change of the machine's load hits all alike, so the ratio holds on a
+    noisy machine.  ``first``: which loop steps, and so is built, first (where each loop's memory lies
+    differs with the order, by 1-2% of a step on the machine measured: rotate it over rounds)."""
+    variants = [False, True] + (["baseline"] if BASELINE is not None else [])
+    its = {v: loop(kind, v) for v in variants}
+    times = {v: [] for v in variants}
     for i in range(steps):  # (a loop builds its model at its first step: the first to step is built first)
-        for watched in ((False, True) if (i + watched_first) % 2 == 0 else (True, False)):
+        k = (i + first) % len(variants)  # each variant goes first in turn
+        for watched in variants[k:] + variants[:k]:
             t0 = clock()
             mon = next(its[watched])
             if mon is not None and i == steps - 1:
@@ -111,7 +134,14 @@ def main() -> None:
                     help="rounds: whole runs of each loop in turn; lockstep: both loops in one process, a step of each in turn")
     ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                     help="wall: time.perf_counter; cpu: the training thread's CPU time (use with --threads 1)")
+    ap.add_argument("--models", default="mlp,gpt", help="which models, comma-separated (default mlp,gpt)")
+    ap.add_argument("--baseline", metavar="DIR", help="also a loop watched by DIR/gradmedic (lockstep mode only)")
     a = ap.parse_args()
+    if a.baseline:
+        if a.mode != "lockstep":
+            raise SystemExit("--baseline needs --mode lockstep")
+        global BASELINE
+        BASELINE = load_baseline(a.baseline)
     clock = time.thread_time if a.clock == "cpu" else time.perf_counter
     if a.clock == "cpu" and a.threads != 1:
         print("note: --clock cpu counts only the training thread's time: use --threads 1")
@@ -120,20 +150,22 @@ def main() -> None:
     torch.set_num_threads(a.threads)
     print(f"{a.steps} steps x {a.rounds} rounds ({a.mode}), {a.threads} thread(s), {a.clock} clock")
     print(f"{'model':5} {'variant':9} {'mean ms/step':>12} {'ratio':>6} {'median ms':>10} {'ratio':>6}")
-    for kind in ("mlp", "gpt"):
+    for kind in a.models.split(","):
         run(kind, False, 20)  # warm-up
-        t = {False: [], True: []}
+        variants = [False, True] + (["baseline"] if BASELINE is not None else [])
+        t = {v: [] for v in variants}
         for r in range(a.rounds):
             if a.mode == "lockstep":
-                for watched, ts in lockstep(kind, a.steps, clock, watched_first=r % 2 == 1).items():
+                for watched, ts in lockstep(kind, a.steps, clock, first=r % len(variants)).items():
                     t[watched] += ts[5:]  # the first steps warm the allocator
                 continue
             for watched in ((False, True) if r % 2 == 0 else (True, False)):
                 t[watched] += run(kind, watched, a.steps, clock)[5:]
         base_mean, base_med = statistics.fmean(t[False]), statistics.median(t[False])
-        for watched in (False, True):
+        for watched in variants:
             mean, med = statistics.fmean(t[watched]), statistics.median(t[watched])
-            print(f"{kind:5} {'watched' if watched else 'plain':9} {mean * 1e3:12.3f} {mean / base_mean:6.3f} {med * 1e3:10.3f} "
+            name = {False: "plain", True: "watched", "baseline": "baseline"}[watched]
+            print(f"{kind:5} {name:9} {mean * 1e3:12.3f} {mean / base_mean:6.3f} {med * 1e3:10.3f} "
                   f"{med / base_med:6.3f}")
     print("target: watched/plain mean <= 1.03 (MLP) and <= 1.05 (GPT)")
 

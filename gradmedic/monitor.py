@@ -515,12 +515,7 @@ class Monitor:
         dead = units.dead_share(x) if g.dead else nan
         satf = units.saturated_share(flat, g.sat) if g.sat is not None else nan
         stats = torch.stack([mean, std, zero, satf, dead], 1).float()
-        # histograms: torch.histc of each row, clamped first (one clamp for the group) so that values
-        # beyond the range are counted in the end bins
-        lo, hi = g.hist_range
-        xc = flat.clamp(lo, hi)
-        hists = torch.stack([torch.histc(row, ACT_HIST_BINS, lo, hi) for row in xc])
-        return stats, hists
+        return stats, _histograms(flat, g.hist_range)
 
     def step(self, loss: torch.Tensor | float | None = None, grad_norm: torch.Tensor | float | None = None) -> None:
         """Record this iteration.  Call once per iteration (per micro-batch with gradient accumulation),
@@ -846,6 +841,24 @@ def _cpu_grad_norms(gs: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]
         n1.append(a.sum(dtype=torch.float32) if low else a.sum())
         n2.append(torch.linalg.vector_norm(a, dtype=torch.float32) if low else torch.linalg.vector_norm(a))
     return _stack(n2), _stack(n1)
+
+
+def _histograms(flat: torch.Tensor, hist_range: tuple[float, float], bins: int = ACT_HIST_BINS) -> torch.Tensor:
+    """(k, n) -> (k, bins) float32 counts: ``torch.histc`` of each row clamped to ``hist_range`` (values beyond
+    it counted in the end bins; NaN not counted), bin for bin, in one ``bincount`` for all rows instead of k
+    histc calls (measured here: half the time on spread-out values, about 10% less on a ReLU layer's, whose
+    values crowd into a few bins).  The bin is histc's own arithmetic in float32: trunc((x - lo) * bins /
+    (hi - lo)), the right edge in the last bin."""
+    lo, hi = hist_range
+    k = flat.shape[0]
+    f = (flat.clamp(lo, hi) - lo).mul_(float(bins)).div_(hi - lo)
+    f.nan_to_num_(nan=bins + 1.0)  # NaN to a slot of its own, dropped below
+    pos = f.int()
+    pos += torch.arange(0, k * (bins + 2), bins + 2, dtype=torch.int32, device=flat.device)[:, None]
+    counts = torch.bincount(pos.reshape(-1), minlength=k * (bins + 2)).reshape(k, bins + 2)
+    h = counts[:, :bins].float()
+    h[:, bins - 1] += counts[:, bins]  # x == hi
+    return h
 
 
 def _stack(ts: list[torch.Tensor]) -> torch.Tensor:

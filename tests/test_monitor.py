@@ -649,3 +649,50 @@ def test_grouped_statistics_equal_per_layer_reference_with_mixed_shapes_and_non_
                                       err_msg=name)
     # the NaN, +inf and -inf made it into the ReLU and sigmoid outputs, and the counts still match
     assert math.isnan(h.act("mean")[0, 0]) and 0 < h.act("zero_frac")[0, 0] < 1 and 0 < h.act("sat_frac")[0, 1] < 1
+
+
+# -- the one definition of silent, dead and saturated units (gradmedic.units), against plain comparisons --
+def test_unit_shares_match_plain_comparisons():
+    from torch import nn
+
+    from gradmedic import units
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 32, 16, generator=g)
+    x[0, :, :4] = -1.0  # 4 of 16 units of layer 0 silent for every sample
+    x[1, 0, 0] = math.nan
+    flat = x.reshape(3, -1)
+    np.testing.assert_allclose(units.silent_share(flat).numpy(), (flat <= 0).double().mean(1).numpy())
+    sig = torch.sigmoid(3 * flat)
+    sat = ((sig <= 0.01) | (sig >= 0.99)).double().mean(1)
+    np.testing.assert_allclose(units.saturated_share(sig, units.saturation_bounds(nn.Sigmoid())).numpy(), sat.numpy())
+    th = torch.tanh(3 * flat)
+    np.testing.assert_allclose(units.saturated_share(th, (-0.99, 0.99)).numpy(), (th.abs() >= 0.99).double().mean(1).numpy())
+    dead = torch.stack([(layer.amax(0) <= 0).double().mean() for layer in x])
+    np.testing.assert_allclose(units.dead_share(x).numpy(), dead.numpy())
+    assert units.dead_share(x)[0] == 0.25
+    assert units.alive_units(x[0]).tolist() == [False] * 4 + [True] * 12
+    img = torch.randn(8, 5, 3, 3, generator=g)
+    img[:, 2] = 0.0  # a dead channel
+    assert units.alive_units(img).tolist() == [True, True, False, True, True] and units.dead_share(img[None])[0] == 0.2
+    # the same definition for callers outside the monitor (pictures, experiments), on arrays
+    assert units.saturated_fraction(nn.Tanh(), th[0].numpy()) == pytest.approx(float((th[0].abs() >= 0.99).double().mean()))
+    assert units.saturated_fraction(nn.ReLU(), th[0].numpy()) is None
+    assert units.silent_fraction(np.array([-1.0, 0.0, 2.0, 3.0])) == 0.5
+    assert [k for _, _, k in units.activation_modules(nn.Sequential(nn.Linear(2, 2), nn.GELU(), nn.Tanh()))] == \
+        ["relu", "saturating"]
+
+
+def test_histograms_are_histc_bin_for_bin():
+    """The monitor's one-bincount histograms equal torch.histc of each clamped row, at the bin edges too."""
+    from gradmedic.monitor import ACT_HIST_BINS, _histograms
+
+    g = torch.Generator().manual_seed(1)
+    for lo, hi in ((0.0, 4.0), (0.0, 1.0), (-1.0, 1.0), (-4.0, 4.0), (0.0, 6.0)):
+        x = torch.randn(4, 2000, generator=g) * (hi - lo) / 2 + (hi + lo) / 2
+        e = torch.linspace(lo, hi, ACT_HIST_BINS + 1)
+        x[0, :41], x[1, :41] = torch.nextafter(e, torch.tensor(-9.0)), torch.nextafter(e, torch.tensor(9.0))
+        x[2, :41] = e
+        x[3, :3] = torch.tensor([math.nan, math.inf, -math.inf])
+        want = torch.stack([torch.histc(r, ACT_HIST_BINS, lo, hi) for r in x.clamp(lo, hi)])
+        assert torch.equal(_histograms(x, (lo, hi)), want), (lo, hi)
