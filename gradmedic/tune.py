@@ -21,20 +21,23 @@ import multiprocessing
 import os
 import signal
 import socket
-import time
 import threading
+import time
 import tomllib
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
 from . import spec as spec_mod
 from .errors import SpecError
 from .spec import OPTIMIZER_DEFAULT_LR, Spec
+
+if TYPE_CHECKING:
+    from .show.tune import Progress
 
 PRUNERS = ("doctor", "median", "hyperband", "none")
 SAMPLERS = ("tpe", "random")
@@ -350,18 +353,27 @@ def _safe_url(url: str) -> str:
 
 # -- one trial -------------------------------------------------------------------------------------
 
-def _planned_steps(spec: Spec, n_train: int) -> int:
-    bs = n_train if spec.train.optimizer == "gd" else min(spec.train.batch_size, n_train)
-    return math.ceil(n_train / bs) * spec.train.epochs
+def _data_key(spec: Spec) -> str:
+    """Specs with the same key train on the same dataset (loaded once for them all)."""
+    return json.dumps([spec.data.model_dump(), spec.model.kind])
 
 
 class Objective:
     """Train one trial's spec into ``study_dir/trials``; report the test metric each epoch; let the pruner
     stop it (the doctor's verdict goes on the trial first).  Picklable: workers build their own."""
 
-    def __init__(self, spec: Spec, space: list[Param], study_dir: Path, pruner: str, metric: str, n_train: int):
-        self.spec, self.space, self.study_dir, self.pruner = spec, space, Path(study_dir), pruner
-        self.metric, self.n_train = metric, n_train
+    def __init__(self, spec: Spec, space: list[Param], study_dir: Path, pruner: str, metric: str):
+        self.spec, self.space, self.study_dir, self.pruner, self.metric = spec, space, Path(study_dir), pruner, metric
+        self.data: dict[str, Any] = {}  # the trials' datasets by _data_key, loaded once in each worker
+
+    def planned_steps(self, spec: Spec) -> int:
+        """The trial's steps if nothing stops it, on its own data (the doctor's veto is paced by them)."""
+        from .plan import load_data, plan
+
+        key = _data_key(spec)
+        if key not in self.data:
+            self.data[key] = load_data(spec)
+        return plan(spec, self.data[key]).total_steps
 
     def __call__(self, trial: Any) -> float:
         import optuna
@@ -371,7 +383,7 @@ class Objective:
 
         params = {p.name: p.suggest(trial) for p in self.space}
         spec = apply(self.spec, params).model_copy(update={"name": f"trial-{trial.number:04d}"})
-        planned = _planned_steps(spec, self.n_train)
+        planned = self.planned_steps(spec)
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         state: dict[str, Any] = {"next": 0, "verdict": None, "epochs": []}
         doctor = self.pruner == "doctor"
@@ -510,7 +522,6 @@ class _Job:
     sampler: str
     seed: int | None
     metric: str
-    n_train: int
     trials: int
     deadline: float | None
 
@@ -535,7 +546,7 @@ def _run_worker(job: _Job) -> None:
     try:
         study = _load_study(job)
         spec = spec_mod.validate(job.spec)
-        _worker_loop(study, Objective(spec, job.space, Path(job.study_dir), job.pruner, job.metric, job.n_train),
+        _worker_loop(study, Objective(spec, job.space, Path(job.study_dir), job.pruner, job.metric),
                      job.trials, job.deadline)
     except KeyboardInterrupt:
         os._exit(130)
@@ -622,7 +633,7 @@ class TuneResult:
         out: dict[str, int] = {}
         for t in self.trials:
             if t["state"] == "PRUNED":
-                key = _reason_key(t)
+                key = reason_key(t)
                 out[key] = out.get(key, 0) + 1
         return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
@@ -635,7 +646,8 @@ class TuneResult:
                 "trials": self.trials, "files": self.files}
 
 
-def _reason_key(t: dict[str, Any]) -> str:
+def reason_key(t: dict[str, Any]) -> str:
+    """A pruned trial's reason as tune.json counts it: ``doctor: lr_too_high``, ``median``, ..."""
     by = t.get("pruned_by") or "?"
     return f"{by}: {t['problem']}" if t.get("problem") else by
 
@@ -653,83 +665,35 @@ def _rows(study: Any) -> list[dict[str, Any]]:
     return rows
 
 
-# -- progress --------------------------------------------------------------------------------------
-
-class _Progress:
-    """A bar over the trials (best so far, pruned count by reason) on a terminal; a line per trial otherwise."""
-
-    def __init__(self, console: Console, total: int, quiet: bool, direction: str):
-        self.console, self.total, self.direction, self.seen = console, total, direction, set()
-        self.mode = "none" if quiet else "rich" if console.is_terminal else "plain"
-        if self.mode == "rich":
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self.bar = Progress(TextColumn("[bold]tune"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                TextColumn("{task.description}"), console=console, transient=True)
-            self.task = self.bar.add_task("", total=total)
-            self.bar.start()
-
-    def update(self, rows: list[dict[str, Any]]) -> None:
-        finished = [r for r in rows if r["state"] in ("COMPLETE", "PRUNED", "FAIL")]
-        new = [r for r in finished if r["number"] not in self.seen]  # workers finish trials out of order
-        if self.mode == "none" or not new:
-            return
-        done = [r for r in finished if r["state"] == "COMPLETE" and r["value"] is not None]
-        best = (max if self.direction == "maximize" else min)((r["value"] for r in done), default=None)
-        pruned: dict[str, int] = {}
-        for r in finished:
-            if r["state"] == "PRUNED":
-                pruned[_reason_key(r)] = pruned.get(_reason_key(r), 0) + 1
-        text = (f"best {best:.4g}" if best is not None else "best -") + (
-            "  pruned: " + ", ".join(f"{k} {v}" for k, v in pruned.items()) if pruned else "")
-        counted = [r for r in finished if not r["interrupted"]]
-        if self.mode == "rich":
-            self.bar.update(self.task, completed=min(self.total, len(counted)), description=text)
-        else:
-            for r in new:
-                v = f"{r['value']:.4g}" if isinstance(r["value"], float) else "-"
-                why = f" ({_reason_key(r)})" if r["state"] == "PRUNED" else ""
-                self.console.print(f"[{len(counted)}/{self.total}] trial {r['number']}: {r['state'].lower()}{why}, "
-                                   f"value {v}, {r['steps'] or 0} steps; {text}", highlight=False)
-        self.seen |= {r["number"] for r in new}
-
-    def close(self) -> None:
-        if self.mode == "rich":
-            self.bar.stop()
-
-
 # -- the search ------------------------------------------------------------------------------------
 
-def _preflight(spec: Spec, space: list[Param]) -> tuple[str, int]:
-    """What the trainer would reject once started, checked before any trial: the data loads, the loss fits,
-    the device exists, the model builds at the space's extremes.  Returns the metric and the training rows."""
+def _preflight(spec: Spec, space: list[Param]) -> str:
+    """What the trainer would reject once started, checked before any trial: the data loads, the loss fits
+    the task (:func:`gradmedic.plan.plan`), the device exists, the model builds at the space's extremes and
+    with each choice.  Returns the metric (accuracy, or mse for regression)."""
     import torch
 
     from . import build as build_mod
-    from . import data as data_mod
-    from .optim import LOSS_TASKS, default_loss
-    from .train import resolve_device
+    from .plan import load_data, plan, resolve_device
 
     resolve_device(spec.train.device)
-    data = data_mod.load(spec.data, image=spec.model.kind == "cnn")
-    loss = spec.train.loss if spec.train.loss != "auto" else default_loss(data.task)
-    if data.task not in LOSS_TASKS[loss]:
-        ok = [k for k, t in LOSS_TASKS.items() if data.task in t]
-        raise SpecError("train.loss", f"{loss} does not fit a {data.task} target; use one of: auto, {', '.join(ok)}")
-    cache = {json.dumps([spec.data.model_dump(), spec.model.kind]): data}
+    data = load_data(spec)
+    metric = plan(spec, data).metric
+    cache = {_data_key(spec): data}
     for p in space:
         for v in (p.choices if p.kind == "choice" else (p.low, p.high)):
             v = int(v) if p.kind == "int" else v
             s = apply(spec, {p.name: v})
-            key = json.dumps([s.data.model_dump(), s.model.kind])
+            key = _data_key(s)
             try:
                 if key not in cache:
-                    cache[key] = data_mod.load(s.data, image=s.model.kind == "cnn")
+                    cache[key] = load_data(s)
+                plan(s, cache[key])
                 with torch.random.fork_rng(devices=[]):
                     build_mod.build(s.model, cache[key])
             except SpecError as e:
                 raise SpecError(f"space.{p.name}", f"{v!r} does not work: {e.field}: {e.message}") from None
-    return ("mse" if data.task == "regression" else "accuracy"), len(data.x_train)
+    return metric
 
 
 def _check_args(trials: Any, timeout: Any, workers: Any, pruner: str, sampler: str) -> None:
@@ -770,6 +734,8 @@ def tune(spec: Spec, trials: int = 20, *, timeout: float | None = None, workers:
         import optuna
     except ImportError:
         raise SpecError("tune", "needs optuna: pip install 'gradmedic[tune]'") from None
+    from .show.tune import Progress, print_tune
+
     console = console or Console(stderr=True)
     _check_args(trials, timeout, workers, pruner, sampler)
     _check_storage_url(storage)
@@ -781,7 +747,7 @@ def tune(spec: Spec, trials: int = 20, *, timeout: float | None = None, workers:
         params = default_space(spec)
     else:
         params = list(space)
-    metric, n_train = _preflight(spec, params)
+    metric = _preflight(spec, params)
     direction = "maximize" if metric == "accuracy" else "minimize"
     name = study or spec.name
     study_dir = Path(runs_dir) / f"tune-{_slug(name)}"
@@ -805,7 +771,8 @@ def tune(spec: Spec, trials: int = 20, *, timeout: float | None = None, workers:
     elif old.get("spec") != mine["spec"]:
         raise SpecError("--study", f"study {name!r} exists with another spec; pick another --study name to start a new one")
     elif old.get("space") != mine["space"]:
-        raise SpecError("--study", f"study {name!r} exists with another search space; pick another --study name to start a new one")
+        raise SpecError("--study", f"study {name!r} exists with another search space; pick another --study name to start "
+                        "a new one")
     requeued = _recover(s)
     where = _safe_url(storage) if storage else str(study_dir / JOURNAL)
     if not quiet:
@@ -819,8 +786,8 @@ def tune(spec: Spec, trials: int = 20, *, timeout: float | None = None, workers:
     deadline = time.time() + timeout if timeout is not None else None
     if seed is not None:  # a resumed study must not draw its first trials' parameters again
         seed += 1009 * len(s.get_trials(deepcopy=False))
-    job = _Job(spec.model_dump(), params, str(study_dir), storage, name, pruner, sampler, seed, metric, n_train, trials, deadline)
-    bar = _Progress(console, trials, quiet, direction)
+    job = _Job(spec.model_dump(), params, str(study_dir), storage, name, pruner, sampler, seed, metric, trials, deadline)
+    bar = Progress(console, trials, quiet, direction)
     start, status = time.perf_counter(), "ok"
     try:
         if workers == 1:
@@ -850,13 +817,13 @@ def _importances(study: Any) -> dict[str, float]:
         return {}
 
 
-def _run_here(study: Any, job: _Job, bar: _Progress) -> str:
+def _run_here(study: Any, job: _Job, bar: Progress) -> str:
     """One worker in this process, with one intra-op thread while it runs."""
     import torch
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    objective = Objective(spec_mod.validate(job.spec), job.space, Path(job.study_dir), job.pruner, job.metric, job.n_train)
+    objective = Objective(spec_mod.validate(job.spec), job.space, Path(job.study_dir), job.pruner, job.metric)
     study.sampler = make_sampler(job.sampler, job.seed)
 
     def progress(st: Any, _t: Any) -> None:
@@ -871,7 +838,7 @@ def _run_here(study: Any, job: _Job, bar: _Progress) -> str:
         torch.set_num_threads(threads)
 
 
-def _run_processes(study: Any, job: _Job, workers: int, bar: _Progress) -> str:
+def _run_processes(study: Any, job: _Job, workers: int, bar: Progress) -> str:
     """``workers`` processes share the study through its storage; this one shows progress.  On Ctrl-C the
     workers (which get it too from the terminal, or forwarded) end their trials as interrupted."""
     ctx = _context()
@@ -903,56 +870,9 @@ def _run_processes(study: Any, job: _Job, workers: int, bar: _Progress) -> str:
 
 # -- output ----------------------------------------------------------------------------------------
 
-def _num(v: Any) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
-
-
-def table_rows(res: TuneResult) -> list[list[Any]]:
-    """Header and one row per trial: number, state, value, steps, each parameter, who pruned it and why."""
-    names = [p.name for p in res.space]
-    extra = sorted({k for t in res.trials for k in t["params"] if k not in names})
-    names += extra
-    pruned = any(t["state"] == "PRUNED" for t in res.trials)
-    rows: list[list[Any]] = [["#", "state", res.metric, "steps", *names] + (["pruned by", "why"] if pruned else [])]
-    for t in res.trials:
-        state = "interrupted" if t["interrupted"] else t["state"].lower()
-        why = [_reason_key(t) if t["state"] == "PRUNED" else "", t["reason"] or ""] if pruned else []
-        rows.append([t["number"], state, _num(t["value"]), _num(t["steps"]), *(_num(t["params"].get(n)) for n in names), *why])
-    return rows
-
-
-def print_tune(res: TuneResult, console: Console) -> None:
-    from rich.table import Table
-
-    rows = table_rows(res)
-    tab = Table(title=f"tune {res.study}: {len(res.trials)} trials, pruner {res.pruner}")
-    for h in rows[0]:
-        tab.add_column(str(h), overflow="fold", max_width=70 if h == "why" else None)
-    for r in rows[1:]:
-        tab.add_row(*(str(c) for c in r))
-    console.print(tab)
-    b = res.best
-    pruned = res.pruned_by()
-    console.print(f"  {res.steps} steps in {res.seconds:.1f} s; pruned: "
-                  + (", ".join(f"{k} {v}" for k, v in pruned.items()) or "none"), highlight=False)
-    if b:
-        console.print(f"  best: trial {b['number']}, test {res.metric} {b['value']:.4g}, "
-                      + ", ".join(f"{k}={_num(v)}" for k, v in b["params"].items()), highlight=False)
-    for k in ("best_spec", "report"):
-        if k in res.files:
-            console.print(f"  {k.replace('_', ' ')}: {res.files[k]}", highlight=False, soft_wrap=True)
-    if "best_spec" in res.files:
-        console.print(f"  train it: gradmedic train {res.files['best_spec']}", highlight=False, soft_wrap=True)
-    if res.status == "interrupted":
-        console.print("  interrupted: the finished trials are kept; run the same command again to resume", highlight=False)
-
-
 def _write(res: TuneResult, spec: Spec, report: bool) -> None:
-    """best_spec.json, tune.json, the pictures and report.html into the study directory."""
+    """best_spec.json, the pictures and report.html (:func:`gradmedic.show.tune.write`) and tune.json into the
+    study directory."""
     d = res.dir
     b = res.best
     if b is not None:
@@ -961,32 +881,8 @@ def _write(res: TuneResult, spec: Spec, report: bool) -> None:
         p.write_text(spec_mod.to_json(best) + "\n")
         res.files["best_spec"] = str(p)
     if report:
-        from .tune_plots import render
+        from .show.tune import write
 
-        images = render(res, d)
-        res.files["report"] = str(_report(res, images))
+        write(res)
     (d / "tune.json").write_text(json.dumps(res.to_dict(), indent=2, default=str) + "\n")
     res.files["json"] = str(d / "tune.json")
-
-
-def _report(res: TuneResult, images: list[Path]) -> Path:
-    from .report import Section, write_report
-
-    b = res.best
-    summary = [["", ""], ["study", res.study], ["storage", res.storage], ["objective", f"test {res.metric} ({res.direction})"],
-               ["pruner", res.pruner], ["trials", len(res.trials)], ["steps trained", res.steps],
-               ["seconds", round(res.seconds, 1)], ["status", res.status],
-               ["pruned", ", ".join(f"{k} {v}" for k, v in res.pruned_by().items()) or "none"],
-               ["best", f"trial {b['number']}: {b['value']:.4g}" if b else "-"],
-               ["best spec", res.files.get("best_spec", "-")]]
-    space = [["field", "searched over"]] + [[p.name, p.describe()] for p in res.space]
-    captions = {"history.png": "Each trial's final value (pruned trials at their last reported value, coloured by who "
-                               "pruned them and why) and the best so far.",
-                "importances.png": "How much of the value's variance each parameter explains (Optuna's fANOVA "
-                                   "importances, over the completed trials).",
-                "intermediate.png": "Each trial's test metric after every epoch; pruned trials coloured by reason and "
-                                    "ending with a cross where they were cut."}
-    sections = [Section("Study", table=summary), Section("Search space", table=space),
-                Section("Trials", table=table_rows(res)), Section("Pictures", images=images, captions=captions)]
-    return write_report(res.dir / "report.html", f"tune {res.study}", sections,
-                        subtitle=f"{len(res.trials)} trials, pruner {res.pruner}")

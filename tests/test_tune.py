@@ -3,6 +3,7 @@ Ctrl-C, and two workers sharing a real PostgreSQL server."""
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -19,11 +20,14 @@ import pytest
 
 optuna = pytest.importorskip("optuna")
 
+from rich.console import Console  # noqa: E402
+
 from gradmedic import spec as spec_mod  # noqa: E402
 from gradmedic.cli import main  # noqa: E402
 from gradmedic.doctor_pruner import DoctorPruner, patience, verdict  # noqa: E402
 from gradmedic.errors import SpecError  # noqa: E402
-from gradmedic.tune import _driver, apply, default_space, parse_space, tune  # noqa: E402
+from gradmedic.show.tune import Progress, print_tune, table_rows  # noqa: E402
+from gradmedic.tune import Objective, Param, TuneResult, _driver, apply, default_space, parse_space, tune  # noqa: E402
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -68,6 +72,7 @@ def _cli(capsys, *args):
     ("batch_size = { low = 8.5, high = 64 }", "space.batch_size", "whole number"),
     ("seed = [1, 2]", "space.seed", "not searched"),
     ("lr = { low = 0.001, hgh = 0.1 }", "space.lr", "unknown key 'hgh'"),
+    ("loss = [\"cross_entropy\", \"mse\"]", "space.loss", "'mse' does not work: train.loss: mse does not fit a multiclass"),
 ])
 def test_bad_space_is_one_line_and_exit_2_before_training(tmp_path, tiny, capsys, space, field, words):
     f = tmp_path / "space.toml"
@@ -200,6 +205,71 @@ def test_verdict_of_a_real_diverging_run_names_the_problem():
     if r.status == "non_finite":  # the trainer stopped it before an epoch ended: the final diagnosis names it
         found |= {f.problem for f in r.diagnosis.findings if f.severity in ("serious", "critical")}
     assert found & {"lr_too_high", "exploding_gradients", "non_finite", "dead_units", "saturated_units"}, (r.status, seen)
+
+
+# -- what tune shows --------------------------------------------------------------------------------
+
+def _trial(number, state, value=None, steps=24, params=None, interrupted=False, problem=None):
+    pruned = state == "PRUNED"
+    return {"number": number, "state": state, "value": value, "steps": steps, "params": params or {},
+            "interrupted": interrupted, "pruned_by": "doctor" if pruned else None, "problem": problem,
+            "reason": "the loss jumped" if pruned else None, "intermediate": {}}
+
+
+def test_progress_says_each_finished_trial_once_when_not_on_a_terminal():
+    buf = io.StringIO()
+    bar = Progress(Console(file=buf, width=300), 3, quiet=False, direction="maximize")
+    rows = [_trial(0, "PRUNED", 0.7133, 8, problem="lr_too_high"), _trial(1, "RUNNING", steps=None)]
+    bar.update(rows)
+    bar.update(rows)  # nothing new: nothing said
+    rows[1:] = [_trial(1, "COMPLETE", 0.98), _trial(2, "FAIL", steps=None, interrupted=True), _trial(3, "COMPLETE", 0.5)]
+    bar.update(rows)
+    bar.close()
+    tail = "  pruned: doctor: lr_too_high 1"
+    assert buf.getvalue().splitlines() == [  # an interrupted trial is not counted: it runs again on resume
+        "[1/3] trial 0: pruned (doctor: lr_too_high), value 0.7133, 8 steps; best -" + tail,
+        "[3/3] trial 1: complete, value 0.98, 24 steps; best 0.98" + tail,
+        "[3/3] trial 2: fail, value -, 0 steps; best 0.98" + tail,
+        "[3/3] trial 3: complete, value 0.5, 24 steps; best 0.98" + tail]
+    quiet = io.StringIO()
+    Progress(Console(file=quiet), 3, quiet=True, direction="maximize").update(rows)
+    assert quiet.getvalue() == ""
+    term = io.StringIO()  # on a terminal the bar carries it, and no line per trial stays behind
+    bar = Progress(Console(file=term, force_terminal=True, width=200), 3, quiet=False, direction="minimize")
+    bar.update(rows)
+    assert bar.bar.done == 3
+    bar.close()
+    assert "trial 1" not in term.getvalue()
+
+
+def test_trials_table_and_summary(tmp_path):
+    space = [Param("lr", "float", 0.01, 1.0, log=True), Param("standardize_target", "choice", choices=(True, False))]
+    trials = [_trial(0, "PRUNED", None, 8, {"lr": 0.123456, "standardize_target": True}, problem="lr_too_high"),
+              _trial(1, "COMPLETE", 0.98, 24, {"lr": 0.3, "standardize_target": False}),
+              _trial(2, "FAIL", None, None, {"lr": 0.05}, interrupted=True)]
+    res = TuneResult(tmp_path, "tiny", "study.journal", "accuracy", "maximize", "doctor", space, trials, 1.25,
+                     files={"best_spec": "best_spec.json"})
+    assert table_rows(res) == [
+        ["#", "state", "accuracy", "steps", "lr", "standardize_target", "pruned by", "why"],
+        [0, "pruned", "-", "8", "0.1235", "true", "doctor: lr_too_high", "the loss jumped"],
+        [1, "complete", "0.98", "24", "0.3", "false", "", ""],
+        [2, "interrupted", "-", "-", "0.05", "-", "", ""]]
+    buf = io.StringIO()
+    print_tune(res, Console(file=buf, width=200))
+    assert buf.getvalue().splitlines()[-4:] == [
+        "  32 steps in 1.2 s; pruned: doctor: lr_too_high 1",
+        "  best: trial 1, test accuracy 0.98, lr=0.3, standardize_target=false",
+        "  best spec: best_spec.json",
+        "  train it: gradmedic train best_spec.json"]
+
+
+def test_a_trials_planned_steps_come_from_its_own_data(tmp_path):
+    spec = spec_mod.load(_write(tmp_path, TINY))  # 300 rows, half for training: 150 / 20 -> 8 steps x 3 epochs
+    objective = Objective(spec, [], tmp_path, "doctor", "accuracy")
+    assert objective.planned_steps(spec) == 24
+    assert objective.planned_steps(apply(spec, {"n_samples": 600})) == 15 * 3  # a searched data field counts
+    assert objective.planned_steps(apply(spec, {"optimizer": "gd"})) == 3  # full batch: a step an epoch
+    assert len(objective.data) == 2
 
 
 # -- real studies ----------------------------------------------------------------------------------
@@ -356,7 +426,7 @@ def test_two_workers_on_one_postgresql_study(tmp_path, tiny, postgres):
     optuna.storages.RDBStorage(_driver(postgres))  # the schema, made once before the workers race for it
     workers = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outs = [w.communicate(timeout=180) for w in workers]
-    for w, (out, err) in zip(workers, outs):
+    for w, (_out, err) in zip(workers, outs, strict=True):
         assert w.returncode == 0, err[-3000:]
     study = optuna.load_study(study_name="shared", storage=_driver(postgres))
     trials = study.trials
@@ -366,7 +436,8 @@ def test_two_workers_on_one_postgresql_study(tmp_path, tiny, postgres):
     assert all(t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED) for t in trials)
     dirs = [t.user_attrs["run_dir"] for t in trials]
     assert len(set(dirs)) == len(dirs) and all(Path(p, "summary.json").is_file() for p in dirs)
-    assert sorted(p.name.split("-trial-")[1] for p in (runs / "tune-shared" / "trials").iterdir()) == [f"{n:04d}" for n in numbers]
+    trial_dirs = (runs / "tune-shared" / "trials").iterdir()
+    assert sorted(p.name.split("-trial-")[1] for p in trial_dirs) == [f"{n:04d}" for n in numbers]
     pids = {t.user_attrs["worker"] for t in trials}
     assert len(pids) == 2  # both workers trained trials
     final = [json.loads(o) for o, _ in outs]
