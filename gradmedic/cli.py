@@ -338,10 +338,16 @@ def compare(
     steps to reach a target, the doctor's findings per variant; plots and report.html.
     Exits with 1 when a run failed, 130 on Ctrl-C (finished runs are kept)."""
     from .compare import compare as run_compare, parse_vary
+    from .show.compare import ConsoleProgress, print_compare, save
 
     base = spec_mod.load(spec_file) if spec_file else spec_mod.Spec()
-    res = run_compare(base, parse_vary(vary or []), seeds=seeds, workers=workers, target=target, runs_dir=runs_dir,
-                      console=err if json_out else out, tensorboard=tensorboard)
+    console = err if json_out else out
+    with ConsoleProgress(console) as progress:
+        res = run_compare(base, parse_vary(vary or []), seeds=seeds, workers=workers, target=target, runs_dir=runs_dir,
+                          tensorboard=tensorboard, on_start=progress.start, on_run=progress.done)
+    print_compare(res, console)
+    save(res)
+    console.print(f"  report: {res.report}", highlight=False)
     if json_out:
         print(json.dumps(res.to_dict(), indent=2, default=str))
     if res.status == "interrupted":

@@ -2,13 +2,13 @@
 
 ``compare(spec, {"activation": ["sigmoid", "relu"]}, seeds=3)`` trains every grid point (the
 cartesian product of the varied fields, first field slowest) with seeds ``spec.seed + 0..K-1``, one
-run per process on the available cores, into one directory ``runs/<timestamp>-compare-<name>/``:
+run per process on the available cores, each into its run directory (as ``gradmedic train`` writes
+them) under one directory ``runs/<timestamp>-compare-<name>/``, and returns a ``CompareResult``: the
+grid, the target, per-variant aggregates and every run's outcome.
 
-``<run dirs>``         one complete run directory per run (as ``gradmedic train`` writes them)
-``compare.json``       the grid, the target, per-variant aggregates and every run's summary
-``compare_loss.png``   training loss and test metric of every variant (mean over seeds, band: min-max)
-``compare_grads.png``  each variant's median gradient norm per layer (log scale)
-``report.html``        all of the above in one self-contained file, with each variant's findings
+It prints nothing and writes nothing else: progress goes to the ``on_start`` and ``on_run`` callbacks,
+and ``show.compare`` prints the table (``print_compare``) and writes compare.json, the pictures and
+report.html (``save``), as ``gradmedic compare`` does.
 
 Everything is validated before any training starts: unknown fields, values the spec rejects (each
 grid point goes through ``spec.override``), datasets and losses that do not fit.
@@ -30,14 +30,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-from rich.console import Console
 
 from . import spec as spec_mod
 from .errors import SpecError
-from .show.compare import done_line, print_compare
-from .show.compare import write as _write
-from .show.numbers import label_value as _show
-from .show.progress import Bar
 from .spec import Spec
 
 LOSS_POINTS = 100  # the loss curve a worker sends back: at most this many bin means (a readable curve; bins smooth batch noise)
@@ -87,6 +82,17 @@ def parse_vary(items: list[str]) -> dict[str, list[str]]:
     return out
 
 
+def _show(v: Any) -> str:
+    """A grid value as ``--vary`` takes it, for labels and compare.json: lists with ',' (32,32), booleans in
+    lower case, floats shortest (lr=0.01, clip_norm=1); the spelling of ``show.numbers.label_value``, which
+    compare, below show/, cannot import."""
+    if isinstance(v, (list, tuple)):
+        return ",".join(map(str, v))
+    if isinstance(v, bool):
+        return str(v).lower()
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
 def _slug(text: str) -> str:
     """A run-directory-safe name: letters, digits, '.', '_' and '-' only, at most 80 characters."""
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:80] or "variant"
@@ -130,6 +136,20 @@ def expand(spec: Spec, vary: dict[str, list[Any]]) -> list[Variant]:
             raise SpecError(e.field, e.message + where) from None
         variants.append(Variant(i, overrides, s, varied))
     return variants
+
+
+@dataclass
+class Grid:
+    """What a comparison is about to train, told to ``on_start`` before the first run starts."""
+
+    variants: list[Variant]
+    seeds: list[int]
+    workers: int  # worker processes
+    dir: Path | None  # the compare directory the runs go into (None: runs_dir=None, nothing on disk)
+
+    @property
+    def runs(self) -> int:
+        return len(self.variants) * len(self.seeds)
 
 
 def _with_seed(spec: Spec, seed: int, name: str) -> Spec:
@@ -316,7 +336,7 @@ class CompareResult:
     seconds: float
     status: str = "ok"  # ok, or interrupted (Ctrl-C: the finished runs are kept)
     startup_seconds: float | None = None  # from starting the pool to the first run starting (worker start-up)
-    report: Path | None = None
+    report: Path | None = None  # report.html and the pictures, once show.compare.save wrote them
     plots: list[Path] = field(default_factory=list)
 
     @property
@@ -446,20 +466,24 @@ def _end_workers(pool: ProcessPoolExecutor) -> None:
 
 
 def compare(spec: Spec, vary: dict[str, list[Any]], seeds: int = 1, workers: int | None = None,
-            target: float | None = None, runs_dir: str | Path | None = "runs", console: Console | None = None,
-            tensorboard: str | Path | None = None, quiet: bool = False,
-            on_run: Callable[[RunOutcome], None] | None = None) -> CompareResult:
+            target: float | None = None, runs_dir: str | Path | None = "runs", tensorboard: str | Path | None = None,
+            on_start: Callable[[Grid], None] | None = None,
+            on_run: Callable[[RunOutcome, str], None] | None = None) -> CompareResult:
     """Train every grid point of ``vary`` (field -> values, strings parsed by the spec) with ``seeds``
-    seeds (``spec.train.seed + 0..seeds-1``) in ``workers`` processes (default: the available cores),
-    print the side-by-side table and write ``compare.json``, the plots and ``report.html`` into
-    ``runs_dir/<timestamp>-compare-<name>/``.  ``target``: the test metric to reach (accuracy >=, mse
-    <=); default 0.9 x the best variant's mean accuracy (best mse / 0.9).  Raises SpecError before any
-    training when anything is wrong.  On Ctrl-C the finished runs are kept and ``status`` is
-    ``interrupted``.
+    seeds (``spec.train.seed + 0..seeds-1``) in ``workers`` processes (default: the available cores), each
+    run into its directory under ``runs_dir/<timestamp>-compare-<name>/`` (``result.dir``), and return the
+    side-by-side result.  ``target``: the test metric to reach (accuracy >=, mse <=); default 0.9 x the
+    best variant's mean accuracy (best mse / 0.9).  Raises SpecError before any training when anything
+    is wrong.  On Ctrl-C the finished runs are kept and ``status`` is ``interrupted``.
+
+    Prints nothing and writes nothing beyond the runs' directories: ``on_start(grid)`` is called once
+    before the first run, ``on_run(outcome, variant_label)`` as each run finishes (both in this process;
+    ``show.compare.ConsoleProgress`` shows them as the CLI does).  ``show.compare.print_compare(result,
+    console)`` prints the table; ``show.compare.save(result)`` writes compare.json, the pictures and
+    report.html into ``result.dir``.
 
     Workers are forked from a fresh server process (multiprocessing "forkserver"), which imports the
     caller's main script as spawn does: call this from a script under ``if __name__ == "__main__":``."""
-    console = console or Console(stderr=True)
     if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
         raise SpecError("--seeds", f"must be a whole number >= 1 (got {seeds!r})")
     if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
@@ -493,13 +517,11 @@ def compare(spec: Spec, vary: dict[str, list[Any]], seeds: int = 1, workers: int
                          "tensorboard": str(tensorboard) if tensorboard is not None else None})
     n_workers = min(workers or default_workers(), len(jobs))
     labels = {v.index: v.label for v in variants}
-    if not quiet:
-        console.print(f"[bold]compare[/bold]: {len(variants)} variant(s) x {seeds} seed(s) = {len(jobs)} runs on "
-                      f"{n_workers} worker process(es)" + (f" into {out}" if out else ""), highlight=False)
+    if on_start:
+        on_start(Grid(variants, seed_list, n_workers, out))
 
     status = "ok"
     start, start_wall = time.perf_counter(), time.time()
-    bar = Bar(console, len(jobs), quiet, "compare")
     pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_init_worker)
     try:
         futures: dict[Future, RunOutcome] = {pool.submit(_run_job, j): o for j, o in zip(jobs, outcomes)}
@@ -517,9 +539,8 @@ def compare(spec: Spec, vary: dict[str, list[Any]], seeds: int = 1, workers: int
                     o.loss_steps, o.loss, o.grad_norm = res["loss_steps"], res["loss"], res["grad_norm"]
                     o.reference_loss, o.seconds, o.status = res["reference_loss"], res["seconds"], res["summary"]["status"]
                     o.started, o.cpu_seconds = res["started"], res["cpu_seconds"]
-                bar.update(done_line(o, labels[o.variant]))
                 if on_run:
-                    on_run(o)
+                    on_run(o, labels[o.variant])
     except KeyboardInterrupt:
         status = "interrupted"
         _end_workers(pool)
@@ -527,7 +548,6 @@ def compare(spec: Spec, vary: dict[str, list[Any]], seeds: int = 1, workers: int
             if o.status == "pending":
                 o.status = "cancelled"
     finally:
-        bar.close()
         pool.shutdown(wait=True, cancel_futures=True)
     seconds = time.perf_counter() - start
 
@@ -535,10 +555,4 @@ def compare(spec: Spec, vary: dict[str, list[Any]], seeds: int = 1, workers: int
     res = CompareResult(out, spec, vary, seed_list, results, target, note, n_workers, seconds, status)
     starts = [o.started for o in outcomes if o.started is not None]
     res.startup_seconds = max(0.0, min(starts) - start_wall) if starts else None
-    if not quiet:
-        print_compare(res, console)
-    if out is not None:
-        _write(res)
-        if not quiet:
-            console.print(f"  report: {res.report}", highlight=False)
     return res

@@ -1,6 +1,7 @@
 """gradmedic compare: the grid, bad input before any training, and a real parallel comparison."""
 
 import json
+import re
 import statistics
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from gradmedic import spec as S
 from gradmedic.cli import main
 from gradmedic.compare import RunOutcome, Variant, aggregate, compare, expand, parse_vary
+from gradmedic.show.compare import save
 
 # Seed 004's network (5 hidden layers of 5 units on noisy circles, min-max inputs) with He init for
 # both activations and Adam at 0.01, so that ReLU learns within 15 epochs (SGD with momentum needs
@@ -142,6 +144,14 @@ def test_sigmoid_vs_relu_in_parallel_over_two_seeds(capsys, tmp_path):
     assert rc == 0, err
     res = json.loads(out)
     d = Path(res["dir"])
+    # the CLI's console (stderr with --json): the grid, a numbered line per run, the table, the report
+    assert err.startswith("compare: 2 variant(s) x 2 seed(s) = 4 runs on 2 worker process(es) into ")
+    done = re.findall(r"^\[(\d)/4\] (activation=\w+), seed (\d): ok, test accuracy", err, re.M)
+    assert [k for k, _, _ in done] == ["1", "2", "3", "4"]
+    assert sorted((a, s) for _, a, s in done) == [("activation=relu", "1"), ("activation=relu", "2"),
+                                                  ("activation=sigmoid", "1"), ("activation=sigmoid", "2")]
+    assert err.index("[4/4]") < err.index("compare: 2 variants x 2 seeds") < err.index("target: test accuracy >=")
+    assert "report:" in err.rsplit("target:", 1)[1]
     assert res["workers"] == 2 and res["seeds"] == [1, 2] and res["metric"] == "accuracy"
     assert [v["label"] for v in res["variants"]] == ["activation=sigmoid", "activation=relu"]
 
@@ -175,18 +185,29 @@ def test_sigmoid_vs_relu_in_parallel_over_two_seeds(capsys, tmp_path):
     assert "activation=sigmoid" in html and "vanishing_gradients" in html and html.count("data:image/png;base64,") == 2
 
 
-def test_a_failing_run_is_reported_and_the_others_finish(tmp_path):
+def test_a_failing_run_is_reported_and_the_others_finish(capsys, tmp_path):
     # Batch norm cannot normalize a batch of one sample: torch raises on the first training step, in
     # the worker (the build-time preflight cannot see it); the batch-of-50 variant still trains.
     base = S.validate({"name": "bn", "data": {"n_samples": 200}, "model": {"hidden": [8], "batchnorm": "before"},
                        "train": {"epochs": 2}})
-    res = compare(base, {"batch_size": ["50", "1"]}, seeds=1, workers=2, runs_dir=tmp_path, quiet=True)
+    told = []
+    res = compare(base, {"batch_size": ["50", "1"]}, seeds=1, workers=2, runs_dir=tmp_path,
+                  on_start=lambda grid: told.append((grid.runs, grid.workers, grid.dir)),
+                  on_run=lambda outcome, label: told.append((label, outcome.status)))
+    assert told[0] == (2, 2, res.dir)
+    assert sorted(told[1:]) == [("batch_size=1", "failed"), ("batch_size=50", "ok")]
     good, bad = res.variants
     assert good.statuses == {"ok": 1} and good.test_mean is not None
     assert bad.statuses == {"failed": 1} and bad.test_mean is None
     assert "Expected more than 1 value per channel" in bad.runs[0].error
+    # compare() itself printed nothing and wrote only the runs' directories; save() writes the rest
+    assert capsys.readouterr() == ("", "")
+    assert all(p.is_dir() for p in res.dir.iterdir()) and res.report is None and res.plots == []
+    save(res)
     saved = json.loads((res.dir / "compare.json").read_text())
-    assert [r["status"] for r in saved["runs"]] == ["ok", "failed"] and (res.dir / "report.html").is_file()
+    assert [r["status"] for r in saved["runs"]] == ["ok", "failed"]
+    assert res.report == res.dir / "report.html" and saved["report"] == str(res.report) and res.report.is_file()
+    assert saved["plots"] == [str(res.dir / "compare_loss.png"), str(res.dir / "compare_grads.png")]
 
 
 def test_ctrl_c_keeps_the_finished_runs_and_cancels_the_rest(tmp_path):
@@ -194,14 +215,15 @@ def test_ctrl_c_keeps_the_finished_runs_and_cancels_the_rest(tmp_path):
     # (called in that loop) is the same path without sending a signal to the test process.
     base = S.validate({"name": "ctrlc", "data": {"n_samples": 200}, "model": {"hidden": [8]}, "train": {"epochs": 10}})
 
-    def interrupt(outcome):
+    def interrupt(outcome, label):
         raise KeyboardInterrupt
 
-    res = compare(base, {"lr": ["0.001", "0.002", "0.003", "0.004"]}, workers=1, runs_dir=tmp_path, quiet=True, on_run=interrupt)
+    res = compare(base, {"lr": ["0.001", "0.002", "0.003", "0.004"]}, workers=1, runs_dir=tmp_path, on_run=interrupt)
     statuses = [r.status for r in res.runs]
     assert res.status == "interrupted" and statuses[0] == "ok" and statuses[-1] == "cancelled", statuses
     finished = Path(res.runs[0].summary["run_dir"])
     assert (finished / "summary.json").is_file() and (finished / "model.pt").is_file()
+    save(res)
     saved = json.loads((res.dir / "compare.json").read_text())
     assert saved["status"] == "interrupted" and saved["runs"][-1]["status"] == "cancelled"
     assert res.variants[0].test_mean is not None and res.variants[-1].test_mean is None

@@ -1,7 +1,14 @@
-"""What ``gradmedic compare`` shows: the side-by-side table (console and report), its two pictures
-(loss curves and per-layer gradient profile of every variant, through ``figures``) and its report.
+"""What ``gradmedic compare`` shows: its progress, the side-by-side table (console and report), its two
+pictures (loss curves and per-layer gradient profile of every variant, through ``figures``) and its
+report; ``save`` writes them with compare.json.
 
-Everything here reads a finished ``compare.CompareResult``; nothing trains.
+Everything here reads what ``compare.compare`` hands over (a ``Grid``, each ``RunOutcome``, the
+finished ``CompareResult``); nothing trains.  From Python, as the CLI does::
+
+    with ConsoleProgress(console) as progress:
+        res = compare(spec, vary, seeds=2, on_start=progress.start, on_run=progress.done)
+    print_compare(res, console)
+    save(res)
 """
 
 from __future__ import annotations
@@ -14,11 +21,49 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .numbers import flags, fraction, label_value, pm
+from .progress import Bar
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from ..compare import CompareResult, RunOutcome, VariantResult
+    from ..compare import CompareResult, Grid, RunOutcome, VariantResult
+
+
+# -- progress --------------------------------------------------------------------------------------
+
+def done_line(o: RunOutcome, label: str) -> str:
+    """One finished run, as the progress says it."""
+    if o.status == "failed":
+        return f"{label}, seed {o.seed}: failed: {o.error}"
+    m = o.test_metric
+    metric = (o.summary or {}).get("metric", "metric")
+    return (f"{label}, seed {o.seed}: {o.status}, test {metric} {m:.4g}" if m is not None else
+            f"{label}, seed {o.seed}: {o.status}") + (f" ({o.seconds:.1f} s)" if o.seconds else "")
+
+
+class ConsoleProgress:
+    """compare's progress on a console, as ``gradmedic compare`` shows it: the grid in one line, then a bar
+    (off a terminal, a numbered line per finished run).  Pass ``start`` as ``on_start`` and ``done`` as
+    ``on_run``; as a context manager it ends the bar however compare ends."""
+
+    def __init__(self, console: Console):
+        self.console, self.bar = console, None
+
+    def start(self, grid: Grid) -> None:
+        self.console.print(f"[bold]compare[/bold]: {len(grid.variants)} variant(s) x {len(grid.seeds)} seed(s) = "
+                           f"{grid.runs} runs on {grid.workers} worker process(es)"
+                           + (f" into {grid.dir}" if grid.dir else ""), highlight=False)
+        self.bar = Bar(self.console, grid.runs, False, "compare")
+
+    def done(self, outcome: RunOutcome, label: str) -> None:
+        self.bar.update(done_line(outcome, label))
+
+    def __enter__(self) -> ConsoleProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 # -- the table -------------------------------------------------------------------------------------
@@ -82,16 +127,6 @@ def print_compare(res: CompareResult, console: Console) -> None:
             console.print(f"  [red]{r.status}[/red]: {r.name}" + (f": {r.error}" if r.error else ""), highlight=False)
     if res.status == "interrupted":
         console.print("  [yellow]interrupted[/yellow]: finished runs are kept; the table shows only them", highlight=False)
-
-
-def done_line(o: RunOutcome, label: str) -> str:
-    """One finished run, as the progress says it."""
-    if o.status == "failed":
-        return f"{label}, seed {o.seed}: failed: {o.error}"
-    m = o.test_metric
-    metric = (o.summary or {}).get("metric", "metric")
-    return (f"{label}, seed {o.seed}: {o.status}, test {metric} {m:.4g}" if m is not None else
-            f"{label}, seed {o.seed}: {o.status}") + (f" ({o.seconds:.1f} s)" if o.seconds else "")
 
 
 # -- pictures --------------------------------------------------------------------------------------
@@ -191,8 +226,9 @@ def grads_png(res: CompareResult, path: Path) -> Path | None:
 
 # -- the report ------------------------------------------------------------------------------------
 
-def write(res: CompareResult) -> None:
-    """compare.json, the two PNGs and report.html into ``res.dir`` (each written even when some runs failed)."""
+def save(res: CompareResult) -> None:
+    """compare.json, the two PNGs and report.html into ``res.dir`` (each written even when some runs failed);
+    sets ``res.plots`` and ``res.report``, which compare.json lists."""
     assert res.dir is not None
     res.plots = [p for p in (loss_png(res, res.dir / "compare_loss.png"), grads_png(res, res.dir / "compare_grads.png")) if p]
     res.report = write_report(res)
