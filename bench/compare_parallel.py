@@ -37,7 +37,7 @@ def once(spec: S.Spec, workers: int, root: str) -> tuple[float, float, float, fl
     """(wall seconds of the whole compare call, seconds of the parallel part, summed run seconds,
     summed CPU seconds of the runs)."""
     t = time.perf_counter()
-    res = compare(spec, VARY, seeds=2, workers=workers, runs_dir=root, quiet=True)
+    res = compare(spec, VARY, seeds=2, workers=workers, runs_dir=root)
     wall = time.perf_counter() - t
     assert all(r.status == "ok" for r in res.runs), [r.error for r in res.runs]
     return wall, res.seconds, sum(r.seconds or 0 for r in res.runs), sum(r.cpu_seconds or 0 for r in res.runs)
@@ -54,7 +54,7 @@ def main() -> None:
     console.print(f"2x2 grid x 2 seeds = 8 runs of {a.epochs} epochs; 1 vs {a.workers} workers; "
                   f"{default_workers()} core(s) available; {a.rounds} alternating rounds")
     with tempfile.TemporaryDirectory() as root:
-        compare(grid_spec(1), {"activation": ["relu"]}, workers=1, runs_dir=root, quiet=True)  # warm-up: starts the server
+        compare(grid_spec(1), {"activation": ["relu"]}, workers=1, runs_dir=root)  # warm-up: starts the server
         res: dict[int, list[tuple[float, float, float, float]]] = {1: [], a.workers: []}
         for i in range(a.rounds):
             for w in (1, a.workers) if i % 2 == 0 else (a.workers, 1):
