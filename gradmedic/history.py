@@ -93,7 +93,8 @@ class History:
         if not self._chunks:
             L, A = len(self.layer_names), len(self.act_names)
             return Chunk(np.zeros(0, int), np.zeros(0), np.zeros(0, int), np.zeros((0, L, len(LAYER_STATS))),
-                         np.zeros((0, A, len(ACT_STATS))), np.zeros((0, 2, 0)), None, np.zeros(0), np.zeros((0, len(OUT_STATS))), np.zeros(0))
+                         np.zeros((0, A, len(ACT_STATS))), np.zeros((0, 2, 0)), None, np.zeros(0),
+                         np.zeros((0, len(OUT_STATS))), np.zeros(0))
         if len(self._chunks) > 1:
             cs = self._chunks
             f = max(c.inputs.shape[2] for c in cs)
@@ -178,14 +179,15 @@ class History:
         header = {"layer_names": self.layer_names, "act_names": self.act_names, "act_kinds": self.act_kinds,
                   "hist_ranges": self.hist_ranges, "meta": meta}
         arrays = {"loss_steps": m.loss_steps, "loss": m.loss, "stat_steps": m.stat_steps, "layers": m.layers,
-                  "acts": m.acts, "inputs": m.inputs, "lr": self.lr, "out": m.out if m.out is not None else _fill(len(m.stat_steps), (len(OUT_STATS),)),
+                  "acts": m.acts, "inputs": m.inputs, "lr": self.lr,
+                  "out": m.out if m.out is not None else _fill(len(m.stat_steps), (len(OUT_STATS),)),
                   "pre_clip": self.pre_clip_norm}
         if m.hists is not None:
             arrays["hists"] = m.hists
         np.savez_compressed(path, header=np.array(json.dumps(header)), **arrays)
 
     @classmethod
-    def load(cls, path: str | Path) -> tuple["History", dict]:
+    def load(cls, path: str | Path) -> tuple[History, dict]:
         """A history written by :meth:`save`, and its meta."""
         with np.load(path, allow_pickle=False) as z:
             header = json.loads(str(z["header"]))

@@ -7,9 +7,8 @@ probes of a freshly built network), so there is one way gradmedic hooks into a m
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 import torch
 from torch import nn
@@ -37,7 +36,7 @@ class Hooks:
     def __bool__(self) -> bool:
         return bool(self._handles)
 
-    def __enter__(self) -> "Hooks":
+    def __enter__(self) -> Hooks:
         return self
 
     def __exit__(self, *exc) -> None:

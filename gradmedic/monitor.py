@@ -35,7 +35,8 @@ from __future__ import annotations
 import math
 import warnings
 import weakref
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -57,7 +58,7 @@ ACT_SAMPLES = 32
 ACT_HIST_BINS = 40
 _CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
-_watched: "weakref.WeakSet[nn.Module]" = weakref.WeakSet()
+_watched: weakref.WeakSet[nn.Module] = weakref.WeakSet()
 
 
 class _Group(NamedTuple):
@@ -178,9 +179,9 @@ class Monitor:
         elif rnn:
             self._notes.append("the gates inside nn.LSTM/GRU/RNN are not hooked: their saturation is not measured")
         self._sat = [(units.saturation_bounds(m) if k == "saturating" and src == "out" else None)
-                     for m, k, src in zip(self._act_modules, self.act_kinds, self._act_src)]
+                     for m, k, src in zip(self._act_modules, self.act_kinds, self._act_src, strict=False)]
         self.hist_ranges = [activation_range(m) if src == "out" else (0.0, UNBOUNDED_RANGE)
-                            for m, src in zip(self._act_modules, self._act_src)]
+                            for m, src in zip(self._act_modules, self._act_src, strict=False)]
         self._out_idx = [i for i, src in enumerate(self._act_src) if src == "out"]
         self._in_idx = [i for i, src in enumerate(self._act_src) if src == "in"]
 
@@ -223,7 +224,7 @@ class Monitor:
             self._arm()
 
     # -- context manager -------------------------------------------------------------------
-    def __enter__(self) -> "Monitor":
+    def __enter__(self) -> Monitor:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -347,7 +348,7 @@ class Monitor:
                 self._snap_norms = torch._foreach_norm(params)
             elif self.device.type == "cpu":
                 # ||w_{t-1}|| for the update ratio, each tensor right after its copy, while in cache
-                self._snap_norms = [torch.linalg.vector_norm(s.copy_(p)) for s, p in zip(self._snap, params)]
+                self._snap_norms = [torch.linalg.vector_norm(s.copy_(p)) for s, p in zip(self._snap, params, strict=False)]
             else:
                 torch._foreach_copy_(self._snap, params)
                 self._snap_norms = torch._foreach_norm(params)
@@ -529,9 +530,11 @@ class Monitor:
         if self._closed:
             raise WatchError("step() on a closed monitor")
         if isinstance(loss, torch.Tensor) and loss.numel() != 1:
-            raise WatchError(f"step(loss) needs a scalar loss, got a tensor of shape {tuple(loss.shape)}; reduce it (e.g. loss.mean()) first")
+            raise WatchError(f"step(loss) needs a scalar loss, got a tensor of shape {tuple(loss.shape)}; "
+                             "reduce it (e.g. loss.mean()) first")
         if isinstance(grad_norm, torch.Tensor) and grad_norm.numel() != 1:
-            raise WatchError(f"step(grad_norm=) needs the scalar total norm clip_grad_norm_ returns, got shape {tuple(grad_norm.shape)}")
+            raise WatchError("step(grad_norm=) needs the scalar total norm clip_grad_norm_ returns, "
+                             f"got shape {tuple(grad_norm.shape)}")
         s = self.steps + 1
         if self._sampled(s):
             self._record(s, grad_norm)  # raises WatchError without gradients: then the step is not counted
@@ -581,7 +584,7 @@ class Monitor:
             raise WatchError("step() found no gradients: call it after loss.backward() and before optimizer.zero_grad()")
         # A parameter without a gradient (frozen after watch(), unused) has no gradient, not a zero one;
         # within a layer that has some gradient it counts as zeros.
-        has = tuple(g is not None and p.requires_grad for p, g in zip(self._params, grads))
+        has = tuple(g is not None and p.requires_grad for p, g in zip(self._params, grads, strict=False))
         with torch.no_grad():
             L, P = len(self.layer_names), len(self._params)
             idx, g_owner, absent = self._grad_index(has)
@@ -618,7 +621,7 @@ class Monitor:
             if have_update and self.device.type == "cpu":
                 # tensor by tensor, so that each is read from memory once and then from cache
                 w, d = [], []
-                for s_, p in zip(self._snap, params):
+                for s_, p in zip(self._snap, params, strict=False):
                     d.append(torch.linalg.vector_norm(s_.sub_(p)))
                     w.append(torch.linalg.vector_norm(p))
                 norms = w + d + list(self._snap_norms)
@@ -792,7 +795,8 @@ def _lr_array(lrs: list) -> np.ndarray:
     dev = next((x.device for x in lrs if isinstance(x, torch.Tensor)), None)
     if dev is None:
         return np.array(lrs, dtype=np.float64)
-    col = [x.reshape(()).double() if isinstance(x, torch.Tensor) else torch.tensor(x, dtype=torch.float64, device=dev) for x in lrs]
+    col = [x.reshape(()).double() if isinstance(x, torch.Tensor) else torch.tensor(x, dtype=torch.float64, device=dev)
+           for x in lrs]
     return torch.stack(col).cpu().numpy()  # one transfer
 
 

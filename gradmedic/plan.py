@@ -49,14 +49,14 @@ def check_loss(loss: str, task: str) -> str:
     return loss
 
 
-def load_data(spec: Spec) -> "Dataset":
+def load_data(spec: Spec) -> Dataset:
     """The spec's dataset, shaped for its model (images for a CNN)."""
     from . import data as data_mod
 
     return data_mod.load(spec.data, image=spec.model.kind == "cnn")
 
 
-def plan(spec: Spec, data: "Dataset | None" = None) -> Plan:
+def plan(spec: Spec, data: Dataset | None = None) -> Plan:
     """``spec`` on ``data`` (loaded from the spec when not given).  Raises SpecError when the loss does not fit."""
     data = load_data(spec) if data is None else data
     loss = check_loss(spec.train.loss, data.task)

@@ -7,7 +7,8 @@
                    header's ``"activation_hist"`` gives bins and each layer's range).  Streamed and flushed every few
                    seconds, so a killed run keeps what it recorded.  NaN marks "not applicable".
 ``epochs.jsonl``   one line per epoch: train/test loss and metric, learning rate, steps so far
-``summary.json``   final metrics, status (ok, non_finite, interrupted, stopped: ended early by a stop_when check) and where it stopped
+``summary.json``   final metrics, status (ok, non_finite, interrupted, stopped: ended early by a stop_when or
+                   on_epoch callback) and where it stopped
 ``model.pt``       the model's state_dict (``torch.load(path, weights_only=True)``)
 """
 
@@ -69,7 +70,7 @@ class RunWriter:
         stats = {int(s): i for i, s in enumerate(c.stat_steps)}
         lines = []
         lrs = c.lr.tolist() if c.lr is not None else [math.nan] * len(c.loss)
-        for step, loss, lr in zip(c.loss_steps.tolist(), c.loss.tolist(), lrs):
+        for step, loss, lr in zip(c.loss_steps.tolist(), c.loss.tolist(), lrs, strict=False):
             row: dict[str, Any] = {"step": step, "loss": loss}
             if math.isfinite(lr):
                 row["lr"] = lr
@@ -84,11 +85,11 @@ class RunWriter:
 
     def _stats_row(self, c: Chunk, i: int) -> dict[str, Any]:
         row: dict[str, Any] = {
-            "layers": {n: dict(zip(LAYER_STATS, c.layers[i, j].tolist())) for j, n in enumerate(self.layer_names)},
-            "activations": {n: dict(zip(ACT_STATS, c.acts[i, j].tolist())) for j, n in enumerate(self.act_names)},
+            "layers": {n: dict(zip(LAYER_STATS, c.layers[i, j].tolist(), strict=False)) for j, n in enumerate(self.layer_names)},
+            "activations": {n: dict(zip(ACT_STATS, c.acts[i, j].tolist(), strict=False)) for j, n in enumerate(self.act_names)},
         }
         if c.out is not None and np.isfinite(c.out[i]).all():
-            row["output"] = dict(zip(OUT_STATS, c.out[i].tolist()))
+            row["output"] = dict(zip(OUT_STATS, c.out[i].tolist(), strict=False))
         if c.inputs.shape[2]:
             row["inputs"] = {"mean": c.inputs[i, 0].tolist(), "std": c.inputs[i, 1].tolist()}
         if c.hists is not None and c.hists.shape[1]:
@@ -168,7 +169,8 @@ class Run:
                     hr = r.get("act_hist") or {}
                     hrows.append([hr.get(n, no_hist) for n in acts])
         f = max((len(x[0]) for x in irows if x), default=0)
-        inputs = np.array([x if x and len(x[0]) == f else np.full((2, f), np.nan) for x in irows], dtype=float).reshape(len(irows), 2, f)
+        inputs = np.array([x if x and len(x[0]) == f else np.full((2, f), np.nan) for x in irows], dtype=float)
+        inputs = inputs.reshape(len(irows), 2, f)
         h.append(Chunk(np.array(loss_steps, dtype=np.int64), np.array(loss, dtype=float), np.array(stat_steps, dtype=np.int64),
                        np.array(lrows, dtype=float).reshape(len(lrows), len(layers), len(LAYER_STATS)),
                        np.array(arows, dtype=float).reshape(len(arows), len(acts), len(ACT_STATS)), inputs,

@@ -56,7 +56,7 @@ class TensorBoardWriter:
     def write_chunk(self, c: Chunk) -> None:
         w, p = self._w, self.prefix
         add = (lambda tag, v, step: w.add_scalar(p + tag, v, step)) if p else w.add_scalar  # noqa: E731
-        for step, loss in zip(c.loss_steps.tolist(), c.loss.tolist()):
+        for step, loss in zip(c.loss_steps.tolist(), c.loss.tolist(), strict=False):
             add("loss", loss, step)  # NaN/inf included: where the loss diverged is worth seeing
         for i, step in enumerate(c.stat_steps.tolist()):
             for j, name in enumerate(self.layer_names):
@@ -80,7 +80,8 @@ class TensorBoardWriter:
         edges = np.linspace(rng[0], rng[1], len(counts) + 1)
         mid = (edges[:-1] + edges[1:]) / 2  # sum and sum of squares from the bin centres: the data are binned
         used = np.flatnonzero(counts)
-        self._w.add_histogram_raw(f"{self.prefix}act_hist/{name}", min=float(edges[used[0]]), max=float(edges[used[-1] + 1]), num=n,
+        self._w.add_histogram_raw(f"{self.prefix}act_hist/{name}", min=float(edges[used[0]]),
+                                  max=float(edges[used[-1] + 1]), num=n,
                                   sum=float((counts * mid).sum()), sum_squares=float((counts * mid ** 2).sum()),
                                   bucket_limits=edges[1:].tolist(), bucket_counts=counts.tolist(), global_step=step)
 
@@ -116,11 +117,16 @@ def export(run_dir: str | Path, log_dir: str | Path) -> Path:
     try:
         L, A = len(h.layer_names), len(h.act_names)
         w.write_chunk(Chunk(h.loss_steps, h.loss, h.stat_steps,
-                            np.stack([h.layer(s) for s in LAYER_STATS], -1) if L else np.zeros((len(h.stat_steps), 0, len(LAYER_STATS))),
-                            np.stack([h.act(s) for s in ACT_STATS], -1) if A else np.zeros((len(h.stat_steps), 0, len(ACT_STATS))),
+                            _stats(h.layer, LAYER_STATS, L, len(h.stat_steps)),
+                            _stats(h.act, ACT_STATS, A, len(h.stat_steps)),
                             h.inputs, h.hists))
         for row in run.epochs:
             w.write_epoch(row)
     finally:
         w.close()
     return dest
+
+
+def _stats(get, names: tuple[str, ...], width: int, rows: int) -> np.ndarray:
+    """(rows, width, len(names)) recorded statistics from a History getter (``h.layer``, ``h.act``)."""
+    return np.stack([get(s) for s in names], -1) if width else np.zeros((rows, 0, len(names)))

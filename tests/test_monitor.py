@@ -57,7 +57,7 @@ class Reference:
             "grad_norm": [gi.square().sum().sqrt().item() for gi in g],
             "grad_mean_abs": [(gi.abs().sum() / gi.numel()).item() for gi in g],
             "weight_norm": [wi.norm().item() for wi in w],
-            "update_ratio": [((wi - pi).norm() / pi.norm()).item() for wi, pi in zip(w, self.prev)],
+            "update_ratio": [((wi - pi).norm() / pi.norm()).item() for wi, pi in zip(w, self.prev, strict=False)],
             "acts": {k: v.double() for k, v in self.acts.items()},
             "x": self.x.double(),
         }
@@ -496,7 +496,8 @@ def test_cnn_layers_activations_and_per_channel_inputs():
         model[0].bias[1] = -50.0  # one channel that never fires: a dead unit
     opt = torch.optim.SGD(model.parameters(), lr=0.05)
     g = torch.Generator().manual_seed(3)
-    x = torch.randn(12, 2, 8, 8, generator=g) * torch.tensor([1.0, 4.0])[None, :, None, None] + torch.tensor([0.0, 2.0])[None, :, None, None]
+    scale, shift = torch.tensor([1.0, 4.0])[None, :, None, None], torch.tensor([0.0, 2.0])[None, :, None, None]
+    x = torch.randn(12, 2, 8, 8, generator=g) * scale + shift
     y = torch.randint(0, 3, (12,), generator=g)
     ref = Reference(model)
     mon = watch(model, opt, every=2)
@@ -556,7 +557,8 @@ def test_activation_histograms_equal_histc_of_a_plain_forward_pass():
                         h = m(h)
                         if not isinstance(m, nn.Linear):
                             outs.append(h[:ACT_SAMPLES])
-                expect.append([torch.histc(o.clamp(lo, hi), ACT_HIST_BINS, lo, hi).numpy() for o, (lo, hi) in zip(outs, ranges)])
+                expect.append([torch.histc(o.clamp(lo, hi), ACT_HIST_BINS, lo, hi).numpy()
+                               for o, (lo, hi) in zip(outs, ranges, strict=True)])
             opt.zero_grad()
             loss = model(x).pow(2).mean()
             loss.backward()
@@ -605,7 +607,7 @@ class _Mixed(nn.Module):
         h[0, 0], h[1, 1], h[2, 2] = math.nan, math.inf, -math.inf  # non-finite values reach every activation
         a, b = self.relu(h), self.sig(h * 3)
         s = self.seq(a).reshape(-1, 3, 8)
-        t, u = self.tanh(s * 4), self.gelu(s - 0.5)
+        t, _gelu = self.tanh(s * 4), self.gelu(s - 0.5)  # the GELU output is only measured
         c = self.conv(x.reshape(-1, 1, 2, 2).repeat(1, 1, 2, 2))
         c1, c2 = self.crelu(c), self.r6(c * 5)
         flat = torch.cat([b, t.flatten(1), c1.flatten(1), c2.flatten(1)], 1)

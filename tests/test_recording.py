@@ -98,7 +98,7 @@ def test_statistics_match_plain_pytorch():
     mon = watch(model, opt, every=1)
     ref = []
     prev = [p.detach().clone() for p in model.parameters()]
-    for step in range(3):
+    for _ in range(3):
         opt.zero_grad()
         loss = ((model(x) - y) ** 2).mean()
         loss.backward()
@@ -189,7 +189,8 @@ def test_history_stays_bounded_on_long_runs():
 
 
 # -- runs on disk ------------------------------------------------------------------------------------
-TINY = {"data": {"n_samples": 200}, "model": {"hidden": [8]}, "train": {"epochs": 3, "optimizer": "sgd", "lr": 0.1, "stats_every": 2}}
+TINY = {"data": {"n_samples": 200}, "model": {"hidden": [8]},
+        "train": {"epochs": 3, "optimizer": "sgd", "lr": 0.1, "stats_every": 2}}
 
 
 def test_run_directory_contents(tmp_path):
@@ -217,7 +218,8 @@ def test_same_spec_same_losses_and_distinct_dirs(tmp_path):
 
 
 def test_nan_stops_cleanly_and_keeps_records(tmp_path):
-    r = train(S.validate({"data": {"dataset": "regression"}, "model": {"hidden": [25], "activation": "relu", "init": "he_uniform"},
+    r = train(S.validate({"data": {"dataset": "regression"},
+                          "model": {"hidden": [25], "activation": "relu", "init": "he_uniform"},
                           "train": {"optimizer": "momentum", "lr": 0.01, "epochs": 100, "stats_every": 1}}),
               runs_dir=tmp_path, progress="none")
     assert r.status == "non_finite" and r.non_finite["step"] == r.steps

@@ -84,7 +84,8 @@ def test_steps_jsonl_has_a_header_and_one_row_per_step(tiny):
     first = rows[0]
     for j, name in enumerate(["fc1", "out"]):
         # NaN (not measured: the update ratio before any optimizer step) compares equal to NaN here
-        np.testing.assert_array_equal([first["layers"][name][s] for s in LAYER_STATS], [tiny.history.layer(s)[0, j] for s in LAYER_STATS])
+        np.testing.assert_array_equal([first["layers"][name][s] for s in LAYER_STATS],
+                                      [tiny.history.layer(s)[0, j] for s in LAYER_STATS])
     assert first["layers"]["fc1"]["grad_norm"] > 0 and first["layers"]["fc1"]["weight_norm"] > 0
     got = [first["activations"]["act1"][s] for s in ACT_STATS]
     np.testing.assert_array_equal(got, [tiny.history.act(s)[0, 0] for s in ACT_STATS])
@@ -105,7 +106,8 @@ def test_epochs_jsonl_and_summary(tiny):
     assert summary["run_dir"] == str(tiny.run_dir) and summary["name"] == "run"
     assert summary["first_layer"] == "fc1" and summary["last_layer"] == "out"
     g = tiny.history.layer("grad_norm")
-    assert summary["grad_norm"] == {"fc1": pytest.approx(float(np.median(g[:, 0]))), "out": pytest.approx(float(np.median(g[:, 1])))}
+    assert summary["grad_norm"] == {"fc1": pytest.approx(float(np.median(g[:, 0]))),
+                                    "out": pytest.approx(float(np.median(g[:, 1])))}
     assert summary["problems"] == sorted(tiny.diagnosis.problems)
 
 
@@ -122,7 +124,8 @@ def test_model_pt_loads_into_the_built_model_and_reproduces_the_last_epoch(tiny)
         last = tiny.epochs[-1]
         for split, x, y in (("train", data.x_train, data.y_train), ("test", data.x_test, data.y_test)):
             out = model(x)
-            assert torch.nn.functional.binary_cross_entropy_with_logits(out, y).item() == pytest.approx(last[f"{split}_loss"], rel=1e-6)
+            bce = torch.nn.functional.binary_cross_entropy_with_logits(out, y).item()
+            assert bce == pytest.approx(last[f"{split}_loss"], rel=1e-6)
             assert ((out > 0).float() == y).float().mean().item() == pytest.approx(last[f"{split}_metric"])
 
 

@@ -75,7 +75,7 @@ def test_events_hold_the_recorded_numbers(trained):
     for act in ("act1", "act2"):
         hs = ea.Histograms(f"act_hist/{act}")
         assert [h.step for h in hs] == [x["step"] for x in sampled]
-        for h, x in zip(hs, sampled):
+        for h, x in zip(hs, sampled, strict=False):
             counts = x["act_hist"][act]
             assert list(h.histogram_value.bucket) == counts and len(counts) == ACT_HIST_BINS
             assert h.histogram_value.num == sum(counts)

@@ -46,7 +46,7 @@ class Probe:
         if level is not None:
             return [float(np.mean(np.abs(a) > level)) for a in self.acts]
         return [float(units.saturated_share(torch.from_numpy(a)[None], b)[0]) if b is not None and len(a) else None
-                for a, b in zip(self.acts, self.bounds)]
+                for a, b in zip(self.acts, self.bounds, strict=False)]
 
 
 def _keep(t: torch.Tensor, gen: np.random.Generator) -> np.ndarray:
