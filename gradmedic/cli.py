@@ -374,11 +374,16 @@ def tune(
     """Search a spec's hyperparameters with Optuna; the doctor prunes sick trials and says why.
     Writes best_spec.json, tune.json and report.html into the study directory; running it again resumes.
     Exits with 130 on Ctrl-C (finished trials are kept)."""
+    from .show.tune import ConsoleProgress, print_tune, save
     from .tune import tune as run_tune
 
-    res = run_tune(spec_mod.load(spec_file), trials, timeout=timeout, workers=workers, space=space, storage=storage,
-                   study=study, pruner=pruner, runs_dir=runs_dir, sampler=sampler, seed=seed,
-                   console=err if json_out else out)
+    console = err if json_out else out
+    with ConsoleProgress(console) as progress:
+        res = run_tune(spec_mod.load(spec_file), trials, timeout=timeout, workers=workers, space=space, storage=storage,
+                       study=study, pruner=pruner, runs_dir=runs_dir, sampler=sampler, seed=seed,
+                       on_start=progress.start, on_trials=progress.trials)
+    save(res)
+    print_tune(res, console)
     if json_out:
         print(json.dumps(res.to_dict(), indent=2, default=str))
     if res.status == "interrupted":

@@ -9,8 +9,10 @@ pruner (:class:`gradmedic.doctor_pruner.DoctorPruner` by default) may stop it th
 Everything lives in ``runs/tune-<study>/``: ``study.journal`` (Optuna's journal file storage: several
 worker processes share it, and running the command again resumes the study), ``trials/`` (one run
 directory per trial), ``best_spec.json`` (the best trial's spec, as ``gradmedic train`` takes it),
-``tune.json``, the pictures and ``report.html``.  With ``storage="postgresql://..."`` any number of
-workers on any number of machines join one study.
+and ``tune.json``: the study's own results, which :func:`tune` writes.  It prints nothing: progress goes
+to the ``on_start`` and ``on_trials`` callbacks, and the pictures, ``report.html`` and the trials table
+are :mod:`gradmedic.show.tune`'s (``gradmedic tune`` adds them).  With ``storage="postgresql://..."``
+any number of workers on any number of machines join one study.
 """
 
 from __future__ import annotations
@@ -25,19 +27,15 @@ import threading
 import time
 import tomllib
 import warnings
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-from rich.console import Console
+from typing import Any
 
 from . import spec as spec_mod
 from .errors import SpecError
 from .spec import OPTIMIZER_DEFAULT_LR, Spec
-
-if TYPE_CHECKING:
-    from .show.tune import Progress
 
 PRUNERS = ("doctor", "median", "hyperband", "none")
 SAMPLERS = ("tpe", "random")
@@ -646,6 +644,22 @@ class TuneResult:
                 "trials": self.trials, "files": self.files}
 
 
+@dataclass
+class TuneStart:
+    """What a search is about to run, told to ``on_start`` once the study is open, before the first trial."""
+
+    study: str
+    trials: int  # the budget, all workers together
+    metric: str  # accuracy or mse
+    direction: str  # maximize or minimize
+    pruner: str
+    workers: int
+    storage: str  # the URL (password left out) or the journal file
+    space: list[Param]
+    finished: int  # complete or pruned trials a resumed study already holds
+    requeued: list[int]  # interrupted trials queued again with their parameters
+
+
 def reason_key(t: dict[str, Any]) -> str:
     """A pruned trial's reason as tune.json counts it: ``doctor: lr_too_high``, ``median``, ..."""
     by = t.get("pruned_by") or "?"
@@ -721,22 +735,28 @@ def _slug(text: str) -> str:
 def tune(spec: Spec, trials: int = 20, *, timeout: float | None = None, workers: int = 1,
          space: str | Path | dict[str, Any] | list[Param] | None = None, storage: str | None = None,
          study: str | None = None, pruner: str = "doctor", runs_dir: str | Path = "runs",
-         sampler: str = "tpe", seed: int | None = None, console: Console | None = None, quiet: bool = False,
-         report: bool = True) -> TuneResult:
+         sampler: str = "tpe", seed: int | None = None, report: bool = True, quiet: bool = False,
+         on_start: Callable[[TuneStart], None] | None = None,
+         on_trials: Callable[[list[dict[str, Any]]], None] | None = None) -> TuneResult:
     """Search ``spec``'s hyperparameters: ``trials`` trials in all (a resumed study counts the ones it has),
     ``workers`` processes with one intra-op thread each, stop starting trials after ``timeout`` seconds.
     ``space``: a TOML file, a dict as in a space file, Params, or None for :func:`default_space`.
     ``storage``: None (``runs_dir/tune-<study>/study.journal``), a ``.journal`` path or a database URL;
     ``study``: its name (default: the spec's name).  ``pruner``: doctor, median, hyperband or none;
     ``sampler``: tpe or random (``seed`` seeds it; worker k uses seed + k).  Raises SpecError before any
-    training when anything is wrong.  On Ctrl-C every finished trial is kept and ``status`` is interrupted."""
+    training when anything is wrong.  On Ctrl-C every finished trial is kept and ``status`` is interrupted.
+
+    Writes the study's own results into ``runs_dir/tune-<study>/`` (the journal, ``trials/``,
+    ``best_spec.json``, ``tune.json``) and prints nothing: ``on_start(TuneStart)`` is called once the study
+    is open, ``on_trials(rows)`` with every trial's row (as ``TuneResult.trials``) after each trial (several
+    workers: about twice a second), both in this process.  ``report=False`` skips the fANOVA importances.
+    The pictures and report.html are :func:`gradmedic.show.tune.save`'s; ``quiet`` is ignored (kept for
+    callers written when tune printed)."""
     try:
         import optuna
     except ImportError:
         raise SpecError("tune", "needs optuna: pip install 'gradmedic[tune]'") from None
-    from .show.tune import Progress, print_tune
 
-    console = console or Console(stderr=True)
     _check_args(trials, timeout, workers, pruner, sampler)
     _check_storage_url(storage)
     if isinstance(space, (str, Path)):
@@ -775,33 +795,25 @@ def tune(spec: Spec, trials: int = 20, *, timeout: float | None = None, workers:
                         "a new one")
     requeued = _recover(s)
     where = _safe_url(storage) if storage else str(study_dir / JOURNAL)
-    if not quiet:
+    if on_start:
         have = _counts(s)
-        resumed = f", resuming with {have['complete'] + have['pruned']} finished" if have["complete"] + have["pruned"] else ""
-        again = f" ({len(requeued)} interrupted trial(s) queued again)" if requeued else ""
-        console.print(f"[bold]tune[/bold] {name}: {trials} trials of {metric} ({direction}), pruner {pruner}, "
-                      f"{workers} worker(s){resumed}{again}; storage {where}", highlight=False)
-        console.print("  space: " + "; ".join(f"{p.name} {p.describe()}" for p in params), highlight=False)
+        on_start(TuneStart(name, trials, metric, direction, pruner, workers, where, params,
+                           have["complete"] + have["pruned"], requeued))
 
     deadline = time.time() + timeout if timeout is not None else None
     if seed is not None:  # a resumed study must not draw its first trials' parameters again
         seed += 1009 * len(s.get_trials(deepcopy=False))
     job = _Job(spec.model_dump(), params, str(study_dir), storage, name, pruner, sampler, seed, metric, trials, deadline)
-    bar = Progress(console, trials, quiet, direction)
-    start, status = time.perf_counter(), "ok"
-    try:
-        if workers == 1:
-            status = _run_here(s, job, bar)
-        else:
-            status = _run_processes(s, job, workers, bar)
-    finally:
-        bar.close()
+    start = time.perf_counter()
+    if workers == 1:
+        status = _run_here(s, job, on_trials)
+    else:
+        status = _run_processes(s, job, workers, on_trials)
     seconds = time.perf_counter() - start
     res = TuneResult(study_dir, name, where, metric, direction, pruner, params, _rows(s), seconds, status, workers)
     res.importances = _importances(s) if report else {}
-    _write(res, spec, report)
-    if not quiet:
-        print_tune(res, console)
+    _write_best(res, spec)
+    write_json(res)
     return res
 
 
@@ -817,7 +829,7 @@ def _importances(study: Any) -> dict[str, float]:
         return {}
 
 
-def _run_here(study: Any, job: _Job, bar: Progress) -> str:
+def _run_here(study: Any, job: _Job, on_trials: Callable[[list[dict[str, Any]]], None] | None) -> str:
     """One worker in this process, with one intra-op thread while it runs."""
     import torch
 
@@ -827,10 +839,10 @@ def _run_here(study: Any, job: _Job, bar: Progress) -> str:
     study.sampler = make_sampler(job.sampler, job.seed)
 
     def progress(st: Any, _t: Any) -> None:
-        bar.update(_rows(st))
+        on_trials(_rows(st))
 
     try:
-        _worker_loop(study, objective, job.trials, job.deadline, callbacks=[progress])
+        _worker_loop(study, objective, job.trials, job.deadline, callbacks=[progress] if on_trials else None)
         return "ok"
     except KeyboardInterrupt:
         return "interrupted"
@@ -838,8 +850,8 @@ def _run_here(study: Any, job: _Job, bar: Progress) -> str:
         torch.set_num_threads(threads)
 
 
-def _run_processes(study: Any, job: _Job, workers: int, bar: Progress) -> str:
-    """``workers`` processes share the study through its storage; this one shows progress.  On Ctrl-C the
+def _run_processes(study: Any, job: _Job, workers: int, on_trials: Callable[[list[dict[str, Any]]], None] | None) -> str:
+    """``workers`` processes share the study through its storage; this one tells ``on_trials``.  On Ctrl-C the
     workers (which get it too from the terminal, or forwarded) end their trials as interrupted."""
     ctx = _context()
     procs = []
@@ -852,8 +864,10 @@ def _run_processes(study: Any, job: _Job, workers: int, bar: Progress) -> str:
         while any(p.is_alive() for p in procs):
             for p in procs:
                 p.join(timeout=0.5 / workers)
-            bar.update(_rows(study))
-        bar.update(_rows(study))
+            if on_trials:
+                on_trials(_rows(study))
+        if on_trials:
+            on_trials(_rows(study))
         return "ok"
     except KeyboardInterrupt:
         time.sleep(0.5)
@@ -868,21 +882,25 @@ def _run_processes(study: Any, job: _Job, workers: int, bar: Progress) -> str:
         return "interrupted"
 
 
-# -- output ----------------------------------------------------------------------------------------
+# -- output: the study's own results ----------------------------------------------------------------
 
-def _write(res: TuneResult, spec: Spec, report: bool) -> None:
-    """best_spec.json, the pictures and report.html (:func:`gradmedic.show.tune.write`) and tune.json into the
-    study directory."""
-    d = res.dir
+def _write_best(res: TuneResult, spec: Spec) -> None:
+    """best_spec.json (the best trial's spec, as ``gradmedic train`` takes it) into the study directory."""
     b = res.best
     if b is not None:
         best = apply(spec, b["params"]).model_copy(update={"name": f"{spec.name}-best"})
-        p = d / "best_spec.json"
+        p = res.dir / "best_spec.json"
         p.write_text(spec_mod.to_json(best) + "\n")
         res.files["best_spec"] = str(p)
-    if report:
-        from .show.tune import write
 
-        write(res)
-    (d / "tune.json").write_text(json.dumps(res.to_dict(), indent=2, default=str) + "\n")
-    res.files["json"] = str(d / "tune.json")
+
+def write_json(res: TuneResult) -> Path:
+    """tune.json into the study directory: ``res.to_dict()``, its ``files`` the ones written before it
+    (:func:`gradmedic.show.tune.save` writes it again once the report is there)."""
+    p = res.dir / "tune.json"
+    d = res.to_dict()
+    d["files"] = {k: v for k, v in res.files.items() if k != "json"}
+    p.write_text(json.dumps(d, indent=2, default=str) + "\n")
+    res.files.pop("json", None)  # last, as it was written last
+    res.files["json"] = str(p)
+    return p

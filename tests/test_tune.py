@@ -26,8 +26,8 @@ from gradmedic import spec as spec_mod  # noqa: E402
 from gradmedic.cli import main  # noqa: E402
 from gradmedic.doctor_pruner import DoctorPruner, patience, verdict  # noqa: E402
 from gradmedic.errors import SpecError  # noqa: E402
-from gradmedic.show.tune import Progress, print_tune, table_rows  # noqa: E402
-from gradmedic.tune import Objective, Param, TuneResult, _driver, apply, default_space, parse_space, tune  # noqa: E402
+from gradmedic.show.tune import ConsoleProgress, Progress, print_tune, save, table_rows  # noqa: E402
+from gradmedic.tune import Objective, Param, TuneResult, TuneStart, _driver, apply, default_space, parse_space, tune  # noqa: E402
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -242,6 +242,19 @@ def test_progress_says_each_finished_trial_once_when_not_on_a_terminal():
     assert "trial 1" not in term.getvalue()
 
 
+def test_console_progress_says_the_study_then_each_trial():
+    buf = io.StringIO()
+    space = [Param("lr", "float", 0.01, 1.0, log=True), Param("activation", "choice", choices=("tanh", "relu"))]
+    with ConsoleProgress(Console(file=buf, width=300)) as progress:
+        progress.start(TuneStart("tiny", 4, "accuracy", "maximize", "doctor", 2, "study.journal", space, 3, [1]))
+        progress.trials([_trial(0, "COMPLETE", 0.9)])
+    assert buf.getvalue().splitlines() == [
+        "tune tiny: 4 trials of accuracy (maximize), pruner doctor, 2 worker(s), resuming with 3 finished "
+        "(1 interrupted trial(s) queued again); storage study.journal",
+        "  space: lr 0.01 .. 1 (log); activation tanh, relu",
+        "[1/4] trial 0: complete, value 0.9, 24 steps; best 0.9"]
+
+
 def test_trials_table_and_summary(tmp_path):
     space = [Param("lr", "float", 0.01, 1.0, log=True), Param("standardize_target", "choice", choices=(True, False))]
     trials = [_trial(0, "PRUNED", None, 8, {"lr": 0.123456, "standardize_target": True}, problem="lr_too_high"),
@@ -279,8 +292,14 @@ LR_SPACE = {"lr": {"choices": [0.3, 40.0]}, "activation": ["tanh", "relu"]}
 
 def test_tiny_real_study(tmp_path):
     spec = spec_mod.load(_write(tmp_path, TINY))
-    res = tune(spec, 3, space=LR_SPACE, runs_dir=tmp_path / "runs", sampler="random", seed=8, quiet=True)
+    started, told = [], []
+    res = tune(spec, 3, space=LR_SPACE, runs_dir=tmp_path / "runs", sampler="random", seed=8,
+               on_start=started.append, on_trials=told.append)
     assert [t["number"] for t in res.trials] == [0, 1, 2]
+    assert [(s.study, s.trials, s.metric, s.direction, s.finished, s.requeued) for s in started] == [
+        ("tiny", 3, "accuracy", "maximize", 0, [])]
+    assert [[r["number"] for r in rows] for rows in told] == [[0], [0, 1], [0, 1, 2]]  # after each trial
+    assert told[-1] == res.trials
     by_lr = {t["params"]["lr"] for t in res.trials}
     assert by_lr == {0.3, 40.0}, res.trials  # seed 8 draws 40 first, then 0.3 twice
     for t in res.trials:
@@ -299,14 +318,23 @@ def test_tiny_real_study(tmp_path):
     best = spec_mod.load(res.files["best_spec"])  # as gradmedic train takes it
     assert best.train.lr == 0.3 and best.model.activation == res.best["params"]["activation"]
     assert res.best["value"] == max(t["value"] for t in res.trials if t["state"] == "COMPLETE")
-    assert (res.dir / "study.journal").is_file() and Path(res.files["report"]).is_file()
-    assert json.loads((res.dir / "tune.json").read_text())["best"]["number"] == res.best["number"]
+    assert (res.dir / "study.journal").is_file()
+    written = json.loads((res.dir / "tune.json").read_text())
+    assert written["best"]["number"] == res.best["number"] and set(written["importances"]) == {"lr", "activation"}
+    # tune() writes the study's results only; the pictures and the report are show.tune.save's
+    assert "report" not in res.files and not list(res.dir.glob("*.png")) and not (res.dir / "report.html").exists()
+    save(res)
+    assert sorted(p.name for p in res.dir.glob("*.png")) == ["history.png", "importances.png", "intermediate.png"]
+    assert Path(res.files["report"]).is_file()
+    assert json.loads((res.dir / "tune.json").read_text())["files"] == {"best_spec": res.files["best_spec"],
+                                                                        "report": res.files["report"]}
+    assert list(res.files) == ["best_spec", "report", "json"]
 
 
 def test_resume_keeps_finished_trials_and_reruns_an_interrupted_one(tmp_path):
     spec = spec_mod.load(_write(tmp_path, TINY))
     space = {"lr": {"low": 0.05, "high": 0.5, "log": True}}
-    first = tune(spec, 2, space=space, runs_dir=tmp_path / "runs", sampler="random", seed=0, quiet=True, report=False)
+    first = tune(spec, 2, space=space, runs_dir=tmp_path / "runs", sampler="random", seed=0, report=False)
     assert [t["state"] for t in first.trials] == ["COMPLETE", "COMPLETE"]
     # a worker killed -9 mid-trial: its trial stays RUNNING, owned by a process that is gone
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
@@ -316,14 +344,14 @@ def test_resume_keeps_finished_trials_and_reruns_an_interrupted_one(tmp_path):
     t = study.ask({"lr": optuna.distributions.FloatDistribution(0.05, 0.5, log=True)})
     t.set_user_attr("worker", f"{socket.gethostname()}:{dead.pid}")
     lost = t.params["lr"]
-    res = tune(spec, 3, space=space, runs_dir=tmp_path / "runs", sampler="random", seed=0, quiet=True, report=False)
+    res = tune(spec, 3, space=space, runs_dir=tmp_path / "runs", sampler="random", seed=0, report=False)
     rows = {t["number"]: t for t in res.trials}
     assert [rows[n]["value"] for n in (0, 1)] == [first.trials[0]["value"], first.trials[1]["value"]]  # kept as they were
     assert rows[2]["state"] == "FAIL" and rows[2]["interrupted"]
     assert rows[3]["retry_of"] == 2 and rows[3]["params"]["lr"] == lost and rows[3]["state"] == "COMPLETE"
     assert len(res.trials) == 4 and sum(not r["interrupted"] for r in res.trials) == 3
     with pytest.raises(SpecError, match="exists with another search space"):  # one study, one space
-        tune(spec, 4, space={"lr": {"low": 0.01, "high": 0.5}}, runs_dir=tmp_path / "runs", quiet=True, report=False)
+        tune(spec, 4, space={"lr": {"low": 0.01, "high": 0.5}}, runs_dir=tmp_path / "runs", report=False)
 
 
 def test_ctrl_c_exits_130_and_keeps_finished_trials(tmp_path, tiny):
@@ -442,4 +470,5 @@ def test_two_workers_on_one_postgresql_study(tmp_path, tiny, postgres):
     assert len(pids) == 2  # both workers trained trials
     final = [json.loads(o) for o, _ in outs]
     assert all(f["storage"] == postgres for f in final)
+    assert all(Path(f["files"]["report"]).is_file() and list(f["files"]) == ["best_spec", "report", "json"] for f in final)
     assert all(math.isfinite(t.value) for t in trials if t.state == optuna.trial.TrialState.COMPLETE)

@@ -1,9 +1,15 @@
 """What ``gradmedic tune`` shows: the progress over the trials, the trials table (console and report),
 the study's pictures (optimization history, parameter importances, intermediate values by prune
-reason) and its report.
+reason) and its report; ``save`` writes the pictures and report.html into the study directory.
 
-Everything here reads a ``tune.TuneResult`` or the study's trial rows; nothing trains.  matplotlib is
-loaded only to draw, so that a study without a report prints its table without it.
+Everything here reads what ``tune.tune`` hands over (a ``TuneStart``, the trials' rows, the finished
+``TuneResult``); nothing trains.  matplotlib is loaded only to draw, so that a study without a report
+prints its table without it.  From Python, as the CLI does::
+
+    with ConsoleProgress(console) as progress:
+        res = tune(spec, 20, on_start=progress.start, on_trials=progress.trials)
+    save(res)
+    print_tune(res, console)
 """
 
 from __future__ import annotations
@@ -12,14 +18,14 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..tune import reason_key
+from ..tune import reason_key, write_json
 from .numbers import value
 from .progress import Bar
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from ..tune import TuneResult
+    from ..tune import TuneResult, TuneStart
 
 COMPLETE = "#1f4e9c"
 INTERRUPTED = "0.6"
@@ -56,6 +62,33 @@ class Progress:
 
     def close(self) -> None:
         self.bar.close()
+
+
+class ConsoleProgress:
+    """tune's progress on a console, as ``gradmedic tune`` shows it: the study and its space in two lines,
+    then a :class:`Progress` bar.  Pass ``start`` as ``on_start`` and ``trials`` as ``on_trials``; as a
+    context manager it ends the bar however tune ends."""
+
+    def __init__(self, console: Console):
+        self.console, self.bar = console, None
+
+    def start(self, s: TuneStart) -> None:
+        resumed = f", resuming with {s.finished} finished" if s.finished else ""
+        again = f" ({len(s.requeued)} interrupted trial(s) queued again)" if s.requeued else ""
+        self.console.print(f"[bold]tune[/bold] {s.study}: {s.trials} trials of {s.metric} ({s.direction}), pruner "
+                           f"{s.pruner}, {s.workers} worker(s){resumed}{again}; storage {s.storage}", highlight=False)
+        self.console.print("  space: " + "; ".join(f"{p.name} {p.describe()}" for p in s.space), highlight=False)
+        self.bar = Progress(self.console, s.trials, False, s.direction)
+
+    def trials(self, rows: list[dict[str, Any]]) -> None:
+        self.bar.update(rows)
+
+    def __enter__(self) -> ConsoleProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _trial_line(r: dict[str, Any], text: str) -> str:
@@ -241,9 +274,11 @@ CAPTIONS = {
 }
 
 
-def write(res: TuneResult) -> None:
-    """The pictures and report.html into ``res.dir``; the report's path goes into ``res.files``."""
+def save(res: TuneResult) -> None:
+    """The pictures and report.html into ``res.dir``; the report's path goes into ``res.files`` and
+    tune.json, written again to list it."""
     res.files["report"] = str(write_report(res, render(res, res.dir)))
+    write_json(res)
 
 
 def write_report(res: TuneResult, images: list[Path]) -> Path:
