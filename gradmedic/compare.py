@@ -33,7 +33,7 @@ import numpy as np
 
 from . import spec as spec_mod
 from .errors import SpecError
-from .spec import Spec
+from .spec import Spec, label_value
 
 LOSS_POINTS = 100  # the loss curve a worker sends back: at most this many bin means (a readable curve; bins smooth batch noise)
 DEFAULT_TARGET_SHARE = 0.9  # default target: 90% of the best variant's mean accuracy (or best MSE / 0.9)
@@ -82,17 +82,6 @@ def parse_vary(items: list[str]) -> dict[str, list[str]]:
     return out
 
 
-def _show(v: Any) -> str:
-    """A grid value as ``--vary`` takes it, for labels and compare.json: lists with ',' (32,32), booleans in
-    lower case, floats shortest (lr=0.01, clip_norm=1); the spelling of ``show.numbers.label_value``, which
-    compare, below show/, cannot import."""
-    if isinstance(v, (list, tuple)):
-        return ",".join(map(str, v))
-    if isinstance(v, bool):
-        return str(v).lower()
-    return f"{v:g}" if isinstance(v, float) else str(v)
-
-
 def _slug(text: str) -> str:
     """A run-directory-safe name: letters, digits, '.', '_' and '-' only, at most 80 characters."""
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:80] or "variant"
@@ -112,7 +101,7 @@ class Variant:
         """``activation=relu, init=he_uniform`` (the values as given; fields given a single value are the
         same in every variant and left out unless nothing else is varied); ``base`` without overrides."""
         shown = [k for k in self.overrides if k in self.varied] or list(self.overrides)
-        return ", ".join(f"{k}={_show(self.overrides[k])}" for k in shown) or "base"
+        return ", ".join(f"{k}={label_value(self.overrides[k])}" for k in shown) or "base"
 
 
 def expand(spec: Spec, vary: dict[str, list[Any]]) -> list[Variant]:
@@ -132,7 +121,7 @@ def expand(spec: Spec, vary: dict[str, list[Any]]) -> list[Variant]:
         try:
             s = spec_mod.override(spec, overrides)
         except SpecError as e:
-            where = f" (grid point {', '.join(f'{k}={_show(v)}' for k, v in overrides.items())})" if len(names) > 1 else ""
+            where = f" (grid point {', '.join(f'{k}={label_value(v)}' for k, v in overrides.items())})" if len(names) > 1 else ""
             raise SpecError(e.field, e.message + where) from None
         variants.append(Variant(i, overrides, s, varied))
     return variants
@@ -184,7 +173,7 @@ def _preflight(variants: list[Variant], tensorboard: Any) -> dict[int, int]:
             with torch.random.fork_rng(devices=[]):
                 build_mod.build(s.model, cache[key])
         except SpecError as e:
-            where = f" (grid point {', '.join(f'{k}={_show(x)}' for k, x in v.overrides.items())})" if v.overrides else ""
+            where = f" (grid point {', '.join(f'{k}={label_value(x)}' for k, x in v.overrides.items())})" if v.overrides else ""
             raise SpecError(e.field, e.message + where) from None
     return planned
 
@@ -316,7 +305,8 @@ class VariantResult:
         return list(seen.values())
 
     def to_dict(self) -> dict[str, Any]:
-        return {"index": self.variant.index, "label": self.label, "overrides": {k: _show(v) for k, v in self.variant.overrides.items()},
+        return {"index": self.variant.index, "label": self.label,
+                "overrides": {k: label_value(v) for k, v in self.variant.overrides.items()},
                 "metric": self.metric, "runs": len(self.runs), "test_mean": self.test_mean, "test_std": self.test_std,
                 "train_mean": self.train_mean, "train_std": self.train_std, "steps_to_target": self.steps_to_target,
                 "epochs_to_target": self.epochs_to_target, "reached": self.reached, "statuses": self.statuses,
@@ -355,7 +345,7 @@ class CompareResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"dir": str(self.dir) if self.dir else None, "status": self.status, "spec": self.spec.model_dump(),
-                "vary": {k: [_show(x) for x in v] for k, v in self.vary.items()}, "seeds": self.seeds,
+                "vary": {k: [label_value(x) for x in v] for k, v in self.vary.items()}, "seeds": self.seeds,
                 "metric": self.metric, "target": self.target, "target_note": self.target_note, "workers": self.workers,
                 "seconds": round(self.seconds, 3),
                 "startup_seconds": round(self.startup_seconds, 3) if self.startup_seconds is not None else None,

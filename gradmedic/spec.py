@@ -271,3 +271,19 @@ def resolve(spec: Spec) -> Spec:
     if t.eps is None:
         updates["eps"] = 1e-8 if t.optimizer in ("adam", "adamw") else 1e-7
     return spec.model_copy(update={"train": t.model_copy(update=updates)})
+
+
+# -- values as the command line spells them (the flags are the spec's) ------------------------------
+
+def flag_value(v: Any) -> str:
+    """A value as the command line takes it: lists with ',' (32,32), booleans in lower case."""
+    if isinstance(v, (list, tuple)):
+        return ",".join(map(str, v))
+    if isinstance(v, bool):
+        return str(v).lower()
+    return str(v)
+
+
+def label_value(v: Any) -> str:
+    """A grid value in a variant's label and ``--vary``: as ``flag_value``, floats shortest (lr=0.01, clip_norm=1)."""
+    return f"{v:g}" if isinstance(v, float) else flag_value(v)

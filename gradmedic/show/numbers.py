@@ -6,6 +6,8 @@ import json
 import math
 from typing import Any
 
+from ..spec import flag_value, label_value  # noqa: F401  (re-exported: the spec spells the flags)
+
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
@@ -87,20 +89,7 @@ def value(v: Any) -> str:
     return str(v)
 
 
-def flag_value(v: Any) -> str:
-    """A value as the command line takes it: lists with ',' (32,32), booleans in lower case."""
-    if isinstance(v, (list, tuple)):
-        return ",".join(map(str, v))
-    if isinstance(v, bool):
-        return str(v).lower()
-    return str(v)
-
-
 def flags(change: dict[str, Any]) -> str:
     """A spec change as the flags that make it: {'clip_norm': 1.0, 'hidden': [8, 8]} -> '--clip-norm 1.0 --hidden 8,8'."""
     return " ".join(f"--{k.replace('_', '-')} {flag_value(v)}" for k, v in change.items())
 
-
-def label_value(v: Any) -> str:
-    """A grid value in a variant's label: as ``flag_value``, floats shortest (lr=0.01, clip_norm=1)."""
-    return f"{v:g}" if isinstance(v, float) else flag_value(v)
