@@ -1139,7 +1139,11 @@ def detect_unscaled_inputs(h: History, ctx: Context, th: Thresholds, L: _Loss, s
     mean = np.nanmedian(x[:, 0, :], axis=0)
     std = np.nanmedian(x[:, 1, :], axis=0)
     scale = np.maximum(np.abs(mean), std)
-    live = std[np.isfinite(std) & (std > 1e-8 * max(1.0, float(np.nanmax(scale))))]
+    # a feature constant within the sampled batches (a pixel that is 0, or one standardized value, in every sample)
+    # says nothing about scale: float32 leaves such a column a std of ~1e-7 of its value, not 0, so "constant" is a std
+    # below 1e-5 of the feature's own magnitude (and of the largest feature's scale)
+    varies = (std > 1e-5 * np.maximum(1.0, np.abs(mean))) & (std > 1e-8 * max(1.0, float(np.nanmax(scale))))
+    live = std[np.isfinite(std) & varies]
     spread = float(live.max() / live.min()) if len(live) >= 2 else 1.0
     j = int(np.nanargmax(scale))
     big = scale[j] > th.unscaled_scale

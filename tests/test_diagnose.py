@@ -275,3 +275,33 @@ def test_trainer_prints_and_records_the_diagnosis(tmp_path, seed004):
     saved = json.loads((r.run_dir / "diagnosis.json").read_text())
     assert "vanishing_gradients" in saved["problems"]
     assert Run(r.run_dir).diagnose().problems == r.diagnosis.problems  # the recorded run gives the same answer
+
+
+def test_features_constant_within_a_batch_are_not_unscaled_inputs():
+    """Standardized digits have pixels that take one value in every sample of a batch; float32 leaves such a column a
+    std of ~1e-7 of its value, not 0, which once read as 'feature stds span a factor 7e+07'.  A constant column says
+    nothing about scale; the same run with one feature 1000x larger is still unscaled."""
+    import torch
+
+    def run(big: float):
+        g = torch.Generator().manual_seed(0)
+        x = torch.randn(224, 24, generator=g)
+        x[:, :6] = -1.3  # pixels that take one standardized value in every sample of a batch
+        x[:, 6] *= big
+        y = torch.randint(0, 4, (224,), generator=g)
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(24, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4))
+        opt = torch.optim.SGD(model.parameters(), lr=1e-6)  # starved: training suffers, so scale would be blamed
+        mon = gradmedic.watch(model, opt, every=5)
+        for i in range(120):
+            b = slice((i % 7) * 32, (i % 7 + 1) * 32)
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(x[b]), y[b])
+            loss.backward()
+            mon.step(loss)
+            opt.step()
+        mon.close()
+        return mon.diagnose()
+
+    assert "unscaled_inputs" not in run(1.0).problems
+    assert "unscaled_inputs" in run(1000.0).problems
