@@ -341,7 +341,7 @@ class Monitor:
                     h.input(m, self._make_in_hook(i))
             h.input(self._first_layer, self._input_hook)
             h.output(self.model, self._output_hook)
-        with torch.no_grad():
+        with torch.inference_mode():  # the snapshot is the monitor's own: never part of a graph (see _record)
             params = [p.detach() for p in self._params]
             if self._snap is None:
                 self._snap = [p.clone() for p in params]
@@ -585,7 +585,10 @@ class Monitor:
         # A parameter without a gradient (frozen after watch(), unused) has no gradient, not a zero one;
         # within a layer that has some gradient it counts as zeros.
         has = tuple(g is not None and p.requires_grad for p, g in zip(self._params, grads, strict=False))
-        with torch.no_grad():
+        # Inference mode, not just no_grad: the statistics never enter a graph, and without version
+        # counters and view tracking each of the ~150 small ops of a sampled step costs less
+        # (measured: the record of the reference MLP's sampled step 6-7% cheaper).
+        with torch.inference_mode():
             L, P = len(self.layer_names), len(self._params)
             idx, g_owner, absent = self._grad_index(has)
             gs = [grads[i] for i in idx]
