@@ -97,6 +97,13 @@ class _Rx:
         never fires again; Fig. 7.6): lowering the rate comes first.  From the first step it is the init's."""
         return not self.evidence.get("at_init") and self.rate_far_above()
 
+    @property
+    def raw_target(self) -> bool:
+        """A regression target at its own scale: the evidence says so, or the spec's built-in regression set is not
+        standardized."""
+        sp = self.spec
+        return bool(self.evidence.get("regression") or (sp and sp.data.dataset == "regression" and not sp.data.standardize_target))
+
     def rate_off(self, factor: float = 3.0) -> float | None:
         """usual rate / rate in force when the rate is ``factor`` or more times off the optimizer's usual rate, else None."""
         cur, usual = self.evidence.get("lr") or self.rate(), self.usual_lr
@@ -204,12 +211,14 @@ def _vanishing(x: _Rx) -> list[Remedy]:
     if x.depth > 4:
         out.append(x.R("use fewer layers", "seed 004",
                        {"hidden": ",".join(map(str, x.spec.model.hidden[:max(2, x.depth // 2)]))} if x.spec else {}))
+    if x.raw_target:  # the output layer's gradient scales with the target: a raw one skews the depth profile
+        out.append(x.standardize_target())
     return out
 
 
 def _exploding(x: _Rx) -> list[Remedy]:
     out = [r for r in [x.clip("seed 004 (clipnorm); Pascanu et al. 2013")] if r]
-    if x.evidence.get("regression") or (x.spec and x.spec.data.dataset == "regression" and not x.spec.data.standardize_target):
+    if x.raw_target:
         out.insert(0, x.standardize_target())
     lower = x.lower_lr("seed 002 §7.1-7.2")
     out.insert(0, lower) if x.rates_doing() else out.append(lower)
@@ -225,7 +234,7 @@ def _non_finite(x: _Rx) -> list[Remedy]:
     out = [r for r in [x.clip("seed 004; Pascanu et al. 2013")] if r]
     lower = x.lower_lr("seed 002 §7.1")
     out.insert(0, lower) if x.rate_far_above() else out.append(lower)
-    if x.evidence.get("regression") or (x.spec and x.spec.data.dataset == "regression" and not x.spec.data.standardize_target):
+    if x.raw_target:
         out.insert(0, x.standardize_target())
     out.append(x.R("check the loss for log(0), division by zero or sqrt of a negative number", "numerics", {},
                    "torch.autograd.set_detect_anomaly(True)  # names the operation that made the first NaN"))
@@ -253,6 +262,8 @@ def _saturated(x: _Rx) -> list[Remedy]:
         out.insert(0, x.standardize_inputs())
     lower = x.lower_lr("seed 002 §7.4: large updates push pre-activations into the flat tails")
     out.insert(0, lower) if x.rates_doing() or x.evidence.get("lr_high") else out.append(lower)
+    if x.raw_target:  # a raw target's large errors drive pre-activations into the tails too
+        out.append(x.standardize_target())
     return out
 
 
@@ -267,7 +278,7 @@ def _lr_high(x: _Rx) -> list[Remedy]:
         # huge; the rate is not the cause (seed 002 §7.5)
         out.insert(0, x.init(_fitted_init(x.act), f"replace init={x.spec.model.init} by {_fitted_init(x.act)}: the rate "
                              "is not above the optimizer's usual one", "seed 002 §7.5; Glorot & Bengio 2010; He et al. 2015"))
-    if x.evidence.get("regression") or (x.spec and x.spec.data.dataset == "regression" and not x.spec.data.standardize_target):
+    if x.raw_target:
         # seed 004: a target in the thousands makes the squared error and its gradient huge at any usual rate
         out.insert(0 if not x.rate_far_above() else 1, x.standardize_target())
     return [r for r in out if r]
@@ -297,7 +308,12 @@ def _plateau(x: _Rx) -> list[Remedy]:
     # below the ~1e-3 healthy update rate: stuck, not bouncing; a run that ended having learned little (``underfit``:
     # repair's check of a whole run the doctor found nothing in) needs faster progress, not smaller steps
     small_steps = (x.evidence.get("update_ratio") or 1.0) < 1e-3 or x.evidence.get("underfit")
-    out = [momentum, adam, anneal] if small_steps else [anneal, momentum, adam]
+    # at chance level nothing has been learned yet: smaller steps cannot help, so annealing comes last there too
+    loss, ref = x.evidence.get("loss"), x.evidence.get("reference_loss")
+    at_chance = bool(loss and ref and loss >= 0.9 * ref)
+    out = [momentum, adam, anneal] if small_steps or at_chance else [anneal, momentum, adam]
+    if x.raw_target:  # a squared error over a raw target stalls at the target's scale (seed 004)
+        out.insert(0, x.standardize_target())
     if x.spec is not None and x.spec.data.normalize == "none" and x.spec.model.kind != "cnn":
         out.insert(0, x.standardize_inputs())
     if x.spec is not None and (x.spec.model.init in HAND_SCALED_INITS or x.spec.model.bias_init != 0):
