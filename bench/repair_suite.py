@@ -26,6 +26,7 @@ from rich.console import Console
 from sklearn.datasets import make_classification
 
 from gradmedic.repair import repair
+from gradmedic.show.repair import ConsoleProgress
 from gradmedic.spec import Spec, validate
 
 def _unscaled_csv() -> Path:
@@ -106,7 +107,8 @@ def main() -> None:
     for base_name, base, j in runs:
         spec = base.model_copy(update={"train": base.train.model_copy(update={"seed": base.train.seed + j})})
         name = base_name + (f"/seed{spec.train.seed}" if a.seeds > 1 else "")
-        r = repair(spec, budget=a.budget, runs_dir=None, console=console)
+        with ConsoleProgress(console, spec.name) as progress:
+            r = repair(spec, budget=a.budget, runs_dir=None, on_start=progress.start, on_attempt=progress.done)
         first, last = r.attempts[0], r.attempts[-1]
         changes = " ".join(f"{k}={v}" for k, v in r.changes.items()) if r.fixed else "-"
         print(f"{name:30} {(first.finding.problem if first.finding else 'none'):22} {changes[:48]:48} "

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Any, Optional
@@ -26,6 +25,7 @@ from rich.table import Table
 from . import spec as spec_mod
 from .errors import SpecError, WatchError
 from .show.diagnosis import to_console
+from .show.numbers import value
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="gradmedic: train deep networks, see inside them, find out why they do not train.")
@@ -100,30 +100,20 @@ def _load_spec(path: Optional[Path], flags: dict[str, Any]) -> spec_mod.Spec:
 
 
 # -- output --------------------------------------------------------------------------------------
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "nan"
-        return f"{v:.4g}"
-    return str(v)
-
-
 def print_summary(s: dict[str, Any], console: Console = out) -> None:
     t = Table(title=f"run {s['name']}" + (f"  ({s['run_dir']})" if s.get("run_dir") else ""), show_header=False)
     t.add_column(style="bold")
     t.add_column()
     t.add_row("status", s["status"])
-    t.add_row(f"train {s['metric']}", _fmt(s["train_metric"]))
-    t.add_row(f"test {s['metric']}", _fmt(s["test_metric"]))
-    t.add_row("steps", f"{s['steps']} in {s['epochs']} epochs ({_fmt(s['steps_per_second'])} steps/s)")
+    t.add_row(f"train {s['metric']}", value(s["train_metric"]))
+    t.add_row(f"test {s['metric']}", value(s["test_metric"]))
+    t.add_row("steps", f"{s['steps']} in {s['epochs']} epochs ({value(s['steps_per_second'])} steps/s)")
     nf = s.get("non_finite")
     t.add_row("NaN/inf", "none" if not nf else
               f"at step {nf['step']} (epoch {nf.get('epoch')}): loss {nf['loss']}; non-finite gradients in "
               f"{', '.join(nf['nonfinite_gradients']) or '-'}; weights in {', '.join(nf['nonfinite_weights']) or '-'}")
-    t.add_row("grad norm first/last", f"{s['first_layer']} {_fmt(s['first_grad_norm'])} / {s['last_layer']} "
-              f"{_fmt(s['last_grad_norm'])}  (ratio {_fmt(s['first_to_last_grad_ratio'])})")
+    t.add_row("grad norm first/last", f"{s['first_layer']} {value(s['first_grad_norm'])} / {s['last_layer']} "
+              f"{value(s['last_grad_norm'])}  (ratio {value(s['first_to_last_grad_ratio'])})")
     console.print(t)
 
 
@@ -142,7 +132,7 @@ _REPORT_HELP = "write report.html (summary, findings with remedies, every plot; 
 
 def _run_files(run_dir: Path | None, tensorboard: str | Path | None, diagnosis: dict[str, Any]) -> dict[str, str]:
     """Write the run's report.html (when ``run_dir``); the files to tell the user about."""
-    from .report import run_report
+    from .show.report import run_report
 
     files = {}
     if run_dir is not None:
@@ -240,9 +230,9 @@ def show(
 ) -> None:
     """Summarise a recorded run, draw its plots (loss, per-layer gradients, activations) and write report.html
     next to them."""
-    from .plots import render_all
     from .records import Run
-    from .report import run_report
+    from .show.report import run_report
+    from .show.run import render_all
     from .tensorboard import export
 
     try:
@@ -279,13 +269,16 @@ def repair(
     """Make a failing training healthy: train with the doctor watching, stop at the first serious finding,
     apply the best-ranked remedy, train again from fresh weights; repeat within the budget.
     Writes SPEC.repaired.json next to SPEC. Exits with 1 when nothing worked."""
-    from .repair import ConsoleProgress, print_result, repair as run_repair, write_files
+    from .repair import repair as run_repair
+    from .repair import write_json
+    from .show.repair import ConsoleProgress, print_result, save
 
     spec = _load_spec(spec_file, flags)
     with ConsoleProgress(err if json_out else out, spec.name) as progress:
         res = run_repair(spec, budget=budget, runs_dir=runs_dir, tensorboard=tensorboard, on_start=progress.start,
                          on_attempt=progress.done)
-    write_files(res, spec_file)
+    write_json(res, spec_file)
+    save(res)
     if json_out:
         print(json.dumps(res.to_dict(), indent=2, default=str))
     else:

@@ -14,6 +14,9 @@ is sure, so the healthy attempt's full run dominates.
 
     result = gradmedic.repair(spec, budget=5)
     result.fixed, result.cost, result.repaired   # did it work, steps / one full run, the spec that works
+
+repair() prints nothing and writes only the attempts' run directories; :func:`write_json` writes the search's own
+data (repair.json, the repaired spec); :mod:`gradmedic.show.repair` shows it (progress, table, report.html).
 """
 
 from __future__ import annotations
@@ -23,9 +26,6 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
-
-from rich.console import Console
-from rich.table import Table
 
 from .diagnose import Finding
 from .errors import SpecError
@@ -459,34 +459,24 @@ def _judge(att: Attempt, parent: Attempt) -> None:
 
 def repair(spec: Spec, *, budget: int = DEFAULT_BUDGET, runs_dir: str | Path | None = "runs", check_every: int | None = None,
            tensorboard: str | Path | None = None, on_start: Callable[[int, int, dict[str, Any]], None] | None = None,
-           on_attempt: Callable[[Attempt], None] | None = None, console: Console | None = None,
-           spec_path: str | Path | None = None) -> RepairResult:
+           on_attempt: Callable[[Attempt], None] | None = None) -> RepairResult:
     """Repair ``spec`` within ``budget`` trainings and return what was tried.  The trainer records every attempt under
     ``runs_dir/<ts>-repair-<name>`` (``result.dir``); repair itself prints nothing and writes nothing else:
-    :func:`write_files` writes repair.json, the repaired spec and report.html, :func:`print_result` the table.
+    :func:`write_json` writes repair.json and the repaired spec, :mod:`gradmedic.show.repair` the table (``print_result``)
+    and report.html (``save``).
     ``tensorboard``: also write each attempt's statistics as TensorBoard events in ``tensorboard/attemptN``.
     Progress: ``on_start(i, budget, change)`` before attempt ``i`` trains, ``on_attempt(attempt)`` once it is judged
-    (:class:`ConsoleProgress` prints both as the CLI does).
-    ``console`` and ``spec_path`` are the old interface, kept for callers that still pass them: a console prints the
-    progress there (as :class:`ConsoleProgress`) and writes the files (as :func:`write_files`), a spec path writes
-    them too."""
+    (``gradmedic.show.repair.ConsoleProgress`` prints both as the CLI does)."""
     from .train import train
 
     if budget < 1:
         raise SpecError("--budget", f"must be a whole number >= 1 (got {budget})")
-    if console is not None and on_start is None and on_attempt is None:
-        with ConsoleProgress(console, spec.name) as progress:
-            result = repair(spec, budget=budget, runs_dir=runs_dir, check_every=check_every, tensorboard=tensorboard,
-                            on_start=progress.start, on_attempt=progress.done)
-        write_files(result, spec_path)  # the old interface wrote the files itself
-        return result
     spec = resolve(spec)
     full = full_run_steps(spec)
     # The doctor's verdict can change every recorded step; checking every 4 recorded steps bounds the
     # delay to 4 x stats_every steps while keeping its cost (one diagnosis of the history) negligible.
     check = check_every or 4 * spec.train.stats_every
     out = new_run_dir(runs_dir, f"repair-{spec.name}") if runs_dir is not None else None
-    quiet = Console(stderr=True, quiet=True)  # the trainer's: repair prints nothing
     attempts: list[Attempt] = []
     tried: set[str] = set()
     base: Attempt | None = None  # the spec the next change is made to: the original, then each change kept
@@ -508,7 +498,7 @@ def repair(spec: Spec, *, budget: int = DEFAULT_BUDGET, runs_dir: str | Path | N
         change.pop("name", None)
         if on_start is not None:
             on_start(i, budget, change)
-        r = train(s, runs_dir=out, progress="none", console=quiet, stop_when=_Checker(check), check_every=check,
+        r = train(s, runs_dir=out, progress="none", stop_when=_Checker(check), check_every=check,
                   tensorboard=Path(tensorboard) / f"attempt{i}" if tensorboard is not None else None)
         last = r.epochs[-1] if r.epochs else {}
         att = Attempt(i, resolve(s), change, remedy, base.index if base else None, r.status, r.steps, r.metric,
@@ -562,113 +552,14 @@ def repair(spec: Spec, *, budget: int = DEFAULT_BUDGET, runs_dir: str | Path | N
             if nxt is not None:
                 base = a  # build on the spec that has the remedy's finding
                 break
-    result = RepairResult(spec, repaired.model_copy(update={"name": spec.name}) if repaired else None, attempts, full, budget, out)
-    if spec_path is not None:  # the old interface wrote the files itself
-        write_files(result, spec_path)
-    return result
+    fixed = repaired.model_copy(update={"name": spec.name}) if repaired else None
+    return RepairResult(spec, fixed, attempts, full, budget, out)
 
 
-class ConsoleProgress:
-    """Repair's progress on a console, as ``gradmedic repair`` shows it: a spinner while attempt ``i`` trains, then one
-    line per attempt (what it changed, what it found, cured and uncovered).  Pass it as both ``on_start`` and
-    ``on_attempt``."""
-
-    def __init__(self, console: Console, name: str):
-        self.console, self.name, self._status = console, name, None
-
-    def __enter__(self) -> "ConsoleProgress":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._stop()  # an error inside an attempt must not leave the spinner running
-
-    def _stop(self) -> None:
-        if self._status is not None:
-            self._status.stop()
-            self._status = None
-
-    def start(self, i: int, budget: int, change: dict[str, Any]) -> None:
-        self._status = self.console.status(f"attempt {i}/{budget}: training {self.name}" + (f" with {_flags(change)}" if change else ""))
-        self._status.start()
-
-    def done(self, a: Attempt) -> None:
-        self._stop()
-        _say(a, self.console)
-
-
-def _flags(change: dict[str, Any]) -> str:
-    def v(x: Any) -> str:
-        return ",".join(map(str, x)) if isinstance(x, list) else str(x).lower() if isinstance(x, bool) else str(x)
-    return " ".join(f"--{k.replace('_', '-')} {v(x)}" for k, x in change.items())
-
-
-def _metric(a: Attempt) -> str:
-    return "-" if a.test_metric is None or not math.isfinite(a.test_metric) else f"{a.test_metric:.4g}"
-
-
-def _say(a: Attempt, console: Console) -> None:
-    what = (f"[red]{a.finding.problem}[/red] sure at step {a.finding.detected_at}" if a.finding
-            else "[green]healthy[/green]")
-    if a.cured or a.appeared:
-        what += " (" + "; ".join(([f"cured {', '.join(a.cured)}"] if a.cured else [])
-                                + ([f"new {', '.join(a.appeared)}"] if a.appeared else [])) + ")"
-    console.print(f"  attempt {a.index}: {_flags(a.change) or 'as given'} -> {what}; {a.status} after {a.steps} steps, "
-                  f"test {a.metric_name} {_metric(a)}", highlight=False)
-
-
-def rows(result: RepairResult) -> list[list[str]]:
-    """Before/after, one row per attempt (header first): remedy applied, problem found, step, metric."""
-    out = [["#", "remedy applied", "problem found", "found at", "steps", "status",
-            f"test {result.attempts[0].metric_name}"]]
-    for a in result.attempts:
-        rem = "(the spec as given)" if a.index == 1 else _flags(a.change) + ("" if a.kept or a.healthy else "  (undone)")
-        layers = a.finding.layers if a.finding else []
-        prob = (a.finding.problem + (f" in {layers[0]}" + ("..." if len(layers) > 1 else "") if layers else "")) if a.finding else "none"
-        out.append([str(a.index), rem, prob, str(a.finding.detected_at) if a.finding else "-", str(a.steps), a.status,
-                    _metric(a)])
-    return out
-
-
-def table(result: RepairResult) -> Table:
-    """Before/after: one row per attempt."""
-    t = Table(title=f"repair of {result.original.name}: "
-              + (f"[green]fixed[/green] in {len(result.attempts)} training(s)" if result.fixed else
-                 "healthy as given" if result.attempts and result.attempts[0].healthy else
-                 "[red]interrupted[/red]" if result.interrupted else
-                 f"[red]not fixed[/red] within {result.budget} training(s)"))
-    head, *body = rows(result)
-    for c in head:
-        t.add_column(c, justify="left" if c in ("remedy applied", "problem found", "status") else "right")
-    for r in body:
-        t.add_row(*r)
-    return t
-
-
-def print_result(result: RepairResult, console: Console) -> None:
-    console.print(table(result))
-    console.print(f"cost: {result.steps} steps trained / {result.full_steps} steps of one full run = "
-                  f"[bold]{result.cost:.2f}[/bold]", highlight=False)
-    if result.fixed:
-        console.print(f"changes: {_flags(result.changes)}", highlight=False)
-    elif result.attempts[0].healthy:
-        console.print("the doctor found no serious problem: nothing to repair")
-    else:
-        console.print(f"[red]interrupted during attempt {len(result.attempts)}.[/red] What each attempt found:" if result.interrupted
-                      else "[red]nothing tried within the budget made training healthy and better.[/red] What each attempt found:")
-        for a in result.attempts:
-            console.print(f"  attempt {a.index} ({_flags(a.change) or 'as given'}): "
-                          + (a.finding.message if a.finding else f"no serious problem, test {a.metric_name} {_metric(a)}"),
-                          highlight=False)
-    for k, p in result.files.items():
-        console.print(f"{k}: {p}", highlight=False)
-
-
-def write_files(result: RepairResult, spec_path: str | Path | None = None) -> None:
-    """What ``gradmedic repair`` writes after the search: repair.json, the repaired spec (next to ``spec_path`` when
-    given, and in the repair directory), report.html; each path is added to ``result.files``."""
-    from .plots import render_all
-    from .report import Section, write_report
-
+def write_json(result: RepairResult, spec_path: str | Path | None = None) -> None:
+    """The search's own data: the repaired spec (next to ``spec_path`` as ``<stem>.repaired.json`` when given, and as
+    repaired.json in the repair directory) and repair.json; each path is added to ``result.files``.
+    (:func:`gradmedic.show.repair.save` adds report.html.)"""
     if result.repaired is not None:
         text = to_json(result.repaired)
         if spec_path is not None:
@@ -679,18 +570,5 @@ def write_files(result: RepairResult, spec_path: str | Path | None = None) -> No
         if result.dir is not None:
             (result.dir / "repaired.json").write_text(text)
             result.files.setdefault("repaired spec", result.dir / "repaired.json")
-    if result.dir is None:
-        return
-    (result.dir / "repair.json").write_text(json.dumps(result.to_dict(), indent=2, default=str))
-    verdict = (f"Fixed: {_flags(result.changes)}." if result.fixed else
-               "Healthy as given: nothing to repair." if result.attempts[0].healthy else
-               f"Not fixed within {result.budget} trainings.")
-    sections = [Section("Attempts", f"{verdict}\n\nCost: {result.steps} steps trained in all attempts / {result.full_steps} "
-                        f"steps of one full run = {result.cost:.2f}. Each failing attempt stopped when the doctor was sure "
-                        "of a serious problem.", table=rows(result))]
-    for a in result.attempts:
-        images = render_all(a.run_dir) if a.run_dir else []
-        sections.append(Section(f"Attempt {a.index}: {_flags(a.change) or 'the spec as given'}",
-                                f"{a.status} after {a.steps} steps; test {a.metric_name} {_metric(a)}.", images=images,
-                                findings=a.findings))
-    result.files["report"] = write_report(result.dir, f"gradmedic repair: {result.original.name}", sections)
+    if result.dir is not None:
+        (result.dir / "repair.json").write_text(json.dumps(result.to_dict(), indent=2, default=str))

@@ -11,7 +11,8 @@ from gradmedic.cli import main
 from gradmedic.diagnose import Finding
 from gradmedic.remedies import Remedy, for_problem
 from gradmedic.repair import (REGRESSION_BEHIND, UNDERFIT, UNDERFIT_TRIES, Attempt, _better, _candidates, _judge, _keep, _order,
-                              _safe_defaults, _underfit, _worse, full_run_steps, reference_accuracy, reference_mse, write_files)
+                              _safe_defaults, _underfit, _worse, full_run_steps, reference_accuracy, reference_mse, write_json)
+from gradmedic.show.repair import save
 from gradmedic.spec import validate
 
 CIRCLES = {"dataset": "circles", "normalize": "minmax"}
@@ -47,8 +48,10 @@ def test_vanishing_is_fixed_by_relu_he_at_low_cost(tmp_path, capsys):
     assert capsys.readouterr() == ("", "")
     assert sorted(p.name for p in r.dir.iterdir()) == sorted(a.run_dir.name for a in r.attempts)
     assert seen == [(1, 5, {}), 1, (2, 5, {"activation": "relu", "init": "he_uniform"}), 2]
-    # write_files: every attempt recorded, the repaired spec and a report written
-    write_files(r)
+    # write_json: every attempt recorded and the repaired spec; save: the report
+    write_json(r)
+    assert "report" not in r.files and not (r.dir / "report.html").exists()
+    save(r)
     saved = json.loads((r.dir / "repair.json").read_text())
     assert [a["problem"] for a in saved["attempts"]] == ["vanishing_gradients", None]
     assert all((tmp_path / p).is_dir() for p in [a["run_dir"] for a in saved["attempts"]])
@@ -72,7 +75,7 @@ def test_healthy_spec_is_left_alone(tmp_path):
                      "train": {"optimizer": "adam", "epochs": 15, "stats_every": 10}})
     r = repair(spec, runs_dir=tmp_path)
     assert len(r.attempts) == 1 and r.attempts[0].healthy and not r.fixed and r.cost == pytest.approx(1.0)
-    write_files(r)
+    write_json(r)
     assert (r.dir / "repair.json").exists() and not (r.dir / "repaired.json").exists()
 
 
@@ -140,7 +143,7 @@ def test_ctrl_c_stops_the_repair_and_keeps_what_was_tried(tmp_path, monkeypatch)
     monkeypatch.setattr(train_mod, "train", interrupted_after_start)
     r = repair(validate(vanishing(150)), runs_dir=tmp_path, budget=5)
     assert len(r.attempts) == 1 and r.interrupted and not r.fixed
-    write_files(r)
+    write_json(r)
     assert json.loads((r.dir / "repair.json").read_text())["interrupted"]
 
 
