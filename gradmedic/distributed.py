@@ -37,8 +37,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import units
 from .errors import WatchError
 from .history import ACT_STATS, OUT_STATS, Chunk
+from .hooks import Hooks
 
 _SAMPLES = 32  # = monitor.ACT_SAMPLES (not imported: monitor imports this module)
 
@@ -73,14 +75,15 @@ class Reducer:
         self.device = torch.device("cuda", torch.cuda.current_device()) if backend == "nccl" else torch.device("cpu")
         self._rows_seen = 0.0  # rows of the first layer's input at the last sampled pass (for pooling its std)
         self._m = monitor
-        self._hooks = [monitor._first_layer.register_forward_pre_hook(self._count_rows)]
+        self._hooks = Hooks()
+        self._hooks.input(monitor._first_layer, self._count_rows)
         # which units fired, per sampled step, for the ReLU-family modules whose dead units are measured
         self._dead_idx = [i for i, (k, src) in enumerate(zip(monitor.act_kinds, monitor._act_src))
                           if k == "relu" and src == "out"]
         self._units: dict[int, int] = {}
         self._alive: dict[int, dict[int, torch.Tensor]] = {}  # step -> act index -> (units,) bool
         for i in self._dead_idx:
-            self._hooks.append(monitor._act_modules[i].register_forward_hook(self._alive_hook(i)))
+            self._hooks.output(monitor._act_modules[i], self._alive_hook(i))
 
     def _alive_hook(self, i: int):
         # Registered before the monitor's own hooks (which it re-registers at every sampled step): this
@@ -89,9 +92,7 @@ class Reducer:
             m = self._m
             if m._armed and m._act_out[i] is None and module.training and torch.is_grad_enabled() \
                     and isinstance(out, torch.Tensor) and out.dim() >= 2 and out.shape[0] > 1:
-                o = out.detach()[:_SAMPLES]
-                unit = 1 if o.dim() == 4 else o.dim() - 1  # as the monitor: channels of an image, else the last dim
-                alive = ~(o.movedim(unit, -1).reshape(-1, o.shape[unit]).amax(0) <= 0)
+                alive = units.alive_units(out.detach()[:_SAMPLES])  # the monitor's own definition
                 self._units[i] = alive.numel()
                 self._alive.setdefault(m.steps + 1, {})[i] = alive
         return hook
@@ -103,8 +104,7 @@ class Reducer:
             self._rows_seen = float(x.numel() // x.shape[m._feature_dim])
 
     def close(self) -> None:
-        for h in self._hooks:
-            h.remove()
+        self._hooks.remove()
 
     def _alive_rows(self, steps: list[int]) -> np.ndarray:
         """(S, units of every tracked module) 1/0 per unit fired, NaN where not captured."""

@@ -33,7 +33,7 @@ import numpy as np
 from matplotlib import colormaps, ticker
 from matplotlib.figure import Figure
 
-from ..monitor import UNBOUNDED_RANGE as UNBOUNDED
+from ..units import UNBOUNDED_RANGE as UNBOUNDED
 from ..records import Run
 from . import style
 from .figures import Curve, Panel, Profile, draw_loss, draw_per_epoch, draw_profile, histogram_grid
