@@ -156,12 +156,9 @@ class RepairResult:
 
 def full_run_steps(spec: Spec) -> int:
     """Optimizer steps in one full run of ``spec`` (epochs x batches per epoch), as the trainer counts them."""
-    from . import data as data_mod  # sklearn loads only when a repair runs
+    from .plan import plan  # sklearn loads only when a repair runs
 
-    d = data_mod.load(spec.data, image=spec.model.kind == "cnn")
-    n = len(d.x_train)
-    bs = n if spec.train.optimizer == "gd" else min(spec.train.batch_size, n)
-    return spec.train.epochs * math.ceil(n / bs)
+    return plan(spec).total_steps
 
 
 def first_serious(monitor: Monitor) -> str | None:
