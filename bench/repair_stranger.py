@@ -10,7 +10,7 @@ and biases), input normalizations, optimizers and learning rates (the optimizer'
 10^U(-4, 3)), small enough to train in a few seconds on one core.
 
 Labels come from outcomes, not from the doctor: each drawn spec is trained in full as given, then a few
-specs within the remedy vocabulary (the changes ``gradmedic.remedies`` can prescribe: the usual rate,
+specs within the remedy vocabulary (the changes ``gradmedic.doctor.remedies`` can prescribe: the usual rate,
 standardized inputs and target, the initialization fitted to the activation, ReLU/He, Adam at 1e-3,
 batch normalization) are trained in full until one trains it *clearly better*: finite where the given
 spec is not, or test accuracy at least 5 points higher, or test MSE at most half.  A spec counts as
@@ -112,7 +112,7 @@ def alternatives(spec: Spec) -> list[dict[str, Any]]:
 
 
 def outcome(spec: Spec) -> dict[str, Any]:
-    from gradmedic.train import train
+    from gradmedic.run.train import train
 
     t0 = time.perf_counter()
     r = train(spec, runs_dir=None, progress="none", console=Console(stderr=True, quiet=True))

@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 import torch
 from rich.console import Console
 from sklearn.datasets import make_classification
@@ -28,6 +27,7 @@ from sklearn.datasets import make_classification
 from gradmedic.repair import repair
 from gradmedic.show.repair import ConsoleProgress
 from gradmedic.spec import Spec, validate
+
 
 def _unscaled_csv() -> Path:
     """make_classification with feature j scaled by 10^(4j/9) and shifted by 500, as a CSV in a temp dir."""

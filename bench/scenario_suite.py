@@ -3,7 +3,7 @@
     python bench/scenario_suite.py [--only NAME ...] [--seeds K] [--json FILE]
 
 Each scenario trains a real network in a plain PyTorch loop with gradmedic.watch (see
-gradmedic/scenarios.py for what each one is and the outcome its label rests on).  A problem found
+gradmedic/doctor/scenarios.py for what each one is and the outcome its label rests on).  A problem found
 in a scenario not labelled with it is a false positive; a label not found is a miss.  "steps to
 report" is how many steps after the finding's first step the doctor was sure.
 """
@@ -18,7 +18,7 @@ from collections import Counter
 import torch
 
 import gradmedic
-from gradmedic.scenarios import SCENARIOS
+from gradmedic.doctor.scenarios import SCENARIOS
 
 
 def main() -> None:

@@ -18,9 +18,10 @@ import time
 
 import torch
 
-from gradmedic import build, data, spec as S
-from gradmedic.optim import make_loss, make_optimizer
-from gradmedic.train import train
+from gradmedic import spec as S
+from gradmedic.model import build, data
+from gradmedic.model.optim import make_loss, make_optimizer
+from gradmedic.run.train import train
 
 
 def plain_loop(sp: S.Spec) -> float:

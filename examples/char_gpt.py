@@ -133,7 +133,7 @@ def lightning(args, data, vocab) -> None:
 def ddp(args, data, vocab) -> None:
     import torch.distributed as dist
 
-    from gradmedic.distributed import is_main
+    from gradmedic.measure.distributed import is_main
 
     dist.init_process_group("gloo")
     rank, world = dist.get_rank(), dist.get_world_size()

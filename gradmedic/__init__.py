@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 # public name -> the module that defines it
 _WHERE = {
-    "PROBLEMS": "diagnose", "Diagnosis": "diagnose", "Finding": "diagnose", "Thresholds": "diagnose",
+    "PROBLEMS": "doctor.diagnose", "Diagnosis": "doctor.diagnose", "Finding": "doctor.diagnose", "Thresholds": "doctor.diagnose",
     "SpecError": "errors", "WatchError": "errors",
-    "Monitor": "monitor", "watch": "monitor",
-    "Remedy": "remedies",
+    "Monitor": "measure.monitor", "watch": "measure.monitor",
+    "Remedy": "doctor.remedies",
     "RepairResult": "repair", "repair": "repair",
     "TuneResult": "tune", "tune": "tune",
 }
@@ -31,12 +31,12 @@ __all__ = sorted(_WHERE)
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # for type checkers and IDEs; never executed
-    from .diagnose import PROBLEMS, Diagnosis, Finding, Thresholds  # noqa: F401
-    from .errors import SpecError, WatchError  # noqa: F401
-    from .monitor import Monitor, watch  # noqa: F401
-    from .remedies import Remedy  # noqa: F401
-    from .repair import RepairResult, repair  # noqa: F401
-    from .tune import TuneResult, tune  # noqa: F401
+    from gradmedic.doctor.diagnose import PROBLEMS, Diagnosis, Finding, Thresholds  # noqa: F401
+    from gradmedic.doctor.remedies import Remedy  # noqa: F401
+    from gradmedic.errors import SpecError, WatchError  # noqa: F401
+    from gradmedic.measure.monitor import Monitor, watch  # noqa: F401
+    from gradmedic.repair import RepairResult, repair  # noqa: F401
+    from gradmedic.tune import TuneResult, tune  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

@@ -22,10 +22,10 @@ except ImportError:  # pragma: no cover - older typer depends on click itself
 from rich.console import Console
 from rich.table import Table
 
-from . import spec as spec_mod
-from .errors import SpecError, WatchError
-from .show.diagnosis import to_console
-from .show.numbers import value
+from gradmedic import spec as spec_mod
+from gradmedic.errors import SpecError, WatchError
+from gradmedic.show.diagnosis import to_console
+from gradmedic.show.numbers import value
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="gradmedic: train deep networks, see inside them, find out why they do not train.")
@@ -132,7 +132,7 @@ _REPORT_HELP = "write report.html (summary, findings with remedies, every plot; 
 
 def _run_files(run_dir: Path | None, tensorboard: str | Path | None, diagnosis: dict[str, Any]) -> dict[str, str]:
     """Write the run's report.html (when ``run_dir``); the files to tell the user about."""
-    from .show.report import run_report
+    from gradmedic.show.report import run_report
 
     files = {}
     if run_dir is not None:
@@ -163,7 +163,7 @@ def train(
     report: bool = typer.Option(True, "--report/--no-report", help=_REPORT_HELP),
 ) -> None:
     """Train a spec, record every layer, print a summary; write report.html into the run directory."""
-    from .train import train as run_train
+    from gradmedic.run.train import train as run_train
 
     if progress not in ("auto", "rich", "plain", "none"):
         _fail(SpecError("--progress", f"{progress!r} is not one of: auto, rich, plain, none"))
@@ -199,9 +199,9 @@ def diagnose(
 ) -> None:
     """Diagnose a spec (trains it) or a recorded run: what goes wrong, where, since when, what to change.
     Writes report.html into the run directory."""
-    from .records import Run
-    from .tensorboard import export
-    from .train import train as run_train
+    from gradmedic.run.records import Run
+    from gradmedic.run.tensorboard import export
+    from gradmedic.run.train import train as run_train
 
     if spec_or_run.is_dir():
         if any(v is not None for v in flags.values()):
@@ -230,10 +230,10 @@ def show(
 ) -> None:
     """Summarise a recorded run, draw its plots (loss, per-layer gradients, activations) and write report.html
     next to them."""
-    from .records import Run
-    from .show.report import run_report
-    from .show.run import render_all
-    from .tensorboard import export
+    from gradmedic.run.records import Run
+    from gradmedic.run.tensorboard import export
+    from gradmedic.show.report import run_report
+    from gradmedic.show.run import render_all
 
     try:
         run = Run(run_dir)
@@ -269,9 +269,9 @@ def repair(
     """Make a failing training healthy: train with the doctor watching, stop at the first serious finding,
     apply the best-ranked remedy, train again from fresh weights; repeat within the budget.
     Writes SPEC.repaired.json next to SPEC. Exits with 1 when nothing worked."""
-    from .repair import repair as run_repair
-    from .repair import write_json
-    from .show.repair import ConsoleProgress, print_result, save
+    from gradmedic.repair import repair as run_repair
+    from gradmedic.repair import write_json
+    from gradmedic.show.repair import ConsoleProgress, print_result, save
 
     spec = _load_spec(spec_file, flags)
     with ConsoleProgress(err if json_out else out, spec.name) as progress:
@@ -299,7 +299,7 @@ def experiment(
 ) -> None:
     """Run one of the seeds' experiments: state the expected outcome, run it, check it, write report.html.
     Exits with 1 when an expectation did not hold."""
-    from . import experiments
+    from gradmedic import experiments
 
     if list_ or name is None:
         for n, e in experiments.EXPERIMENTS.items():
@@ -330,8 +330,9 @@ def compare(
     """Train variants of a spec side by side over seeds, in parallel: mean and spread of the final metric,
     steps to reach a target, the doctor's findings per variant; plots and report.html.
     Exits with 1 when a run failed, 130 on Ctrl-C (finished runs are kept)."""
-    from .compare import compare as run_compare, parse_vary
-    from .show.compare import ConsoleProgress, print_compare, save
+    from gradmedic.compare import compare as run_compare
+    from gradmedic.compare import parse_vary
+    from gradmedic.show.compare import ConsoleProgress, print_compare, save
 
     base = spec_mod.load(spec_file) if spec_file else spec_mod.Spec()
     console = err if json_out else out
@@ -367,8 +368,8 @@ def tune(
     """Search a spec's hyperparameters with Optuna; the doctor prunes sick trials and says why.
     Writes best_spec.json, tune.json and report.html into the study directory; running it again resumes.
     Exits with 130 on Ctrl-C (finished trials are kept)."""
-    from .show.tune import ConsoleProgress, print_tune, save
-    from .tune import tune as run_tune
+    from gradmedic.show.tune import ConsoleProgress, print_tune, save
+    from gradmedic.tune import tune as run_tune
 
     console = err if json_out else out
     with ConsoleProgress(console) as progress:

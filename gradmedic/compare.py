@@ -24,16 +24,17 @@ import os
 import re
 import signal
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from . import spec as spec_mod
-from .errors import SpecError
-from .spec import Spec, label_value
+from gradmedic import spec as spec_mod
+from gradmedic.errors import SpecError
+from gradmedic.spec import Spec, label_value
 
 LOSS_POINTS = 100  # the loss curve a worker sends back: at most this many bin means (a readable curve; bins smooth batch noise)
 DEFAULT_TARGET_SHARE = 0.9  # default target: 90% of the best variant's mean accuracy (or best MSE / 0.9)
@@ -151,13 +152,14 @@ def _preflight(variants: list[Variant], tensorboard: Any) -> dict[int, int]:
     planned number of steps (to bin the loss curves the same way for every seed)."""
     import torch
 
-    from . import build as build_mod
-    from .plan import load_data, plan, resolve_device
+    from gradmedic.model import build as build_mod
+    from gradmedic.model.plan import load_data, plan, resolve_device
 
     if tensorboard is not None:
         try:
-            from . import tensorboard as _tb  # noqa: F401
             from torch.utils.tensorboard import SummaryWriter  # noqa: F401  (what each run's writer needs)
+
+            from gradmedic.run import tensorboard as _tb  # noqa: F401
         except ImportError as e:
             raise SpecError("--tensorboard", f"TensorBoard output is not available here ({e})") from None
     planned: dict[int, int] = {}
@@ -204,7 +206,7 @@ def _bin_loss(steps: np.ndarray, loss: np.ndarray, width: int) -> tuple[list[flo
 
 def _run_job(job: dict[str, Any]) -> dict[str, Any]:
     """Train one (variant, seed) and return what the comparison needs (small and picklable)."""
-    from .train import train
+    from gradmedic.run.train import train
 
     started = time.time()  # wall clock, comparable with the parent's: when the first worker got going
     spec = spec_mod.validate(job["spec"])
@@ -439,7 +441,7 @@ def _context() -> multiprocessing.context.BaseContext:
     # forked from it then starts in milliseconds instead of importing torch again.  torch._dynamo is
     # imported lazily by the first optimizer built (torch.optim is wrapped to disable dynamo): ~1 s
     # on an idle core, several seconds on a busy one, paid per worker without the preload.
-    ctx.set_forkserver_preload(["gradmedic.compare", "gradmedic.train", "torch._dynamo"])
+    ctx.set_forkserver_preload(["gradmedic.compare", "gradmedic.run.train", "torch._dynamo"])
     return ctx
 
 
@@ -492,7 +494,7 @@ def compare(spec: Spec, vary: dict[str, list[Any]], seeds: int = 1, workers: int
 
     out = None
     if runs_dir is not None:
-        from .records import new_run_dir
+        from gradmedic.run.records import new_run_dir
 
         out = new_run_dir(runs_dir, f"compare-{_slug(spec.name)}")
     jobs, outcomes = [], []

@@ -28,7 +28,7 @@ import optuna
 from optuna.pruners import BasePruner, MedianPruner
 from optuna.trial import FrozenTrial
 
-from .diagnose import Thresholds
+from gradmedic.doctor.diagnose import Thresholds
 
 SERIOUS = ("critical", "serious")
 VERDICT_ATTR = "doctor"

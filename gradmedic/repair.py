@@ -23,16 +23,17 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from .diagnose import Finding
-from .errors import SpecError
-from .monitor import Monitor
-from .records import new_run_dir
-from .remedies import Remedy
-from .spec import OPTIMIZER_DEFAULT_LR, Spec, override, resolve, to_json
+from gradmedic.doctor.diagnose import Finding
+from gradmedic.doctor.remedies import Remedy
+from gradmedic.errors import SpecError
+from gradmedic.measure.monitor import Monitor
+from gradmedic.run.records import new_run_dir
+from gradmedic.spec import OPTIMIZER_DEFAULT_LR, Spec, override, resolve, to_json
 
 DEFAULT_BUDGET = 5  # trainings; the issue's default
 # A whole run the doctor found nothing serious in, that still ended with its training loss at 40% or more of the
@@ -156,7 +157,7 @@ class RepairResult:
 
 def full_run_steps(spec: Spec) -> int:
     """Optimizer steps in one full run of ``spec`` (epochs x batches per epoch), as the trainer counts them."""
-    from .plan import plan  # sklearn loads only when a repair runs
+    from gradmedic.model.plan import plan  # sklearn loads only when a repair runs
 
     return plan(spec).total_steps
 
@@ -320,7 +321,7 @@ def reference_accuracy(spec: Spec) -> float | None:
     inputs standardized (flattened for images); None for regression.  Milliseconds on a few thousand rows."""
     from sklearn.neighbors import KNeighborsClassifier
 
-    from . import data as data_mod
+    from gradmedic.model import data as data_mod
 
     d = data_mod.load(spec.data, image=spec.model.kind == "cnn")
     if d.task == "regression" or len(d.x_train) < 10:
@@ -338,7 +339,7 @@ def reference_mse(spec: Spec) -> float | None:
     spec's own split, inputs standardized, in the target's units (as the trainer reports it); None for classifiers."""
     from sklearn.neighbors import KNeighborsRegressor
 
-    from . import data as data_mod
+    from gradmedic.model import data as data_mod
 
     d = data_mod.load(spec.data, image=spec.model.kind == "cnn")
     if d.task != "regression" or len(d.x_train) < 10:
@@ -362,7 +363,7 @@ def _underfit(r: Any, spec: Spec, reference: float | None = None) -> list[Findin
     more of the chance-level loss, or (a classifier) with its test accuracy BEHIND or more below ``reference`` (what
     :func:`reference_accuracy` reaches on the same split): a plateau finding of repair's own (evidence ``underfit``),
     else nothing."""
-    from .remedies import for_problem
+    from gradmedic.doctor.remedies import for_problem
 
     if r.status != "ok" or not r.epochs or any(f.severity in SERIOUS or f.problem == "plateau" for f in r.diagnosis.findings):
         return []
@@ -402,7 +403,7 @@ def _hand_picked(spec: Spec, unfitted: bool = False) -> list[tuple[dict[str, Any
     more off the optimizer's usual one back to it, a hand-scaled init (or a nonzero bias) replaced by the rule fitted to
     the activation, raw inputs and a raw regression target standardized.  ``unfitted``: any init not fitted to the
     activation counts too (:data:`FITTED`; for a run that learned too little with no finding to say why)."""
-    from .remedies import HAND_SCALED_INITS, _fitted_init
+    from gradmedic.doctor.remedies import HAND_SCALED_INITS, _fitted_init
 
     s = resolve(spec)
     out: list[tuple[dict[str, Any], str]] = []
@@ -464,7 +465,7 @@ def repair(spec: Spec, *, budget: int = DEFAULT_BUDGET, runs_dir: str | Path | N
     ``tensorboard``: also write each attempt's statistics as TensorBoard events in ``tensorboard/attemptN``.
     Progress: ``on_start(i, budget, change)`` before attempt ``i`` trains, ``on_attempt(attempt)`` once it is judged
     (``gradmedic.show.repair.ConsoleProgress`` prints both as the CLI does)."""
-    from .train import train
+    from gradmedic.run.train import train
 
     if budget < 1:
         raise SpecError("--budget", f"must be a whole number >= 1 (got {budget})")

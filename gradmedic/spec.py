@@ -16,7 +16,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import SpecError
+from gradmedic.errors import SpecError
 
 BUILTIN_DATASETS = ("circles", "moons", "blobs", "spirals", "regression", "digits")
 Normalize = Literal["none", "center", "standard", "minmax", "channel_mean", "mean_image"]
@@ -103,7 +103,7 @@ class ModelSpec(_Section):
         return v
 
     @model_validator(mode="after")
-    def _check(self) -> "ModelSpec":
+    def _check(self) -> ModelSpec:
         if self.init == "uniform" and not self.init_a < self.init_b:
             raise ValueError("init_a must be below init_b")
         if self.rrelu_lower > self.rrelu_upper:
@@ -250,7 +250,7 @@ def to_json(spec: Spec) -> str:
     return json.dumps(spec.model_dump(), indent=2)
 
 
-def usual_lr(spec: "Spec | None" = None, optimizer: str | None = None) -> float | None:
+def usual_lr(spec: Spec | None = None, optimizer: str | None = None) -> float | None:
     """The optimizer's usual rate (seed 002 §7.3): from a spec, else from a torch.optim class name; None if unknown."""
     if spec is not None:
         return OPTIMIZER_DEFAULT_LR[spec.train.optimizer]

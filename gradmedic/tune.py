@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import spec as spec_mod
-from .errors import SpecError
-from .spec import OPTIMIZER_DEFAULT_LR, Spec
+from gradmedic import spec as spec_mod
+from gradmedic.errors import SpecError
+from gradmedic.spec import OPTIMIZER_DEFAULT_LR, Spec
 
 PRUNERS = ("doctor", "median", "hyperband", "none")
 SAMPLERS = ("tpe", "random")
@@ -366,7 +366,7 @@ class Objective:
 
     def planned_steps(self, spec: Spec) -> int:
         """The trial's steps if nothing stops it, on its own data (the doctor's veto is paced by them)."""
-        from .plan import load_data, plan
+        from gradmedic.model.plan import load_data, plan
 
         key = _data_key(spec)
         if key not in self.data:
@@ -376,8 +376,8 @@ class Objective:
     def __call__(self, trial: Any) -> float:
         import optuna
 
-        from .doctor_pruner import VERDICT_ATTR, pruner_name, refresh, value_reason, verdict
-        from .train import train
+        from gradmedic.doctor_pruner import VERDICT_ATTR, pruner_name, refresh, value_reason, verdict
+        from gradmedic.run.train import train
 
         params = {p.name: p.suggest(trial) for p in self.space}
         spec = apply(self.spec, params).model_copy(update={"name": f"trial-{trial.number:04d}"})
@@ -446,7 +446,7 @@ class Objective:
 def make_pruner(name: str, epochs: int):
     from optuna.pruners import HyperbandPruner, MedianPruner, NopPruner
 
-    from .doctor_pruner import DoctorPruner
+    from gradmedic.doctor_pruner import DoctorPruner
 
     if name == "doctor":
         return DoctorPruner(MedianPruner())
@@ -555,7 +555,7 @@ def _context() -> multiprocessing.context.BaseContext:
     if "forkserver" not in multiprocessing.get_all_start_methods():  # pragma: no cover - Windows
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["gradmedic.tune", "gradmedic.train", "gradmedic.doctor_pruner", "torch._dynamo", "optuna"])
+    ctx.set_forkserver_preload(["gradmedic.tune", "gradmedic.run.train", "gradmedic.doctor_pruner", "torch._dynamo", "optuna"])
     return ctx
 
 
@@ -683,12 +683,12 @@ def _rows(study: Any) -> list[dict[str, Any]]:
 
 def _preflight(spec: Spec, space: list[Param]) -> str:
     """What the trainer would reject once started, checked before any trial: the data loads, the loss fits
-    the task (:func:`gradmedic.plan.plan`), the device exists, the model builds at the space's extremes and
+    the task (:func:`gradmedic.model.plan.plan`), the device exists, the model builds at the space's extremes and
     with each choice.  Returns the metric (accuracy, or mse for regression)."""
     import torch
 
-    from . import build as build_mod
-    from .plan import load_data, plan, resolve_device
+    from gradmedic.model import build as build_mod
+    from gradmedic.model.plan import load_data, plan, resolve_device
 
     resolve_device(spec.train.device)
     data = load_data(spec)
@@ -727,7 +727,7 @@ def _check_args(trials: Any, timeout: Any, workers: Any, pruner: str, sampler: s
 
 
 def _slug(text: str) -> str:
-    from .compare import _slug as slug
+    from gradmedic.compare import _slug as slug
 
     return slug(text)
 

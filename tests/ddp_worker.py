@@ -46,7 +46,7 @@ def train(model, batches, rank=0, world=1):
 def main(out: Path) -> None:
     import torch.distributed as dist
 
-    from gradmedic.distributed import is_main
+    from gradmedic.measure.distributed import is_main
 
     dist.init_process_group("gloo")
     rank, world = dist.get_rank(), dist.get_world_size()

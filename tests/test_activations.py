@@ -8,10 +8,10 @@ import pytest
 import torch
 from torch import nn
 
-from gradmedic import activations, build, data
 from gradmedic import spec as S
 from gradmedic.errors import SpecError
-from gradmedic.optim import make_optimizer
+from gradmedic.model import activations, build, data
+from gradmedic.model.optim import make_optimizer
 
 ACTIVATIONS = get_args(S.Activation)
 SELU_LAMBDA, SELU_ALPHA = 1.0507009873554805, 1.6732632423543772  # Klambauer et al. 2017 (seed 001)

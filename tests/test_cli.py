@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from gradmedic import build, data
 from gradmedic import spec as S
 from gradmedic.cli import main
+from gradmedic.model import build, data
 
 # --no-report: the report's six pictures cost seconds per run (tests/test_report.py checks reports)
 TINY = ["--n-samples", "200", "--hidden", "8", "--epochs", "2", "--progress", "none", "--no-report"]

@@ -16,7 +16,7 @@ from torch import nn
 
 import gradmedic
 from gradmedic import spec as S
-from gradmedic.train import train
+from gradmedic.run.train import train
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 

@@ -1,4 +1,4 @@
-"""gradmedic.data: built-in datasets against sklearn, normalizations against seed 002 §7.6 with
+"""gradmedic.model.data: built-in datasets against sklearn, normalizations against seed 002 §7.6 with
 statistics from the training split only (seed 000), CSV loading and its errors."""
 
 import numpy as np
@@ -6,9 +6,9 @@ import pytest
 import torch
 from sklearn import datasets as skd
 
-from gradmedic import data
 from gradmedic import spec as S
 from gradmedic.errors import SpecError
+from gradmedic.model import data
 
 
 def load(image=False, **kw):
@@ -199,7 +199,7 @@ def test_standardize_target_uses_training_statistics():
 
 
 def test_a_standardized_target_is_trained_on_but_its_errors_are_reported_in_the_original_units():
-    from gradmedic.train import train
+    from gradmedic.run.train import train
 
     spec = S.validate({"data": {"dataset": "regression", "standardize_target": True, "normalize": "standard"},
                        "model": {"hidden": [16]}, "train": {"epochs": 2}})

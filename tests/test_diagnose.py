@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 import gradmedic
-from gradmedic.diagnose import Context, Thresholds, diagnose
-from gradmedic.history import ACT_STATS, LAYER_STATS, Chunk, History
+from gradmedic.doctor.diagnose import Context, Thresholds, diagnose
+from gradmedic.measure.history import ACT_STATS, LAYER_STATS, Chunk, History
 
 LAYERS = ["fc1", "fc2", "out"]
 TYPES = ["Linear"] * 3
@@ -262,8 +262,8 @@ def test_seed004_relu_he_is_silent():
 
 def test_trainer_prints_and_records_the_diagnosis(tmp_path, seed004):
     from gradmedic import spec as S
-    from gradmedic.records import Run
-    from gradmedic.train import train
+    from gradmedic.run.records import Run
+    from gradmedic.run.train import train
 
     sp = seed004(epochs=20)
     r = train(sp, runs_dir=tmp_path, progress="none")
@@ -310,7 +310,7 @@ def test_features_constant_within_a_batch_are_not_unscaled_inputs():
 def test_plateau_remedies_at_chance_and_on_a_raw_regression_target():
     """A stall at chance level has learned nothing: a smaller rate cannot help, so annealing comes after momentum and
     Adam; away from chance with healthy-sized steps it comes first.  A raw regression target is the first suspect."""
-    from gradmedic.remedies import for_problem
+    from gradmedic.doctor.remedies import for_problem
     from gradmedic.spec import validate
 
     spec = validate({"name": "p", "data": {"dataset": "circles", "normalize": "standard"}, "train": {"optimizer": "sgd", "lr": 0.01}})

@@ -14,7 +14,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 import ddp_worker  # noqa: E402
 
-from gradmedic.history import History  # noqa: E402
+from gradmedic.measure.history import History  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not torch.distributed.is_available(), reason="torch.distributed is not available")
 

@@ -12,8 +12,8 @@ import torch.nn.functional as F
 from torch import nn
 
 import gradmedic
-from gradmedic.diagnose import Context, diagnose, infer_chance
-from gradmedic.history import ACT_STATS, LAYER_STATS, OUT_STATS, Chunk, History
+from gradmedic.doctor.diagnose import Context, diagnose, infer_chance
+from gradmedic.measure.history import ACT_STATS, LAYER_STATS, OUT_STATS, Chunk, History
 
 LAYERS = ["fc1", "fc2", "out"]
 
@@ -230,8 +230,8 @@ def test_dead_units_warn_while_the_loss_falls_and_turn_serious_when_it_stalls():
 
 
 def test_every_problem_has_a_reason_and_a_prescription():
-    from gradmedic.diagnose import PROBLEMS, REASONS
-    from gradmedic.remedies import PRESCRIPTIONS, for_problem
+    from gradmedic.doctor.diagnose import PROBLEMS, REASONS
+    from gradmedic.doctor.remedies import PRESCRIPTIONS, for_problem
 
     assert set(REASONS) == set(PROBLEMS) == set(PRESCRIPTIONS)
     for p in PROBLEMS:

@@ -76,9 +76,9 @@ def test_initialization_matches_the_trainers_weights():
     """The probe builds the network the trainer would: same seed, same first-layer weights."""
     import torch
 
-    from gradmedic import build, data
     from gradmedic.experiments._probe_core import probe
     from gradmedic.experiments.initialization import init_specs
+    from gradmedic.model import build, data
 
     spec = init_specs("tanh", width=16, depth=2)["glorot_normal"]
     ds = data.load(spec.data)

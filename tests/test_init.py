@@ -1,4 +1,4 @@
-"""``gradmedic.init`` against the initialization rules of seed 002 §7.5 and the table of seed 001.
+"""``gradmedic.model.init`` against the initialization rules of seed 002 §7.5 and the table of seed 001.
 
 The rules are checked statistically on the 400 x 600 weight of ``nn.Linear(600, 400)`` (fan_in 600,
 fan_out 400, 240,000 samples: the sample std is within ~0.3% of the true std, so 2% is a safe bound).
@@ -11,8 +11,8 @@ import pytest
 import torch
 from torch import nn
 
-from gradmedic import build, data, init
 from gradmedic import spec as S
+from gradmedic.model import build, data, init
 
 FAN_IN, FAN_OUT = 600, 400
 N = FAN_IN * FAN_OUT

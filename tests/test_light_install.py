@@ -104,8 +104,8 @@ def test_watch_and_diagnose_run_without_the_extras():
 
 
 def test_public_names_resolve_lazily_to_the_same_objects():
-    from gradmedic.diagnose import PROBLEMS, Diagnosis
-    from gradmedic.monitor import watch
+    from gradmedic.doctor.diagnose import PROBLEMS, Diagnosis
+    from gradmedic.measure.monitor import watch
 
     assert gradmedic.watch is watch and gradmedic.Diagnosis is Diagnosis and gradmedic.PROBLEMS is PROBLEMS
     assert set(gradmedic.__all__) <= set(dir(gradmedic))

@@ -11,7 +11,7 @@ from torch import nn
 
 pl = pytest.importorskip("lightning.pytorch")
 from gradmedic.integrations.lightning import GradmedicCallback  # noqa: E402
-from gradmedic.monitor import watch  # noqa: E402
+from gradmedic.measure.monitor import watch  # noqa: E402
 
 
 class Tiny(pl.LightningModule):

@@ -1,4 +1,4 @@
-"""gradmedic.monitor against a plain-PyTorch reference computed by hand, sampling, hooks, misuse,
+"""gradmedic.measure.monitor against a plain-PyTorch reference computed by hand, sampling, hooks, misuse,
 bounded history, flush callbacks and convolutional models."""
 
 import math
@@ -10,8 +10,8 @@ import torch
 from torch import nn
 
 from gradmedic.errors import WatchError
-from gradmedic.history import ACT_STATS, LAYER_STATS, Chunk, History
-from gradmedic.monitor import ACT_SAMPLES, Monitor, watch
+from gradmedic.measure.history import ACT_STATS, LAYER_STATS, Chunk, History
+from gradmedic.measure.monitor import ACT_SAMPLES, Monitor, watch
 
 
 def mlp(seed=0, sharp=False):
@@ -535,7 +535,7 @@ def test_cnn_layers_activations_and_per_channel_inputs():
 def test_activation_histograms_equal_histc_of_a_plain_forward_pass():
     """Each sampled step's histogram is torch.histc of the layer's output (first ACT_SAMPLES samples,
     clamped so the end bins count what lies beyond the range), computed here by a plain forward pass."""
-    from gradmedic.monitor import ACT_HIST_BINS, UNBOUNDED_RANGE
+    from gradmedic.measure.monitor import ACT_HIST_BINS, UNBOUNDED_RANGE
 
     torch.manual_seed(3)
     model = nn.Sequential(nn.Linear(3, 16), nn.ReLU(), nn.Linear(16, 16), nn.Sigmoid(), nn.Linear(16, 16), nn.Tanh(),
@@ -617,7 +617,7 @@ class _Mixed(nn.Module):
 def test_grouped_statistics_equal_per_layer_reference_with_mixed_shapes_and_non_finite_values():
     """The activation statistics and histograms, computed stacked per output shape with float-op counts,
     equal their definitions computed layer by layer with comparisons (NaN is not <= 0 and not saturated)."""
-    from gradmedic.monitor import ACT_HIST_BINS, activation_range
+    from gradmedic.measure.monitor import ACT_HIST_BINS, activation_range
 
     torch.manual_seed(0)
     model = _Mixed()
@@ -653,11 +653,11 @@ def test_grouped_statistics_equal_per_layer_reference_with_mixed_shapes_and_non_
     assert math.isnan(h.act("mean")[0, 0]) and 0 < h.act("zero_frac")[0, 0] < 1 and 0 < h.act("sat_frac")[0, 1] < 1
 
 
-# -- the one definition of silent, dead and saturated units (gradmedic.units), against plain comparisons --
+# -- the one definition of silent, dead and saturated units (gradmedic.measure.units), against plain comparisons --
 def test_unit_shares_match_plain_comparisons():
     from torch import nn
 
-    from gradmedic import units
+    from gradmedic.measure import units
 
     g = torch.Generator().manual_seed(0)
     x = torch.randn(3, 32, 16, generator=g)
@@ -687,7 +687,7 @@ def test_unit_shares_match_plain_comparisons():
 
 def test_histograms_are_histc_bin_for_bin():
     """The monitor's one-bincount histograms equal torch.histc of each clamped row, at the bin edges too."""
-    from gradmedic.monitor import ACT_HIST_BINS, _histograms
+    from gradmedic.measure.monitor import ACT_HIST_BINS, _histograms
 
     g = torch.Generator().manual_seed(1)
     for lo, hi in ((0.0, 4.0), (0.0, 1.0), (-1.0, 1.0), (-4.0, 4.0), (0.0, 6.0)):

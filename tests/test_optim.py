@@ -1,4 +1,4 @@
-"""``gradmedic.optim`` against the update rules of seed 002 §7.3, written out by hand in numpy.
+"""``gradmedic.model.optim`` against the update rules of seed 002 §7.3, written out by hand in numpy.
 
 Every test runs PyTorch's optimizer (as built by ``make_optimizer`` from a resolved TrainSpec) for a
 few steps on a fixed quadratic whose gradient is known in closed form, and compares the parameters
@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from gradmedic import spec as S
-from gradmedic.optim import make_optimizer, make_scheduler
+from gradmedic.model.optim import make_optimizer, make_scheduler
 
 # L(w) = 0.5 * sum(a * w^2): gradient g(w) = a * w.  The curvatures mix a steep (10), a unit and a
 # shallow (0.1) direction: the narrow steep valley of seed 002 Figure 7.3.

@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gradmedic.history import ACT_STATS, Chunk, History
-from gradmedic.monitor import ACT_SAMPLES, watch
+from gradmedic.measure.history import ACT_STATS, Chunk, History
+from gradmedic.measure.monitor import ACT_SAMPLES, watch
 
 
 def mlp(seed=0):

@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 import torch
 
-import gradmedic.build as build_mod
+import gradmedic.model.build as build_mod
 from gradmedic import spec as S
 from gradmedic.cli import main
-from gradmedic.records import Run
+from gradmedic.run.records import Run
+from gradmedic.run.train import train
 from gradmedic.show import numbers
 from gradmedic.show import run as pictures
 from gradmedic.show.run import NAMES, render_all
 from gradmedic.show.style import claims
-from gradmedic.train import train
 
 
 @pytest.fixture(scope="module", autouse=True)

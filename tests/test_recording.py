@@ -9,12 +9,12 @@ import torch
 from sklearn.datasets import make_circles
 from torch import nn
 
-from gradmedic import data
 from gradmedic import spec as S
 from gradmedic.errors import SpecError, WatchError
-from gradmedic.monitor import watch
-from gradmedic.records import Run, new_run_dir
-from gradmedic.train import train
+from gradmedic.measure.monitor import watch
+from gradmedic.model import data
+from gradmedic.run.records import Run, new_run_dir
+from gradmedic.run.train import train
 
 
 # -- data --------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""gradmedic.train writing run directories and gradmedic.records reading them back."""
+"""gradmedic.run.train writing run directories and gradmedic.run.records reading them back."""
 
 import json
 import math
@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from gradmedic import build, records
-from gradmedic import data as data_mod
 from gradmedic import spec as S
 from gradmedic.errors import SpecError
-from gradmedic.history import ACT_STATS, LAYER_STATS
-from gradmedic.records import Run, new_run_dir
-from gradmedic.train import train
+from gradmedic.measure.history import ACT_STATS, LAYER_STATS
+from gradmedic.model import build
+from gradmedic.model import data as data_mod
+from gradmedic.run import records
+from gradmedic.run.records import Run, new_run_dir
+from gradmedic.run.train import train
 
 TINY = {"data": {"n_samples": 200}, "model": {"hidden": [8]}, "train": {"epochs": 3, "optimizer": "sgd", "lr": 0.1}}
 # seed 004's exploding case: an unscaled regression target, ReLU with He init, momentum
@@ -230,7 +231,7 @@ def test_run_tolerates_a_truncated_last_line_in_epochs(tiny, tmp_path):
 
 
 def test_activation_histograms_are_streamed_and_read_back(tmp_path):
-    from gradmedic.monitor import ACT_HIST_BINS, UNBOUNDED_RANGE
+    from gradmedic.measure.monitor import ACT_HIST_BINS, UNBOUNDED_RANGE
 
     r = train(spec(TINY, stats_every=5), runs_dir=tmp_path, progress="none")
     lines = read_jsonl(r.run_dir / "steps.jsonl")
@@ -293,7 +294,7 @@ def test_on_epoch_stops_after_the_epoch_and_before_the_schedule_steps(tmp_path):
 def test_a_non_finite_loss_on_an_accelerator_is_found_at_a_flush(monkeypatch):
     """Where reading the loss each step would synchronize (CUDA), the loop finds a NaN loss in the records
     the monitor flushes: it stops there without evaluating the epoch."""
-    import gradmedic.train as train_mod
+    import gradmedic.run.train as train_mod
 
     real = train_mod._NonFinite.__init__
     monkeypatch.setattr(train_mod._NonFinite, "__init__", lambda self, sync: real(self, False))
@@ -304,7 +305,7 @@ def test_a_non_finite_loss_on_an_accelerator_is_found_at_a_flush(monkeypatch):
 
 
 def test_listeners_hear_the_events_in_order():
-    from gradmedic.train import Run, _Events
+    from gradmedic.run.train import Run, _Events
 
     heard = []
 

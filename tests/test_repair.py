@@ -8,10 +8,26 @@ import pytest
 
 from gradmedic import repair
 from gradmedic.cli import main
-from gradmedic.diagnose import Finding
-from gradmedic.remedies import Remedy, for_problem
-from gradmedic.repair import (REGRESSION_BEHIND, UNDERFIT, UNDERFIT_TRIES, Attempt, _better, _candidates, _judge, _keep, _order,
-                              _safe_defaults, _underfit, _worse, full_run_steps, reference_accuracy, reference_mse, write_json)
+from gradmedic.doctor.diagnose import Finding
+from gradmedic.doctor.remedies import Remedy, for_problem
+from gradmedic.repair import (
+    REGRESSION_BEHIND,
+    UNDERFIT,
+    UNDERFIT_TRIES,
+    Attempt,
+    _better,
+    _candidates,
+    _judge,
+    _keep,
+    _order,
+    _safe_defaults,
+    _underfit,
+    _worse,
+    full_run_steps,
+    reference_accuracy,
+    reference_mse,
+    write_json,
+)
 from gradmedic.show.repair import save
 from gradmedic.spec import validate
 
@@ -131,7 +147,7 @@ def test_candidates_skip_no_ops_and_changes_the_spec_rejects():
 
 
 def test_ctrl_c_stops_the_repair_and_keeps_what_was_tried(tmp_path, monkeypatch):
-    import gradmedic.train as train_mod
+    import gradmedic.run.train as train_mod
 
     real = train_mod.train
 

@@ -243,8 +243,8 @@ def test_heatmap_headline_for_nan_zeros_and_growth():
 def test_one_diagnosis_reads_the_same_as_text_on_the_console_and_in_html():
     from rich.console import Console
 
-    from gradmedic.diagnose import Diagnosis, Finding
-    from gradmedic.remedies import Remedy
+    from gradmedic.doctor.diagnose import Diagnosis, Finding
+    from gradmedic.doctor.remedies import Remedy
     from gradmedic.show import diagnosis as shown
 
     remedy = Remedy("replace sigmoid by ReLU with He initialization", "seed 004", {"activation": "relu", "init": "he_uniform"},

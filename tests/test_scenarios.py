@@ -5,7 +5,7 @@ exactly the labelled problems on a representative subset (bench/scenario_suite.p
 import pytest
 
 import gradmedic
-from gradmedic.scenarios import SCENARIOS
+from gradmedic.doctor.scenarios import SCENARIOS
 
 BY_NAME = {s.name: s for s in SCENARIOS}
 SUBSET = ["mlp_relu_he_circles", "cnn_digits_adam", "transformer_sum_sign", "mlp_seed004_sigmoid_normal1",

@@ -11,11 +11,11 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from gradmedic import spec as S  # noqa: E402
 from gradmedic.cli import main  # noqa: E402
-from gradmedic.history import ACT_STATS, LAYER_STATS  # noqa: E402
-from gradmedic.monitor import ACT_HIST_BINS  # noqa: E402
-from gradmedic.records import Run  # noqa: E402
-from gradmedic.tensorboard import export  # noqa: E402
-from gradmedic.train import train  # noqa: E402
+from gradmedic.measure.history import ACT_STATS, LAYER_STATS  # noqa: E402
+from gradmedic.measure.monitor import ACT_HIST_BINS  # noqa: E402
+from gradmedic.run.records import Run  # noqa: E402
+from gradmedic.run.tensorboard import export  # noqa: E402
+from gradmedic.run.train import train  # noqa: E402
 
 # tanh then ReLU: one saturating and one ReLU-family layer, so "not applicable" statistics occur
 SPEC = {"data": {"n_samples": 200}, "model": {"hidden": [8, 6], "activation": "tanh"},

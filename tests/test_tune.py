@@ -185,7 +185,7 @@ def test_no_veto_for_a_trial_getting_worse_or_with_a_warning():
 def test_verdict_says_a_learning_run_has_started():
     import numpy as np
 
-    from gradmedic.train import train
+    from gradmedic.run.train import train
 
     spec = spec_mod.validate(spec_mod.tomllib.loads(TINY))
     seen: list[tuple] = []
@@ -196,7 +196,7 @@ def test_verdict_says_a_learning_run_has_started():
 
 
 def test_verdict_of_a_real_diverging_run_names_the_problem():
-    from gradmedic.train import train
+    from gradmedic.run.train import train
 
     spec = spec_mod.override(spec_mod.validate(spec_mod.tomllib.loads(TINY)), {"lr": 8.0, "epochs": 3})
     seen: list[dict] = []

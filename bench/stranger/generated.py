@@ -42,7 +42,7 @@ accuracy at least halfway from chance to 1, or a final loss / test MSE below hal
 chance-level one), else "ambiguous".  Every control run that trains well is saved too, as an extra
 case with cause "healthy", label "healthy" and the name suffix ``-control``.
 
-Nothing here reads the doctor (``gradmedic.diagnose``): the draw ranges were set by outcome only,
+Nothing here reads the doctor (``gradmedic.doctor.diagnose``): the draw ranges were set by outcome only,
 so the corpus stays a held-out test.
 
 Metrics: final test accuracy (classification), test MSE in units of the target's variance

@@ -30,8 +30,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.stranger.causes import CAUSES, score  # noqa: E402
-from gradmedic import casefile  # noqa: E402
-from gradmedic.diagnose import PROBLEMS, Thresholds  # noqa: E402
+from gradmedic.doctor.diagnose import PROBLEMS, Thresholds  # noqa: E402
+from gradmedic.measure import casefile  # noqa: E402
 
 TUNE_FAMILIES = {"mlp", "cnn"}  # of the generated corpus; everything else is held out
 

@@ -22,8 +22,8 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from ..records import new_run_dir
-from ..show.numbers import sig3
+from gradmedic.run.records import new_run_dir
+from gradmedic.show.numbers import sig3
 
 # The order of the issue: the story goes from the problem (vanishing, exploding) through its causes
 # (initialization, depth) to the remedies (selu, batchnorm, optimizers, ...).
@@ -121,7 +121,7 @@ def train_loss_png(results: dict[str, Any], path: Path, headline: str, sub: str,
                    reference: float | None = None) -> Path:
     """The runs' loss of every step (trailing mean: a curve's end is not pulled by the missing future) and
     their train loss per epoch, both on log axes, with the constant prediction's loss."""
-    from ..show.figures import Curve, loss_curves
+    from gradmedic.show.figures import Curve, loss_curves
 
     return loss_curves(path, [Curve.of(k, r, "train_loss") for k, r in results.items()], headline, sub,
                        epoch_label="train loss", smoothing="trailing", log=True, epoch_log=True, reference=reference,
@@ -138,9 +138,9 @@ def run_section(label: str, result: Any, text: str = "", light: bool = False) ->
     """A report section for one trained run: its plots (drawn into its run directory) and findings.
     ``light``: only the loss and gradient-norm pictures (six pictures a run cost seconds, too much for a
     study of many runs)."""
-    from ..records import Run
-    from ..show import run as pictures
-    from ..show.report import Section
+    from gradmedic.run.records import Run
+    from gradmedic.show import run as pictures
+    from gradmedic.show.report import Section
 
     images: list = []
     if result.run_dir and light:
@@ -154,7 +154,7 @@ def run_section(label: str, result: Any, text: str = "", light: bool = False) ->
 
 def train_all(specs: dict[str, Any], out: Path | None, console: Console) -> dict[str, Any]:
     """Train each spec into ``out`` (quietly, one status line each); {label: Result}."""
-    from ..train import train
+    from gradmedic.run.train import train
 
     results = {}
     for label, spec in specs.items():
@@ -167,7 +167,7 @@ def finish(name: str, expected: str, checks: dict[str, bool], console: Console, 
            sections: list, runs: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
     """Print the checks, write ``out/report.html`` (a first section states the expectation and the
     checks) and return the study's result dict."""
-    from ..show.report import Section, write_report
+    from gradmedic.show.report import Section, write_report
 
     print_checks(checks, console)
     report = None

@@ -2,7 +2,7 @@
 
 The initialization and SELU studies need no training loop: what they show is the state of the
 network at step 0 (seed 002 Fig. 7.23/7.24; Glorot & Bengio 2010; Klambauer et al. 2017).  The
-network comes from ``gradmedic.build.build`` with the trainer's seeding, so it is exactly the one
+network comes from ``gradmedic.model.build.build`` with the trainer's seeding, so it is exactly the one
 ``gradmedic train`` would start from.
 """
 
@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .. import units
-from ..build import build
-from ..data import Dataset
-from ..hooks import capture_outputs
-from ..optim import make_loss
-from ..plan import plan
-from ..spec import Spec
+from gradmedic.measure import units
+from gradmedic.measure.hooks import capture_outputs
+from gradmedic.model.build import build
+from gradmedic.model.data import Dataset
+from gradmedic.model.optim import make_loss
+from gradmedic.model.plan import plan
+from gradmedic.spec import Spec
 
 # Histograms need no more: 200k values put ~5k in each of 40 bins (a share to ~1.5%).
 MAX_KEEP = 200_000
@@ -36,11 +36,11 @@ class Probe:
     act_std: list[float]
     act_var: list[float]
     grad_std: list[float] | None
-    # per layer, the bounds of saturation (gradmedic.units); None for a layer that does not saturate
+    # per layer, the bounds of saturation (gradmedic.measure.units); None for a layer that does not saturate
     bounds: list[tuple[float, float] | None] = field(default_factory=list)
 
     def saturated(self, level: float | None = None) -> list[float | None]:
-        """Share of each layer's outputs that are saturated (:mod:`gradmedic.units`: tanh |a| >= 0.99,
+        """Share of each layer's outputs that are saturated (:mod:`gradmedic.measure.units`: tanh |a| >= 0.99,
         sigmoid outside (0.01, 0.99)); None for a layer that does not saturate.  With ``level``: the
         share with |a| > level in every layer, whatever its activation."""
         if level is not None:
@@ -57,8 +57,8 @@ def _keep(t: torch.Tensor, gen: np.random.Generator) -> np.ndarray:
 def probe(spec: Spec, data: Dataset, *, n: int = 1000, backward: bool = True) -> Probe:
     """Build ``spec.model`` for ``data`` (seeded by ``spec.train.seed``, as the trainer does), run the
     first ``n`` training inputs forward and, with ``backward``, the loss backward (the trainer's loss:
-    :func:`gradmedic.plan.plan`).  Outputs are captured by the monitor's hook mechanism
-    (:func:`gradmedic.hooks.capture_outputs`) on the modules the monitor measures."""
+    :func:`gradmedic.model.plan.plan`).  Outputs are captured by the monitor's hook mechanism
+    (:func:`gradmedic.measure.hooks.capture_outputs`) on the modules the monitor measures."""
     loss_name = plan(spec, data).loss  # a loss that does not fit the task fails here, as in the trainer
     torch.manual_seed(spec.train.seed)
     model = build(spec.model, data)

@@ -13,11 +13,11 @@ from typing import Any
 
 from rich.console import Console
 
-from ..show.figures import Panel, Profile, layer_profile
-from ..show.numbers import num_or_na
-from ..show.report import Section
-from ..spec import Spec, validate
-from . import Experiment, finish, print_table, run_section, study_dir, train_all, train_loss_png
+from gradmedic.experiments import Experiment, finish, print_table, run_section, study_dir, train_all, train_loss_png
+from gradmedic.show.figures import Panel, Profile, layer_profile
+from gradmedic.show.numbers import num_or_na
+from gradmedic.show.report import Section
+from gradmedic.spec import Spec, validate
 
 # Seed 001's initialization table: Glorot for sigmoid/tanh (and none), He for ReLU and its variants,
 # LeCun for SELU.  Maxout's pieces are linear maps followed by a max, like ReLU's: He.
@@ -47,7 +47,7 @@ def activation_specs(epochs: int = 30, seed: int = 0) -> dict[str, Spec]:
 def affine_grad_norms(result: Any) -> dict[str, float]:
     """Median gradient norm of each affine layer (Linear/Conv) in depth order: PReLU's slopes and other
     parameterized activations are left out so that runs with different activations line up by depth."""
-    from ..diagnose import AFFINE_TYPES
+    from gradmedic.doctor.diagnose import AFFINE_TYPES
 
     norms = result.layer_grad_norms()
     types = dict(zip(result.monitor.layer_names, result.monitor.layer_types))

@@ -7,10 +7,10 @@ from typing import Any
 
 from rich.console import Console
 
-from ..show.figures import Curve, loss_curves
-from ..show.report import Section
-from ..spec import Spec, validate
-from . import Experiment, finish, print_table, run_section, study_dir, train_all
+from gradmedic.experiments import Experiment, finish, print_table, run_section, study_dir, train_all
+from gradmedic.show.figures import Curve, loss_curves
+from gradmedic.show.report import Section
+from gradmedic.spec import Spec, validate
 
 DEPTH, WIDTH, LR = 10, 32, 0.1
 

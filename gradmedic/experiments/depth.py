@@ -8,10 +8,10 @@ from typing import Any
 
 from rich.console import Console
 
-from ..show.figures import Curve, loss_curves
-from ..show.report import Section
-from ..spec import Spec, validate
-from . import Experiment, finish, print_table, run_section, study_dir, train_all
+from gradmedic.experiments import Experiment, finish, print_table, run_section, study_dir, train_all
+from gradmedic.show.figures import Curve, loss_curves
+from gradmedic.show.report import Section
+from gradmedic.spec import Spec, validate
 
 DEPTH, WIDTH = 30, 32
 LN2 = math.log(2)  # the binary cross-entropy of predicting 0.5: a net that learned nothing

@@ -7,13 +7,13 @@ from typing import Any
 
 from rich.console import Console
 
-from .. import data as data_mod
-from ..show.figures import Curve, loss_curves
-from ..show.numbers import num_or_na as fmt
-from ..show.report import Section
-from ..spec import Spec, validate
-from ..train import train
-from . import Experiment, finish, print_table, run_section, study_dir, train_all
+from gradmedic.experiments import Experiment, finish, print_table, run_section, study_dir, train_all
+from gradmedic.model import data as data_mod
+from gradmedic.run.train import train
+from gradmedic.show.figures import Curve, loss_curves
+from gradmedic.show.numbers import num_or_na as fmt
+from gradmedic.show.report import Section
+from gradmedic.spec import Spec, validate
 
 # A fixed run "works" when its test MSE is under 1% of the test target's variance (R^2 > 0.99):
 # predicting the mean scores 100%, and the seed 004 tutorial's clipped runs reach ~0.1% (test MSE

@@ -8,13 +8,13 @@ from typing import Any
 
 from rich.console import Console
 
-from .. import data as data_mod
-from ..show.figures import Panel, Profile, histogram_grid, layer_profile
-from ..show.numbers import num
-from ..show.report import Section
-from ..spec import Spec, validate
-from . import Experiment, finish, print_table, study_dir
-from ._probe_core import Probe, probe, spread
+from gradmedic.experiments import Experiment, finish, print_table, study_dir
+from gradmedic.experiments._probe_core import Probe, probe, spread
+from gradmedic.model import data as data_mod
+from gradmedic.show.figures import Panel, Profile, histogram_grid, layer_profile
+from gradmedic.show.numbers import num
+from gradmedic.show.report import Section
+from gradmedic.spec import Spec, validate
 
 INITS = {  # label -> model fields
     "N(0, 0.01)": {"init": "normal", "init_std": 0.01},

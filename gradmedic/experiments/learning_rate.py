@@ -12,9 +12,9 @@ from typing import Any
 
 from rich.console import Console
 
-from ..show.report import Section
-from ..spec import Spec, validate
-from . import Experiment, finish, print_table, run_section, study_dir, train_all, train_loss_png
+from gradmedic.experiments import Experiment, finish, print_table, run_section, study_dir, train_all, train_loss_png
+from gradmedic.show.report import Section
+from gradmedic.spec import Spec, validate
 
 GOOD = 1.0  # the fastest rate that still learns on every seed tried (0-4); it bounces near the end
 EXPECTED = (

@@ -17,9 +17,9 @@ import numpy as np
 from rich.console import Console
 from sklearn.datasets import make_classification
 
-from ..show.report import Section
-from ..spec import Spec, validate
-from . import Experiment, finish, print_table, run_section, study_dir, train_all, train_loss_png
+from gradmedic.experiments import Experiment, finish, print_table, run_section, study_dir, train_all, train_loss_png
+from gradmedic.show.report import Section
+from gradmedic.spec import Spec, validate
 
 SCALES = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)  # feature j is multiplied by SCALES[j] ...
 SHIFTS = (0.0, 5.0, -3.0, 50.0, 200.0, 2000.0)  # ... and moved by SHIFTS[j]

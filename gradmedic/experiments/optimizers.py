@@ -3,7 +3,7 @@
 No network here: each of PyTorch's optimizers moves one 2-D parameter ``w = (x, y)`` over an
 analytic loss, so the path can be drawn over the loss's contours and compared with the seed's
 pictures.  PyTorch's momentum is ``b = rho b + g; w -= lr b`` (seed 002 eq. 7.1-7.3 with b = -v/lr,
-see ``gradmedic.optim``).
+see ``gradmedic.model.optim``).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..show.experiments import paths_png
-from ..show.report import Section
-from . import Experiment, finish, print_table, study_dir
+from gradmedic.experiments import Experiment, finish, print_table, study_dir
+from gradmedic.show.experiments import paths_png
+from gradmedic.show.report import Section
 
 EXPECTED = (
     "Narrow valley f = 0.01 x^2 + y^2 (curvatures 0.02 and 2, 100x apart): plain GD zig-zags across the valley "

@@ -8,12 +8,12 @@ from typing import Any
 
 from rich.console import Console
 
-from .. import data as data_mod
-from ..show.figures import Panel, Profile, layer_profile
-from ..show.report import Section
-from ..spec import Spec, validate
-from . import Experiment, finish, print_table, study_dir
-from ._probe_core import Probe, probe
+from gradmedic.experiments import Experiment, finish, print_table, study_dir
+from gradmedic.experiments._probe_core import Probe, probe
+from gradmedic.model import data as data_mod
+from gradmedic.show.figures import Panel, Profile, layer_profile
+from gradmedic.show.report import Section
+from gradmedic.spec import Spec, validate
 
 DEPTH = 32
 SETUPS = {  # label -> (input normalization, init)

@@ -7,9 +7,9 @@ from typing import Any
 
 from rich.console import Console
 
-from ..show.report import Section
-from ..spec import Spec, validate
-from . import Experiment, finish, run_section, side_by_side, study_dir, train_all
+from gradmedic.experiments import Experiment, finish, run_section, side_by_side, study_dir, train_all
+from gradmedic.show.report import Section
+from gradmedic.spec import Spec, validate
 
 EXPECTED = ("The sigmoid network's first layer gets 20x+ less gradient than its last and its accuracy stays near "
             "chance (0.5); ReLU with He init keeps the layers within ~10x of each other and reaches >= 0.8 test accuracy.")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
-from ..history import ACT_STATS, LAYER_STATS, Chunk
+from gradmedic.measure.history import ACT_STATS, LAYER_STATS, Chunk
 
 
 def chunk_rows(c: Chunk, layer_names: list[str], act_names: list[str],

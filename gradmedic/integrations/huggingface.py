@@ -20,7 +20,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import torch
 
@@ -29,8 +30,8 @@ try:
 except ImportError as e:  # pragma: no cover
     raise ImportError("gradmedic.integrations.huggingface needs transformers: pip install 'gradmedic[huggingface]'") from e
 
-from ..monitor import Monitor
-from ._common import reason, stop_codes, stopping_finding
+from gradmedic.integrations._common import reason, stop_codes, stopping_finding
+from gradmedic.measure.monitor import Monitor
 
 _NEVER = 2 ** 62  # the monitor's own flush: never (this callback flushes when the Trainer's logs are in)
 

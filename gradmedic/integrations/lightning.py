@@ -21,12 +21,13 @@ records in a plain loop:
 - at the end of the fit the diagnosis is printed (rank 0 only) and kept in :attr:`diagnosis`.
 
 Under ``strategy="ddp"`` the gradients this hook sees are already averaged across processes; the
-monitor's statistics are global when ``torch.distributed`` is initialised (``gradmedic.distributed``).
+monitor's statistics are global when ``torch.distributed`` is initialised (``gradmedic.measure.distributed``).
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import torch
 
@@ -38,8 +39,8 @@ except ImportError:  # pragma: no cover - the older package name
     except ImportError as e:
         raise ImportError("gradmedic.integrations.lightning needs Lightning: pip install 'gradmedic[lightning]'") from e
 
-from ..monitor import Monitor
-from ._common import chunk_rows, reason, stop_codes, stopping_finding
+from gradmedic.integrations._common import chunk_rows, reason, stop_codes, stopping_finding
+from gradmedic.measure.monitor import Monitor
 
 
 class _LightningMonitor(Monitor):
@@ -90,7 +91,7 @@ class GradmedicCallback(pl.Callback):
         self._trainer = None
 
     # -- fit lifecycle ---------------------------------------------------------------------------
-    def on_fit_start(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule") -> None:
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         opt = trainer.optimizers[0] if trainer.optimizers else None
         self._trainer = trainer
         self.monitor = _LightningMonitor(pl_module, opt, every=self.every, flush_every=self.flush_every,
@@ -98,7 +99,7 @@ class GradmedicCallback(pl.Callback):
         if trainer.gradient_clip_val and (trainer.gradient_clip_algorithm or "norm") == "norm":
             self.monitor.clip_val = float(trainer.gradient_clip_val)
 
-    def on_fit_end(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule") -> None:
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.monitor is None:
             return
         self.monitor.close()  # the last flush logs and judges what is pending
@@ -108,19 +109,19 @@ class GradmedicCallback(pl.Callback):
             if self.stop_reason:
                 print(self.stop_reason)
 
-    def teardown(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule", stage: str) -> None:
+    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if self.monitor is not None:
             self.monitor.close()  # after an exception too: no hook left behind
 
     # -- steps -----------------------------------------------------------------------------------
-    def on_before_backward(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule", loss: torch.Tensor) -> None:
+    def on_before_backward(self, trainer: pl.Trainer, pl_module: pl.LightningModule, loss: torch.Tensor) -> None:
         loss = loss.detach()
         sc = self._scaler(trainer)
         if sc is not None and sc.is_enabled() and getattr(sc, "_scale", None) is not None:
             loss = loss / sc._scale.to(loss.device)  # the scaled loss: divide on the device, no sync
         self._loss = loss if self._loss is None else self._loss + loss
 
-    def on_before_optimizer_step(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule", optimizer) -> None:
+    def on_before_optimizer_step(self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer) -> None:
         mon = self.monitor
         if mon is None:
             return
@@ -144,7 +145,7 @@ class GradmedicCallback(pl.Callback):
         if self._severities or self._codes:
             self._judge(trainer)
 
-    def _judge(self, trainer: "pl.Trainer") -> None:
+    def _judge(self, trainer: pl.Trainer) -> None:
         stop = None
         if trainer.is_global_zero:  # rank 0 judges; the decision is broadcast
             f = stopping_finding(self.monitor.diagnose(), self._severities, self._codes)
@@ -156,7 +157,7 @@ class GradmedicCallback(pl.Callback):
             trainer.should_stop = True
 
     @staticmethod
-    def _scaler(trainer: "pl.Trainer"):
+    def _scaler(trainer: pl.Trainer):
         sc = getattr(trainer.precision_plugin, "scaler", None)
         return sc if sc is not None and hasattr(sc, "is_enabled") else None
 

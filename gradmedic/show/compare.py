@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .numbers import flags, fraction, label_value, pm
-from .progress import Bar
+from gradmedic.show.numbers import flags, fraction, label_value, pm
+from gradmedic.show.progress import Bar
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from ..compare import CompareResult, Grid, RunOutcome, VariantResult
+    from gradmedic.compare import CompareResult, Grid, RunOutcome, VariantResult
 
 
 # -- progress --------------------------------------------------------------------------------------
@@ -147,7 +147,7 @@ def _align(curves: list[tuple[list[float], list[float]]]) -> tuple[np.ndarray, n
 
 def _subtitle(res: CompareResult) -> str:
     """The base spec in one line, leaving out the varied fields (the legend names those)."""
-    from ..spec import resolve
+    from gradmedic.spec import resolve
 
     s = resolve(res.variants[0].variant.spec if res.variants else res.spec)  # fields given one value applied
     d, m, t = s.data, s.model, s.train
@@ -162,7 +162,7 @@ def _subtitle(res: CompareResult) -> str:
 def loss_png(res: CompareResult, path: Path) -> Path | None:
     """Training loss per step (left) and test metric per epoch (right) of every variant, mean over seeds
     with the min-max band."""
-    from .figures import Curve, loss_curves
+    from gradmedic.show.figures import Curve, loss_curves
 
     if not any(r.loss for r in res.runs):
         return None
@@ -194,7 +194,7 @@ def loss_png(res: CompareResult, path: Path) -> Path | None:
 def grads_png(res: CompareResult, path: Path) -> Path | None:
     """Each variant's median gradient norm per layer (input -> output; geometric mean over seeds,
     bars: min-max over seeds) on a log axis: the vanishing picture of seed 004, one line per variant."""
-    from .figures import Panel, Profile, layer_profile
+    from gradmedic.show.figures import Panel, Profile, layer_profile
 
     layers: list[str] = []
     for v in res.variants:
@@ -238,9 +238,9 @@ def save(res: CompareResult) -> None:
 
 
 def write_report(res: CompareResult) -> Path:
-    from ..spec import SECTIONS, Spec
-    from .report import Section
-    from .report import write_report as write_html
+    from gradmedic.show.report import Section
+    from gradmedic.show.report import write_report as write_html
+    from gradmedic.spec import SECTIONS, Spec
 
     assert res.dir is not None
     default = Spec()

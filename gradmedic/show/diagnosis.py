@@ -11,7 +11,7 @@ import html as _html
 from dataclasses import dataclass, field
 from typing import Any
 
-from .numbers import flags, value
+from gradmedic.show.numbers import flags, value
 
 MAX_LAYERS = 4  # layers named in a finding's headline; the rest are '...'
 MAX_REMEDIES = 3  # remedies printed on the console and in text (the reports list them all)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import style
+from gradmedic.show import style
 
 _MARKERS = "os^Dv<>P*X"
 

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 from matplotlib import ticker
 
-from . import style
-from .numbers import num
+from gradmedic.show import style
+from gradmedic.show.numbers import num
 
 BINS = 40  # histogram bins, as the monitor records them
 

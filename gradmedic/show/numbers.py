@@ -6,7 +6,7 @@ import json
 import math
 from typing import Any
 
-from ..spec import flag_value, label_value  # noqa: F401  (re-exported: the spec spells the flags)
+from gradmedic.spec import flag_value, label_value  # noqa: F401  (re-exported: the spec spells the flags)
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 

@@ -18,14 +18,14 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from .numbers import flags
+from gradmedic.show.numbers import flags
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.status import Status
     from rich.table import Table
 
-    from ..repair import Attempt, RepairResult
+    from gradmedic.repair import Attempt, RepairResult
 
 
 def _metric(a: Attempt) -> str:
@@ -150,8 +150,8 @@ def print_result(result: RepairResult, console: Console) -> None:
 def save(result: RepairResult) -> None:
     """report.html into ``result.dir`` (the table, then each attempt's pictures and findings); its path goes into
     ``result.files``.  Nothing without a repair directory."""
-    from .report import Section, write_report
-    from .run import render_all
+    from gradmedic.show.report import Section, write_report
+    from gradmedic.show.run import render_all
 
     if result.dir is None:
         return

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .diagnosis import to_html as findings_html
-from .numbers import value
+from gradmedic.show.diagnosis import to_html as findings_html
+from gradmedic.show.numbers import value
 
 _CSS = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:1180px;padding:18px 28px;
@@ -262,8 +262,8 @@ def run_report(run_dir: str | Path, out: str | Path | None = None, *, images: li
     report unless ``images`` (already drawn) are given; the findings are ``diagnosis`` (a
     ``Diagnosis.to_dict()``), else the run's ``diagnosis.json``, else the doctor run on the records.
     Returns the file written."""
-    from ..records import Run
-    from .run import render_all
+    from gradmedic.run.records import Run
+    from gradmedic.show.run import render_all
 
     run = Run(run_dir)
     dest = Path(out) if out is not None else run.dir

@@ -33,12 +33,12 @@ import numpy as np
 from matplotlib import colormaps, ticker
 from matplotlib.figure import Figure
 
-from ..units import UNBOUNDED_RANGE as UNBOUNDED
-from ..records import Run
-from . import style
-from .figures import Curve, Panel, Profile, draw_loss, draw_per_epoch, draw_profile, histogram_grid
-from .numbers import decade, num, ratio, sci
-from .style import BAD, layer_colors, mark_non_finite, new_figure, smooth, spans_decades, tidy_log_axis
+from gradmedic.measure.units import UNBOUNDED_RANGE as UNBOUNDED
+from gradmedic.run.records import Run
+from gradmedic.show import style
+from gradmedic.show.figures import Curve, Panel, Profile, draw_loss, draw_per_epoch, draw_profile, histogram_grid
+from gradmedic.show.numbers import decade, num, ratio, sci
+from gradmedic.show.style import BAD, layer_colors, mark_non_finite, new_figure, smooth, spans_decades, tidy_log_axis
 
 NAMES = ("loss.png", "grad_norms.png", "grad_heatmap.png", "activations.png", "activation_stats.png",
          "activation_hist.png")

@@ -18,14 +18,14 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..tune import reason_key, write_json
-from .numbers import value
-from .progress import Bar
+from gradmedic.show.numbers import value
+from gradmedic.show.progress import Bar
+from gradmedic.tune import reason_key, write_json
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from ..tune import TuneResult, TuneStart
+    from gradmedic.tune import TuneResult, TuneStart
 
 COMPLETE = "#1f4e9c"
 INTERRUPTED = "0.6"
@@ -177,7 +177,7 @@ def _sub(res: Any) -> str:
 def history_png(res: Any, path: Path) -> Path:
     from matplotlib import ticker
 
-    from . import style
+    from gradmedic.show import style
 
     fig = style.new_figure((7.5, 4.6))
     ax = fig.subplots()
@@ -213,7 +213,7 @@ def history_png(res: Any, path: Path) -> Path:
 def importances_png(res: Any, path: Path) -> Path | None:
     if not res.importances:
         return None
-    from . import style
+    from gradmedic.show import style
 
     items = sorted(res.importances.items(), key=lambda kv: kv[1])
     fig = style.new_figure((6.5, 0.45 * len(items) + 1.6))
@@ -227,7 +227,7 @@ def importances_png(res: Any, path: Path) -> Path | None:
 
 
 def intermediate_png(res: Any, path: Path) -> Path:
-    from . import style
+    from gradmedic.show import style
 
     fig = style.new_figure((7.5, 4.6))
     ax = fig.subplots()
@@ -253,7 +253,7 @@ def intermediate_png(res: Any, path: Path) -> Path:
 
 def render(res: Any, out: Path) -> list[Path]:
     """history.png, importances.png (when there are importances) and intermediate.png in ``out``."""
-    from . import style
+    from gradmedic.show import style
 
     out = Path(out)
     with style.drawing():
@@ -282,8 +282,8 @@ def save(res: TuneResult) -> None:
 
 
 def write_report(res: TuneResult, images: list[Path]) -> Path:
-    from .report import Section
-    from .report import write_report as write_html
+    from gradmedic.show.report import Section
+    from gradmedic.show.report import write_report as write_html
 
     b = res.best
     summary = [["", ""], ["study", res.study], ["storage", res.storage], ["objective", f"test {res.metric} ({res.direction})"],

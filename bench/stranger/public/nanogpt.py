@@ -32,10 +32,10 @@ from contextlib import nullcontext
 
 import numpy as np
 import torch
-
-import gradmedic
 from nanogpt_model import GPT, GPTConfig
 from shipped_text import stdlib_docstrings
+
+import gradmedic
 
 CONFIG = dict(
     gradient_accumulation_steps=1, batch_size=32, block_size=64,

@@ -182,14 +182,15 @@ def paths(out: Path, c: dict) -> list[Path]:
 
 
 def read_meta(path: Path) -> dict:
-    from gradmedic.history import History
+    from gradmedic.measure.history import History
 
     return History.load(path)[1]
 
 
 def loss_max(path: Path) -> float:
     import numpy as np
-    from gradmedic.history import History
+
+    from gradmedic.measure.history import History
 
     loss = History.load(path)[0].loss
     return float(np.max(loss)) if len(loss) and np.isfinite(loss).all() else float("nan")
@@ -197,7 +198,7 @@ def loss_max(path: Path) -> float:
 
 def relabel(out: Path, c: dict, ps: list[Path], m: dict) -> str:
     """Label a saved case again under the rules above; rewrite its files' meta when the label changes."""
-    from gradmedic.history import History
+    from gradmedic.measure.history import History
 
     r = {"metric": m["outcome"]["metric"], "value": m["outcome"]["value"], "initial": m["reference"]["value"],
          "extra": m["extra"]}

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import ast
 import sysconfig
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 
-@lru_cache(maxsize=None)
+@cache
 def stdlib_docstrings(max_chars: int = 1_200_000) -> str:
     lib = Path(sysconfig.get_paths()["stdlib"])
     parts: list[str] = []

@@ -32,7 +32,7 @@ D = 64  # 784 in the original
 
 class VAE(nn.Module):
     def __init__(self):
-        super(VAE, self).__init__()
+        super().__init__()
 
         self.fc1 = nn.Linear(D, 400)
         self.fc21 = nn.Linear(400, 20)

@@ -29,9 +29,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from shipped_text import stdlib_docstrings
 
 import gradmedic
-from shipped_text import stdlib_docstrings
 
 
 # ---- model.py (RNNModel), unchanged --------------------------------------------------------------
@@ -39,7 +39,7 @@ class RNNModel(nn.Module):
     """Container module with an encoder, a recurrent module, and a decoder."""
 
     def __init__(self, rnn_type, ntoken, ninp, nhid, nlayers, dropout=0.5, tie_weights=False):
-        super(RNNModel, self).__init__()
+        super().__init__()
         self.ntoken = ntoken
         self.drop = nn.Dropout(dropout)
         self.encoder = nn.Embedding(ntoken, ninp)
@@ -95,7 +95,7 @@ class RNNModel(nn.Module):
 
 
 # ---- data.py, on shipped text -----------------------------------------------------------------------
-class Dictionary(object):
+class Dictionary:
     def __init__(self):
         self.word2idx = {}
         self.idx2word = []
@@ -110,7 +110,7 @@ class Dictionary(object):
         return len(self.idx2word)
 
 
-class Corpus(object):
+class Corpus:
     def __init__(self, vocab: int = 2000):
         lines = stdlib_docstrings().split("\n")
         keep = {w for w, _ in Counter(w for ln in lines for w in ln.split()).most_common(vocab - 1)}

@@ -7,10 +7,10 @@ from collections import OrderedDict
 
 from torch import nn
 
-from . import activations, init
-from .data import Dataset
-from .errors import SpecError
-from .spec import ModelSpec
+from gradmedic.errors import SpecError
+from gradmedic.model import activations, init
+from gradmedic.model.data import Dataset
+from gradmedic.spec import ModelSpec
 
 
 def _hidden_block(layers: OrderedDict, i: int, affine: nn.Module, units: int, spec: ModelSpec, conv: bool) -> None:

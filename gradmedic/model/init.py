@@ -21,7 +21,7 @@ import math
 import torch
 from torch import nn
 
-from .spec import ModelSpec
+from gradmedic.spec import ModelSpec
 
 SQRT2 = math.sqrt(2.0)
 

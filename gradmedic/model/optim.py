@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .spec import TrainSpec
+from gradmedic.spec import TrainSpec
 
 
 def make_optimizer(params, t: TrainSpec) -> torch.optim.Optimizer:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .spec import ModelSpec
+from gradmedic.spec import ModelSpec
 
 
 class Maxout(nn.Module):

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from sklearn import datasets as skd
 
-from .errors import SpecError
-from .spec import BUILTIN_DATASETS, DataSpec
+from gradmedic.errors import SpecError
+from gradmedic.spec import BUILTIN_DATASETS, DataSpec
 
 
 @dataclass
@@ -167,7 +167,7 @@ class Normalizer:
         self.shift: np.ndarray | float = 0.0
         self.scale: np.ndarray | float = 1.0
 
-    def fit(self, x: np.ndarray) -> "Normalizer":
+    def fit(self, x: np.ndarray) -> Normalizer:
         m = self.method
         if m in ("channel_mean",) and x.ndim != 4:
             raise SpecError("data.normalize", "channel_mean needs image data (N, C, H, W); use center or standard for tables")

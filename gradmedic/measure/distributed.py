@@ -37,10 +37,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import units
-from .errors import WatchError
-from .history import ACT_STATS, OUT_STATS, Chunk
-from .hooks import Hooks
+from gradmedic.errors import WatchError
+from gradmedic.measure import units
+from gradmedic.measure.history import ACT_STATS, OUT_STATS, Chunk
+from gradmedic.measure.hooks import Hooks
 
 _SAMPLES = 32  # = monitor.ACT_SAMPLES (not imported: monitor imports this module)
 
@@ -62,7 +62,7 @@ def unwrap(model: nn.Module) -> nn.Module:
         return model.module
     if type(model).__name__.startswith("FSDP") or any(type(p).__name__ == "DTensor" for p in model.parameters()):
         raise WatchError("FSDP2 (sharded DTensor parameters) is not supported yet: per-layer norms would be the local "
-                         "shard's; see gradmedic/distributed.py")
+                         "shard's; see gradmedic/measure/distributed.py")
     return model
 
 

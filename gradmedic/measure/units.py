@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .activations import Maxout
+from gradmedic.model.activations import Maxout
 
 RELU_FAMILY = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.RReLU, nn.PReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU, nn.SiLU, nn.Mish)
 # the bounds of saturation (inclusive: an output at a bound is saturated), by module type

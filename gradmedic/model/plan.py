@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from .errors import SpecError
-from .optim import LOSS_TASKS, default_loss
-from .spec import Spec
+from gradmedic.errors import SpecError
+from gradmedic.model.optim import LOSS_TASKS, default_loss
+from gradmedic.spec import Spec
 
 if TYPE_CHECKING:  # data.py needs scikit-learn: loaded only when plan() has to load the data itself
-    from .data import Dataset
+    from gradmedic.model.data import Dataset
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def check_loss(loss: str, task: str) -> str:
 
 def load_data(spec: Spec) -> Dataset:
     """The spec's dataset, shaped for its model (images for a CNN)."""
-    from . import data as data_mod
+    from gradmedic.model import data as data_mod
 
     return data_mod.load(spec.data, image=spec.model.kind == "cnn")
 

@@ -15,10 +15,11 @@ or the disk.  ``PRESCRIPTIONS`` maps every problem code of ``diagnose.PROBLEMS``
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from .spec import Spec, resolved_lr, usual_lr
+from gradmedic.spec import Spec, resolved_lr, usual_lr
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class _Rx:
     def depth(self) -> int:
         return len(self.spec.model.hidden) if self.spec else int(self.evidence.get("depth") or 0)
 
-    def R(self, change: str, source: str, spec_change: dict[str, Any] | None = None, snippet: str = "") -> "Remedy":
+    def R(self, change: str, source: str, spec_change: dict[str, Any] | None = None, snippet: str = "") -> Remedy:
         """One remedy: the spec change (the trainer's and repair's terms) and, for a user's own loop, the snippet."""
         return Remedy(change, source, dict(spec_change or {}), snippet)
 
@@ -111,20 +112,20 @@ class _Rx:
             return None
         return usual / cur
 
-    def to_usual_lr(self, source: str) -> "Remedy":
+    def to_usual_lr(self, source: str) -> Remedy:
         """Set the rate back to the optimizer's usual one (seed 002 §7.3's defaults)."""
         cur, usual = self.rate(), self.usual_lr
         return self.scaled_lr(usual / cur, source + f"; {usual:g} is the optimizer's usual rate") if cur and usual else \
             self.scaled_lr(0.1, source)
 
-    def lower_lr(self, source: str) -> "Remedy":
+    def lower_lr(self, source: str) -> Remedy:
         """Lower the rate: back to the optimizer's usual rate when it is far above it, else 10x."""
         cur, usual = self.rate(), self.usual_lr
         if cur and usual and cur >= FAR_ABOVE * usual:
             return self.scaled_lr(usual / cur, source + f"; {usual:g} is the optimizer's usual rate")
         return self.scaled_lr(0.1, source)
 
-    def scaled_lr(self, factor: float, source: str) -> "Remedy":
+    def scaled_lr(self, factor: float, source: str) -> Remedy:
         cur, verb = self.rate(), ("lower" if factor < 1 else "raise")
         if cur is None:
             return self.R(f"{verb} the learning rate {1 / factor if factor < 1 else factor:.3g}x", source, {},
@@ -133,7 +134,7 @@ class _Rx:
         return self.R(f"{verb} the learning rate from {cur:g} to {new:g}", source, {"lr": new},
                       f"for g in optimizer.param_groups:\n    g['lr'] = {new:g}  # and the scheduler's base/max lr")
 
-    def clip(self, source: str) -> "Remedy | None":
+    def clip(self, source: str) -> Remedy | None:
         """Clip the gradient norm to 1.0, or lower where the loop already clips (None: it already clips tighter)."""
         seen = self.loop.get("clips")
         if self.spec is not None:
@@ -148,16 +149,16 @@ class _Rx:
         return self.R("clip the gradient norm to 1.0", source, {"clip_norm": 1.0},
                       "torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)" + before)
 
-    def standardize_inputs(self) -> "Remedy":
+    def standardize_inputs(self) -> Remedy:
         return self.R("standardize each input feature with the training split's mean and std", "seed 000; seed 002 §7.6",
                       {"normalize": "standard"}, "mean, std = x_train.mean(0), x_train.std(0).clamp_min(1e-8)\n"
                                                  "x = (x - mean) / std  # the train statistics for every split")
 
-    def standardize_target(self) -> "Remedy":
+    def standardize_target(self) -> Remedy:
         return self.R("standardize the regression target (train statistics)", "seed 004", {"standardize_target": True},
                       "y = (y - y_train.mean()) / y_train.std()  # predict in these units, convert back after")
 
-    def init(self, name: str, change: str, source: str, extra: dict[str, Any] | None = None) -> "Remedy":
+    def init(self, name: str, change: str, source: str, extra: dict[str, Any] | None = None) -> Remedy:
         extra = dict(extra or {})
         if self.spec is not None and self.spec.model.bias_init != 0 and "bias_init" not in extra:
             extra["bias_init"] = 0.0  # a hand-picked bias (ReLUs at -3 never fire, tanh at -3 saturates) goes with the weights
@@ -168,22 +169,22 @@ class _Rx:
             snippet = f"replace each activation module by {_ACT_MODULES[new_act]}\n" + snippet
         return self.R(change, source, {"init": name, **extra}, snippet)
 
-    def batchnorm(self, change: str = "add batch normalization before each activation", source: str = "seed 002 §7.7; Ioffe & Szegedy 2015") -> "Remedy":
+    def batchnorm(self, change: str = "add batch normalization before each activation", source: str = "seed 002 §7.7; Ioffe & Szegedy 2015") -> Remedy:
         return self.R(change, source, {"batchnorm": "before"}, "nn.Linear(n_in, n_out), nn.BatchNorm1d(n_out), nn.ReLU()  # per hidden layer")
 
-    def adam(self, change: str, source: str = "seed 002 §7.3.5") -> "Remedy":
+    def adam(self, change: str, source: str = "seed 002 §7.3.5") -> Remedy:
         return self.R(change, source, {"optimizer": "adam", "lr": 0.001}, "optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)")
 
-    def momentum(self, change: str, source: str) -> "Remedy":
+    def momentum(self, change: str, source: str) -> Remedy:
         return self.R(change, source, {"optimizer": "momentum", "momentum": 0.9},
                       "optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)")
 
-    def anneal(self, change: str, source: str, extra: dict[str, Any] | None = None) -> "Remedy":
+    def anneal(self, change: str, source: str, extra: dict[str, Any] | None = None) -> Remedy:
         return self.R(change, source, {"schedule": "plateau", **(extra or {})},
                       "scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.1, patience=5)\n"
                       "scheduler.step(val_loss)  # once per epoch")
 
-    def activation(self, name: str, change: str, source: str, extra: dict[str, Any] | None = None) -> "Remedy":
+    def activation(self, name: str, change: str, source: str, extra: dict[str, Any] | None = None) -> Remedy:
         module = _ACT_MODULES[name]
         snippet = f"replace each activation module by {module}"
         init = (extra or {}).get("init")

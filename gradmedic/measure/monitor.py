@@ -10,7 +10,7 @@
   image) with no positive output for any input of the batch (``dead_frac``: a healthy unit fires
   for about half the inputs, so for a batch of 32 it is silent on all of them with odds 2^-32),
   and the share saturated for sigmoid and tanh (estimated on the first ``ACT_SAMPLES`` = 32 samples
-  of the batch); what counts as silent, dead and saturated is defined once, in :mod:`gradmedic.units`;
+  of the batch); what counts as silent, dead and saturated is defined once, in :mod:`gradmedic.measure.units`;
 - per input feature of the first layer's input: mean and std (for the unscaled-input check);
 - per activation module, a histogram of the same sampled outputs: ``ACT_HIST_BINS`` = 40 equal bins
   over a range fixed by the module type (:func:`activation_range`; values beyond it are counted in
@@ -42,12 +42,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import distributed as _dist
-from . import units
-from .errors import WatchError
-from .history import ACT_STATS, LAYER_STATS, OUT_STATS, Chunk, History  # noqa: F401  (re-exported: the contract)
-from .hooks import Hooks
-from .units import UNBOUNDED_RANGE, activation_kind, activation_range  # noqa: F401  (re-exported)
+from gradmedic.errors import WatchError
+from gradmedic.measure import distributed as _dist
+from gradmedic.measure import units
+from gradmedic.measure.history import ACT_STATS, LAYER_STATS, OUT_STATS, Chunk, History  # noqa: F401  (re-exported: the contract)
+from gradmedic.measure.hooks import Hooks
+from gradmedic.measure.units import UNBOUNDED_RANGE, activation_kind, activation_range  # noqa: F401  (re-exported)
 
 # Activation statistics are estimated from the first 32 samples of a batch: 32 x units values per
 # layer estimate shares to a few percent, and a unit silent for all 32 inputs is still dead with
@@ -701,7 +701,7 @@ class Monitor:
                       layers, acts, inputs.astype(np.float64), hists, _lr_array(self._lrs), out, pre)
         self._losses, self._loss_steps, self._rows, self._lrs, self._skip_flags = [], [], [], [], []
         if self._reduce is not None:
-            chunk = self._reduce(chunk)  # global statistics (gradmedic.distributed)
+            chunk = self._reduce(chunk)  # global statistics (gradmedic.measure.distributed)
         self._check_order(layers)
         self.history.append(chunk)
         for cb in self.on_flush:
@@ -731,7 +731,7 @@ class Monitor:
     def diagnose(self):
         """Findings so far (flushes pending records first; may be called at any time).  Distributed: the
         records flushed so far, the same on every rank (only step() and close() flush, on all ranks)."""
-        from .diagnose import Context, Thresholds, diagnose
+        from gradmedic.doctor.diagnose import Context, Thresholds, diagnose
 
         if not self._closed and self._reduce is None:
             self.flush()
@@ -744,8 +744,8 @@ class Monitor:
 
     def save(self, path: str, **meta: Any) -> None:
         """Write everything recorded so far, and what the doctor needs to judge it, to one ``.npz`` file
-        (``gradmedic.casefile.load(path).diagnose()`` judges it later, e.g. with other thresholds)."""
-        from .casefile import save
+        (``gradmedic.measure.casefile.load(path).diagnose()`` judges it later, e.g. with other thresholds)."""
+        from gradmedic.measure.casefile import save
 
         save(self, path, **meta)
 
@@ -911,12 +911,12 @@ def watch(model: nn.Module, optimizer: torch.optim.Optimizer | None = None, *, l
     when the loop clips) and before ``scaler.step(optimizer)``.
 
     ``log_to``: a TensorBoard ``SummaryWriter``, a directory for one, a wandb run, or a list of them:
-    each receives the statistics at every flush (:mod:`gradmedic.sinks`).  Under ``torch.distributed``
-    the records are global and the same on every rank (:mod:`gradmedic.distributed`).
+    each receives the statistics at every flush (:mod:`gradmedic.run.sinks`).  Under ``torch.distributed``
+    the records are global and the same on every rank (:mod:`gradmedic.measure.distributed`).
     """
     mon = Monitor(model, optimizer, **kwargs)
     if log_to is not None:
-        from .sinks import attach
+        from gradmedic.run.sinks import attach
 
         try:
             mon._closers += attach(mon, log_to)

@@ -1,7 +1,7 @@
 """Where ``watch(..., log_to=...)`` sends the statistics: at each flush, every new chunk goes to
 
 - a TensorBoard ``SummaryWriter`` (``torch.utils.tensorboard``, or anything with ``add_scalar`` and
-  ``log_dir``): the tags of :mod:`gradmedic.tensorboard` under ``gradmedic/`` (``gradmedic/loss``,
+  ``log_dir``): the tags of :mod:`gradmedic.run.tensorboard` under ``gradmedic/`` (``gradmedic/loss``,
   ``gradmedic/grad_norm/<layer>``, ``gradmedic/act_std/<act>``, ``gradmedic/act_hist/<act>``);
 - a directory (``str`` or ``Path``): a SummaryWriter of our own there (closed with the monitor);
 - a wandb run (anything with ``log`` and ``define_metric``, e.g. ``wandb.init()``'s): one
@@ -14,17 +14,18 @@ Nothing here is imported by ``import gradmedic``; wandb is never imported at all
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from .history import Chunk
-from .integrations._common import chunk_rows
+from gradmedic.integrations._common import chunk_rows
+from gradmedic.measure.history import Chunk
 
 
 def attach(monitor: Any, target: Any) -> list[Callable[[], None]]:
     """Add a listener per target to ``monitor.on_flush``; returns the closers to call at ``close()``.
     Under ``torch.distributed`` only rank 0 writes (every rank holds the same global records)."""
-    from .distributed import is_main
+    from gradmedic.measure.distributed import is_main
 
     if not is_main():
         return []
@@ -38,7 +39,7 @@ def attach(monitor: Any, target: Any) -> list[Callable[[], None]]:
 
 
 def _sink(monitor: Any, t: Any) -> tuple[Callable[[Chunk], None], Callable[[], None]]:
-    from .tensorboard import TensorBoardWriter
+    from gradmedic.run.tensorboard import TensorBoardWriter
 
     if isinstance(t, (str, Path)):
         tb = TensorBoardWriter(t, monitor.layer_names, monitor.act_names, hist_ranges=monitor.hist_ranges,

@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from . import remedies as remedies_mod
-from .history import History
-from .show.diagnosis import layer_name as _n  # one way to name a layer, in findings and in their renderings
-from .spec import Spec, usual_lr
+from gradmedic.doctor import remedies as remedies_mod
+from gradmedic.measure.history import History
+from gradmedic.show.diagnosis import layer_name as _n  # one way to name a layer, in findings and in their renderings
+from gradmedic.spec import Spec, usual_lr
 
 PROBLEMS = ("vanishing_gradients", "exploding_gradients", "non_finite", "dead_units", "saturated_units",
             "lr_too_high", "lr_too_low", "plateau", "unscaled_inputs", "symmetric_units", "no_gradient",
@@ -247,7 +247,7 @@ class Diagnosis:
                 "findings": [f.to_dict() for f in self.findings], "notes": list(self.notes)}
 
     def __str__(self) -> str:
-        from .show.diagnosis import text  # one rendering, shared with the console and the reports
+        from gradmedic.show.diagnosis import text  # one rendering, shared with the console and the reports
 
         return text(self)
 
@@ -272,7 +272,7 @@ class Context:
     loop: dict[str, Any] = field(default_factory=dict)  # what the user's loop already does (monitor.loop_facts)
 
     @classmethod
-    def from_monitor(cls, m: Any) -> "Context":
+    def from_monitor(cls, m: Any) -> Context:
         """What a live ``Monitor`` knows: its layers, activations, optimizer's rate, the model's symmetry."""
         lr = m._current_lr() if m.optimizer is not None else None
         return cls(list(m.layer_names), list(m.layer_types), list(m.act_names), list(m.act_kinds),
@@ -281,9 +281,9 @@ class Context:
                    notes=list(getattr(m, "notes", [])), loop=dict(getattr(m, "loop_facts", {}) or {}))
 
     @classmethod
-    def from_run(cls, run: Any) -> "Context":
+    def from_run(cls, run: Any) -> Context:
         """What a recorded run directory (``records.Run``) tells: its header, summary and spec."""
-        from .spec import resolved_lr, validate
+        from gradmedic.spec import resolved_lr, validate
 
         spec = validate(run.spec)
         h, hist = run.header, run.history
@@ -306,8 +306,8 @@ class Context:
         return _jsonable(d)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Context":
-        from .spec import validate
+    def from_dict(cls, d: dict[str, Any]) -> Context:
+        from gradmedic.spec import validate
 
         d = dict(d)
         spec = d.pop("spec", None)
@@ -334,7 +334,7 @@ def _g(x: float) -> str:
 
 
 
-def _ref(L: "_Loss", loss: float) -> str:
+def _ref(L: _Loss, loss: float) -> str:
     if not (L.reference and math.isfinite(loss)):
         return ""
     return f" ({loss / L.reference:.0%} of the {'chance-level' if L.ref_is_chance else 'initial'} loss {_g(L.reference)})"

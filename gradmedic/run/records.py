@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from .errors import SpecError
-from .history import ACT_STATS, LAYER_STATS, OUT_STATS, Chunk, History
-from .monitor import ACT_HIST_BINS
+from gradmedic.errors import SpecError
+from gradmedic.measure.history import ACT_STATS, LAYER_STATS, OUT_STATS, Chunk, History
+from gradmedic.measure.monitor import ACT_HIST_BINS
 
 
 def new_run_dir(root: str | Path, name: str) -> Path:
@@ -180,7 +180,7 @@ class Run:
 
     def diagnose(self, thresholds: Any = None):
         """The doctor's findings for this recorded run (the same detectors the live monitor uses)."""
-        from .diagnose import Context, Thresholds, diagnose
+        from gradmedic.doctor.diagnose import Context, Thresholds, diagnose
 
         th = thresholds if isinstance(thresholds, Thresholds) else Thresholds(**(thresholds or {}))
         return diagnose(self.history, Context.from_run(self), th)

@@ -1,7 +1,7 @@
 """A case file: one watched training, saved to one ``.npz`` so the doctor can judge it again later.
 
     monitor.save("run.npz", note="lr x100")            # everything recorded + what the doctor knows
-    case = gradmedic.casefile.load("run.npz")
+    case = gradmedic.measure.casefile.load("run.npz")
     print(case.diagnose(thresholds={"dead_share": 0.6}))
 
 Benchmarks record their runs once and re-judge them as the doctor changes (``bench/stranger``).
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .history import History
+from gradmedic.measure.history import History
 
 
 @dataclass
@@ -23,7 +23,7 @@ class Case:
     meta: dict[str, Any]
 
     def diagnose(self, thresholds: Any = None):
-        from .diagnose import Thresholds, diagnose
+        from gradmedic.doctor.diagnose import Thresholds, diagnose
 
         th = thresholds if isinstance(thresholds, Thresholds) or thresholds is None else Thresholds(**thresholds)
         return diagnose(self.history, self.context, th)
@@ -31,7 +31,7 @@ class Case:
 
 def save(monitor: Any, path: str | Path, **meta: Any) -> None:
     """Flush ``monitor`` and write its history, its doctor's context and ``meta`` (JSON-able) to ``path``."""
-    from .diagnose import Context
+    from gradmedic.doctor.diagnose import Context
 
     if not monitor._closed:
         monitor.flush()
@@ -39,7 +39,7 @@ def save(monitor: Any, path: str | Path, **meta: Any) -> None:
 
 
 def load(path: str | Path) -> Case:
-    from .diagnose import Context
+    from gradmedic.doctor.diagnose import Context
 
     h, meta = History.load(path)
     ctx = Context.from_dict(meta.pop("context"))

@@ -4,7 +4,7 @@ Tags (the step is the optimizer step, as in ``steps.jsonl``):
 
 - ``loss``: the loss of every step;
 - ``grad_norm/<layer>``, ``grad_mean_abs/<layer>``, ``weight_norm/<layer>``, ``update_ratio/<layer>``:
-  the per-layer statistics of each sampled step (``gradmedic.monitor.LAYER_STATS``);
+  the per-layer statistics of each sampled step (``gradmedic.measure.monitor.LAYER_STATS``);
 - ``act_mean/<act>``, ``act_std/<act>``, ``act_zero_frac/<act>``, ``act_sat_frac/<act>``,
   ``act_dead_frac/<act>``: activation statistics (``ACT_STATS``; a statistic that does not apply to
   a layer, such as the saturated share of a ReLU, is left out rather than written as NaN);
@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .history import ACT_STATS, LAYER_STATS, Chunk
+from gradmedic.measure.history import ACT_STATS, LAYER_STATS, Chunk
 
 
 class TensorBoardWriter:
@@ -106,7 +106,7 @@ class TensorBoardWriter:
 def export(run_dir: str | Path, log_dir: str | Path) -> Path:
     """Write a recorded run's steps and epochs as TensorBoard events into ``log_dir/<run directory name>``;
     return that directory."""
-    from .records import Run
+    from gradmedic.run.records import Run
 
     run = Run(run_dir)
     h = run.history

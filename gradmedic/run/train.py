@@ -33,13 +33,13 @@ import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from . import build as build_mod
-from . import data as data_mod
-from .monitor import Monitor
-from .optim import make_loss, make_optimizer, make_scheduler
-from .plan import load_data, plan, resolve_device  # noqa: F401  (resolve_device: re-exported)
-from .records import RunWriter, new_run_dir
-from .spec import Spec, resolve, to_json
+from gradmedic.measure.monitor import Monitor
+from gradmedic.model import build as build_mod
+from gradmedic.model import data as data_mod
+from gradmedic.model.optim import make_loss, make_optimizer, make_scheduler
+from gradmedic.model.plan import load_data, plan, resolve_device  # noqa: F401  (resolve_device: re-exported)
+from gradmedic.run.records import RunWriter, new_run_dir
+from gradmedic.spec import Spec, resolve, to_json
 
 FLUSH_SECONDS = 2.0  # records reach the disk at least this often
 
@@ -237,7 +237,7 @@ class _FlushEvery:
 
 
 class _Records:
-    """The run directory (gradmedic.records): steps at each flush, epochs, and at the end the summary."""
+    """The run directory (gradmedic.run.records): steps at each flush, epochs, and at the end the summary."""
 
     def __init__(self, writer: RunWriter):
         self.writer = writer
@@ -258,7 +258,7 @@ class _Records:
 
 
 class _TensorBoard:
-    """The same records as TensorBoard events (gradmedic.tensorboard)."""
+    """The same records as TensorBoard events (gradmedic.run.tensorboard)."""
 
     def __init__(self, tb: Any):
         self.tb = tb
@@ -381,7 +381,7 @@ def train(spec: Spec, *, runs_dir: str | Path | None = "runs", progress: str = "
                                             monitor.act_kinds, monitor.layer_types, monitor.reference_loss,
                                             hist_ranges=monitor.hist_ranges, act_types=monitor.act_types)))
     if tensorboard is not None:
-        from .tensorboard import TensorBoardWriter
+        from gradmedic.run.tensorboard import TensorBoardWriter
 
         # one TensorBoard run per training run: ``tensorboard --logdir DIR`` then compares them
         tb = TensorBoardWriter(Path(tensorboard) / (run_dir.name if run_dir else spec.name), monitor.layer_names,
