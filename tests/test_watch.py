@@ -54,7 +54,8 @@ def test_with_block_removes_every_hook_and_allows_watching_again():
     m = _mlp()
     mon, d = _loop(m)
     assert all(not mod._forward_hooks and not mod._forward_pre_hooks for mod in m.modules())
-    assert isinstance(d, gradmedic.Diagnosis) and set(d.problems) <= set(gradmedic.PROBLEMS)
+    assert d.steps == 6 and d.findings == []  # six healthy steps of a small regression: silent
+    assert len(mon.history.loss) == 6  # what was recorded outlives the hooks
     gradmedic.watch(m).close()  # a closed monitor releases the model
 
 
