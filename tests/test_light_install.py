@@ -13,7 +13,7 @@ import gradmedic
 
 EXTRAS = ("matplotlib", "sklearn", "typer", "rich", "tensorboard", "optuna", "lightning", "transformers")
 
-CHILD = textwrap.dedent(
+HIDE = textwrap.dedent(
     """
     import importlib.machinery, json, math, sys
 
@@ -38,7 +38,11 @@ CHILD = textwrap.dedent(
             pass
         else:
             raise AssertionError(f"{name} was not hidden")
+    """
+)
 
+CHILD = HIDE + textwrap.dedent(
+    """
     import gradmedic
     after_import = sorted(m for m in sys.modules if m.startswith("gradmedic"))
 
@@ -128,3 +132,13 @@ def test_repair_and_tune_stay_the_functions_after_their_modules_load():
     assert callable(gradmedic.tune) and gradmedic.tune.__module__ == "gradmedic.tune"
     assert repair_name is gradmedic.repair and gradmedic.RepairResult is RepairResult
     assert sys.modules["gradmedic.repair"].repair is gradmedic.repair
+
+
+def test_the_command_without_the_extras_says_what_to_install():
+    """The ``gradmedic`` command (gradmedic.launch:main) without typer, rich and the rest: one line, exit code 2."""
+    code = HIDE + "from gradmedic.launch import main\nsys.exit(main(['--help']))\n"
+    p = subprocess.run([sys.executable, "-c", code, ",".join(EXTRAS)], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2, p.stderr[-2000:]
+    assert len(p.stderr.strip().splitlines()) == 1 and "pip install 'gradmedic[all]'" in p.stderr
+    ok = subprocess.run([sys.executable, "-m", "gradmedic.launch", "--help"], capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and "Usage" in ok.stdout  # with the extras, the same entry point is the CLI
