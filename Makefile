@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check gradmedic tests
+	$(BIN)/ruff check gradmedic tests bench examples
 
 bench: $(STAMP)
 	$(BIN)/python bench/trainer_overhead.py

@@ -37,7 +37,7 @@ def plain(steps: int, watched: bool, rank: int = 0, ddp: bool = False) -> list[f
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
     mon = gradmedic.watch(model, opt) if watched else None
     times = []
-    for _, (x, y) in zip(range(steps), cg.batches(data, seed=rank)):
+    for _, (x, y) in zip(range(steps), cg.batches(data, seed=rank), strict=False):  # batches() is endless; range stops it
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
         loss = cg.loss_of(model, x, y)
@@ -85,7 +85,8 @@ def lightning(steps: int, watched: bool) -> list[float]:
     clock = Clock()
     cbs = [clock] + ([GradmedicCallback(print_diagnosis=False)] if watched else [])
     pl.Trainer(max_steps=steps, accelerator="cpu", devices=1, logger=False, callbacks=cbs, enable_checkpointing=False,
-               enable_progress_bar=False, enable_model_summary=False).fit(Lit(), torch.utils.data.DataLoader(Stream(), batch_size=None))
+               enable_progress_bar=False, enable_model_summary=False).fit(
+            Lit(), torch.utils.data.DataLoader(Stream(), batch_size=None))
     return clock.times
 
 

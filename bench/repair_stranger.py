@@ -151,7 +151,8 @@ def label(draws: int, start: int, labels: Path = LABELS, seed: int = SEED, as_pa
             continue
         spec = draw(i, seed)
         given = outcome(spec)
-        row = {"index": i, "part": part(i, seed, as_part), "seed": seed, "spec": spec.model_dump(), "given": given, "failing": False, "better": None,
+        row = {"index": i, "part": part(i, seed, as_part), "seed": seed, "spec": spec.model_dump(), "given": given,
+               "failing": False, "better": None,
                "tried": []}
         for ch in alternatives(spec):
             alt = outcome(override(spec, ch))
@@ -162,8 +163,12 @@ def label(draws: int, start: int, labels: Path = LABELS, seed: int = SEED, as_pa
         rows.append(row)
         nf = sum(r["failing"] for r in rows)
         # held-out draws are not shown while labelling: the rules are set without looking at them
-        what = (f"{_short(spec):70} given {_m(given['metric'])} -> "
-                + (f"failing (alt {_m(row['better']['metric'])})" if row["failing"] else "not failing")) if row["part"] == "set" else "(held out)"
+        if row["part"] != "set":
+            what = "(held out)"
+        elif row["failing"]:
+            what = f"{_short(spec):70} given {_m(given['metric'])} -> failing (alt {_m(row['better']['metric'])})"
+        else:
+            what = f"{_short(spec):70} given {_m(given['metric'])} -> not failing"
         print(f"[{i}] {what}  | failing so far {nf}/{len(rows)}, {time.perf_counter() - t0:.0f} s", flush=True)
         labels.write_text(json.dumps(sorted(rows, key=lambda r: r["index"]), indent=1))
 
@@ -244,10 +249,12 @@ def main() -> None:
     ap.add_argument("--only", type=int, nargs="*", default=[], help="run: only these draw indices")
     ap.add_argument("--budget", type=int, default=5, help="run: trainings per repair (default 5, the CLI's)")
     ap.add_argument("--json", dest="json_out", help="run: also write the results to this JSON file")
-    ap.add_argument("--non-failing", action="store_true", help="run: repair the draws that are not failing instead (false alarms)")
+    ap.add_argument("--non-failing", action="store_true",
+                    help="run: repair the draws that are not failing instead (false alarms)")
     ap.add_argument("--labels", type=Path, default=LABELS, help=f"the labels file (default {LABELS.name})")
-    ap.add_argument("--seed", type=int, default=SEED, help=f"label: the random stream of the draws (default {SEED}, the "
-                    "benchmark's; another seed draws a fresh set, e.g. to tune on more specs or to score a fresh held-out set once)")
+    ap.add_argument("--seed", type=int, default=SEED,
+                    help=f"label: the random stream of the draws (default {SEED}, the benchmark's; another seed draws a "
+                    "fresh set, e.g. to tune on more specs or to score a fresh held-out set once)")
     ap.add_argument("--as", dest="as_part", choices=["set", "heldout"],
                     help="label with a fresh --seed: the part its draws belong to (default heldout)")
     a = ap.parse_args()

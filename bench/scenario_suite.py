@@ -47,9 +47,11 @@ def main() -> None:
             mark = "" if set(sc.labels) <= found and not found_extra else "  <-- " + \
                 ("missed " + ",".join(sorted(set(sc.labels) - found)) + " " if set(sc.labels) - found else "") + \
                 ("extra " + ",".join(sorted(found_extra)) if found_extra else "")
-            print(f"{sc.name:36} {sc.family:11} {seed:>4}  {','.join(sorted(sc.labels)) or 'healthy':34} {','.join(sorted(found)) or '-':34} "
+            print(f"{sc.name:36} {sc.family:11} {seed:>4}  {','.join(sorted(sc.labels)) or 'healthy':34} "
+                  f"{','.join(sorted(found)) or '-':34} "
                   f"{','.join(str(v) for v in delays.values()) or '-':16} {out['seconds']:5.1f}{mark}")
-            rows.append({"scenario": sc.name, "family": sc.family, "seed": seed, "labels": sorted(sc.labels), "found": sorted(found),
+            rows.append({"scenario": sc.name, "family": sc.family, "seed": seed, "labels": sorted(sc.labels),
+                         "found": sorted(found),
                          "findings": [f.to_dict() for f in d.findings], "outcome": out})
     print()
     print(f"{'problem':22} {'labelled':>8} {'found':>6} {'precision':>9} {'recall':>7}")

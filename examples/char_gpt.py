@@ -87,7 +87,7 @@ def plain(args, data, vocab) -> None:
     model = GPT(vocab)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr)
     with gradmedic.watch(model, opt, every=args.every) as monitor:
-        for step, (x, y) in zip(range(args.steps), batches(data, seed=0)):
+        for step, (x, y) in zip(range(args.steps), batches(data, seed=0), strict=False):  # batches() is endless
             opt.zero_grad(set_to_none=True)
             loss = loss_of(model, x, y)
             loss.backward()
@@ -140,7 +140,7 @@ def ddp(args, data, vocab) -> None:
     model = nn.parallel.DistributedDataParallel(GPT(vocab))  # the same initial weights on every rank (seed 0)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr)
     with gradmedic.watch(model, opt, every=args.every) as monitor:  # layer names without "module."
-        for step, (x, y) in zip(range(args.steps), batches(data, seed=rank)):  # each rank its own batches
+        for step, (x, y) in zip(range(args.steps), batches(data, seed=rank), strict=False):  # endless batches, each rank its own
             opt.zero_grad(set_to_none=True)
             loss = loss_of(model, x, y)
             loss.backward()  # DDP averages the gradients across ranks

@@ -29,7 +29,7 @@ optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
 loss_fn = nn.BCEWithLogitsLoss()
 
 monitor = gradmedic.watch(model, optimizer)  # 1
-for epoch in range(20):
+for _epoch in range(20):
     perm = torch.randperm(500)
     for b in range(0, 500, 32):
         idx = perm[b:b + 32]

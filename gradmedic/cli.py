@@ -11,7 +11,7 @@ import inspect
 import json
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -43,7 +43,12 @@ def _flag_help(section: str | None, name: str) -> tuple[str, str | None]:
     if choices:
         text += f" [one of: {', '.join(choices)}]"
     if default is not None and not isinstance(default, bool):
-        shown = ",".join(map(str, default)) if isinstance(default, list) else f"{default:g}" if isinstance(default, float) else default
+        if isinstance(default, list):
+            shown = ",".join(map(str, default))
+        elif isinstance(default, float):
+            shown = f"{default:g}"
+        else:
+            shown = default
         text += f" [default: {shown}]"
     ann = str(f.annotation)
     if choices:
@@ -69,10 +74,10 @@ def _spec_params() -> list[inspect.Parameter]:
         flag = "--" + name.replace("_", "-")
         if is_bool:
             opt = typer.Option(None, f"{flag}/--no-{flag[2:]}", help=text, rich_help_panel=section or "run")
-            ann: Any = Optional[bool]
+            ann: Any = bool | None
         else:
             opt = typer.Option(None, flag, help=text, metavar=metavar, rich_help_panel=section or "run")
-            ann = Optional[str]
+            ann = str | None
         params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=opt, annotation=ann))
     return params
 
@@ -94,7 +99,7 @@ def _with_spec_flags(fn):
     return wrapper
 
 
-def _load_spec(path: Optional[Path], flags: dict[str, Any]) -> spec_mod.Spec:
+def _load_spec(path: Path | None, flags: dict[str, Any]) -> spec_mod.Spec:
     base = spec_mod.load(path) if path else spec_mod.Spec()
     return spec_mod.override(base, flags)
 
@@ -155,11 +160,11 @@ def _print_files(files: dict[str, str]) -> None:
 @_with_spec_flags
 def train(
     flags: dict[str, Any],
-    spec_file: Optional[Path] = typer.Argument(None, metavar="[SPEC]", help="spec file (TOML or JSON); flags override it"),
+    spec_file: Path | None = typer.Argument(None, metavar="[SPEC]", help="spec file (TOML or JSON); flags override it"),
     json_out: bool = typer.Option(False, "--json", help="print the summary as JSON on stdout"),
     runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="where run directories are made"),
     progress: str = typer.Option("auto", "--progress", metavar="auto|rich|plain|none", help="progress display (on stderr)"),
-    tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", metavar="DIR", help=_TB_HELP),
+    tensorboard: Path | None = typer.Option(None, "--tensorboard", metavar="DIR", help=_TB_HELP),
     report: bool = typer.Option(True, "--report/--no-report", help=_REPORT_HELP),
 ) -> None:
     """Train a spec, record every layer, print a summary; write report.html into the run directory."""
@@ -191,10 +196,12 @@ def train(
 @_with_spec_flags
 def diagnose(
     flags: dict[str, Any],
-    spec_or_run: Path = typer.Argument(..., metavar="SPEC|RUN_DIR", help="a spec file to train and diagnose, or a recorded run directory"),
+    spec_or_run: Path = typer.Argument(
+        ..., metavar="SPEC|RUN_DIR", help="a spec file to train and diagnose, or a recorded run directory"
+    ),
     json_out: bool = typer.Option(False, "--json", help="print the diagnosis as JSON on stdout"),
     runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="where run directories are made (for a SPEC)"),
-    tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", metavar="DIR", help=_TB_HELP),
+    tensorboard: Path | None = typer.Option(None, "--tensorboard", metavar="DIR", help=_TB_HELP),
     report: bool = typer.Option(True, "--report/--no-report", help=_REPORT_HELP),
 ) -> None:
     """Diagnose a spec (trains it) or a recorded run: what goes wrong, where, since when, what to change.
@@ -223,9 +230,9 @@ def diagnose(
 @app.command()
 def show(
     run_dir: Path = typer.Argument(..., help="a run directory written by gradmedic train"),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="where to write the PNGs [default: RUN_DIR]"),
+    out_dir: Path | None = typer.Option(None, "--out", help="where to write the PNGs [default: RUN_DIR]"),
     json_out: bool = typer.Option(False, "--json", help="print the summary as JSON on stdout"),
-    tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", metavar="DIR", help="also export the recorded "
+    tensorboard: Path | None = typer.Option(None, "--tensorboard", metavar="DIR", help="also export the recorded "
                                                "statistics as TensorBoard events into DIR/<run directory name>"),
 ) -> None:
     """Summarise a recorded run, draw its plots (loss, per-layer gradients, activations) and write report.html
@@ -259,11 +266,13 @@ def show(
 @_with_spec_flags
 def repair(
     flags: dict[str, Any],
-    spec_file: Optional[Path] = typer.Argument(None, metavar="[SPEC]", help="spec file (TOML or JSON); flags override it"),
+    spec_file: Path | None = typer.Argument(None, metavar="[SPEC]", help="spec file (TOML or JSON); flags override it"),
     budget: int = typer.Option(5, "--budget", min=1, help="most trainings to spend, the first included"),
-    runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="where the repair directory (every attempt, report.html) is made"),
+    runs_dir: Path = typer.Option(
+        Path("runs"), "--runs-dir", help="where the repair directory (every attempt, report.html) is made"
+    ),
     json_out: bool = typer.Option(False, "--json", help="print the result as JSON on stdout"),
-    tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", metavar="DIR",
+    tensorboard: Path | None = typer.Option(None, "--tensorboard", metavar="DIR",
                                                help="also write each attempt's statistics as TensorBoard events in DIR/attemptN"),
 ) -> None:
     """Make a failing training healthy: train with the doctor watching, stop at the first serious finding,
@@ -291,9 +300,11 @@ def repair(
 
 @app.command()
 def experiment(
-    name: Optional[str] = typer.Argument(None, help="experiment name (see --list)"),
+    name: str | None = typer.Argument(None, help="experiment name (see --list)"),
     list_: bool = typer.Option(False, "--list", help="list the experiments, what each shows and what it expects"),
-    runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="where the study's directory (runs, plots, report.html) is made"),
+    runs_dir: Path = typer.Option(
+        Path("runs"), "--runs-dir", help="where the study's directory (runs, plots, report.html) is made"
+    ),
     quick: bool = typer.Option(False, "--quick", help="the reduced size the tests run: fewer epochs, same expectations"),
     json_out: bool = typer.Option(False, "--json", help="print the results as JSON on stdout"),
 ) -> None:
@@ -317,15 +328,30 @@ def experiment(
 
 @app.command()
 def compare(
-    spec_file: Optional[Path] = typer.Argument(None, metavar="[SPEC]", help="spec file (TOML or JSON) every variant starts from [default: the default spec]"),
-    vary: Optional[list[str]] = typer.Option(None, "--vary", metavar="FIELD=V1,V2", help="a field and its values (repeat for a grid: the cartesian product, first field slowest); "
-                                             "values with commas are separated by ';': --vary 'hidden=32,32;64,64'; one value sets the field for every run"),
+    spec_file: Path | None = typer.Argument(
+        None, metavar="[SPEC]", help="spec file (TOML or JSON) every variant starts from [default: the default spec]"
+    ),
+    vary: list[str] | None = typer.Option(
+        None, "--vary", metavar="FIELD=V1,V2",
+        help="a field and its values (repeat for a grid: the cartesian product, first field slowest); "
+             "values with commas are separated by ';': --vary 'hidden=32,32;64,64'; one value sets the field for every run",
+    ),
     seeds: int = typer.Option(1, "--seeds", metavar="K", help="runs per variant, with train.seed = the spec's seed + 0..K-1"),
-    workers: Optional[int] = typer.Option(None, "--workers", metavar="N", help="parallel worker processes [default: the available cores]"),
-    target: Optional[float] = typer.Option(None, "--target", metavar="VALUE", help="test metric to reach (accuracy >= VALUE, mse <= VALUE) [default: 0.9 x the best variant's mean accuracy, or its mse / 0.9]"),
-    runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="where the compare directory (runs, compare.json, plots, report.html) is made"),
+    workers: int | None = typer.Option(
+        None, "--workers", metavar="N", help="parallel worker processes [default: the available cores]"
+    ),
+    target: float | None = typer.Option(
+        None, "--target", metavar="VALUE",
+        help="test metric to reach (accuracy >= VALUE, mse <= VALUE) "
+             "[default: 0.9 x the best variant's mean accuracy, or its mse / 0.9]",
+    ),
+    runs_dir: Path = typer.Option(
+        Path("runs"), "--runs-dir", help="where the compare directory (runs, compare.json, plots, report.html) is made"
+    ),
     json_out: bool = typer.Option(False, "--json", help="print the result as JSON on stdout"),
-    tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", metavar="DIR", help="also write TensorBoard events, one subdirectory per run"),
+    tensorboard: Path | None = typer.Option(
+        None, "--tensorboard", metavar="DIR", help="also write TensorBoard events, one subdirectory per run"
+    ),
 ) -> None:
     """Train variants of a spec side by side over seeds, in parallel: mean and spread of the final metric,
     steps to reach a target, the doctor's findings per variant; plots and report.html.
@@ -353,15 +379,29 @@ def compare(
 @app.command()
 def tune(
     spec_file: Path = typer.Argument(..., metavar="SPEC", help="spec file (TOML or JSON) every trial starts from"),
-    trials: int = typer.Option(20, "--trials", metavar="N", help="trials in the study, all workers together (a resumed study counts the ones it has)"),
-    timeout: Optional[float] = typer.Option(None, "--timeout", metavar="S", help="start no trial after S seconds"),
+    trials: int = typer.Option(
+        20, "--trials", metavar="N", help="trials in the study, all workers together (a resumed study counts the ones it has)"
+    ),
+    timeout: float | None = typer.Option(None, "--timeout", metavar="S", help="start no trial after S seconds"),
     workers: int = typer.Option(1, "--workers", metavar="W", help="worker processes, one intra-op thread each"),
-    space: Optional[Path] = typer.Option(None, "--space", metavar="FILE", help="TOML search space: spec fields with low/high (log = true) or choices [default: seed 003's ranking fitted to the optimizer]"),
-    storage: Optional[str] = typer.Option(None, "--storage", metavar="URL", help="postgresql://user@host/db (or any SQLAlchemy URL, or PATH.journal) shared by workers on many machines [default: RUNS_DIR/tune-STUDY/study.journal]"),
-    study: Optional[str] = typer.Option(None, "--study", metavar="NAME", help="study name [default: the spec's name]"),
-    pruner: str = typer.Option("doctor", "--pruner", metavar="doctor|median|hyperband|none", help="who stops trials early: the doctor (sick networks; else the median rule), Optuna's MedianPruner or HyperbandPruner, or nobody"),
+    space: Path | None = typer.Option(
+        None, "--space", metavar="FILE",
+        help="TOML search space: spec fields with low/high (log = true) or choices "
+             "[default: seed 003's ranking fitted to the optimizer]",
+    ),
+    storage: str | None = typer.Option(
+        None, "--storage", metavar="URL",
+        help="postgresql://user@host/db (or any SQLAlchemy URL, or PATH.journal) shared by workers on many machines "
+             "[default: RUNS_DIR/tune-STUDY/study.journal]",
+    ),
+    study: str | None = typer.Option(None, "--study", metavar="NAME", help="study name [default: the spec's name]"),
+    pruner: str = typer.Option(
+        "doctor", "--pruner", metavar="doctor|median|hyperband|none",
+        help="who stops trials early: the doctor (sick networks; else the median rule), "
+             "Optuna's MedianPruner or HyperbandPruner, or nobody",
+    ),
     sampler: str = typer.Option("tpe", "--sampler", metavar="tpe|random", help="Optuna sampler"),
-    seed: Optional[int] = typer.Option(None, "--seed", metavar="K", help="sampler seed (worker k: K + k)"),
+    seed: int | None = typer.Option(None, "--seed", metavar="K", help="sampler seed (worker k: K + k)"),
     runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="where the study directory tune-STUDY is made"),
     json_out: bool = typer.Option(False, "--json", help="print the result as JSON on stdout"),
 ) -> None:
@@ -400,7 +440,10 @@ def main(argv: list[str] | None = None) -> int:
         if type(e).__name__ == "NoArgsIsHelpError":
             print(e.ctx.get_help())
             return 0
-        hint = f" (see gradmedic {e.ctx.info_name} --help)" if e.ctx and e.ctx.info_name != "gradmedic" else " (see gradmedic --help)"
+        if e.ctx and e.ctx.info_name != "gradmedic":
+            hint = f" (see gradmedic {e.ctx.info_name} --help)"
+        else:
+            hint = " (see gradmedic --help)"
         err.print(f"error: {e.format_message()}{hint}", highlight=False, markup=False, soft_wrap=True)
         return 2
     except _EXITS as e:

@@ -115,10 +115,10 @@ def expand(spec: Spec, vary: dict[str, list[Any]]) -> list[Variant]:
         if not isinstance(values, (list, tuple)) or not values:
             raise SpecError("--vary", f"{name}: give a non-empty list of values")
     names = [n.replace("-", "_") for n in vary]
-    varied = tuple(n for n, values in zip(names, vary.values()) if len(values) > 1)
+    varied = tuple(n for n, values in zip(names, vary.values(), strict=True) if len(values) > 1)
     variants = []
     for i, combo in enumerate(itertools.product(*vary.values())):
-        overrides = dict(zip(names, combo))
+        overrides = dict(zip(names, combo, strict=True))
         try:
             s = spec_mod.override(spec, overrides)
         except SpecError as e:
@@ -375,7 +375,8 @@ def _default_target(variants: list[VariantResult], metric: str) -> tuple[float |
             f"({best.label}) / {DEFAULT_TARGET_SHARE:g}; set it with --target")
 
 
-def aggregate(variants: list[Variant], runs: list[RunOutcome], target: float | None) -> tuple[list[VariantResult], float | None, str]:
+def aggregate(variants: list[Variant], runs: list[RunOutcome],
+              target: float | None) -> tuple[list[VariantResult], float | None, str]:
     """Per-variant aggregates over seeds, and the target (the given one, or the default)."""
     results = []
     for v in variants:
@@ -500,7 +501,10 @@ def compare(spec: Spec, vary: dict[str, list[Any]], seeds: int = 1, workers: int
     jobs, outcomes = [], []
     for v in variants:
         for seed in seed_list:
-            name = _slug(f"{spec.name}-{v.label.replace(', ', '-').replace('=', '-')}-s{seed}" if v.overrides else f"{spec.name}-s{seed}")
+            if v.overrides:
+                name = _slug(f"{spec.name}-{v.label.replace(', ', '-').replace('=', '-')}-s{seed}")
+            else:
+                name = _slug(f"{spec.name}-s{seed}")
             o = RunOutcome(v.index, seed, name)
             outcomes.append(o)
             jobs.append({"spec": _with_seed(v.spec, seed, name).model_dump(), "runs_dir": str(out) if out else None,
@@ -516,7 +520,7 @@ def compare(spec: Spec, vary: dict[str, list[Any]], seeds: int = 1, workers: int
     start, start_wall = time.perf_counter(), time.time()
     pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_init_worker)
     try:
-        futures: dict[Future, RunOutcome] = {pool.submit(_run_job, j): o for j, o in zip(jobs, outcomes)}
+        futures: dict[Future, RunOutcome] = {pool.submit(_run_job, j): o for j, o in zip(jobs, outcomes, strict=True)}
         pending = set(futures)
         while pending:
             done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)

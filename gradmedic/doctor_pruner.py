@@ -55,8 +55,9 @@ def verdict(monitor: Any, planned_steps: int, epochs: list[dict[str, Any]] | Non
     """The doctor's view of a trial so far, small and JSON-able (it is stored on the trial):
     ``steps`` trained of ``total_steps`` planned, ``healthy`` (no finding, not even a warning),
     ``rising`` (the last epoch's training loss, measured on the whole training split, is 1% above the
-    best before it: getting worse), ``started`` (that loss is 10% or more below the first steps'), and ``finding``, the first serious or critical finding the doctor is
-    sure of (problem, severity, step, detected_at, message), or None."""
+    best before it: getting worse), ``started`` (that loss is 10% or more below the first steps'), and
+    ``finding``, the first serious or critical finding the doctor is sure of (problem, severity, step,
+    detected_at, message), or None."""
     d = monitor.diagnose()
     f = d.first_serious()
     return {"steps": int(monitor.steps), "total_steps": int(planned_steps), "healthy": bool(d.healthy),

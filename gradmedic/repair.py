@@ -149,7 +149,8 @@ class RepairResult:
         return _diff(resolve(self.original), self.repaired)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"fixed": self.fixed, "interrupted": self.interrupted, "cost": self.cost, "steps": self.steps, "full_steps": self.full_steps,
+        return {"fixed": self.fixed, "interrupted": self.interrupted, "cost": self.cost, "steps": self.steps,
+                "full_steps": self.full_steps,
                 "budget": self.budget, "changes": self.changes, "attempts": [a.to_dict() for a in self.attempts],
                 "original": self.original.model_dump(), "repaired": self.repaired.model_dump() if self.repaired else None,
                 "dir": str(self.dir) if self.dir else None, "files": {k: str(v) for k, v in self.files.items()}}
@@ -411,7 +412,8 @@ def _hand_picked(spec: Spec, unfitted: bool = False) -> list[tuple[dict[str, Any
     if cur and not usual / 3 < cur < usual * 3:
         out.append(({"lr": usual}, f"the learning rate back to {s.train.optimizer}'s usual {usual:g}"))
     fit = _fitted_init(s.model.activation)
-    if s.model.init in HAND_SCALED_INITS or s.model.bias_init != 0 or (unfitted and not _fitted(s.model.init, s.model.activation)):
+    misfit = unfitted and not _fitted(s.model.init, s.model.activation)
+    if s.model.init in HAND_SCALED_INITS or s.model.bias_init != 0 or misfit:
         out.append(({"init": fit, "bias_init": 0.0}, f"{fit} with zero biases for {s.model.activation}"))
     if s.data.normalize == "none" and s.model.kind != "cnn":
         out.append(({"normalize": "standard"}, "standardized inputs"))
@@ -448,7 +450,8 @@ def _judge(att: Attempt, parent: Attempt) -> None:
     """Which of the parent's serious findings did ``att`` cure, which appeared?  A finding counts as cured only
     when the attempt ran at least as long as the parent needed to be sure of it."""
     now = {f.problem for f in att.to_treat if f.severity in SERIOUS}
-    att.cured = [f.problem for f in parent.to_treat if f.severity in SERIOUS and f.problem not in now and att.steps >= f.detected_at]
+    att.cured = [f.problem for f in parent.to_treat
+                 if f.severity in SERIOUS and f.problem not in now and att.steps >= f.detected_at]
     if att.target == "plateau" and not any(f.problem == "plateau" for f in att.to_treat) and att.status == "ok":
         att.cured.append("plateau")
     had = {f.problem for f in parent.to_treat}
@@ -511,7 +514,8 @@ def repair(spec: Spec, *, budget: int = DEFAULT_BUDGET, runs_dir: str | Path | N
             # done, however far it got: going on from it, to the reference, cost a full run more on 13 of the first 75
             # tuning draws it had fixed and fixed none more.)
             att.to_treat = behind_by(r, s)
-            if all(f.evidence.get("behind") for f in att.to_treat) and not any(_key(sp) not in tried for _, _, sp in _options(att)):
+            behind = all(f.evidence.get("behind") for f in att.to_treat)
+            if behind and not any(_key(sp) not in tried for _, _, sp in _options(att)):
                 # behind, with no setting picked by hand to suspect: as far as this network goes (it may be too small,
                 # or need more epochs, which no remedy here changes); nothing to act on
                 att.to_treat = []

@@ -115,14 +115,17 @@ class ModelSpec(_Section):
 
 class TrainSpec(_Section):
     optimizer: Optimizer = Field("adam", description="gd is full batch; sgd with batch_size 1 is stochastic")
-    lr: float | None = Field(None, gt=0, description="learning rate (default: 0.01 for gd/sgd/momentum/nesterov/adagrad, 0.001 for rmsprop/adam/adamw)")
+    lr: float | None = Field(None, gt=0,
+                             description="learning rate (default: 0.01 for gd/sgd/momentum/nesterov/adagrad, 0.001 for "
+                                         "rmsprop/adam/adamw)")
     momentum: float | None = Field(None, ge=0, lt=1, description="momentum rho (momentum/nesterov: 0.9; sgd: 0)")
     rho: float = Field(0.9, gt=0, lt=1, description="RMSProp decay of E[g^2] (seed 002 §7.3.4)")
     beta1: float = Field(0.9, ge=0, lt=1, description="Adam first-moment decay")
     beta2: float = Field(0.999, ge=0, lt=1, description="Adam second-moment decay")
     eps: float | None = Field(None, gt=0, description="denominator epsilon (default: 1e-7 adagrad/rmsprop, 1e-8 adam)")
     loss: Loss = Field("auto", description="loss (auto: bce for 2 classes, cross_entropy for more, mse for regression)")
-    l2: float = Field(0.0, ge=0, description="L2 coefficient (weight_decay: adds l2*w to the gradient; adamw: decoupled decay w -= lr*l2*w)")
+    l2: float = Field(0.0, ge=0,
+                      description="L2 coefficient (weight_decay: adds l2*w to the gradient; adamw: decoupled decay w -= lr*l2*w)")
     clip_norm: float | None = Field(None, gt=0, description="clip the global gradient norm to this value")
     clip_value: float | None = Field(None, gt=0, description="clip each gradient element to [-v, v]")
     schedule: Schedule = Field("none", description="learning-rate annealing (plateau watches the held-out loss)")
@@ -134,7 +137,9 @@ class TrainSpec(_Section):
     batch_size: int = Field(32, ge=1, description="mini-batch size (ignored by gd)")
     seed: int = Field(0, description="seed of weights, shuffling and dropout")
     device: Device = Field("auto", description="auto picks cuda when available")
-    stats_every: int = Field(25, ge=1, description="record per-layer statistics every N steps (the loss is kept every step); 1 records every step at ~2x the cost of a tiny MLP step")
+    stats_every: int = Field(25, ge=1,
+                             description="record per-layer statistics every N steps (the loss is kept every step); 1 records "
+                                         "every step at ~2x the cost of a tiny MLP step")
 
 
 class Spec(_Section):

@@ -100,7 +100,8 @@ def test_aggregate_means_sample_std_target_and_problem_counts():
     (["hidden=8;0"], ["model.hidden:", ">= 1"]),
     (["activation=relu", "activation=tanh"], ["activation is given twice"]),
     (["seed=1,2"], ["--seeds"]),
-    (["dataset=circles,regression", "loss=bce"], ["train.loss: bce does not fit a regression target", "dataset=regression, loss=bce"]),
+    (["dataset=circles,regression", "loss=bce"], ["train.loss: bce does not fit a regression target",
+                                                  "dataset=regression, loss=bce"]),
 ])
 def test_bad_vary_is_one_line_and_exit_2_before_training(capsys, tmp_path, vary, says):
     spec = tmp_path / "spec.toml"

@@ -135,7 +135,7 @@ def test_trainer_on_cuda_gives_the_cpu_losses(tmp_path):
     np.testing.assert_array_equal(g.history.loss_steps, c.history.loss_steps)
     np.testing.assert_allclose(g.history.loss, c.history.loss, rtol=1e-4)
     assert len(g.epochs) == len(c.epochs) == 2
-    for eg, ec in zip(g.epochs, c.epochs):
+    for eg, ec in zip(g.epochs, c.epochs, strict=True):
         for key in ("train_loss", "test_loss"):
             assert eg[key] == pytest.approx(ec[key], rel=1e-4), key
         for key in ("train_metric", "test_metric"):  # accuracy: one prediction at 0.5 could flip

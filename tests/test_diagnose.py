@@ -313,12 +313,14 @@ def test_plateau_remedies_at_chance_and_on_a_raw_regression_target():
     from gradmedic.doctor.remedies import for_problem
     from gradmedic.spec import validate
 
-    spec = validate({"name": "p", "data": {"dataset": "circles", "normalize": "standard"}, "train": {"optimizer": "sgd", "lr": 0.01}})
+    spec = validate({"name": "p", "data": {"dataset": "circles", "normalize": "standard"},
+                     "train": {"optimizer": "sgd", "lr": 0.01}})
     at_chance = for_problem("plateau", {"loss": 0.69, "reference_loss": 0.69, "update_ratio": 5e-3}, spec, 0.01)
     later = for_problem("plateau", {"loss": 0.3, "reference_loss": 0.69, "update_ratio": 5e-3}, spec, 0.01)
     kinds = [[next(iter(r.spec_change), "") for r in rs] for rs in (at_chance, later)]
     assert kinds[0] == ["optimizer", "optimizer", "schedule"] and kinds[1] == ["schedule", "optimizer", "optimizer"], kinds
-    raw = validate({"name": "r", "data": {"dataset": "regression", "normalize": "standard"}, "train": {"optimizer": "sgd", "lr": 0.01}})
+    raw = validate({"name": "r", "data": {"dataset": "regression", "normalize": "standard"},
+                    "train": {"optimizer": "sgd", "lr": 0.01}})
     assert for_problem("plateau", {"loss": 5.0, "update_ratio": 5e-3}, raw, 0.01)[0].spec_change == {"standardize_target": True}
     done = raw.model_copy(update={"data": raw.data.model_copy(update={"standardize_target": True})})
     assert all("standardize_target" not in r.spec_change for r in for_problem("plateau", {"loss": 5.0}, done, 0.01))

@@ -37,13 +37,15 @@ MOMENTUM = {"optimizer": "momentum", "lr": 0.01, "momentum": 0.9, "batch_size": 
 
 def vanishing(epochs: int) -> dict:
     """Seed 004: 5x5 sigmoid, N(0, 1) weights, SGD momentum on circles."""
-    return {"name": "vanish", "data": CIRCLES, "model": {"hidden": [5] * 5, "activation": "sigmoid", "init": "normal", "init_std": 1.0},
+    return {"name": "vanish", "data": CIRCLES, "model": {"hidden": [5] * 5, "activation": "sigmoid", "init": "normal",
+                                                         "init_std": 1.0},
             "train": {**MOMENTUM, "epochs": epochs, "seed": 1}}
 
 
 def exploding(epochs: int) -> dict:
     """Seed 004: unscaled regression target, Dense(25, ReLU, He uniform), SGD momentum: NaN."""
-    return {"name": "explode", "data": {"dataset": "regression"}, "model": {"hidden": [25], "activation": "relu", "init": "he_uniform"},
+    return {"name": "explode", "data": {"dataset": "regression"},
+            "model": {"hidden": [25], "activation": "relu", "init": "he_uniform"},
             "train": {**MOMENTUM, "epochs": epochs}}
 
 
@@ -165,7 +167,8 @@ def test_ctrl_c_stops_the_repair_and_keeps_what_was_tried(tmp_path, monkeypatch)
 
 # -- issue 12: work down the findings; a rate far above the optimizer's range is lowered first --------------------
 
-ADAM_05 = {"name": "adam05", "data": {"dataset": "digits"}, "model": {"hidden": [64, 64, 64], "activation": "relu", "init": "he_uniform"},
+ADAM_05 = {"name": "adam05", "data": {"dataset": "digits"},
+           "model": {"hidden": [64, 64, 64], "activation": "relu", "init": "he_uniform"},
            "train": {"optimizer": "adam", "lr": 0.5, "epochs": 20}}
 
 
@@ -321,13 +324,15 @@ def test_the_generally_safe_remedy_undoes_every_hand_picked_choice_at_once_and_c
     # behind the reference, only the settings picked by hand are suspects: no optimizer or schedule change
     assert all(set(r.spec_change) <= {"lr", "init", "bias_init", "normalize", "standardize_target"} for r, _ in opts)
     # one hand-picked choice: the single remedy is already the plateau's first, no bundle
-    one = validate({"data": {"dataset": "blobs", "normalize": "standard"}, "model": {"activation": "tanh", "init": "glorot_uniform"},
+    one = validate({"data": {"dataset": "blobs", "normalize": "standard"},
+                    "model": {"activation": "tanh", "init": "glorot_uniform"},
                     "train": {"optimizer": "rmsprop", "lr": 0.0178}})
     assert _safe_defaults(one) is None
     f1 = _underfit(_Run(0.2, 0.72), one, reference=0.98)[0]
     assert [r.spec_change for r, _ in _candidates(_attempt(one, finding=f1))] == [{"lr": 0.001}]
     # nothing picked by hand: nothing to try (the network may be too small for the data)
-    plain = validate({"data": {"dataset": "blobs", "normalize": "standard"}, "model": {"activation": "tanh", "init": "glorot_uniform"},
+    plain = validate({"data": {"dataset": "blobs", "normalize": "standard"},
+                      "model": {"activation": "tanh", "init": "glorot_uniform"},
                       "train": {"optimizer": "rmsprop"}})
     f2 = _underfit(_Run(0.2, 0.72), plain, reference=0.98)[0]
     assert _candidates(_attempt(plain, finding=f2)) == []

@@ -280,15 +280,20 @@ def p_softmax_one_unit_cce(fixed, seed):
     xtr, xte = standardize(xtr, xte)
     torch.manual_seed(seed)
     k = 2 if fixed else 1
-    model = keras_init(nn.Sequential(nn.Linear(30, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, k), nn.Softmax(-1)))
+    model = keras_init(nn.Sequential(nn.Linear(30, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, k),
+                                     nn.Softmax(-1)))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     g = torch.Generator().manual_seed(seed)
     if fixed:
-        loss = lambda p, y: keras_cce(p, F.one_hot(y.long(), 2).float())
-        ev = lambda: acc(model(xte), yte.long())
+        def loss(p, y):
+            return keras_cce(p, F.one_hot(y.long(), 2).float())
+        def ev():
+            return acc(model(xte), yte.long())
     else:
-        loss = lambda p, y: keras_cce(p, y[:, None])
-        ev = lambda: ((model(xte)[:, 0] > 0.5).float() == yte).float().mean().item()
+        def loss(p, y):
+            return keras_cce(p, y[:, None])
+        def ev():
+            return ((model(xte)[:, 0] > 0.5).float() == yte).float().mean().item()
     return finish(model, opt, loss, batches(xtr, ytr, 32, g), 300, ev)
 
 
@@ -337,9 +342,11 @@ def p_lstm_cce_one_output(fixed, seed):
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     g = torch.Generator().manual_seed(seed)
     if fixed:
-        loss = lambda p, y: keras_cce(p, F.one_hot(y, 2).float())
+        def loss(p, y):
+            return keras_cce(p, F.one_hot(y, 2).float())
     else:
-        loss = lambda p, y: keras_cce(p, y[:, None].float())
+        def loss(p, y):
+            return keras_cce(p, y[:, None].float())
     return finish(model, opt, loss, batches(xtr, ytr, 64, g), 300, lambda: acc(model(xte), yte))
 
 
@@ -363,7 +370,8 @@ def p_keras510_mlp_nan(fixed, seed):
     if fixed:
         xtr, xte = standardize(xtr, xte)
     torch.manual_seed(seed)
-    model = keras_init(nn.Sequential(nn.Linear(30, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 2), nn.Softmax(-1)))
+    model = keras_init(nn.Sequential(nn.Linear(30, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 2),
+                                     nn.Softmax(-1)))
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
 
     def decay(s):
@@ -413,7 +421,8 @@ def p_lstm_lm_noclip(fixed, seed):
     torch.manual_seed(seed)
     model = _LM(vocab, 32, 64, 2)
     opt = torch.optim.SGD(model.parameters(), lr=20.0)
-    loss = lambda o, y: F.cross_entropy(o.reshape(-1, vocab), y.reshape(-1))
+    def loss(o, y):
+        return F.cross_entropy(o.reshape(-1, vocab), y.reshape(-1))
     return finish(model, opt, loss, it(), 300,
                   lambda: F.cross_entropy(model(test[:, :-1]).reshape(-1, vocab), test[:, 1:].reshape(-1)).item(),
                   clip=1.0 if fixed else None)
@@ -466,7 +475,8 @@ def p_nielsen_relu(fixed, seed):
             nn.init.normal_(m.bias, 0, scale)
     opt = torch.optim.SGD(model.parameters(), lr=0.01 if fixed else 3.0)
     g = torch.Generator().manual_seed(seed)
-    loss = lambda a, y: 0.5 * ((a - F.one_hot(y, 10).float()) ** 2).sum(-1).mean()   # quadratic cost
+    def loss(a, y):  # quadratic cost
+        return 0.5 * ((a - F.one_hot(y, 10).float()) ** 2).sum(-1).mean()
     return finish(model, opt, loss, batches(xtr, ytr, 10, g), 1000, lambda: acc(model(xte), yte))
 
 
@@ -629,7 +639,8 @@ def p_ames_mse_nan(fixed, seed):
     model = keras_init(nn.Sequential(nn.Linear(20, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 1)))
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     if fixed:
-        loss = lambda p, y: ((torch.log1p(p.clamp_min(1e-7)) - torch.log1p(y)) ** 2).mean()  # keras msle
+        def loss(p, y):  # keras msle
+            return ((torch.log1p(p.clamp_min(1e-7)) - torch.log1p(y)) ** 2).mean()
     else:
         loss = F.mse_loss
     g = torch.Generator().manual_seed(seed)
@@ -676,7 +687,8 @@ def p_seqtag_adam_lr(fixed, seed):
     model = Tagger()
     opt = torch.optim.Adam(model.parameters(), lr=0.001 if fixed else 0.1)
     g = torch.Generator().manual_seed(seed)
-    loss = lambda o, y: F.cross_entropy(o.reshape(-1, K), y.reshape(-1))
+    def loss(o, y):
+        return F.cross_entropy(o.reshape(-1, K), y.reshape(-1))
     return finish(model, opt, loss, batches(xtr, ytr, 20, g), 400,
                   lambda: (model(xte).argmax(-1) == yte).float().mean().item())
 
@@ -691,8 +703,8 @@ PORTS: list[Port] = [
     Port("cnn-raw-pixels-same-output", "http://pullrequest.ru/10248037/cnn-keras-shodyatsya-odnomu-tomu-zhe-znacheniy-nezavisimo-vvoda",
          "CNN Keras converges to the same value regardless of input (translated SO question)",
          "a Keras CNN outputs one value whatever the input",
-         "x_train.astype('float32') / 255 (the answer: values in [0, 255] cause large gradient updates)", "unscaled_inputs", "cnn",
-         "accuracy", 0.8, p_cnn_raw_pixels,
+         "x_train.astype('float32') / 255 (the answer: values in [0, 255] cause large gradient updates)",
+         "unscaled_inputs", "cnn", "accuracy", 0.8, p_cnn_raw_pixels,
          assumed="the question's network is not in the excerpt: a Keras-example CNN with SGD(0.01); digits as 0..255 pixels",
          related=["https://m.imooc.com/wenda/detail/614880"]),
     Port("softmax-one-unit-cce", "https://boohere.com/ru/detail/80265.html",
@@ -719,8 +731,9 @@ PORTS: list[Port] = [
          related=["https://datascience.stackexchange.com/questions/39929/why-normalize-when-all-features-are-on-the-same-scale"]),
     Port("keras510-mlp-sgd-nan", "https://github.com/keras-team/keras/issues/510", "How to set clipnorm?",
          "an MLP gives nan loss without clipnorm under SGD(lr 0.01, decay 1e-6, momentum 0.9, nesterov)",
-         "pre-process the data: each dimension zero mean and unit variance (fchollet)", "unscaled_inputs", "mlp", "accuracy", 0.85,
-         p_keras510_mlp_nan, assumed="the asker's data and widths are not given: raw breast-cancer features (up to ~4000), 2 x 512 ReLU"),
+         "pre-process the data: each dimension zero mean and unit variance (fchollet)",
+         "unscaled_inputs", "mlp", "accuracy", 0.85, p_keras510_mlp_nan,
+         assumed="the asker's data and widths are not given: raw breast-cancer features (up to ~4000), 2 x 512 ReLU"),
     Port("lstm-lm-nan-noclip", "https://github.com/Marcovaldong/lstmp.pytorch/issues/2",
          "Loss function goes to nan after n number of iterations - might be problem of exploding gradient?",
          "LSTM language model: cross-entropy becomes nan after ~1200 iterations",
@@ -736,8 +749,10 @@ PORTS: list[Port] = [
          "replace sigmoid with relu, but useless",
          "Nielsen's network with ReLU in place of sigmoid stays at 9.5% accuracy",
          "learning rate 0.01 and weights and biases initialized 10x smaller (one answer, two changes)", "lr_high", "mlp",
-         "accuracy", 0.8, p_nielsen_relu, assumed="digits (64 inputs) for MNIST; 1000 steps of batch 10 (7 epochs, Nielsen ran 30)"),
-    Port("cntk-7-sigmoid-layers", "https://github.com/microsoft/CNTK/issues/476", "Training invalidation when add the nubmer of layers",
+         "accuracy", 0.8, p_nielsen_relu,
+         assumed="digits (64 inputs) for MNIST; 1000 steps of batch 10 (7 epochs, Nielsen ran 30)"),
+    Port("cntk-7-sigmoid-layers", "https://github.com/microsoft/CNTK/issues/476",
+         "Training invalidation when add the nubmer of layers",
          "a 7th hidden sigmoid layer makes the training error not descend at all",
          "a smaller learning rate for the first epoch (dongyu888)", "lr_high", "mlp", "accuracy", 0.8, p_cntk_deep_sigmoid,
          assumed="256 units for 2048; SGD 0.8 with momentum 0.9 (CNTK's speech-DNN recipe), 0.08 for the first epoch; digits"),
@@ -759,17 +774,21 @@ PORTS: list[Port] = [
          "Why should we normalize data for deep learning in Keras? (translated SO question)",
          "LeNet on MNIST without X_train /= 255 loses accuracy in the same epochs",
          "X_train /= 255", "unscaled_inputs", "cnn", "accuracy", 0.8, p_lenet_raw,
-         assumed="the answer's text was not retrieved; the fix is the asker's own comparison. digits 8x8 as 0..255, batch 32, 5 epochs"),
+         assumed="the answer's text was not retrieved; the fix is the asker's own comparison. "
+                 "digits 8x8 as 0..255, batch 32, 5 epochs"),
     Port("dlrm-negative-bias", "https://github.com/facebookresearch/dlrm/pull/358",
          "switched bias initialization to initialize to zeros per standard Xavier initialization",
          "biases drawn N(0, sqrt(1/m)) may start ReLUs negative, preventing any training",
          "zero biases", "dead_relu", "mlp", "accuracy", 0.75, p_dlrm_bias,
-         assumed="DLRM's default tiny arch (bot 4-3-2, top ..-4-2-1), SGD 0.01, batch 1, mse; dense features only, synthetic labels"),
+         assumed="DLRM's default tiny arch (bot 4-3-2, top ..-4-2-1), SGD 0.01, batch 1, mse; "
+                 "dense features only, synthetic labels"),
     Port("deep-sigmoid-500-not-learning", "https://ai.stackexchange.com/questions/16557/what-could-be-the-problem-when-a-neural-network-with-four-hidden-layers-with-the",
-         "What could be the problem when a neural network with four hidden layers with the sigmoid activation function is not learning?",
+         "What could be the problem when a neural network with four hidden layers "
+         "with the sigmoid activation function is not learning?",
          "4 x 500 sigmoid layers, binary vectors -> real outputs: high loss even on training data",
          "the sigmoid stack vanishes the gradient: use ReLU (accepted answer)", "saturating_depth", "mlp", "nmse", 0.5,
-         p_deep_sigmoid_500, assumed="128 units for 500; TF-tutorial init (truncated normal 0.1, bias 0.1) and GradientDescent 0.01"),
+         p_deep_sigmoid_500,
+         assumed="128 units for 500; TF-tutorial init (truncated normal 0.1, bias 0.1) and GradientDescent 0.01"),
     Port("ames-mse-nan", "https://github.com/rstudio-conf-2020/dl-keras-tf/issues/9",
          "train/valid loss = NAN when loss = \"mean_squared_error\" due to exploding values",
          "sale prices up to ~755000 with MSE and SGD(lr 0.1): nan from the first epoch",
@@ -821,7 +840,8 @@ def run_port(port: Port, seed: int, out: Path) -> list[str]:
                                              label, broken, False))
     for r in (fixed, broken):
         r.monitor.close()
-    lines.append(f"{port.name:34s} s{seed}  {port.cause:17s} {port.metric:8s} broken {broken.value:10.4g}  control {fixed.value:10.4g}"
+    lines.append(f"{port.name:34s} s{seed}  {port.cause:17s} {port.metric:8s} broken {broken.value:10.4g}  control "
+                 f"{fixed.value:10.4g}"
                  f"  -> {label:9s} fixed: {hl}  ({secs:.1f}s)")
     return lines
 

@@ -54,9 +54,11 @@ CAUSES: dict[str, dict[str, set[str]]] = {
     "unscaled_inputs": {"answers": {"unscaled_inputs", "saturated_units", "exploding_gradients", "dead_units", "non_finite",
                                     "lr_too_high"}, "contradicts": {"lr_too_low", "symmetric_units"}},
     # an unstandardized regression target (values in the hundreds): MSE gradients explode
-    "unscaled_target": {"answers": {"unscaled_target", "exploding_gradients", "non_finite", "lr_too_high"}, "contradicts": {"lr_too_low", "vanishing_gradients"}},
+    "unscaled_target": {"answers": {"unscaled_target", "exploding_gradients", "non_finite", "lr_too_high"},
+                        "contradicts": {"lr_too_low", "vanishing_gradients"}},
     # an RNN trained without gradient clipping at a rate that needs it
-    "no_clipping": {"answers": {"exploding_gradients", "non_finite", "lr_too_high"}, "contradicts": {"lr_too_low", "vanishing_gradients"}},
+    "no_clipping": {"answers": {"exploding_gradients", "non_finite", "lr_too_high"},
+                    "contradicts": {"lr_too_low", "vanishing_gradients"}},
     # no gradient reaches the weights: a detached graph, softmax over one unit, a saturated output under a clipped loss
     "no_gradient": {"answers": {"no_gradient", "vanishing_gradients", "dead_units", "saturated_units", "saturated_loss"},
                     "contradicts": {"lr_too_high", "exploding_gradients", "lr_too_low"}},

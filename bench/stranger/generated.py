@@ -74,6 +74,7 @@ import math
 import sys
 import time
 import traceback
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -254,7 +255,8 @@ def draw_case(index: int, base_seed: int) -> dict:
             if cfg["act"] == "leaky_relu":
                 cfg["act"] = "relu"
     elif cause == "unscaled_inputs":
-        change["input_scale"] = d.choice(["raw", "x1000", "offset500"]) if family == "mlp" else d.choice(["x1000", "offset500", "raw255"])
+        scales = ["raw", "x1000", "offset500"] if family == "mlp" else ["x1000", "offset500", "raw255"]
+        change["input_scale"] = d.choice(scales)
         if family == "mlp" and change["input_scale"] == "raw":
             cfg["task"] = d.choice(["breast_cancer", "wine"])  # data whose raw features span 1e-3 .. 1e3
             cfg["regression"] = False
@@ -380,11 +382,11 @@ STDLIB_DOC_MODULES = ["this", "os", "re", "json", "collections", "functools", "i
                       "shutil", "tempfile", "fractions", "decimal", "statistics", "glob", "fnmatch", "copy", "pprint", "enum",
                       "dataclasses", "typing", "inspect", "ast", "tokenize", "zipfile", "tarfile", "gzip", "base64", "hashlib",
                       "hmac", "secrets", "uuid", "calendar", "datetime", "threading", "queue", "sched", "subprocess", "socket",
-                      "selectors", "unittest", "doctest", "trace", "timeit", "cmd", "shlex", "configparser", "operator", "numbers",
-                      "array", "weakref", "types", "traceback", "warnings", "codecs", "locale", "gettext", "optparse", "getopt",
-                      "sqlite3", "html", "mimetypes", "wave", "colorsys", "imaplib", "smtplib", "ftplib", "poplib", "pkgutil",
-                      "runpy", "importlib", "sysconfig", "platform", "signal", "io", "struct", "filecmp", "linecache", "pdb",
-                      "profile", "pstats"]
+                      "selectors", "unittest", "doctest", "trace", "timeit", "cmd", "shlex", "configparser", "operator",
+                      "numbers", "array", "weakref", "types", "traceback", "warnings", "codecs", "locale", "gettext",
+                      "optparse", "getopt", "sqlite3", "html", "mimetypes", "wave", "colorsys", "imaplib", "smtplib", "ftplib",
+                      "poplib", "pkgutil", "runpy", "importlib", "sysconfig", "platform", "signal", "io", "struct", "filecmp",
+                      "linecache", "pdb", "profile", "pstats"]
 
 
 def stdlib_text() -> str:
@@ -412,7 +414,7 @@ class MLP(nn.Module):
     def __init__(self, n_in, n_out, depth, width, act, functional, detach_at=None):
         super().__init__()
         dims = [n_in] + [width] * depth
-        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
+        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in pairwise(dims))
         self.acts = nn.ModuleList(ACT_MODULES[act]() for _ in range(depth)) if not functional else None
         self.f = ACT_FUNCS[act]
         self.out = nn.Linear(dims[-1], n_out)
@@ -431,7 +433,7 @@ class CNN(nn.Module):
     def __init__(self, n_out, depth, width, act, functional, pool, detach=False):
         super().__init__()
         chans = [1] + [width * (1 + i // 2) for i in range(depth)]
-        self.convs = nn.ModuleList(nn.Conv2d(a, b, 3, padding=1) for a, b in zip(chans[:-1], chans[1:]))
+        self.convs = nn.ModuleList(nn.Conv2d(a, b, 3, padding=1) for a, b in pairwise(chans))
         self.acts = nn.ModuleList(ACT_MODULES[act]() for _ in range(depth)) if not functional else None
         self.f = ACT_FUNCS[act]
         self.pool = pool
@@ -693,7 +695,8 @@ def run(cfg: dict, broken: bool):
         else:
             n_out = int(ytr.max()) + 1
             ytr_t = ytr
-        binary_single = cfg["cause"] == "no_gradient" and cfg["change"].get("variant") in ("softmax1", "clamped_sigmoid", "rounded")
+        single_output = ("softmax1", "clamped_sigmoid", "rounded")
+        binary_single = cfg["cause"] == "no_gradient" and cfg["change"].get("variant") in single_output
         if binary_single:
             n_out = 1
         torch.manual_seed(seed)
@@ -922,7 +925,8 @@ def do_case(index: int, cfg: dict, out: Path) -> dict:
                                "control_of": name, "removed_cause": cause, "chance": round(ref, 6)})
     mon_b.save(str(out / f"{name}.npz"), **base, name=name, cause=cause,
                outcome={"metric": metric, "value": _jsonable(vb)}, control={"metric": metric, "value": _jsonable(vc)},
-               label=label, onset=onset, config={**config, "chance": round(ref, 6), "broken_run_good": good_outcome(metric, vb, ref)})
+               label=label, onset=onset, config={**config, "chance": round(ref, 6),
+                                                 "broken_run_good": good_outcome(metric, vb, ref)})
     return {"name": name, "cause": cause, "metric": metric, "broken": vb, "control": vc, "label": label,
             "control_saved": saved_control, "seconds": tb + tc}
 
@@ -947,12 +951,15 @@ def summarize(out: Path) -> None:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog="See the module docstring for the design.")
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog="See the module docstring for the design.")
     ap.add_argument("--n", type=int, default=320, help="number of draws (cases before the extra -control cases)")
     ap.add_argument("--out", default=str(ROOT / "bench/stranger/cases/generated"), help="folder for the .npz files")
     ap.add_argument("--seed", type=int, default=0, help="corpus seed (case i has seed seed*100000+i)")
-    ap.add_argument("--only", choices=sorted(FAMILIES), help="run only the draws of this family (same names as in the full corpus)")
-    ap.add_argument("--cause", choices=sorted(CAUSES) + ["healthy"], help="run only the draws of this cause (same names as in the full corpus)")
+    ap.add_argument("--only", choices=sorted(FAMILIES),
+                    help="run only the draws of this family (same names as in the full corpus)")
+    ap.add_argument("--cause", choices=sorted(CAUSES) + ["healthy"],
+                    help="run only the draws of this cause (same names as in the full corpus)")
     ap.add_argument("--summary", action="store_true", help="only print the label counts of the cases in --out")
     ap.add_argument("--relabel", action="store_true", help="label the healthy draws on raw inputs in --out by their "
                     "counterfactual (standardized inputs), for cases recorded before that rule")

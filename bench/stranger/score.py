@@ -131,7 +131,8 @@ def main() -> None:
               f"{s['alarms']:>6} {pct(s['alarms'], s['healthy']):>5} {s['contra']:>6} {pct(s['contra'], s['cases']):>5} "
               f"{pct(s['within100'], s['found']):>9}")
     print()
-    print(f"{'cause':18} {'broken':>6} {'found':>5} {'recall':>6}    {'code given':20} {'right':>5} {'wrong':>5} {'precision':>9}")
+    print(f"{'cause':18} {'broken':>6} {'found':>5} {'recall':>6}    "
+          f"{'code given':20} {'right':>5} {'wrong':>5} {'precision':>9}")
     causes, codes = sorted(per_cause), [p for p in PROBLEMS if p in per_problem]
     for i in range(max(len(causes), len(codes))):
         left = f"{causes[i]:18} {per_cause[causes[i]][1]:>6} {per_cause[causes[i]][0]:>5} {pct(*per_cause[causes[i]]):>6}" \

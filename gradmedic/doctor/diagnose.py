@@ -137,10 +137,12 @@ class Thresholds(BaseModel):
         "first loss above this multiple of the chance level (ln C for C-way cross-entropy): logits drawn with std s "
         "give a first loss of about s*sqrt(2 ln C); at 3x the network starts confidently wrong (an init with the "
         "right scale starts within a few tens of percent of ln C, seed 002 §7.5)."))
-    initial_output: float = Field(30.0, gt=1, description=(
+    initial_output: float = Field(4.0, gt=1, description=(
         "first outputs of a squared-error model (no chance level) this many times unit scale, when they alone explain the "
-        "first loss: a fan-in init (Glorot/He/LeCun) keeps outputs near 1 for unit-scale inputs; at 30 the first squared "
-        "error is ~900 from the init alone (a 3-layer MLP with N(0, 1) weights started at outputs of 850)."))
+        "first loss and a window later it is still above 1% of it: a fan-in init (Glorot/He/LeCun) keeps outputs near 1 "
+        "for unit-scale inputs, so 4x (a first squared error ~16x the target's own) is weights far too large; an MLP with "
+        "N(0, 1) weights on standardized data started at outputs of 4.5-850 and ended 10-800x worse than its fan-in "
+        "control, and the one healthy run that started at 15 (a linear fit) was below 1% of it within the window."))
     chance_jump: float = Field(10.0, gt=1, description=(
         "a loss above this multiple of the chance level after it started below it is divergence, reported at the step "
         "it happens: no smoothing needed, a model 10x worse than guessing has thrown its weights away."))
@@ -150,7 +152,8 @@ class Thresholds(BaseModel):
         "(CS231n); at 0.1 every weight is renewed within ~10 steps and the loss can only bounce."))
     lr_low_stall: float = Field(1e-4, gt=0, description=(
         "largest update-to-weight ratio of any layer (median over the samples; every layer, so that gradients lost "
-        "through depth, where the last layers still move, are not taken for a low rate) below which a run stuck at chance level for lr_low_windows windows is starved by "
+        "through depth, where the last layers still move, are not taken for a low rate) below which a run stuck at chance level "
+        "for lr_low_windows windows is starved by "
         "its rate: ten times below the healthy ~1e-3 (CS231n). Not 1e-3 itself: a 3x16 tanh net on circles with plain "
         "SGD 0.003 moves 2.6e-4 per step and sits at chance, but so it does at 10x and 33x the rate (a plateau, not the rate); "
         "at 1e-4 the tuning corpus scores the same as at 2e-4 and that tanh net stays a plateau."))
@@ -475,7 +478,7 @@ def _eval_points(h: History, th: Thresholds) -> np.ndarray:
 def _sustained(steps: np.ndarray, cond: np.ndarray, span: int) -> tuple[int, int] | None:
     """First run of consecutive True samples covering at least ``span`` steps: (start, end) steps."""
     start = None
-    for s, c in zip(steps.tolist(), cond.tolist()):
+    for s, c in zip(steps.tolist(), cond.tolist(), strict=True):
         if c:
             if start is None:
                 start = s
@@ -510,7 +513,10 @@ def detect_non_finite(h: History, ctx: Context, th: Thresholds, L: _Loss) -> lis
     last_ok = L.values_f[L.steps_f < step]
     ev: dict[str, Any] = {"step": step, "loss": float(h.loss[np.argmax(bad_loss)]) if step_loss == step else None,
                           "last_finite_loss": float(last_ok[-1]) if len(last_ok) else None, "layers": layers}
-    msg = f"the loss became {ev['loss']} at step {step}" if step_loss == step else f"gradients or weights became non-finite at step {step}"
+    if step_loss == step:
+        msg = f"the loss became {ev['loss']} at step {step}"
+    else:
+        msg = f"gradients or weights became non-finite at step {step}"
     if layers:
         msg += f" (non-finite in {', '.join(map(_n, layers))})"
     if ev["last_finite_loss"] is not None:
@@ -547,7 +553,8 @@ def detect_depth_gradients(h: History, ctx: Context, th: Thresholds, L: _Loss) -
             if L.stalled(t, th, early=extreme) and L.high(t, th.high_loss):
                 since = _since(st, small, k)
                 r = float(np.median(ratio[rows]))
-                inner = [ctx.layer_names[j] for j in aff[:-1] if np.median(g[rows, j]) < th.vanishing_ratio * np.median(last[rows])]
+                inner = [ctx.layer_names[j] for j in aff[:-1]
+                         if np.median(g[rows, j]) < th.vanishing_ratio * np.median(last[rows])]
                 ev = {"first_layer": ctx.layer_names[aff[0]], "last_layer": ctx.layer_names[aff[-1]], "ratio": r,
                       "first_grad_norm": float(np.median(first[rows])), "last_grad_norm": float(np.median(last[rows])),
                       "loss": L.level(t - L.q, t), "reference_loss": L.reference,
@@ -568,8 +575,10 @@ def detect_depth_gradients(h: History, ctx: Context, th: Thresholds, L: _Loss) -
                 since = _since(st, big, k)
                 r = float(np.median(ratio[rows]))
                 ev = {"first_layer": ctx.layer_names[aff[0]], "last_layer": ctx.layer_names[aff[-1]], "ratio": r}
-                msg = f"{_n(ev['first_layer'])}'s gradient norm is {_g(r)}x {_n(ev['last_layer'])}'s since step {since}: gradients grow layer by layer"
-                out.append(Finding("exploding_gradients", SEVERITY["exploding_gradients"], [ev["first_layer"]], since, t, msg, ev, []))
+                msg = (f"{_n(ev['first_layer'])}'s gradient norm is {_g(r)}x {_n(ev['last_layer'])}'s since step {since}: "
+                       "gradients grow layer by layer")
+                out.append(Finding("exploding_gradients", SEVERITY["exploding_gradients"], [ev["first_layer"]], since, t, msg,
+                                   ev, []))
                 break
     if not any(f.problem == "exploding_gradients" for f in out):
         f = _growth(h, ctx, th, L)
@@ -618,7 +627,8 @@ def _growth(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Finding | Non
         k = int(np.argmax(huge.any(axis=1)))
         j0 = int(np.nanargmax(np.where(huge[k], g[k] / np.maximum(w[k], 1e-12), np.nan)))
         cands.append((int(st[k]), int(st[k]), [ctx.layer_names[j] for j in np.nonzero(huge[k])[0]],
-                      f"{_n(ctx.layer_names[j0])}'s gradient norm is {_g(g[k, j0])}, {_g(g[k, j0] / w[k, j0])}x its weight norm, at step {int(st[k])}",
+                      f"{_n(ctx.layer_names[j0])}'s gradient norm is {_g(g[k, j0])}, {_g(g[k, j0] / w[k, j0])}x its weight norm, "
+                      f"at step {int(st[k])}",
                       {"layer": ctx.layer_names[j0], "grad_norm": float(g[k, j0]), "weight_norm": float(w[k, j0])}))
     if len(st) >= 2:
         early = np.nanmedian(np.where(np.isfinite(g[:3]), g[:3], np.nan), axis=0)
@@ -637,7 +647,9 @@ def _growth(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Finding | Non
             layers = [ctx.layer_names[j] for j in np.nonzero(hit[k])[0]]
             j0 = int(np.nonzero(hit[k])[0][0])
             val = g[k, j0]
-            cands.append((int(st[k]), int(st[k]), layers, f"{_n(ctx.layer_names[j0])}'s gradient norm grew from {_g(early[j0])} to {_g(val)} by step {int(st[k])}",
+            cands.append((int(st[k]), int(st[k]), layers,
+                          f"{_n(ctx.layer_names[j0])}'s gradient norm grew from {_g(early[j0])} to {_g(val)} "
+                          f"by step {int(st[k])}",
                           {"layer": ctx.layer_names[j0], "early_grad_norm": float(early[j0]), "grad_norm": float(val)}))
     vals, steps = h.loss, h.loss_steps
     if len(vals) > 3:
@@ -650,9 +662,12 @@ def _growth(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Finding | Non
         hit[:3] = False
         if hit.any() and early > 0:
             k = int(np.argmax(hit))
-            first_big = int(np.argmax(np.isfinite(vals) & (np.abs(vals) > 10 * early))) if (np.isfinite(vals) & (np.abs(vals) > 10 * early)).any() else k
-            peak = np.nanmax(np.where(np.isfinite(vals[: k + 1]), np.abs(vals[: k + 1]), np.nan)) if np.isfinite(vals[: k + 1]).any() else math.nan
-            cands.append((int(steps[first_big]), int(steps[k]), [], f"the loss grew from {_g(early)} to {_g(peak)} by step {int(steps[k])}"
+            big = np.isfinite(vals) & (np.abs(vals) > 10 * early)
+            first_big = int(np.argmax(big)) if big.any() else k
+            head = vals[: k + 1]
+            peak = np.nanmax(np.where(np.isfinite(head), np.abs(head), np.nan)) if np.isfinite(head).any() else math.nan
+            cands.append((int(steps[first_big]), int(steps[k]), [],
+                          f"the loss grew from {_g(early)} to {_g(peak)} by step {int(steps[k])}"
                           + (" and then became non-finite" if not np.isfinite(vals[k]) else ""),
                           {"initial_loss": early, "peak_loss": float(peak)}))
     if not cands:
@@ -718,7 +733,8 @@ def detect_units(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Fin
             share = np.where(np.isfinite(recent), recent, share)
             # more than the threshold share (dead: more than half; a 16-unit layer with 8 silent units trained well twice
             # in the tuning corpus)
-            bad = [(ctx.act_names[c], float(s)) for c, s in zip(cols, share) if np.isfinite(s) and (s > thr if kind == "relu" else s >= thr)]
+            bad = [(ctx.act_names[c], float(s)) for c, s in zip(cols, share, strict=True)
+                   if np.isfinite(s) and (s > thr if kind == "relu" else s >= thr)]
             if not bad:
                 continue
             worst = max(s for _, s in bad)
@@ -743,7 +759,8 @@ def detect_units(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Fin
         elif problem == "dead_units":
             msg = f"{s:.0%} of the units in {_n(name)} gave no positive output for any input of each sampled batch{when}"
         else:
-            msg = f"{s:.0%} of {_n(name)}'s outputs sit in the flat tails of the activation (derivative <= 1/25 of its peak){when}"
+            msg = (f"{s:.0%} of {_n(name)}'s outputs sit in the flat tails of the activation "
+                   f"(derivative <= 1/25 of its peak){when}")
         if severity == "warning":
             msg += "; the loss still falls, but those units no longer learn"
         # dead or saturated from the first recorded step: the initialization put them there, not training
@@ -833,8 +850,9 @@ def detect_disconnected(h: History, ctx: Context, th: Thresholds, L: _Loss) -> l
     names = [ctx.layer_names[j] for j in np.nonzero(never)[0]]
     suffers = (L.stalled(t, th) and L.high(t, th.high_loss)) or _slow(L, t, th)
     now = L.level(t - L.q, t)
-    msg = (f"{', '.join(map(_n, names[:4]))}{'...' if len(names) > 4 else ''} never received a gradient in {int(live.sum())} sampled "
-           f"steps while {int((~never).sum())} other layer(s) did: not connected to the loss, so only the layers after them learn")
+    msg = (f"{', '.join(map(_n, names[:4]))}{'...' if len(names) > 4 else ''} never received a gradient in "
+           f"{int(live.sum())} sampled steps while {int((~never).sum())} other layer(s) did: "
+           "not connected to the loss, so only the layers after them learn")
     if not suffers:
         msg += f" (the loss still falls, {_g(now)})"
     return [Finding("no_gradient", "serious" if suffers else "warning", names, int(st[live][0]), int(st[live][2]), msg,
@@ -883,8 +901,9 @@ def _initial_outputs_large(h: History, th: Thresholds, L: _Loss) -> list[Finding
     later = L.level(t + th.window - L.q, t + th.window) if len(L.steps_f) and L.steps_f[-1] >= t + th.window else math.nan
     if not (math.isfinite(later) and later >= 0.01 * L.head):
         return []
-    msg = (f"the first outputs are of scale {_g(r)} (a fan-in initialization keeps them near 1) and the squared error {L.head_where} "
-           f"is {_g(L.head)}, about their square: the weights start far too large; {th.window} steps later the loss is {_g(later)}")
+    msg = (f"the first outputs are of scale {_g(r)} (a fan-in initialization keeps them near 1) "
+           f"and the squared error {L.head_where} is {_g(L.head)}, about their square: "
+           f"the weights start far too large; {th.window} steps later the loss is {_g(later)}")
     return [Finding("initial_loss_high", SEVERITY["initial_loss_high"], [], t, t, msg,
                     {"initial_loss": L.head, "output_scale": r, "loss_later": later, "regression": True}, [])]
 
@@ -942,7 +961,8 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
                 best, sbest = L.head, L.head_step
             lr = _lr_at(h, ctx, sbest)
             where = L.head_where if (best, sbest) == (L.head, L.head_step) else f"at step {sbest}"
-            msg = f"the loss rose {_g(now / max(best, 1e-12))}x in {t - sbest} steps (from {_g(best)} {where} to {_g(now)})" + _at(lr)
+            rise = now / max(best, 1e-12)
+            msg = f"the loss rose {_g(rise)}x in {t - sbest} steps (from {_g(best)} {where} to {_g(now)})" + _at(lr)
             cands.append(Finding("lr_too_high", SEVERITY["lr_too_high"], [], sbest, t, msg,
                                  {"min_loss": best, "min_step": sbest, "loss": now, "lr": lr}, []))
             break
@@ -1118,7 +1138,8 @@ def detect_plateau(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[F
             now = L.level(t - L.q, t)
             if constant:
                 since = _since(st, const, int(crow[-1]))
-                msg = f"the network has given every input the same output since step {since}; the loss stays at {_g(now)}{_ref(L, now)}"
+                msg = (f"the network has given every input the same output since step {since}; "
+                       f"the loss stays at {_g(now)}{_ref(L, now)}")
             else:
                 since = t - th.plateau_windows * th.window
                 msg = f"the loss has stayed at {_g(now)}{_ref(L, now)} from step {since} to step {t}"
@@ -1167,7 +1188,8 @@ def detect_symmetric(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list
         return []
     names = [n for n, _, _ in layers]
     desc = ", ".join(f"all {u} units of {_n(n)}" for n, u, _ in layers[:3])
-    msg = f"{desc} have identical incoming weights (relative spread {_g(max(s for *_, s in layers))}); they can only change in lock step"
+    spread = max(s for *_, s in layers)
+    msg = f"{desc} have identical incoming weights (relative spread {_g(spread)}); they can only change in lock step"
     # Identical units are identical from the first update on: diagnose() reports them from step 2.
     return [Finding("symmetric_units", SEVERITY["symmetric_units"], names, 1, min(2, int(h.loss_steps[-1])), msg,
                     {"layers": {n: u for n, u, _ in layers}}, [])]

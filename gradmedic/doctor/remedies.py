@@ -103,7 +103,8 @@ class _Rx:
         """A regression target at its own scale: the evidence says so, or the spec's built-in regression set is not
         standardized."""
         sp = self.spec
-        return bool(self.evidence.get("regression") or (sp and sp.data.dataset == "regression" and not sp.data.standardize_target))
+        return bool(self.evidence.get("regression")
+                    or (sp and sp.data.dataset == "regression" and not sp.data.standardize_target))
 
     def rate_off(self, factor: float = 3.0) -> float | None:
         """usual rate / rate in force when the rate is ``factor`` or more times off the optimizer's usual rate, else None."""
@@ -169,11 +170,14 @@ class _Rx:
             snippet = f"replace each activation module by {_ACT_MODULES[new_act]}\n" + snippet
         return self.R(change, source, {"init": name, **extra}, snippet)
 
-    def batchnorm(self, change: str = "add batch normalization before each activation", source: str = "seed 002 §7.7; Ioffe & Szegedy 2015") -> Remedy:
-        return self.R(change, source, {"batchnorm": "before"}, "nn.Linear(n_in, n_out), nn.BatchNorm1d(n_out), nn.ReLU()  # per hidden layer")
+    def batchnorm(self, change: str = "add batch normalization before each activation",
+                  source: str = "seed 002 §7.7; Ioffe & Szegedy 2015") -> Remedy:
+        return self.R(change, source, {"batchnorm": "before"},
+                      "nn.Linear(n_in, n_out), nn.BatchNorm1d(n_out), nn.ReLU()  # per hidden layer")
 
     def adam(self, change: str, source: str = "seed 002 §7.3.5") -> Remedy:
-        return self.R(change, source, {"optimizer": "adam", "lr": 0.001}, "optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)")
+        return self.R(change, source, {"optimizer": "adam", "lr": 0.001},
+                      "optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)")
 
     def momentum(self, change: str, source: str) -> Remedy:
         return self.R(change, source, {"optimizer": "momentum", "momentum": 0.9},
@@ -227,7 +231,8 @@ def _exploding(x: _Rx) -> list[Remedy]:
         out.append(x.standardize_inputs())
     out.append(x.R("clip each gradient element to [-5, 5]", "seed 004 (clipvalue)", {"clip_value": 5.0},
                    "torch.nn.utils.clip_grad_value_(model.parameters(), 5.0)"))
-    out.append(x.init("he_uniform", "use He initialization so weights do not amplify the signal layer by layer", "seed 000; He et al. 2015"))
+    out.append(x.init("he_uniform", "use He initialization so weights do not amplify the signal layer by layer",
+                      "seed 000; He et al. 2015"))
     return out
 
 
@@ -304,7 +309,8 @@ def _lr_low(x: _Rx) -> list[Remedy]:
 def _plateau(x: _Rx) -> list[Remedy]:
     anneal = x.anneal("anneal: divide the learning rate by 10 when the loss stops improving", "seed 002 §7.2, Fig. 7.6",
                       {"plateau_patience": 5})
-    momentum = x.momentum("use momentum (0.9) to carry the iterate across flat regions and saddle points", "seed 002 §7.1, §7.3.1, Fig. 7.8")
+    momentum = x.momentum("use momentum (0.9) to carry the iterate across flat regions and saddle points",
+                          "seed 002 §7.1, §7.3.1, Fig. 7.8")
     adam = x.adam("use Adam, whose normalized steps cross flat regions", "seed 002 §7.3.5")
     # below the ~1e-3 healthy update rate: stuck, not bouncing; a run that ended having learned little (``underfit``:
     # repair's check of a whole run the doctor found nothing in) needs faster progress, not smaller steps
@@ -320,7 +326,8 @@ def _plateau(x: _Rx) -> list[Remedy]:
     if x.spec is not None and (x.spec.model.init in HAND_SCALED_INITS or x.spec.model.bias_init != 0):
         # weights (or biases) at a hand-picked scale (seed 004's N(0, 1), U(0, 1)) are the first suspect of a stall:
         # the variance-preserving rule for the activation replaces the guess (seed 002 §7.5)
-        out.insert(0, x.init(_fitted_init(x.act), f"replace init={x.spec.model.init} by the initialization that keeps the variance "
+        out.insert(0, x.init(_fitted_init(x.act),
+                             f"replace init={x.spec.model.init} by the initialization that keeps the variance "
                              f"across layers for {x.act} ({_fitted_init(x.act)})" if x.spec.model.init in HAND_SCALED_INITS else
                              f"use {_fitted_init(x.act)} for {x.act}", "seed 002 §7.5; Glorot & Bengio 2010; He et al. 2015"))
     elif x.spec is None and x.evidence.get("constant_output"):
@@ -337,7 +344,8 @@ def _plateau(x: _Rx) -> list[Remedy]:
 
 def _unscaled(x: _Rx) -> list[Remedy]:
     return [x.standardize_inputs(),
-            x.R("min-max scale each input feature to [-1, 1] on the training split", "seed 002 §7.6; seed 004", {"normalize": "minmax"},
+            x.R("min-max scale each input feature to [-1, 1] on the training split", "seed 002 §7.6; seed 004",
+                {"normalize": "minmax"},
                 "lo, hi = x_train.min(0).values, x_train.max(0).values\nx = 2 * (x - lo) / (hi - lo).clamp_min(1e-8) - 1"),
             x.batchnorm("add batch normalization")]
 
@@ -371,7 +379,8 @@ def _no_gradient(x: _Rx) -> list[Remedy]:
 def _initial_high(x: _Rx) -> list[Remedy]:
     name = _fitted_init(x.act)
     return [x.init(name, f"initialize with the variance-preserving rule for {x.act or 'the activation'} ({name}) and a small "
-                   "output layer, so the first predictions are near chance", "seed 002 §7.5; Glorot & Bengio 2010; He et al. 2015"),
+                   "output layer, so the first predictions are near chance",
+                   "seed 002 §7.5; Glorot & Bengio 2010; He et al. 2015"),
             x.R("scale the last layer's initial weights down (e.g. std 0.02 or zeros) so the first logits are small",
                 "GPT-2 / nanoGPT init", {}, "nn.init.normal_(model_output_layer.weight, std=0.02)"),
             x.standardize_inputs()] + ([x.lower_lr("seed 002 §7.1: a first step far past stability lands the "

@@ -14,6 +14,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -129,7 +130,7 @@ class MLP(nn.Module):
     def __init__(self, n_in: int, widths: list[int], n_out: int, act: Callable[[], nn.Module], bn: bool = False):
         super().__init__()
         ws = [n_in] + widths
-        self.encoder = nn.Sequential(*[Block(a, b, act, bn) for a, b in zip(ws[:-1], ws[1:])])
+        self.encoder = nn.Sequential(*[Block(a, b, act, bn) for a, b in pairwise(ws)])
         self.head = nn.Linear(ws[-1], n_out)
 
     def forward(self, x):
@@ -175,7 +176,8 @@ class TinyTransformer(nn.Module):
         return self.cls(self.encoder(self.proj(x)).mean(1))
 
 
-def init_all(model: nn.Module, fn: Callable[[torch.Tensor], Any], bias: float | None = 0.0, types=(nn.Linear, nn.Conv2d)) -> nn.Module:
+def init_all(model: nn.Module, fn: Callable[[torch.Tensor], Any], bias: float | None = 0.0,
+             types=(nn.Linear, nn.Conv2d)) -> nn.Module:
     for m in model.modules():
         if isinstance(m, types):
             fn(m.weight)
@@ -354,48 +356,61 @@ def _log_of_raw_output():
 
 SCENARIOS: list[Scenario] = [
     # ---- healthy (measured: accuracy on the training set after the run) ----------------------------------
-    _s("mlp_relu_he_circles", "mlp", [], "seed 004's ReLU/He net (5x5, SGD 0.01 momentum 0.9), seed 1: flat for ~300 steps, then learns",
+    _s("mlp_relu_he_circles", "mlp", [],
+       "seed 004's ReLU/He net (5x5, SGD 0.01 momentum 0.9), seed 1: flat for ~300 steps, then learns",
        _mlp(circles, [5] * 5, nn.ReLU, he), steps=900, model_seed=1, fixed_init=True),
-    _s("mlp_sigmoid_8x32_normal1", "mlp", [], "8x32 sigmoid, N(0,1) weights: loses gradient through depth, sits at 0.69 for ~400 steps, "
+    _s("mlp_sigmoid_8x32_normal1", "mlp", [],
+       "8x32 sigmoid, N(0,1) weights: loses gradient through depth, sits at 0.69 for ~400 steps, "
        "then learns (issue 3's example of a net that recovers)", _mlp(circles, [32] * 8, nn.Sigmoid, normal(1.0)), steps=900),
     _s("mlp_sigmoid_normal5_wide", "mlp", [], "2x128 sigmoid with N(0, 5) weights: saturated at first, yet reaches 0.99 on moons",
        _mlp(moons, [128] * 2, nn.Sigmoid, normal(5.0), opt=lambda m: _sgd(m, 0.01, 0.9))),
-    _s("mlp_adam_moons", "mlp", [], "3x64 ReLU, Adam 1e-3 on standardized moons: 0.99", _mlp(moons, [64] * 3, nn.ReLU, he, opt=_adam)),
+    _s("mlp_adam_moons", "mlp", [], "3x64 ReLU, Adam 1e-3 on standardized moons: 0.99",
+       _mlp(moons, [64] * 3, nn.ReLU, he, opt=_adam)),
     _s("mlp_tanh_bn_classification", "mlp", [], "4x64 tanh with batch norm on 20 standardized features: 0.94",
        _mlp(classification, [64] * 4, nn.Tanh, bn=True, opt=lambda m: _sgd(m, 0.05, 0.9))),
     _s("mlp_regression_standardized", "mlp", [], "seed 004 regression with a standardized target: MSE 2.4 -> 0.02",
        _mlp(lambda: regression(True), [25], nn.ReLU, he, opt=lambda m: _sgd(m, 0.01, 0.9), loss=MSE), reference_loss=1.0),
-    _s("cnn_digits_adam", "cnn", [], "2-block CNN on standardized digits, Adam 1e-3: 0.94", _cnn(lambda: digits(True)), reference_loss=LN10),
-    _s("lstm_sum_sign", "lstm", [], "LSTM on the sign of a sum of 12 numbers, Adam: 0.92", _seq(sequences, "lstm", lambda m: _adam(m, 3e-3))),
+    _s("cnn_digits_adam", "cnn", [], "2-block CNN on standardized digits, Adam 1e-3: 0.94", _cnn(lambda: digits(True)),
+       reference_loss=LN10),
+    _s("lstm_sum_sign", "lstm", [], "LSTM on the sign of a sum of 12 numbers, Adam: 0.92",
+       _seq(sequences, "lstm", lambda m: _adam(m, 3e-3))),
     _s("gru_sum_sign", "rnn", [], "GRU on the sign of a sum, Adam: 0.98", _seq(sequences, "gru", lambda m: _adam(m, 3e-3))),
     _s("lm_char_adam", "transformer", [], "character LM (2 pre-norm blocks), Adam 3e-3, logits into CrossEntropyLoss: "
        "loss 3.9 -> 1.43, accuracy 0.60 (63 classes)", _char_lm(lambda m: _adam(m, 3e-3), False), steps=400, reference_loss=None),
     _s("transformer_sum_sign", "transformer", [], "2-layer Transformer encoder on the sign of a sum, Adam: 0.998",
        _seq(sequences, "transformer", lambda m: _adam(m, 1e-3))),
     # ---- vanishing gradients ---------------------------------------------------------------------------
-    _s("mlp_seed004_sigmoid_normal1", "mlp", ["vanishing_gradients"], "seed 004: 5x5 sigmoid with N(0,1) weights stays at chance (0.50)",
+    _s("mlp_seed004_sigmoid_normal1", "mlp", ["vanishing_gradients"],
+       "seed 004: 5x5 sigmoid with N(0,1) weights stays at chance (0.50)",
        _mlp(circles, [5] * 5, nn.Sigmoid, normal(1.0))),
-    _s("mlp_tanh_normal001_deep", "mlp", ["vanishing_gradients"], "seed 002 Fig. 7.23: 8x32 tanh with N(0, 0.01): activations and gradients collapse; 0.50",
+    _s("mlp_tanh_normal001_deep", "mlp", ["vanishing_gradients"],
+       "seed 002 Fig. 7.23: 8x32 tanh with N(0, 0.01): activations and gradients collapse; 0.50",
        _mlp(moons, [32] * 8, nn.Tanh, normal(0.01))),
-    _s("mlp_sigmoid_glorot_deep", "mlp", ["vanishing_gradients"], "10x16 sigmoid with Glorot on circles: sigmoid's 1/4 derivative compounds; 0.50",
+    _s("mlp_sigmoid_glorot_deep", "mlp", ["vanishing_gradients"],
+       "10x16 sigmoid with Glorot on circles: sigmoid's 1/4 derivative compounds; 0.50",
        _mlp(circles, [16] * 10, nn.Sigmoid, nn.init.xavier_uniform_)),
     # ---- exploding gradients / non-finite -------------------------------------------------------------
     _s("mlp_seed004_regression_unscaled", "mlp", ["exploding_gradients", "non_finite", "unscaled_target"],
        "seed 004: unscaled regression target, Dense 25 ReLU He, SGD 0.01 momentum 0.9: NaN at step 8",
        _mlp(lambda: regression(False), [25], nn.ReLU, he, loss=MSE), reference_loss=None),
-    _s("mlp_relu_normal1_deep", "mlp", ["exploding_gradients", "non_finite"], "8x64 ReLU with N(0,1) weights: the signal grows ~sqrt(32)x a layer; NaN at step 3",
+    _s("mlp_relu_normal1_deep", "mlp", ["exploding_gradients", "non_finite"],
+       "8x64 ReLU with N(0,1) weights: the signal grows ~sqrt(32)x a layer; NaN at step 3",
        _mlp(classification, [64] * 8, nn.ReLU, normal(1.0), opt=lambda m: _sgd(m, 0.01))),
-    _s("rnn_large_recurrent", "rnn", ["exploding_gradients", "non_finite"], "ReLU RNN with recurrent weights N(0, 1) over 30 steps: NaN at step 2",
-       _seq(lambda: sequences(T=30), "rnn", lambda m: _sgd(m, 0.01), init=lambda m: nn.init.normal_(m.core.weight_hh_l0, 0, 1.0), nonlinearity="relu"),
+    _s("rnn_large_recurrent", "rnn", ["exploding_gradients", "non_finite"],
+       "ReLU RNN with recurrent weights N(0, 1) over 30 steps: NaN at step 2",
+       _seq(lambda: sequences(T=30), "rnn", lambda m: _sgd(m, 0.01), init=lambda m: nn.init.normal_(m.core.weight_hh_l0, 0, 1.0),
+            nonlinearity="relu"),
        steps=200),
     _s("mlp_sgd_lr3_diverges", "mlp", ["exploding_gradients", "non_finite", "lr_too_high"],
        "3x64 ReLU with SGD lr 3: the loss runs from 17 to 5e19, NaN at step 7 (the rate is the cause: issue 8 added lr_too_high "
        "for a loss 10x chance, reported at the step it happens)",
        _mlp(moons, [64] * 3, nn.ReLU, he, opt=lambda m: _sgd(m, 3.0))),
-    _s("mlp_log_of_raw_output", "mlp", ["non_finite"], "a hand-written cross-entropy takes log() of a raw, negative output: NaN at step 1",
+    _s("mlp_log_of_raw_output", "mlp", ["non_finite"],
+       "a hand-written cross-entropy takes log() of a raw, negative output: NaN at step 1",
        _log_of_raw_output),
     # ---- dead units -----------------------------------------------------------------------------------
-    _s("mlp_seed004_relu_dead_at_init", "mlp", ["dead_units"], "seed 004's ReLU/He net, seed 0: a whole layer of 5 is silent from the start; 0.50",
+    _s("mlp_seed004_relu_dead_at_init", "mlp", ["dead_units"],
+       "seed 004's ReLU/He net, seed 0: a whole layer of 5 is silent from the start; 0.50",
        _mlp(circles, [5] * 5, nn.ReLU, he), fixed_init=True),
     _s("mlp_relu_negative_bias", "mlp", ["dead_units"], "3x32 ReLU with biases -3: every unit silent for every input; 0.50",
        _mlp(moons, [32] * 3, nn.ReLU, he, bias=-3.0)),
@@ -410,32 +425,42 @@ SCENARIOS: list[Scenario] = [
     _s("mlp_tanh_normal5", "mlp", ["saturated_units", "initial_loss_high"],
        "3x64 tanh with N(0, 5) weights: units pinned at +-1; loss 15 -> 4.5 (21x, then 6.5x the chance level ln 2), 0.72",
        _mlp(classification, [64] * 3, nn.Tanh, normal(5.0), opt=lambda m: _sgd(m, 0.01, 0.9))),
-    _s("mlp_sigmoid_inputs_x1000", "mlp", ["saturated_units", "unscaled_inputs"], "inputs scaled by 1000 into sigmoid units: 98% saturated; 0.54",
+    _s("mlp_sigmoid_inputs_x1000", "mlp", ["saturated_units", "unscaled_inputs"],
+       "inputs scaled by 1000 into sigmoid units: 98% saturated; 0.54",
        _mlp(lambda: circles(1000.0), [32] * 2, nn.Sigmoid, nn.init.xavier_uniform_, opt=lambda m: _sgd(m, 0.01, 0.9))),
     # ---- learning rate too high (loss rises, stays finite) --------------------------------------------
-    _s("mlp_tanh_sgd_lr5", "mlp", ["lr_too_high", "saturated_units"], "2x32 tanh, SGD lr 5 momentum 0.9: loss 9 -> 36, units saturate",
+    _s("mlp_tanh_sgd_lr5", "mlp", ["lr_too_high", "saturated_units"],
+       "2x32 tanh, SGD lr 5 momentum 0.9: loss 9 -> 36, units saturate",
        _mlp(moons, [32] * 2, nn.Tanh, nn.init.xavier_uniform_, opt=lambda m: _sgd(m, 5.0, 0.9))),
     _s("cnn_tanh_sgd_lr2", "cnn", ["lr_too_high", "saturated_units"], "tanh CNN, SGD lr 2 momentum 0.9: loss 5 -> 158, 0.10",
        _cnn(lambda: digits(True), nn.Tanh, opt=lambda m: _sgd(m, 2.0, 0.9)), reference_loss=LN10),
     _s("lstm_sgd_lr30", "lstm", ["lr_too_high"], "LSTM, SGD lr 30 momentum 0.9: the loss climbs 3.5x in 28 steps; 0.64",
        _seq(sequences, "lstm", lambda m: _sgd(m, 30.0, 0.9)), also=["dead_units"]),
-    _s("gru_sgd_lr20", "rnn", ["lr_too_high"], "GRU, SGD lr 20 momentum 0.9: loss 65 -> 416; 0.51", _seq(sequences, "gru", lambda m: _sgd(m, 20.0, 0.9))),
+    _s("gru_sgd_lr20", "rnn", ["lr_too_high"], "GRU, SGD lr 20 momentum 0.9: loss 65 -> 416; 0.51",
+       _seq(sequences, "gru", lambda m: _sgd(m, 20.0, 0.9))),
     # ---- learning rate too low ------------------------------------------------------------------------
     _s("mlp_sgd_lr_too_low", "mlp", ["lr_too_low"], "3x64 ReLU with SGD lr 1e-6: the loss does not move (1.00 -> 1.02)",
        _mlp(moons, [64] * 3, nn.ReLU, he, opt=lambda m: _sgd(m, 1e-6))),
-    _s("cnn_sgd_lr_too_low", "cnn", ["lr_too_low"], "CNN with SGD lr 1e-6: 2.31 -> 2.31", _cnn(lambda: digits(True), opt=lambda m: _sgd(m, 1e-6)),
+    _s("cnn_sgd_lr_too_low", "cnn", ["lr_too_low"], "CNN with SGD lr 1e-6: 2.31 -> 2.31",
+       _cnn(lambda: digits(True), opt=lambda m: _sgd(m, 1e-6)),
        reference_loss=LN10),
-    _s("lstm_adam_lr_too_low", "lstm", ["lr_too_low"], "LSTM with Adam lr 1e-7: 0.718 -> 0.717", _seq(sequences, "lstm", lambda m: _adam(m, 1e-7))),
+    _s("lstm_adam_lr_too_low", "lstm", ["lr_too_low"], "LSTM with Adam lr 1e-7: 0.718 -> 0.717",
+       _seq(sequences, "lstm", lambda m: _adam(m, 1e-7))),
     # ---- plateau ---------------------------------------------------------------------------------------
-    _s("mlp_relu_sgd_no_momentum", "mlp", ["plateau"], "seed 004's ReLU/He net (seed 1) with plain SGD 0.01: the flat start that momentum "
-       "escapes in 300 steps lasts the whole run; 0.58 (seed 002 §7.1, §7.3.1)", _mlp(circles, [5] * 5, nn.ReLU, he, opt=lambda m: _sgd(m, 0.01)),
+    _s("mlp_relu_sgd_no_momentum", "mlp", ["plateau"],
+       "seed 004's ReLU/He net (seed 1) with plain SGD 0.01: the flat start that momentum "
+       "escapes in 300 steps lasts the whole run; 0.58 (seed 002 §7.1, §7.3.1)",
+       _mlp(circles, [5] * 5, nn.ReLU, he, opt=lambda m: _sgd(m, 0.01)),
        steps=900, model_seed=1, fixed_init=True),
-    _s("mlp_tanh_sgd_slow", "mlp", ["plateau"], "3x16 tanh, Glorot, plain SGD 0.003 on circles: stays at 0.69 for 900 steps; 0.53",
+    _s("mlp_tanh_sgd_slow", "mlp", ["plateau"],
+       "3x16 tanh, Glorot, plain SGD 0.003 on circles: stays at 0.69 for 900 steps; 0.53",
        _mlp(circles, [16] * 3, nn.Tanh, nn.init.xavier_uniform_, opt=lambda m: _sgd(m, 0.003)), steps=900),
     # ---- unscaled inputs ------------------------------------------------------------------------------
-    _s("mlp_unscaled_features", "mlp", ["unscaled_inputs"], "features of std 1e4 and mean 5e3 into a tanh MLP with Adam: 0.84 vs 0.94 standardized",
+    _s("mlp_unscaled_features", "mlp", ["unscaled_inputs"],
+       "features of std 1e4 and mean 5e3 into a tanh MLP with Adam: 0.84 vs 0.94 standardized",
        _mlp(lambda: classification(1e4, 5e3), [32] * 2, nn.Tanh, nn.init.xavier_uniform_, opt=_adam)),
-    _s("cnn_raw_pixels", "cnn", ["unscaled_inputs"], "ReLU CNN on raw pixel values 0..255 with SGD momentum: 0.63 vs 0.94 standardized",
+    _s("cnn_raw_pixels", "cnn", ["unscaled_inputs"],
+       "ReLU CNN on raw pixel values 0..255 with SGD momentum: 0.63 vs 0.94 standardized",
        _cnn(lambda: digits(True, raw=True), nn.ReLU, opt=lambda m: _sgd(m, 0.01, 0.9)), reference_loss=LN10, also=["dead_units"]),
     # ---- no gradient reaches the weights (issue 8) -------------------------------------------------------
     _s("mlp_softmax_one_unit", "mlp", ["no_gradient"], "softmax over a single output unit (Keras Dense(1, softmax)) under a "
@@ -443,7 +468,8 @@ SCENARIOS: list[Scenario] = [
     _s("mlp_sigmoid_output_clamped", "mlp", ["no_gradient"], "sigmoid output saturated at exactly 1.0 (bias 40) under a clamped "
        "BCE: the clamp passes no gradient; loss 6.9 -> 6.9", _saturated_sigmoid_output),
     # ---- initial loss far above chance (issue 8) -------------------------------------------------------
-    _s("cnn_normal1_logits", "cnn", ["initial_loss_high"], "CNN with N(0, 1) weights on digits, Adam 1e-3: the first loss is 1200 "
+    _s("cnn_normal1_logits", "cnn", ["initial_loss_high"],
+       "CNN with N(0, 1) weights on digits, Adam 1e-3: the first loss is 1200 "
        "(540x ln 10), 300 after 100 steps; 0.28", _cnn(lambda: digits(True), init=normal(1.0)), reference_loss=None),
     # ---- the loss saturates: probabilities fed to a loss that expects logits (issue 8) ------------------
     _s("lm_softmax_into_ce", "transformer", ["saturated_loss"], "character LM (2 pre-norm blocks, Adam 3e-3) whose logits go "
@@ -460,9 +486,11 @@ SCENARIOS: list[Scenario] = [
        _mlp(lambda: regression(False), [32, 32], nn.Tanh, nn.init.xavier_uniform_,
             opt=lambda m: torch.optim.RMSprop(m.parameters(), lr=1e-3), loss=MSE), reference_loss=None),
     # ---- symmetric units ------------------------------------------------------------------------------
-    _s("mlp_constant_init", "mlp", ["symmetric_units"], "seed 002 §7.5: 3x32 tanh with every weight 0.1: units move in lock step, "
+    _s("mlp_constant_init", "mlp", ["symmetric_units"],
+       "seed 002 §7.5: 3x32 tanh with every weight 0.1: units move in lock step, "
        "so each layer acts as one unit and cannot separate the circles",
        _mlp(circles, [32] * 3, nn.Tanh, const(0.1), opt=lambda m: _sgd(m, 0.1, 0.9))),
-    _s("cnn_constant_init", "cnn", ["symmetric_units"], "CNN with every weight 0.01: 0.20", _cnn(lambda: digits(True), init=const(0.01),
+    _s("cnn_constant_init", "cnn", ["symmetric_units"], "CNN with every weight 0.01: 0.20",
+       _cnn(lambda: digits(True), init=const(0.01),
        opt=lambda m: _sgd(m, 0.05, 0.9)), reference_loss=LN10),
 ]

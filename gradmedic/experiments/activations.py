@@ -50,7 +50,7 @@ def affine_grad_norms(result: Any) -> dict[str, float]:
     from gradmedic.doctor.diagnose import AFFINE_TYPES
 
     norms = result.layer_grad_norms()
-    types = dict(zip(result.monitor.layer_names, result.monitor.layer_types))
+    types = dict(zip(result.monitor.layer_names, result.monitor.layer_types, strict=True))
     return {n: v for n, v in norms.items() if types.get(n) in AFFINE_TYPES}
 
 

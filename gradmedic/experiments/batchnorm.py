@@ -80,9 +80,12 @@ def run(runs_dir: str | Path | None = "runs", console: Console | None = None, si
 
     big = f"{5 * LR:g}"
     checks = {
-        f"no batchnorm, lr {LR}: test accuracy < {STALL_ACC} (seeds {s})": all(a < STALL_ACC for a in acc(f"no batchnorm, lr {LR:g}")),
-        f"batchnorm, lr {LR}: test accuracy >= {TRAIN_ACC} (seeds {s})": all(a >= TRAIN_ACC for a in acc(f"batchnorm, lr {LR:g}")),
-        f"batchnorm, lr {big} (5x): test accuracy >= {TRAIN_ACC} (seeds {s})": all(a >= TRAIN_ACC for a in acc(f"batchnorm, lr {big}")),
+        f"no batchnorm, lr {LR}: test accuracy < {STALL_ACC} (seeds {s})":
+            all(a < STALL_ACC for a in acc(f"no batchnorm, lr {LR:g}")),
+        f"batchnorm, lr {LR}: test accuracy >= {TRAIN_ACC} (seeds {s})":
+            all(a >= TRAIN_ACC for a in acc(f"batchnorm, lr {LR:g}")),
+        f"batchnorm, lr {big} (5x): test accuracy >= {TRAIN_ACC} (seeds {s})":
+            all(a >= TRAIN_ACC for a in acc(f"batchnorm, lr {big}")),
         f"no batchnorm, lr {big}: still < {STALL_ACC} (seeds {s})": all(a < STALL_ACC for a in acc(f"no batchnorm, lr {big}")),
     }
     imgs = []

@@ -77,7 +77,7 @@ def run(runs_dir: str | Path | None = "runs", console: Console | None = None, si
         f"he trains: test accuracy >= {TRAIN_ACC} (seeds {s})":
             all(x["status"] == "ok" and x["test_metric"] >= TRAIN_ACC for x in h),
         "glorot's fc1 gradient norm < 1/1000 of he's (each seed)":
-            all(a["grad_norm"]["fc1"] < GRAD_FACTOR * b["grad_norm"]["fc1"] for a, b in zip(g, h)),
+            all(a["grad_norm"]["fc1"] < GRAD_FACTOR * b["grad_norm"]["fc1"] for a, b in zip(g, h, strict=True)),
     }
     imgs = []
     if out is not None:

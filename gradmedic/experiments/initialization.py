@@ -3,6 +3,7 @@ weights do to each layer's activations and backpropagated gradients in a 10-laye
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,7 @@ def run(runs_dir: str | Path | None = "runs", console: Console | None = None, si
         "relu glorot activation std last/first": relu_g[-1] / relu_g[0],
     }
     print_table([["measured", "value"], *([k, v] for k, v in measured.items())], console, "the claims' numbers")
-    decreasing = all(b < a for a, b in zip(small.act_std, small.act_std[1:]))
+    decreasing = all(b < a for a, b in pairwise(small.act_std))
     checks = {
         "tanh N(0,0.01): activation std falls at every layer, last/first < 1e-4":
             decreasing and measured["tanh N(0,0.01) activation std last/first"] < VANISH,

@@ -45,7 +45,7 @@ def write_dataset(path: str | Path, n_samples: int = 1000, seed: int = 1) -> Pat
     with path.open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow([f"x{i}" for i in range(len(SCALES))] + ["label"])
-        for row, label in zip(x, y):
+        for row, label in zip(x, y, strict=True):
             w.writerow([f"{v:.7g}" for v in row] + [int(label)])
     return path
 

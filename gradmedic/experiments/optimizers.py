@@ -24,8 +24,8 @@ EXPECTED = (
     "(y changes sign at every one of its first 10 steps) and creeps along it; momentum reaches the tolerance "
     "(f < 1e-3, and staying there) in fewer than half GD's steps; Nesterov overshoots the minimum along the valley "
     "less than momentum; AdaGrad, RMSProp and Adam rescale each coordinate, so their first step moves x and y "
-    "about equally (|dx|/|dy| >= 0.5) although y's gradient is 19x x's; AdaGrad and Adam reach the tolerance in under half GD's steps "
-    "(RMSProp only ties GD: its step is about lr whatever the gradient, so without annealing it bounces around the "
+    "about equally (|dx|/|dy| >= 0.5) although y's gradient is 19x x's; AdaGrad and Adam reach the tolerance in under half GD's "
+    "steps (RMSProp only ties GD: its step is about lr whatever the gradient, so without annealing it bounces around the "
     "minimum at an amplitude set by lr; at lr 0.05 it needs 173 steps against GD's 178, at 0.07 it never stays "
     "below the tolerance, at 0.03 it takes 276). "
     "Saddle f = x^2 - y^2 + y^4/4 started at (1, 0.001), next to the saddle point (0, 0): plain GD needs at least "
@@ -49,14 +49,14 @@ def saddle(w: torch.Tensor) -> torch.Tensor:
 
 def optimizer_factories(lrs: dict[str, float]) -> dict[str, Callable[[list[torch.Tensor]], torch.optim.Optimizer]]:
     """PyTorch's optimizers for the seed's update rules (seed 002 §7.3), one learning rate each."""
-    O = torch.optim
+    optim = torch.optim
     make = {
-        "GD": lambda p, lr: O.SGD(p, lr=lr),
-        "Momentum": lambda p, lr: O.SGD(p, lr=lr, momentum=RHO),
-        "Nesterov": lambda p, lr: O.SGD(p, lr=lr, momentum=RHO, nesterov=True),
-        "AdaGrad": lambda p, lr: O.Adagrad(p, lr=lr),
-        "RMSProp": lambda p, lr: O.RMSprop(p, lr=lr, alpha=RHO),  # seed 002 §7.3.4's decay rho = 0.9
-        "Adam": lambda p, lr: O.Adam(p, lr=lr),
+        "GD": lambda p, lr: optim.SGD(p, lr=lr),
+        "Momentum": lambda p, lr: optim.SGD(p, lr=lr, momentum=RHO),
+        "Nesterov": lambda p, lr: optim.SGD(p, lr=lr, momentum=RHO, nesterov=True),
+        "AdaGrad": lambda p, lr: optim.Adagrad(p, lr=lr),
+        "RMSProp": lambda p, lr: optim.RMSprop(p, lr=lr, alpha=RHO),  # seed 002 §7.3.4's decay rho = 0.9
+        "Adam": lambda p, lr: optim.Adam(p, lr=lr),
     }
     return {name: (lambda p, m=make[name], lr=lr: m(p, lr)) for name, lr in lrs.items()}
 
@@ -206,8 +206,8 @@ def run(runs_dir: str | Path | None = "runs", console=None, size: str = "full") 
             minima=[(0.0, 2 ** 0.5), (0.0, -(2 ** 0.5))], saddle=(0.0, 0.0)))
     sections = [Section("Paths and numbers",
                         f"Each optimizer is PyTorch's own on one 2-D parameter. Valley lrs: {lr_v}. Saddle lrs: {lr_s}. "
-                        f"Valley rows: loss f at the last step, distance to the minimum, steps until f < {TOL:g} for good (from the "
-                        "step after which it stays below), sign flips of y in the first 10 steps (zig-zag), how far x "
+                        f"Valley rows: loss f at the last step, distance to the minimum, steps until f < {TOL:g} for good (from "
+                        "the step after which it stays below), sign flips of y in the first 10 steps (zig-zag), how far x "
                         "ran past the minimum, and the first step's |dx|/|dy| (GD: the gradient's 0.053). Saddle rows: "
                         f"steps until f < {ESCAPE:g} (escaped), the loss at the end (minimum -1) and the distance to "
                         "the nearest minimum.",

@@ -95,9 +95,12 @@ def run(runs_dir: str | Path | None = "runs", console: Console | None = None, si
             all(probes[sd]["lecun+raw"].act_var[0] > RAW_FIRST_VAR_MIN for sd in seeds),
     }
     raw = p0["lecun+raw"]
-    back = next((j + 1 for j, (m, v) in enumerate(zip(raw.act_mean, raw.act_var))
-                 if all(abs(mm) < MEAN_TOL and VAR_LO <= vv <= VAR_HI for mm, vv in zip(raw.act_mean[j:], raw.act_var[j:]))),
-                None)
+
+    def settled(j: int) -> bool:
+        tail = zip(raw.act_mean[j:], raw.act_var[j:], strict=True)
+        return all(abs(m) < MEAN_TOL and VAR_LO <= v <= VAR_HI for m, v in tail)
+
+    back = next((j + 1 for j in range(len(raw.act_mean)) if settled(j)), None)
     text = (f"Recipe worst case over seeds {', '.join(map(str, seeds))}: max |mean| {worst['max |mean|']:.3g}, variance "
             f"{worst['min var']:.3g} to {worst['max var']:.3g}. Raw inputs: the first layer's variance is "
             f"{raw.act_var[0]:.3g}; " + (f"from layer {back} on the layers are back inside the band: (0, 1) attracts "

@@ -78,7 +78,7 @@ class Reducer:
         self._hooks = Hooks()
         self._hooks.input(monitor._first_layer, self._count_rows)
         # which units fired, per sampled step, for the ReLU-family modules whose dead units are measured
-        self._dead_idx = [i for i, (k, src) in enumerate(zip(monitor.act_kinds, monitor._act_src))
+        self._dead_idx = [i for i, (k, src) in enumerate(zip(monitor.act_kinds, monitor._act_src, strict=True))
                           if k == "relu" and src == "out"]
         self._units: dict[int, int] = {}
         self._alive: dict[int, dict[int, torch.Tensor]] = {}  # step -> act index -> (units,) bool
@@ -131,7 +131,7 @@ class Reducer:
         sizes = [int(np.asarray(p).size) for p in parts]
         loss, layers, acts, inputs, hists_g, out_g, pre_g, rows, alive_g = (
             g[:, a:b].reshape(self.world, *np.asarray(p).shape)
-            for a, b, p in zip(np.cumsum([0] + sizes[:-1]), np.cumsum(sizes), parts))
+            for a, b, p in zip(np.cumsum([0] + sizes[:-1]), np.cumsum(sizes), parts, strict=True))
         acts = _pool_acts(acts, hists_g)
         self._dead(acts, alive_g)
         return Chunk(c.loss_steps, loss.mean(0), c.stat_steps, layers.mean(0), acts,

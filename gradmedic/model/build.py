@@ -53,7 +53,9 @@ def cnn(spec: ModelSpec, in_shape: tuple[int, ...], n_out: int) -> nn.Sequential
     k = spec.maxout_k if spec.activation == "maxout" else 1
     for i, ch in enumerate(spec.channels, start=1):
         if min(h, w) < 2:
-            raise SpecError("model.channels", f"{len(spec.channels)} conv blocks pool a {in_shape[1]}x{in_shape[2]} image below 1x1; use at most {i - 1}")
+            image = f"{in_shape[1]}x{in_shape[2]}"
+            raise SpecError("model.channels",
+                            f"{len(spec.channels)} conv blocks pool a {image} image below 1x1; use at most {i - 1}")
         _hidden_block(layers, i, nn.Conv2d(c, ch * k, 3, padding=1), ch, spec, conv=True)
         layers[f"pool{i}"] = nn.MaxPool2d(2)
         c, h, w = ch, h // 2, w // 2

@@ -96,7 +96,8 @@ def _generate(spec: DataSpec, image: bool) -> tuple[np.ndarray, np.ndarray, str,
 def _read_csv(spec: DataSpec) -> tuple[np.ndarray, np.ndarray, str, list[str]]:
     path = Path(spec.dataset)
     if not path.is_file():
-        raise SpecError("data.dataset", f"{spec.dataset!r} is neither a built-in dataset ({', '.join(BUILTIN_DATASETS)}) nor a CSV file")
+        raise SpecError("data.dataset",
+                        f"{spec.dataset!r} is neither a built-in dataset ({', '.join(BUILTIN_DATASETS)}) nor a CSV file")
     try:
         with path.open(newline="") as fh:
             rows = list(csv.reader(fh))

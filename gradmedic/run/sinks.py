@@ -59,7 +59,7 @@ def _wandb_writer(monitor: Any, run: Any) -> Callable[[Chunk], None]:
     run.define_metric("gradmedic/*", step_metric="gradmedic/step")
 
     def write(c: Chunk) -> None:
-        loss = dict(zip(c.loss_steps.tolist(), c.loss.tolist()))
+        loss = dict(zip(c.loss_steps.tolist(), c.loss.tolist(), strict=True))
         for step, row in chunk_rows(c, monitor.layer_names, monitor.act_names):
             if step in loss:
                 row["gradmedic/loss"] = loss[step]

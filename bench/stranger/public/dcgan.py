@@ -135,7 +135,8 @@ def train(seed: int = 1, lr_mult_d: float = 1.0, lr_mult_g: float = 1.0, epochs:
         with torch.no_grad():
             fake = netG(torch.randn(n, nz, 1, 1))
         netG.train()
-        pool = lambda t: F.avg_pool2d(t, 2).reshape(len(t), -1).double().numpy()
+        def pool(t):
+            return F.avg_pool2d(t, 2).reshape(len(t), -1).double().numpy()
         f = pool(fake)
         return frechet(f, pool(x)) if np.isfinite(f).all() else float("nan")
 
@@ -185,7 +186,8 @@ def train(seed: int = 1, lr_mult_d: float = 1.0, lr_mult_g: float = 1.0, epochs:
     if crash:
         fd = float("nan")
     return {"monitors": {"netD": monD, "netG": monG}, "metric": "frechet_8x8", "value": fd, "initial": fd_start,
-            "chance": fd_start, "extra": {"crashed": crash, "fd_untrained_G": fd_start, **{f"final_{k}": v for k, v in last.items()},
+            "chance": fd_start, "extra": {"crashed": crash, "fd_untrained_G": fd_start,
+                                          **{f"final_{k}": v for k, v in last.items()},
                                           "max_errG": float(np.nanmax(rec["errG"])) if rec["errG"] else None,
                                           "steps": len(rec["errD"])},
             "seconds": time.time() - t0}

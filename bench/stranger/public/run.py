@@ -69,12 +69,14 @@ def cases() -> list[dict]:
     # nanoGPT ---------------------------------------------------------------------------------------
     P = "nanogpt"
     for s in S:
-        out.append(case(P, f"nanogpt_healthy_s{s}", "healthy", s, {}, "unchanged (learning_rate 1e-3, AdamW, cosine, clip 1.0)", False))
+        out.append(case(P, f"nanogpt_healthy_s{s}", "healthy", s, {}, "unchanged (learning_rate 1e-3, AdamW, cosine, clip 1.0)",
+                        False))
     for k, ss in ((10, (1,)), (100, (1, 2)), (1000, (1,))):
         for s in ss:
             out.append(case(P, f"nanogpt_lr_x{k}_s{s}", "lr_high", s, {"lr_mult": k},
                             f"learning_rate and min_lr x{k} (learning_rate {1e-3 * k:g})"))
-    out.append(case(P, "nanogpt_lr_div1000_s1", "lr_low", 1, {"lr_mult": 1e-3}, "learning_rate and min_lr /1000 (learning_rate 1e-6)"))
+    out.append(case(P, "nanogpt_lr_div1000_s1", "lr_low", 1, {"lr_mult": 1e-3},
+                    "learning_rate and min_lr /1000 (learning_rate 1e-6)"))
     for s in (1, 2):
         out.append(case(P, f"nanogpt_init_std1_s{s}", "init_large", s, {"init_std": 1.0},
                         "normal init std 1.0 instead of 0.02 for every Linear and Embedding (c_proj 1.0/sqrt(2*n_layer))"))
@@ -112,7 +114,8 @@ def cases() -> list[dict]:
         out.append(case(P, f"mnist_raw_pixels_s{s}", "unscaled_inputs", s, {"raw_pixels": True},
                         "raw 0..255 pixel values: no ToTensor scaling, no Normalize"))
     for s in (1, 2):
-        out.append(case(P, f"mnist_zero_fc1_s{s}", "symmetric_init", s, {"zero_layer": "fc1"}, "nn.init.zeros_ on fc1.weight and fc1.bias"))
+        out.append(case(P, f"mnist_zero_fc1_s{s}", "symmetric_init", s, {"zero_layer": "fc1"},
+                        "nn.init.zeros_ on fc1.weight and fc1.bias"))
     for s in (1, 2):
         out.append(case(P, f"mnist_zero_fc2_s{s}", "symmetric_init", s, {"zero_layer": "fc2"},
                         "nn.init.zeros_ on fc2.weight and fc2.bias (the output layer)"))
@@ -282,7 +285,7 @@ def main(argv=None) -> int:
                     label=lab, onset=None if c["cause"] == "healthy" else 0, seed=c["seed"],
                     variant=c["variant"] + "; watch: " + MONITOR_AT[c["program"]],
                     extra=dict(r["extra"], seconds=r["seconds"], python=sys.version.split()[0], torch=torch.__version__))
-        for (part, mon), p in zip(r["monitors"].items(), ps):
+        for (part, mon), p in zip(r["monitors"].items(), ps, strict=True):
             m = dict(meta)
             if part:
                 m["name"], m["part"] = f"{c['name']}_{part}", part

@@ -160,7 +160,8 @@ def train(seed: int = 1111, lr_mult: float = 1.0, clip: float | None = 0.25, mod
     train_data = batchify(corpus.train, args["batch_size"])
     val_data = batchify(corpus.valid, eval_batch_size)
     ntokens = len(corpus.dictionary)
-    model = RNNModel(args["model"], ntokens, args["emsize"], args["nhid"], args["nlayers"], args["dropout"], args["tied"]).to(device)
+    model = RNNModel(args["model"], ntokens, args["emsize"], args["nhid"], args["nlayers"], args["dropout"],
+                     args["tied"]).to(device)
     criterion = nn.NLLLoss()
     bptt = args["bptt"]
 
