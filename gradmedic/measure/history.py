@@ -24,6 +24,8 @@ One place defines the names of the statistics and the arrays that hold them:
 - ``pre_clip`` on sampled steps: the total gradient norm before clipping, as returned by
   ``torch.nn.utils.clip_grad_norm_`` and passed to ``monitor.step(loss, grad_norm=...)`` (NaN when
   not given); the recorded gradient norms are those after clipping.
+- per activation module on sampled steps, a histogram of its outputs: ``ACT_HIST_BINS`` equal bins
+  over the activation's range (``Chunk.hists``; the run records write the bin count in their header).
 - per step with a loss: the loss and the learning rate of the first parameter group at that step
   (NaN when no optimizer is known), so a finding can cite the rate in force when it happened.
 
@@ -41,6 +43,9 @@ import numpy as np
 LAYER_STATS = ("grad_norm", "grad_mean_abs", "weight_norm", "update_ratio")
 ACT_STATS = ("mean", "std", "zero_frac", "sat_frac", "dead_frac")
 OUT_STATS = ("width", "batch_spread", "logit_range", "out_grad")
+# Histograms: 40 bins resolve the shapes that matter (a spike at 0, mass piling up at sigmoid's 0
+# and 1) and cost 40 numbers per layer per sampled step on disk (fastai's ActivationStats uses 40).
+ACT_HIST_BINS = 40
 
 
 @dataclass

@@ -45,7 +45,14 @@ from torch import nn
 from gradmedic.errors import WatchError
 from gradmedic.measure import distributed as _dist
 from gradmedic.measure import units
-from gradmedic.measure.history import ACT_STATS, LAYER_STATS, OUT_STATS, Chunk, History  # noqa: F401  (re-exported: the contract)
+from gradmedic.measure.history import (  # noqa: F401  (re-exported: the contract)
+    ACT_HIST_BINS,
+    ACT_STATS,
+    LAYER_STATS,
+    OUT_STATS,
+    Chunk,
+    History,
+)
 from gradmedic.measure.hooks import Hooks
 from gradmedic.measure.units import UNBOUNDED_RANGE, activation_kind, activation_range  # noqa: F401  (re-exported)
 
@@ -53,9 +60,6 @@ from gradmedic.measure.units import UNBOUNDED_RANGE, activation_kind, activation
 # layer estimate shares to a few percent, and a unit silent for all 32 inputs is still dead with
 # odds 2^-32 against; larger batches would only cost time.
 ACT_SAMPLES = 32
-# Histograms: 40 bins resolve the shapes that matter (a spike at 0, mass piling up at sigmoid's 0
-# and 1) and cost 40 numbers per layer per sampled step on disk (fastai's ActivationStats uses 40).
-ACT_HIST_BINS = 40
 _CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 _watched: weakref.WeakSet[nn.Module] = weakref.WeakSet()

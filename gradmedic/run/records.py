@@ -25,8 +25,7 @@ import numpy as np
 import torch
 
 from gradmedic.errors import SpecError
-from gradmedic.measure.history import ACT_STATS, LAYER_STATS, OUT_STATS, Chunk, History
-from gradmedic.measure.monitor import ACT_HIST_BINS
+from gradmedic.measure.history import ACT_HIST_BINS, ACT_STATS, LAYER_STATS, OUT_STATS, Chunk, History
 
 
 def new_run_dir(root: str | Path, name: str) -> Path:
