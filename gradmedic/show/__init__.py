@@ -14,10 +14,14 @@ Nothing here measures, trains or rebuilds a model: every picture is drawn from a
 - ``diagnosis``: one view of a ``Diagnosis`` rendered as text (``print(diagnosis)``), to the console
   (``gradmedic train``/``diagnose``) and as HTML (the reports);
 - ``report``: self-contained report.html (sections, tables, findings, embedded PNGs);
-- ``compare``: the compare table (console and report), its two pictures and its report;
+- ``compare``: ``gradmedic compare``'s progress, table (console and report), its two pictures and its report;
+- ``repair``: ``gradmedic repair``'s progress (a line per attempt: what it changed, found, cured and
+  uncovered), the before/after table (console and report) and report.html with every attempt's pictures;
+- ``tune``: ``gradmedic tune``'s progress over the trials, the trials table (console and report), the
+  study's pictures (optimization history, parameter importances, intermediate values by prune reason)
+  and its report;
 - ``experiments``: pictures only the seeds' experiments draw (optimizer paths over contours);
-- ``tune``: a study's pictures (history, importances, intermediate values by prune reason).
-- ``progress``: the progress bar over many runs or trials (compare; tune should use it too).
+- ``progress``: the one progress ``Bar`` over many runs or trials, which compare's and tune's progress use.
 
 Importing ``gradmedic.show`` loads nothing; matplotlib is imported only by the modules that draw.
 """
