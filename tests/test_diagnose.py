@@ -324,3 +324,38 @@ def test_plateau_remedies_at_chance_and_on_a_raw_regression_target():
     assert for_problem("plateau", {"loss": 5.0, "update_ratio": 5e-3}, raw, 0.01)[0].spec_change == {"standardize_target": True}
     done = raw.model_copy(update={"data": raw.data.model_copy(update={"standardize_target": True})})
     assert all("standardize_target" not in r.spec_change for r in for_problem("plateau", {"loss": 5.0}, done, 0.01))
+
+
+def test_regression_outputs_several_times_unit_scale_at_init_are_initial_loss_high():
+    """A squared error with no chance level: first outputs ~4-5x unit scale that alone make the first loss, still
+    above 1% of it a window later, are weights too large for their fan-in (initial_output); the fan-in init is silent."""
+    import torch
+
+    def run(std: float | None):
+        g = torch.Generator().manual_seed(0)
+        x = torch.randn(512, 10, generator=g)
+        y = (x[:, :1] - 0.5 * x[:, 1:2] * x[:, 2:3]) / 1.2  # about unit scale
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(10, 32), nn.Tanh(), nn.Linear(32, 32), nn.Tanh(), nn.Linear(32, 1))
+        if std is not None:
+            for m in model:
+                if isinstance(m, nn.Linear):
+                    nn.init.normal_(m.weight, 0.0, std)
+                    nn.init.normal_(m.bias, 0.0, std)
+        opt = torch.optim.RMSprop(model.parameters(), lr=8e-4)
+        mon = gradmedic.watch(model, opt, every=5)
+        for i in range(200):
+            b = slice((i % 8) * 64, (i % 8 + 1) * 64)
+            opt.zero_grad()
+            loss = nn.functional.mse_loss(model(x[b]), y[b])
+            loss.backward()
+            mon.step(loss)
+            opt.step()
+        mon.close()
+        return mon
+
+    big = run(1.5)
+    assert 4 <= big.history.output("logit_range")[0] < 30  # below the old threshold of 30
+    f = next((f for f in big.diagnose().findings if f.problem == "initial_loss_high"), None)
+    assert f is not None and f.evidence["regression"], str(big.diagnose())
+    assert "initial_loss_high" not in run(None).diagnose().problems
