@@ -12,7 +12,7 @@ from torch import nn
 
 import gradmedic
 from gradmedic.doctor.diagnose import Context, Thresholds, diagnose
-from gradmedic.measure.history import ACT_STATS, LAYER_STATS, Chunk, History
+from gradmedic.measure.history import ACT_STATS, LAYER_STATS, OUT_STATS, Chunk, History
 
 LAYERS = ["fc1", "fc2", "out"]
 TYPES = ["Linear"] * 3
@@ -359,3 +359,28 @@ def test_regression_outputs_several_times_unit_scale_at_init_are_initial_loss_hi
     f = next((f for f in big.diagnose().findings if f.problem == "initial_loss_high"), None)
     assert f is not None and f.evidence["regression"], str(big.diagnose())
     assert "initial_loss_high" not in run(None).diagnose().problems
+
+
+def test_a_measured_full_output_gradient_overrules_fading_layer_gradients():
+    """At chance with every layer's gradient faded 100x: without the output's own gradient that reads as a saturated
+    loss; with it measured at a cross-entropy's full value (sqrt(1 - 1/C) at chance) the loss is passing gradient, so
+    what faded is the network, and saturated_loss is not said.  Measured 100x lower, it is."""
+    loss = flat(T=300)
+    S = len(range(1, 301, 10))
+    grad = np.tile(np.geomspace(1.0, 0.01, S)[:, None], (1, 3))
+
+    def with_out(out_grad):
+        h = history(loss, grad=grad)
+        m = h._merged()
+        out = np.full((S, len(OUT_STATS)), np.nan)
+        out[:, OUT_STATS.index("width")] = 2
+        out[:, OUT_STATS.index("logit_range")] = 0.1
+        out[:, OUT_STATS.index("out_grad")] = out_grad
+        h._chunks = [Chunk(m.loss_steps, m.loss, m.stat_steps, m.layers, m.acts, m.inputs, out=out)]
+        return diagnose(h, ctx(reference_loss=0.69))
+
+    assert "saturated_loss" in with_out(np.nan).problems  # not recorded: the fading rule
+    assert "saturated_loss" not in with_out(math.sqrt(0.5)).problems  # a full output gradient
+    starved = with_out(0.007)
+    assert "saturated_loss" in starved.problems
+    assert "out_grad" in next(f for f in starved.findings if f.problem == "saturated_loss").evidence

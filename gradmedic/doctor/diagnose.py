@@ -1106,7 +1106,10 @@ def detect_saturated_loss(h: History, ctx: Context, th: Thresholds, L: _Loss) ->
     direct = _squashed_output(h, ctx, th, L)
     if direct is not None:
         return [direct]
+    measured = np.isfinite(h.output("out_grad"))
     for t in _eval_points(h, th).tolist():
+        if measured[_window_rows(h, t, th.window)].any():
+            continue  # the output's own gradient was measured and was not starved: what faded is the network, not the loss
         if not _at_chance(h, L, th, t, th.window):
             continue
         fade = _faded(h, t, th)
