@@ -265,3 +265,30 @@ def test_one_diagnosis_reads_the_same_as_text_on_the_console_and_in_html():
     assert "<code>--activation relu --init he_uniform</code>" in page and "<td>ratio</td><td>0.0081</td>" in page
     own = str(Diagnosis([f], 320, own_loop=True))  # a user's own loop: the snippet, not flags
     assert "nn.ReLU()" in own and "[--" not in own
+
+
+def test_two_writers_of_one_report_each_replace_it_whole(tmp_path):
+    """Two tune workers finishing together write the study's report.html at once: each goes through a temporary file
+    of its own (one shared temporary name made the second rename fail), and the file is always one whole text."""
+    import threading
+
+    from gradmedic.show.report import write_atomic
+
+    path = tmp_path / "report.html"
+    texts = ["a" * 200_000, "b" * 200_000]
+    errors = []
+
+    def writer(text):
+        try:
+            for _ in range(30):
+                write_atomic(path, text)
+        except OSError as e:  # pragma: no cover - the failure this guards against
+            errors.append(e)
+
+    threads = [threading.Thread(target=writer, args=(t,)) for t in texts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and path.read_text() in texts
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]  # no temporary file left behind

@@ -22,6 +22,7 @@ import numpy as np
 
 from gradmedic.show.numbers import flags, fraction, label_value, pm
 from gradmedic.show.progress import Bar
+from gradmedic.show.report import write_atomic
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -232,9 +233,7 @@ def save(res: CompareResult) -> None:
     assert res.dir is not None
     res.plots = [p for p in (loss_png(res, res.dir / "compare_loss.png"), grads_png(res, res.dir / "compare_grads.png")) if p]
     res.report = write_report(res)
-    tmp = res.dir / "compare.json.tmp"
-    tmp.write_text(json.dumps(res.to_dict(), indent=2, default=str))
-    tmp.replace(res.dir / "compare.json")
+    write_atomic(res.dir / "compare.json", json.dumps(res.to_dict(), indent=2, default=str))
 
 
 def write_report(res: CompareResult) -> Path:

@@ -15,7 +15,9 @@ from __future__ import annotations
 import base64
 import html
 import json
+import os
 import struct
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,9 +172,16 @@ def write_report(path: str | Path, title: str, sections: list[Section], subtitle
     if path.is_dir() or not path.suffix:
         path.mkdir(parents=True, exist_ok=True)
         path = path / "report.html"
-    tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(render(title, sections, subtitle), encoding="utf-8")
-    tmp.replace(path)  # a reader never sees half a report
+    return write_atomic(path, render(title, sections, subtitle))
+
+
+def write_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file of this process's own, then rename it: a reader never
+    sees half a file, and two workers finishing together (tune's) each replace it whole instead of racing for one
+    temporary name."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
     return path
 
 
