@@ -47,8 +47,9 @@ REASONS = {
                          "predictions (seed 002 §7.5)",
     "unscaled_target": "a regression target far from unit scale: the output layer must grow its weights by that factor "
                        "and the squared error's gradients are that much larger (seed 004's regression net)",
-    "saturated_loss": "the loss stays at chance while every gradient fades: the loss saturates, as when probabilities (a "
-                      "softmax or sigmoid output) are fed to a loss that expects logits (seed 002 §7.4)",
+    "saturated_loss": "the loss hands the model's output a small share of a cross-entropy's gradient (where not measured: "
+                      "it stays at chance while every gradient fades): probabilities (a softmax or sigmoid output) fed to "
+                      "a loss that expects logits (seed 002 §7.4)",
 }
 
 # Modules whose weights map one layer to the next; their gradient norms are compared across depth.
