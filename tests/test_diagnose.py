@@ -384,3 +384,45 @@ def test_a_measured_full_output_gradient_overrules_fading_layer_gradients():
     starved = with_out(0.007)
     assert "saturated_loss" in starved.problems
     assert "out_grad" in next(f for f in starved.findings if f.problem == "saturated_loss").evidence
+
+
+def _stuck_then(level_at_100, T=300, chance=0.69, seed=0):
+    """A loss that starts at chance and is at ``level_at_100`` x chance from step 100 on."""
+    t = np.arange(T)
+    target = level_at_100 * chance
+    loss = chance + (target - chance) * np.clip(t / 80, 0, 1)
+    return loss + 0.002 * np.random.default_rng(seed).standard_normal(T)
+
+
+@pytest.mark.parametrize("types, kinds, code", [
+    (["Linear"] * 3, ["relu"], "exploding_gradients"),
+    (["Linear"] * 3, ["saturating"], "saturated_units"),
+    (["LSTM", "Linear", "Linear"], [], "saturated_units"),
+])
+def test_weights_far_above_their_fan_in_scale_are_reported_when_the_run_is_still_far_from_trained(types, kinds, code):
+    h = history(_stuck_then(0.6), act_kinds=kinds)
+    c = Context(LAYERS, types, [f"act{i + 1}" for i in range(len(kinds))], kinds, reference_loss=0.69,
+                weight_gain=[8.0, 1.0, 0.6])
+    d = diagnose(h, c)
+    f = next(f for f in d.findings if f.problem == code)
+    assert f.evidence["init_too_large"] and f.evidence["weight_gain"] == 8.0 and f.detected_at == 100
+    assert "rows of norm 8" in f.message and f.layers == ["fc1"]
+    assert "reset_parameters" in f.remedies[0].snippet  # the init is the cause: its remedies come first
+    if code == "exploding_gradients":
+        assert "He" in f.remedies[1].change
+    # the same run with fan-in weights, or with weights just under init_gain: not this finding
+    for g in (1.41, Thresholds().init_gain * 0.97):
+        c.weight_gain = [g, 1.0, 0.6]
+        assert not any(f.evidence.get("init_too_large") for f in diagnose(h, c).findings)
+
+
+def test_large_weights_stay_silent_when_the_run_learns_or_was_trained_before_watch():
+    c = ctx(reference_loss=0.69, act_kinds=["relu"], weight_gain=[8.0, 1.0, 0.6])
+    fast = history(_stuck_then(0.1), act_kinds=["relu"])  # a CNN head drawn N(0, 0.05): learns fast
+    assert diagnose(fast, c).findings == []
+    fine_tune = history(_stuck_then(0.6) * 0.5, act_kinds=["relu"])  # starts at half of chance: trained weights
+    assert diagnose(fine_tune, c).findings == []
+    # a Context read back from a case file keeps the gains (NaN for a layer without a weight matrix)
+    c.weight_gain = [8.0, math.nan, 0.6]
+    back = Context.from_dict(json.loads(json.dumps(c.to_dict())))
+    assert back.weight_gain[0] == 8.0 and math.isnan(back.weight_gain[1])

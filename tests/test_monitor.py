@@ -229,7 +229,8 @@ def test_every_5_samples_steps_1_6_11_and_keeps_every_loss():
         losses.append(loss.item())
         mon.step(loss)
         opt.step()
-        assert no_hooks(model) == ((s + 1 - 1) % 5 != 0)  # hooks only before sampled steps 6, 11, 16, 21
+        # hooks only before sampled steps 6, 11, 16, 21, and step 2 (watched for a crash, not recorded)
+        assert no_hooks(model) == ((s + 1 - 1) % 5 != 0 and s + 1 != 2)
     mon.close()
     assert no_hooks(model)
     h = mon.history
@@ -698,3 +699,71 @@ def test_histograms_are_histc_bin_for_bin():
         x[3, :3] = torch.tensor([math.nan, math.inf, -math.inf])
         want = torch.stack([torch.histc(r, ACT_HIST_BINS, lo, hi) for r in x.clamp(lo, hi)])
         assert torch.equal(_histograms(x, (lo, hi)), want), (lo, hi)
+
+
+class _Exploding(nn.Module):
+    """fc -> exp -> fc (a VAE's exp(logvar / 2)): after one step at a rate far too high the exponent overflows."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(8, 16), nn.Linear(16, 1)
+
+    def forward(self, x):
+        return self.fc2(torch.exp(self.fc1(x)))
+
+
+def test_a_loop_that_dies_in_step_2s_forward_pass_leaves_that_pass_recorded():
+    torch.manual_seed(0)
+    model, x, y = _Exploding(), torch.rand(32, 8), torch.full((32, 1), 1e4)
+    opt = torch.optim.SGD(model.parameters(), lr=10.0)
+    mon = watch(model, opt, every=10)
+    w0 = [p.detach().clone() for p in model.fc1.parameters()]
+    with pytest.raises(FloatingPointError):
+        for _ in range(3):
+            opt.zero_grad()
+            loss = ((model(x) - y) ** 2).mean()
+            if not torch.isfinite(loss):  # the loop dies before step(), as one whose loss refuses a NaN (BCE) would
+                raise FloatingPointError("non-finite loss")
+            loss.backward()
+            mon.step(loss)
+            opt.step()
+    mon.close()
+    h = mon.history
+    assert h.loss_steps.tolist() == [1] and h.stat_steps.tolist() == [1, 2]
+    assert np.isinf(h.act("mean")[1]).all() and mon.act_names == ["fc2.input"]  # exp's output, at fc2's input
+    assert np.isnan(h.layer("grad_norm")[1]).all()  # that pass had no backward
+    upd = math.sqrt(sum(float(((p.detach() - q) ** 2).sum()) for p, q in zip(model.fc1.parameters(), w0, strict=True)))
+    ref = upd / math.sqrt(sum(float((q ** 2).sum()) for q in w0))
+    assert h.layer("update_ratio")[1, 0] == pytest.approx(ref, rel=1e-4) and ref > 1
+    d = mon.diagnose()
+    nf = next(f for f in d.findings if f.problem == "non_finite")
+    assert nf.step == 2 and "forward pass of step 2" in nf.message and "at lr 10" in nf.message
+
+
+def test_a_finite_pass_after_the_last_step_is_not_a_step():
+    model, x, y = mlp(), torch.randn(16, 3), torch.randn(16, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    mon = watch(model, opt, every=10)
+    opt.zero_grad()
+    ((model(x) - y) ** 2).mean().backward()
+    mon.step()
+    opt.step()
+    model(x)  # an evaluation in train mode, with gradients on: captured (step 2 is watched), finite, dropped
+    mon.close()
+    assert mon.history.stat_steps.tolist() == [1]
+
+
+def test_weight_gain_is_the_rms_row_norm_of_each_layers_weight_matrices():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 2))
+    nn.init.normal_(model[0].weight, std=1.0)
+    lstm = nn.LSTM(3, 16, batch_first=True)
+    mon, mon2 = watch(model), watch(lstm)
+    w = model[0].weight.detach()
+    assert mon.weight_gain[0] == pytest.approx(float(w.norm(dim=1).pow(2).mean().sqrt()), rel=1e-5)
+    assert mon.weight_gain[0] == pytest.approx(8.0, rel=0.05)  # N(0, 1): sqrt(fan_in)
+    assert mon.weight_gain[1] == pytest.approx(1 / math.sqrt(3), rel=0.15)  # PyTorch's default: U(+-1/sqrt(fan_in))
+    whh = lstm.weight_hh_l0.detach()  # the larger of the LSTM's input (fan-in 3) and recurrent (16) matrices
+    assert mon2.weight_gain == [pytest.approx(float(whh.norm(dim=1).pow(2).mean().sqrt()), rel=1e-5)]
+    mon.close()
+    mon2.close()

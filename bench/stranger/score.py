@@ -65,6 +65,38 @@ def load(root: Path, split: str) -> list:
     return out
 
 
+class _Joint:
+    """The findings of a program's monitors together (a GAN's netD and netG): what its user reads."""
+
+    def __init__(self, ds: list) -> None:
+        self.findings = [f for d in ds for f in d.findings]
+        self.problems = set().union(*(d.problems for d in ds))
+
+
+def programs(cases: list, th: Thresholds) -> list:
+    """(case, diagnosis) per training program.  A program watched by several monitors (a GAN: one per
+    model, ``meta["part"]``) is one case: its label and cause are the run's (the generator's Fréchet
+    distance), so it is found when any of its monitors gives an answering code, and alarms when any
+    of them gives a finding.  Judging each monitor alone would ask the generator's doctor to blame a
+    rate it does not have (issue 8, own-loop item 5: the discriminator's rate, not the generator's)."""
+    units: dict[str, list] = defaultdict(list)
+    for c in cases:
+        part = c.meta.get("part")
+        name = c.meta.get("name", c.meta["path"])
+        key = name[: -len(part) - 1] if part and name.endswith(f"_{part}") else name
+        units[key].append(c)
+    out = []
+    for key, cs in units.items():
+        ds = [c.diagnose(th) for c in cs]
+        if len(cs) == 1:
+            out.append((cs[0], ds[0]))
+            continue
+        meta = {**cs[0].meta, "name": key, "parts": [c.meta.get("part") for c in cs]}
+        meta.pop("part", None)
+        out.append((type(cs[0])(cs[0].history, cs[0].context, meta), _Joint(ds)))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cases", default=str(Path(__file__).parent / "cases"), help="folder of recorded .npz cases")
@@ -89,8 +121,7 @@ def main() -> None:
     G = defaultdict(lambda: defaultdict(int))
     per_problem = defaultdict(lambda: [0, 0])  # code -> [right, wrong]
     per_cause = defaultdict(lambda: [0, 0])  # cause -> [found, broken]
-    for c in cases:
-        d = c.diagnose(th)
+    for c, d in programs(cases, th):
         found = d.problems
         r = score(found, c.meta)
         g = group_of(c.meta)
@@ -142,7 +173,8 @@ def main() -> None:
             ok, bad = per_problem[codes[i]]
             right = f"{codes[i]:20} {ok:>5} {bad:>5} {pct(ok, ok + bad):>9}"
         print(f"{left}    {right}")
-    print(f"\n{len(cases)} cases judged in {time.perf_counter() - t0:.1f} s")
+    print(f"\n{len(rows)} cases ({len(cases)} recordings: a program with several monitors is one case) judged in "
+          f"{time.perf_counter() - t0:.1f} s")
     show = a.show
     if show != "none":
         print()

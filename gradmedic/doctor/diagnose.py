@@ -144,6 +144,22 @@ class Thresholds(BaseModel):
         "for unit-scale inputs, so 4x (a first squared error ~16x the target's own) is weights far too large; an MLP with "
         "N(0, 1) weights on standardized data started at outputs of 4.5-850 and ended 10-800x worse than its fan-in "
         "control, and the one healthy run that started at 15 (a linear fit) was below 1% of it within the window."))
+    lr_far_above: float = Field(20.0, gt=1, description=(
+        "a rate this many times an adaptive optimizer's usual one (Adam 1e-3 -> 0.02) under which a run stuck at chance "
+        "is held there by the rate. Tuning corpus (seeds 0-7, loops that do not clip): every run stuck at chance under "
+        "Adam/AdamW/RMSprop/Adagrad at 20x or more was an lr_high run (68 broken or ambiguous, 0 healthy or other "
+        "cause); healthy Adam runs went up to 14x."))
+    init_gain: float = Field(3.0, gt=1, description=(
+        "row norm of a layer's weights at watch() (measure.units.row_gain: the pre-activation std a unit gets from "
+        "unit-scale inputs) from which the init is too large: fan-in inits give 0.58 (PyTorch's default), 1 (LeCun, "
+        "orthogonal) or 1.41 (He) at any width, so 3 is twice the largest of them; a sigmoid/tanh unit then sits in its "
+        "flat tails for a third of its inputs and a ReLU stack doubles its signal per layer. N(0, 1) weights give "
+        "sqrt(fan_in). Tuning corpus (seeds 0-7): 16 init_large runs the doctor missed had gains 2.4-14; of 1,909 healthy "
+        "runs none had a layer above 1.6 except CNN heads drawn N(0, 0.05) (2.2-4.6), which learn fast (see init_slow)."))
+    init_slow: float = Field(0.3, gt=0, lt=1, description=(
+        "a run with an init_gain layer that started at chance or above is reported when, a window in, its loss is "
+        "still above this share of chance: the init is then what holds it back. Tuning corpus: the missed init_large "
+        "runs were at 0.38-1.1 of chance at step 100, the healthy high-gain CNNs at 0.04-0.06."))
     chance_jump: float = Field(10.0, gt=1, description=(
         "a loss above this multiple of the chance level after it started below it is divergence, reported at the step "
         "it happens: no smoothing needed, a model 10x worse than guessing has thrown its weights away."))
@@ -270,6 +286,7 @@ class Context:
     lr: float | None = None
     reference_loss: float | None = None  # chance-level loss when known (ln 2 for binary cross-entropy, ...)
     symmetric: list[tuple[str, int, float]] = field(default_factory=list)  # (layer, units, relative row spread)
+    weight_gain: list[float] = field(default_factory=list)  # per layer, at watch(): measure.units.row_gain
     spec: Spec | None = None
     regression: bool = False
     notes: list[str] = field(default_factory=list)  # what the monitor could not measure, and why
@@ -281,7 +298,8 @@ class Context:
         lr = m._current_lr() if m.optimizer is not None else None
         return cls(list(m.layer_names), list(m.layer_types), list(m.act_names), list(m.act_kinds),
                    list(m.act_types), lr=lr if lr is not None and math.isfinite(lr) else None,
-                   reference_loss=m.reference_loss, symmetric=m.row_spread(), spec=m.spec, regression=m.regression,
+                   reference_loss=m.reference_loss, symmetric=m.row_spread(), weight_gain=list(m.weight_gain),
+                   spec=m.spec, regression=m.regression,
                    notes=list(getattr(m, "notes", [])), loop=dict(getattr(m, "loop_facts", {}) or {}))
 
     @classmethod
@@ -294,7 +312,8 @@ class Context:
         return cls(list(hist.layer_names), h.get("layer_types") or ["Linear"] * len(hist.layer_names),
                    list(hist.act_names), list(hist.act_kinds), list(h.get("activation_types") or []), lr=resolved_lr(spec),
                    reference_loss=h.get("reference_loss"),
-                   symmetric=[tuple(x) for x in (run.summary or {}).get("row_spread", [])], spec=spec,
+                   symmetric=[tuple(x) for x in (run.summary or {}).get("row_spread", [])],
+                   weight_gain=_gains((run.summary or {}).get("weight_gain")), spec=spec,
                    regression=spec.data.dataset == "regression" or (run.summary or {}).get("metric") == "mse")
 
     @property
@@ -304,7 +323,7 @@ class Context:
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in ("layer_names", "layer_types", "act_names", "act_kinds", "act_types", "lr",
-                                           "reference_loss", "regression", "notes", "loop")}
+                                           "reference_loss", "regression", "notes", "loop", "weight_gain")}
         d["symmetric"] = [list(x) for x in self.symmetric]
         d["spec"] = self.spec.model_dump(mode="json") if self.spec is not None else None
         return _jsonable(d)
@@ -316,10 +335,16 @@ class Context:
         d = dict(d)
         spec = d.pop("spec", None)
         d["symmetric"] = [tuple(x) for x in d.get("symmetric", [])]
+        d["weight_gain"] = _gains(d.get("weight_gain"))
         return cls(**d, spec=validate(spec) if spec else None)
 
 
 # -- helpers -------------------------------------------------------------------------------------
+def _gains(v: Any) -> list[float]:
+    """Context.weight_gain read back from JSON (NaN, for a layer without a weight matrix, written as "nan" or null)."""
+    return [math.nan if x is None else float(x) for x in (v or [])]
+
+
 def _jsonable(v: Any) -> Any:
     if isinstance(v, dict):
         return {str(k): _jsonable(x) for k, x in v.items()}
@@ -496,6 +521,19 @@ def _window_rows(h: History, t: int, w: int) -> np.ndarray:
 
 
 # -- detectors -------------------------------------------------------------------------------------
+# optimizers whose step is about the rate per weight whatever the gradient's size (they divide by its running scale)
+_ADAPTIVE = {"adagrad", "rmsprop", "adam", "adamw", "Adagrad", "RMSprop", "Adam", "AdamW", "Adadelta", "Adamax", "NAdam",
+             "RAdam", "SparseAdam"}
+
+
+def _optimizer_name(ctx: Context) -> str:
+    return ctx.spec.train.optimizer if ctx.spec is not None else str(ctx.loop.get("optimizer") or "the optimizer")
+
+
+def _adaptive(ctx: Context) -> bool:
+    return _optimizer_name(ctx) in _ADAPTIVE
+
+
 def detect_non_finite(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
     bad_loss = ~np.isfinite(h.loss)
     g = h.layer("grad_norm")
@@ -503,10 +541,17 @@ def detect_non_finite(h: History, ctx: Context, th: Thresholds, L: _Loss) -> lis
     # +inf marks a gradient or weight that really was non-finite; NaN means "not measured" (a frozen layer,
     # a step a GradScaler skipped), which is not a problem (history.py)
     bad_stats = np.isinf(g) | np.isinf(w)
+    # ... and a forward pass whose activations or output were non-finite (+inf marks, measure.monitor): the pass of
+    # a step the loop never finished (it died in the loss), recorded at close()
+    bad_acts = np.isinf(h.act("mean")) if len(ctx.act_names) else np.zeros((len(h.stat_steps), 0), dtype=bool)
+    bad_out = np.isinf(h.output("logit_range"))
+    bad_pass = bad_acts.any(axis=1) | bad_out
     step_loss = int(h.loss_steps[np.argmax(bad_loss)]) if bad_loss.any() else None
     row = int(np.argmax(bad_stats.any(axis=1))) if bad_stats.any() else None
     step_stat = int(h.stat_steps[row]) if row is not None else None
-    steps = [s for s in (step_loss, step_stat) if s is not None]
+    prow = int(np.argmax(bad_pass)) if bad_pass.any() else None
+    step_pass = int(h.stat_steps[prow]) if prow is not None else None
+    steps = [s for s in (step_loss, step_stat, step_pass) if s is not None]
     if not steps:
         return []
     step = min(steps)
@@ -516,8 +561,18 @@ def detect_non_finite(h: History, ctx: Context, th: Thresholds, L: _Loss) -> lis
                           "last_finite_loss": float(last_ok[-1]) if len(last_ok) else None, "layers": layers}
     if step_loss == step:
         msg = f"the loss became {ev['loss']} at step {step}"
-    else:
+    elif step_stat == step:
         msg = f"gradients or weights became non-finite at step {step}"
+    else:
+        where = [ctx.act_names[j] for j in np.nonzero(bad_acts[prow])[0]] + (["the output"] if bad_out[prow] else [])
+        msg = f"the forward pass of step {step} became non-finite (in {', '.join(map(_n, where))}) and the run stopped there"
+        u = h.layer("update_ratio")[prow]
+        if np.isfinite(u).any():
+            ev["update_ratio"] = float(np.nanmax(u))
+            msg += f", after an update that moved a layer's weights {_g(ev['update_ratio'])}x their norm"
+            lr = _lr_at(h, ctx, step - 1)
+            msg += _at(lr)
+        ev["activations"] = where
     if layers:
         msg += f" (non-finite in {', '.join(map(_n, layers))})"
     if ev["last_finite_loss"] is not None:
@@ -909,6 +964,47 @@ def _initial_outputs_large(h: History, th: Thresholds, L: _Loss) -> list[Finding
                     {"initial_loss": L.head, "output_scale": r, "loss_later": later, "regression": True}, [])]
 
 
+_GATED = {"RNN", "LSTM", "GRU", "MultiheadAttention"}  # layers whose outputs pass sigmoid/tanh gates or a softmax
+
+
+def detect_large_init(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
+    """Weights far larger than their fan-in asks (Context.weight_gain, measured at watch()) in a run that started
+    untrained and a window later is still far from trained (seed 002 §7.5).  A model whose first loss is already
+    well below chance was trained before watch() (a fine-tune): its weights are not an initialization."""
+    gains = ctx.weight_gain
+    if not gains or not L.chance or not math.isfinite(L.head) or L.head < th.high_loss * L.chance:
+        return []
+    big = [j for j, g in enumerate(gains) if j < len(ctx.layer_types) and ctx.layer_types[j] in AFFINE_TYPES
+           and math.isfinite(g) and g >= th.init_gain]
+    pts = [t for t in _eval_points(h, th).tolist() if t >= th.window]
+    if not big or not pts:
+        return []
+    t = pts[0]
+    now = L.level(t - L.q, t)
+    if not (math.isfinite(now) and now > th.init_slow * L.chance):
+        return []
+    j0 = max(big, key=lambda j: gains[j])
+    names = [ctx.layer_names[j] for j in big]
+    gated = [j for j in big if ctx.layer_types[j] in _GATED]
+    saturating = bool(gated) or "saturating" in ctx.act_kinds
+    if not saturating and ctx.act_names and all(a.endswith(".input") for a in ctx.act_names):
+        # functional activations: a ReLU's outputs are exact zeros about half the time, a sigmoid's or tanh's never
+        z = h.act("zero_frac")
+        z = z[np.isfinite(z).any(axis=1)] if len(z) else z
+        saturating = bool(len(z)) and float(np.nanmedian(z[0])) < 0.05
+    what = ("so its gates and squashing units start in their flat tails" if saturating
+            else "so the signal, and the gradient coming back, grow layer by layer")
+    msg = (f"{_n(ctx.layer_names[j0])}'s weights start with rows of norm {_g(gains[j0])} (a fan-in initialization gives "
+           f"0.6-1.4): each unit's pre-activation is ~{_g(gains[j0])}x its inputs' scale, {what}; at step {t} the loss is "
+           f"still {_g(now)}, {now / L.chance:.0%} of chance")
+    if len(names) > 1:
+        msg += f" (also {', '.join(map(_n, names[:4] if names[0] != ctx.layer_names[j0] else names[1:5]))})"
+    code = "saturated_units" if saturating else "exploding_gradients"
+    return [Finding(code, SEVERITY[code], names, 1, t, msg,
+                    {"weight_gain": float(gains[j0]), "layer": ctx.layer_names[j0], "loss": now, "chance_loss": L.chance,
+                     "init_too_large": True}, [])]
+
+
 def detect_initial_loss(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
     """The first loss many times the chance level: an initialization that starts confidently wrong."""
     if not L.chance:
@@ -987,6 +1083,23 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
                        f"step {since}, and the loss makes no progress at {_g(now)}{_ref(L, now)}{_at(lr)}")
                 cands.append(Finding("lr_too_high", SEVERITY["lr_too_high"], [], since, t, msg,
                                      {"update_ratio": med, "loss": now, "lr": lr}, []))
+                break
+    # Too high for an adaptive optimizer, stuck at chance: Adam & co. move every weight by about the rate per step
+    # whatever its gradient, so at lr_far_above their usual rate every step is ~0.02+ of a typical weight, and a run
+    # that makes no progress at chance under it is held there by the rate (SGD's step scales with the gradient: an
+    # RNN at SGD 20 with clipping trains, so SGD is left to the other rules).
+    usual = ctx.usual_lr
+    if usual and _adaptive(ctx) and not ctx.loop.get("clips") and L.chance:
+        for t in pts.tolist():
+            if t < th.min_steps:
+                continue
+            lr = _lr_at(h, ctx, t)
+            if lr and lr >= th.lr_far_above * usual and L.stalled(t, th, early=True) and L.high(t, th.high_loss):
+                now = L.level(t - L.q, t)
+                msg = (f"the loss makes no progress at {_g(now)}{_ref(L, now)} under a rate of {lr:g}, "
+                       f"{lr / usual:.0f}x {_optimizer_name(ctx)}'s usual {usual:g}")
+                cands.append(Finding("lr_too_high", SEVERITY["lr_too_high"], [], t, t, msg,
+                                     {"loss": now, "lr": lr, "usual_lr": usual, "rate_far_above": True}, []))
                 break
     if cands:
         out.append(min(cands, key=lambda f: f.detected_at))
@@ -1173,13 +1286,16 @@ def detect_unscaled_inputs(h: History, ctx: Context, th: Thresholds, L: _Loss, s
     j = int(np.nanargmax(scale))
     big = scale[j] > th.unscaled_scale
     extreme = scale[j] > th.unscaled_extreme
-    if not ((big or spread > th.unscaled_spread) and (suffering or extreme)):
+    # A spread among features that are all within unit scale (pixels in [0, 1], whose border pixels are nearly always
+    # 0) asks nothing of the init that it was not made for: only a spread that reaches above unit scale counts.
+    spread_counts = spread > th.unscaled_spread and scale[j] > 1.0
+    if not ((big or spread_counts) and (suffering or extreme)):
         return []
     step = int(h.stat_steps[0])
     parts = []
     if big:
         parts.append(f"input feature {j} has std {_g(std[j])} and mean {_g(mean[j])}")
-    if spread > th.unscaled_spread:
+    if spread_counts:
         parts.append(f"feature stds span a factor {_g(spread)}")
     ev = {"feature": j, "std": float(std[j]), "mean": float(mean[j]), "std_spread": spread, "unscaled_inputs": True}
     return [Finding("unscaled_inputs", SEVERITY["unscaled_inputs"], [ctx.layer_names[0]], step, step,
@@ -1221,6 +1337,14 @@ def _diagnose(h: History, ctx: Context, th: Thresholds | None) -> Diagnosis:
     findings += detect_saturated_loss(h, ctx, th, L)
     findings += detect_symmetric(h, ctx, th, L)
     findings += detect_initial_loss(h, ctx, th, L)
+    for f in detect_large_init(h, ctx, th, L):
+        first = next((g for g in findings if g.problem == "initial_loss_high"), None)
+        if first is not None and f.problem == "exploding_gradients":
+            # one cause, one finding: the confident wrong start is these weights' doing (its remedies lead with them)
+            first.message += f"; {f.evidence['layer']}'s weights start with rows of norm {_g(f.evidence['weight_gain'])}"
+            first.evidence.update({k: f.evidence[k] for k in ("weight_gain", "layer", "init_too_large")})
+        elif f.problem not in {g.problem for g in findings}:
+            findings.append(f)
     findings += detect_unscaled_target(h, ctx, th, L)
     if "no_gradient" not in {f.problem for f in findings}:
         findings += detect_disconnected(h, ctx, th, L)
@@ -1307,6 +1431,11 @@ def _reconcile(findings: list[Finding], saturating: bool = False) -> list[Findin
         found.discard("saturated_loss")
     if "unscaled_target" in found:
         drop |= {"plateau", "lr_too_low", "vanishing_gradients"}  # the target's scale explains the stall
+    if "symmetric_units" in found:
+        # identical units make each layer one unit wide, repeated: a different network, whose loss the rate made for the
+        # full width cannot steer; its later rise or growth is theirs (11 constant-init runs of the tuning corpus, seeds
+        # 0-7, rose or grew at steps 2-261 while the same runs with a random init trained at the same rate)
+        drop |= {"lr_too_high", "exploding_gradients"}
     if "unscaled_inputs" in found or "non_finite" in found:
         drop.add("initial_loss_high")  # a huge first loss from raw inputs or a blow-up is theirs, not the init's
     if "dead_units" in found:

@@ -231,8 +231,10 @@ def _exploding(x: _Rx) -> list[Remedy]:
         out.append(x.standardize_inputs())
     out.append(x.R("clip each gradient element to [-5, 5]", "seed 004 (clipvalue)", {"clip_value": 5.0},
                    "torch.nn.utils.clip_grad_value_(model.parameters(), 5.0)"))
-    out.append(x.init("he_uniform", "use He initialization so weights do not amplify the signal layer by layer",
-                      "seed 000; He et al. 2015"))
+    he = x.init("he_uniform", "use He initialization so weights do not amplify the signal layer by layer",
+                "seed 000; He et al. 2015")
+    # weights drawn far above their fan-in scale (detect_large_init): the init is the cause, the rest only contains it
+    out.insert(0, he) if x.evidence.get("init_too_large") else out.append(he)
     return out
 
 
@@ -413,4 +415,12 @@ def for_problem(problem: str, evidence: dict[str, Any], spec: Spec | None = None
     """Remedies for one finding, best first, ordered by what the evidence says."""
     if problem not in PRESCRIPTIONS:
         raise ValueError(f"unknown problem {problem!r}")
-    return PRESCRIPTIONS[problem](_Rx(evidence, spec, lr, dict(loop or {})))
+    out = PRESCRIPTIONS[problem](_Rx(evidence, spec, lr, dict(loop or {})))
+    layer = evidence.get("layer")
+    if evidence.get("init_too_large") and spec is None and layer:
+        # a user's own model whose weights were drawn too large (diagnose.detect_large_init): put back the layer's
+        # own fan-in default; the init rules above need the model's activation, this works for any layer (an LSTM too)
+        out.insert(0, Remedy(f"re-initialize {layer} with PyTorch's fan-in default (weights U(+-1/sqrt(fan_in)))",
+                             "seed 002 §7.5; LeCun et al. 1998", {},
+                             f"model.get_submodule({layer!r}).reset_parameters()  # for each layer drawn too large"))
+    return out

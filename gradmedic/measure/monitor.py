@@ -89,7 +89,9 @@ class Monitor:
     statistics are divided by the current scale (unless ``scaler.unscale_(optimizer)`` already ran),
     and steps whose scaled gradients overflowed (the scaler skips them) record NaN gradient statistics
     and are counted in :attr:`skipped_steps`, not reported as non-finite gradients.
-    ``every``: sample layer and activation statistics every N steps (the loss is kept every step).
+    ``every``: sample layer and activation statistics every N steps (the loss is kept every step).  Step 2's
+    forward pass is also watched, and recorded only when the loop dies in it with non-finite values (the first
+    update threw the weights away: see ``_record_broken_pass``).
     ``flush_every``: steps between host transfers.  ``on_flush``: callbacks given each new Chunk.
 
     After recording: :attr:`notes` (what could not be measured, and what the loop was seen to do
@@ -147,6 +149,10 @@ class Monitor:
         self._frozen = {"frozen_params": int(sum(n for _, n in frozen)),
                         "params": int(sum(p.numel() for p in model.parameters())),
                         "frozen_modules": list(dict.fromkeys(name.split(".")[0] for name, _ in frozen))[:8]}
+        # each layer's weights against its fan-in as watch() found them (units.row_gain): an init far too large
+        with torch.no_grad():
+            self.weight_gain = [units.row_gain([p for p, o in zip(self._params, owner, strict=True) if o == j])
+                                for j in range(len(self.layer_names))]
         self._first_layer = next(m for _, m in model.named_modules() if any(True for _ in m.parameters(recurse=False)))
         # Features are along dim 1 for convolutions (N, C, ...), along the last dim otherwise (N, [T,] F).
         self._feature_dim = 1 if isinstance(self._first_layer, _CONV) else -1
@@ -238,6 +244,7 @@ class Monitor:
         """Flush what is pending and remove every hook."""
         if self._closed:
             return
+        self._record_broken_pass()
         self.flush()
         self._disarm()
         self._hooks.remove()
@@ -542,13 +549,17 @@ class Monitor:
         s = self.steps + 1
         if self._sampled(s):
             self._record(s, grad_norm)  # raises WatchError without gradients: then the step is not counted
+        elif self._armed:  # step 2's pass, watched for a crash only: it finished, nothing to keep
+            self._clear_capture()
+            self._snap_valid = False
+            self._pass_fresh = True
         self.steps = s
         if loss is not None:
             # kept as given (one op); shaped and moved to the host with the others at the next flush
             self._losses.append(loss.detach() if isinstance(loss, torch.Tensor) else float(loss))
             self._loss_steps.append(s)
             self._lrs.append(self._step_lr())
-        if self._sampled(s + 1):
+        if self._sampled(s + 1) or s + 1 == 2:
             self._arm()
         elif self._armed:
             self._disarm()
@@ -582,13 +593,29 @@ class Monitor:
         lr = self.optimizer.param_groups[0].get("lr", math.nan)
         return lr.detach().clone() if isinstance(lr, torch.Tensor) else float(lr)
 
-    def _record(self, s: int, grad_norm: torch.Tensor | float | None = None) -> None:
+    def _record_broken_pass(self) -> None:
+        """At close(): a sampled step whose forward pass ran but whose step() never came, because the loop died
+        (a loss that refuses a NaN input: BCE, a CUDA assert).  When that pass made non-finite activations or outputs
+        it is the run's last word: recorded as step ``steps + 1`` without gradients (the update that led to it, the
+        weights, the activations marked +inf where non-finite).  A pass with finite values (an evaluation after the
+        last step, in train mode) is not a step and is dropped."""
+        if not self._armed or self._cap_fresh is None or self._reduce is not None:
+            return  # (distributed: one rank's extra row would break the ranks' lockstep flush)
+        with torch.inference_mode():
+            bad = [i for i, o in enumerate(self._act_out) if o is not None and not bool(torch.isfinite(o).all())]
+            out_bad = self._out is not None and not bool(torch.isfinite(self._out).all())
+        if bad or out_bad:
+            self._record(self.steps + 1, broken=(bad, out_bad))
+
+    def _record(self, s: int, grad_norm: torch.Tensor | float | None = None,
+                broken: tuple[list[int], bool] | None = None) -> None:
         grads = [p.grad for p in self._params]
-        if all(g is None for g in grads):
+        if broken is None and all(g is None for g in grads):
             raise WatchError("step() found no gradients: call it after loss.backward() and before optimizer.zero_grad()")
         # A parameter without a gradient (frozen after watch(), unused) has no gradient, not a zero one;
-        # within a layer that has some gradient it counts as zeros.
-        has = tuple(g is not None and p.requires_grad for p, g in zip(self._params, grads, strict=False))
+        # within a layer that has some gradient it counts as zeros.  A broken pass (see _record_broken_pass)
+        # has no backward: no gradients at all.
+        has = tuple(g is not None and p.requires_grad and broken is None for p, g in zip(self._params, grads, strict=False))
         # Inference mode, not just no_grad: the statistics never enter a graph, and without version
         # counters and view tracking each of the ~150 small ops of a sampled step costs less
         # (measured: the record of the reference MLP's sampled step 6-7% cheaper).
@@ -648,7 +675,8 @@ class Monitor:
                 # overflowed scaled gradients: the scaler skips this step (so it calibrates its scale)
                 gnorm = torch.where(skip, math.nan, gnorm)
                 gmean = torch.where(skip, math.nan, gmean)
-            layers = torch.stack([gnorm + absent, gmean + absent, wnorm, update + absent], dim=1)
+            # (a broken pass has no gradients, but the update that led to it is measured)
+            layers = torch.stack([gnorm + absent, gmean + absent, wnorm, update + (absent if broken is None else 0.0)], dim=1)
             if isinstance(grad_norm, torch.Tensor):
                 pre = grad_norm.detach().reshape(()).float().to(self.device)
             elif grad_norm is not None:
@@ -664,6 +692,8 @@ class Monitor:
                               "watch(), or run without calling its modules? Activation statistics are unavailable; "
                               "gradient statistics are still recorded.", RuntimeWarning, stacklevel=3)
             acts, hists = self._act_stats()
+            if broken is not None:  # +inf marks what really was non-finite (NaN means "not measured")
+                acts[broken[0], ACT_STATS.index("mean")] = math.inf
             if self._inputs is not None:
                 x = self._inputs
                 x = x.movedim(self._feature_dim, -1).reshape(-1, x.shape[self._feature_dim]).float()  # (samples, features)
@@ -674,6 +704,8 @@ class Monitor:
             else:
                 inputs = torch.zeros((2, 0), device=self.device)
             out = self._out_stats()
+            if broken is not None and broken[1]:
+                out[OUT_STATS.index("logit_range")] = math.inf
         self._rows.append((s, layers, acts, inputs, hists, out, pre))
         self._skip_flags.append(skip)
         self._clear_capture()

@@ -130,3 +130,14 @@ def silent_fraction(values: Any) -> float:
     t = values.detach() if isinstance(values, torch.Tensor) else torch.from_numpy(np.asarray(values))
     t = t.reshape(1, -1)
     return float(silent_share(t.float() if not t.is_floating_point() else t)[0]) if t.numel() else float("nan")
+
+
+def row_gain(weights: list[torch.Tensor]) -> float:
+    """How much a layer amplifies its input's scale: the root-mean-square norm of the rows of its weight matrices
+    (each output's incoming weights; the largest over the layer's matrices, e.g. an LSTM's input and recurrent ones),
+    NaN for a layer without one.  A unit fed unit-variance inputs has a pre-activation of about this std: fan-in
+    inits give 0.58 (PyTorch's default), 1 (LeCun, orthogonal) or 1.41 (He), whatever the width; N(0, 1) weights
+    give sqrt(fan_in)."""
+    gains = [float(torch.linalg.vector_norm(w.detach().float()) / w.shape[0] ** 0.5)
+             for w in weights if w.dim() >= 2 and w.shape[0] > 0]
+    return max(gains) if gains else float("nan")

@@ -252,6 +252,7 @@ class _Records:
         summary = result.summary()
         summary["problems"] = sorted(result.diagnosis.problems)
         summary["row_spread"] = run.monitor.row_spread()
+        summary["weight_gain"] = [g if math.isfinite(g) else None for g in run.monitor.weight_gain]
         if "stopped" in result.extra:
             summary["stopped"] = result.extra["stopped"]
         self.writer.finish(summary, run.model, result.diagnosis.to_dict())
