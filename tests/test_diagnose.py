@@ -426,3 +426,44 @@ def test_large_weights_stay_silent_when_the_run_learns_or_was_trained_before_wat
     c.weight_gain = [8.0, math.nan, 0.6]
     back = Context.from_dict(json.loads(json.dumps(c.to_dict())))
     assert back.weight_gain[0] == 8.0 and math.isnan(back.weight_gain[1])
+
+
+def test_an_adaptive_optimizer_far_above_its_usual_rate_with_the_run_stuck_at_chance_is_lr_too_high():
+    h = history(flat(T=300), update=3e-3)
+    th = Thresholds()
+    for opt, lr, clips, expect in [("Adam", 0.06, None, True),  # 60x Adam's usual 1e-3
+                                   ("Adam", th.lr_far_above * 1e-3 * 0.9, None, False),  # just under the bar
+                                   ("SGD", 0.6, None, False),  # SGD's step scales with the gradient: other rules
+                                   ("Adam", 0.06, 1.0, False)]:  # a loop that clips bounds the step
+        d = diagnose(h, ctx(reference_loss=0.69, lr=lr, loop={"optimizer": opt, "clips": clips}))
+        f = next((f for f in d.findings if f.problem == "lr_too_high"), None)
+        assert (f is not None) == expect, (opt, lr, clips, d.problems)
+        if expect:
+            assert f.evidence["rate_far_above"] and "60x Adam's usual 0.001" in f.message and f.detected_at <= 100
+
+
+def test_a_rate_far_below_usual_that_crawls_above_slow_share_of_chance_is_lr_too_low():
+    crawl = flat(T=300, level=0.8 * 0.69)  # learned the easy part at once, then no progress
+    loop = {"optimizer": "Adam"}
+    d = diagnose(history(crawl, update=5e-5), ctx(reference_loss=0.69, lr=1e-5, loop=loop))  # 1/100 of Adam's usual
+    f = next(f for f in d.findings if f.problem == "lr_too_low")
+    assert f.evidence["rate_far_below"] and f.detected_at <= 110
+    # at the usual rate the same course is a converged run (not the rate), and below slow_share of chance it learned
+    assert "lr_too_low" not in diagnose(history(crawl, update=5e-5), ctx(reference_loss=0.69, lr=1e-3, loop=loop)).problems
+    low = flat(T=300, level=0.5 * 0.69)
+    assert "lr_too_low" not in diagnose(history(low, update=5e-5), ctx(reference_loss=0.69, lr=1e-5, loop=loop)).problems
+
+
+def test_identical_units_absorb_a_later_rise_of_the_loss():
+    rise = np.r_[learning(150), np.linspace(0.3, 3.0, 100)]  # the rise test_lr_too_high_rising_loss calls the rate's
+    c = ctx(reference_loss=0.69, symmetric=[("fc1", 32, 0.0)])
+    assert diagnose(history(rise), c).problems == {"symmetric_units"}
+    assert "lr_too_high" in diagnose(history(rise), ctx(reference_loss=0.69)).problems  # without them: the rate
+
+
+def test_a_spread_of_feature_scales_within_unit_scale_is_not_unscaled_inputs():
+    # pixels in [0, 1] whose border pixels are nearly always 0: stds from 0.003 to 0.45, nothing above unit scale
+    pixels = np.array([[0.001, 0.5, 0.3], [0.003, 0.45, 0.3]])[None]
+    assert "unscaled_inputs" not in diagnose(history(flat(), inputs=pixels), ctx(reference_loss=0.69)).problems
+    wide = pixels * np.array([1.0, 10.0, 1.0])  # the same spread reaching 4.5: a feature above unit scale
+    assert "unscaled_inputs" in diagnose(history(flat(), inputs=wide), ctx(reference_loss=0.69)).problems

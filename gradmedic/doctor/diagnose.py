@@ -1135,6 +1135,13 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
             at_chance = _at_chance(h, L, th, t, span)
             small_enough = small if not rate_low else (np.isfinite(umax) & (umax < th.lr_low_rate_stall) & alive)
             stuck = at_chance and float(np.nanmedian(np.where(small_enough[long_rows], 0.0, 1.0))) == 0.0
+            # ... or, with the rate itself far below, no progress for a window above slow_share of chance (a run that
+            # learned the easy part in its first steps and then crawls: two Transformers at 1/84 and 1/270 of Adam's and
+            # RMSprop's rate sat at 0.77-0.86 of chance, every layer moving < 1e-4 per step, and reached 0.66-0.75
+            # accuracy against 1.0 for the same runs at the usual rate)
+            crawling = (rate_low and bool(L.chance) and slow and now > th.slow_share * L.chance
+                        and float(np.nanmedian(np.where(small[rows], 0.0, 1.0))) == 0.0)
+            stuck = stuck or crawling
             if (starved or stuck) and _faded(h, t, th) is not None:
                 continue  # the gradients faded, not the steps: the loss saturates (detect_saturated_loss), not the rate
             if starved or stuck:
