@@ -467,3 +467,14 @@ def test_a_spread_of_feature_scales_within_unit_scale_is_not_unscaled_inputs():
     assert "unscaled_inputs" not in diagnose(history(flat(), inputs=pixels), ctx(reference_loss=0.69)).problems
     wide = pixels * np.array([1.0, 10.0, 1.0])  # the same spread reaching 4.5: a feature above unit scale
     assert "unscaled_inputs" in diagnose(history(flat(), inputs=wide), ctx(reference_loss=0.69)).problems
+
+
+def test_batch_of_one_noise_is_not_a_rise_from_a_low_first_step():
+    # a batch-1 MSE alternates between the easy and the hard samples from step 1 on (DLRM's bug report, ported):
+    # the first three steps may all be easy ones, but the level later is what the first window already showed
+    rng = np.random.default_rng(0)
+    loss = np.where(rng.random(400) < 0.5, 0.02, 0.7) + 0.01 * rng.random(400)
+    loss[:3] = 0.02
+    assert "lr_too_high" not in diagnose(history(loss), ctx(lr=0.01)).problems
+    loss[150:] *= 10  # a real rise later, above everything the first window showed
+    assert "lr_too_high" in diagnose(history(loss), ctx(lr=0.01)).problems

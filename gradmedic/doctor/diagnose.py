@@ -658,6 +658,11 @@ def _rising(L: _Loss, t: int, th: Thresholds) -> bool:
     best, _ = L.best_before(t - L.q)
     if not math.isfinite(best) or (math.isfinite(L.head) and L.head < best):
         best = L.head  # a jump within the first steps: compare with where the loss began
+        # ... a baseline of three steps, which per-sample noise can put low: a level the first window's own losses
+        # already reached is that noise, not a rise (DLRM's batch-1 MSE alternates 0.02/0.7 from step 1 on)
+        first = L.values_f[: L.q]
+        if len(first) >= 5 and math.isfinite(now) and now <= float(np.percentile(first, 90)):
+            return False
     if not (math.isfinite(now) and math.isfinite(best) and best >= 0):
         return False
     return now > th.lr_high_rise * max(best, 1e-12) and (now - best) > th.rise_undo * L.start
