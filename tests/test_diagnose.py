@@ -478,3 +478,35 @@ def test_batch_of_one_noise_is_not_a_rise_from_a_low_first_step():
     assert "lr_too_high" not in diagnose(history(loss), ctx(lr=0.01)).problems
     loss[150:] *= 10  # a real rise later, above everything the first window showed
     assert "lr_too_high" in diagnose(history(loss), ctx(lr=0.01)).problems
+
+
+def test_targets_far_from_the_outputs_scale_are_reported_even_while_the_loss_falls():
+    """A real regression loop (PyTorch default init, Adam): targets x100 make the first squared error ~1e4 against
+    outputs of scale ~0.3; the loss falls (to ~1e3 by step 100), so only target_extreme reports it, as a warning;
+    the standardized target is silent."""
+    import torch
+
+    def run(scale: float):
+        g = torch.Generator().manual_seed(0)
+        x = torch.randn(512, 8, generator=g)
+        y = (x[:, :1] + 0.5 * torch.sin(3 * x[:, 1:2])) * scale
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 1))
+        opt = torch.optim.Adam(model.parameters(), lr=3e-2)
+        mon = gradmedic.watch(model, opt, every=5)
+        for i in range(200):
+            b = slice((i % 8) * 64, (i % 8 + 1) * 64)
+            opt.zero_grad()
+            loss = nn.functional.mse_loss(model(x[b]), y[b])
+            loss.backward()
+            mon.step(loss)
+            opt.step()
+        mon.close()
+        return mon
+
+    raw = run(100.0)
+    h = raw.history
+    assert h.loss[0] >= Thresholds().target_extreme * (1 + h.output("logit_range")[0] ** 2) and h.loss[-1] < 0.6 * h.loss[0]
+    f = next(f for f in raw.diagnose().findings if f.problem == "unscaled_target")
+    assert f.severity == "warning" and "standardize" in f.remedies[0].change
+    assert run(1.0).diagnose().findings == []
