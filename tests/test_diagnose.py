@@ -510,3 +510,16 @@ def test_targets_far_from_the_outputs_scale_are_reported_even_while_the_loss_fal
     f = next(f for f in raw.diagnose().findings if f.problem == "unscaled_target")
     assert f.severity == "warning" and "standardize" in f.remedies[0].change
     assert run(1.0).diagnose().findings == []
+
+
+def test_an_extreme_depth_profile_is_a_warning_when_the_loss_stalls_partway():
+    t = np.arange(400)
+    partway = 0.69 * (1 - 0.55 * np.clip(t / 120, 0, 1)) + 0.002 * np.random.default_rng(0).standard_normal(400)
+    extreme = np.tile([1e-6, 1e-3, 0.1], (40, 1))  # the first layer gets 1e-5 of the last one's gradient
+    d = diagnose(history(partway, grad=extreme), ctx(reference_loss=0.69))
+    f = next(f for f in d.findings if f.problem == "vanishing_gradients")
+    assert f.severity == "warning" and f.evidence["ratio"] < Thresholds().vanishing_extreme
+    mild = np.tile([5e-3, 0.03, 0.1], (40, 1))  # 1/20: a plain deep net's ordinary profile
+    assert diagnose(history(partway, grad=mild), ctx(reference_loss=0.69)).findings == []
+    fitted = 0.69 * np.exp(-t / 60) + 0.01  # the same profile in a run that fits: silent
+    assert diagnose(history(fitted, grad=extreme), ctx(reference_loss=0.69)).findings == []

@@ -149,6 +149,14 @@ class Thresholds(BaseModel):
         "is held there by the rate. Tuning corpus (seeds 0-7, loops that do not clip): every run stuck at chance under "
         "Adam/AdamW/RMSprop/Adagrad at 20x or more was an lr_high run (68 broken or ambiguous, 0 healthy or other "
         "cause); healthy Adam runs went up to 14x."))
+    vanishing_extreme: float = Field(1e-3, gt=0, lt=1, description=(
+        "first layer's gradient norm over the last one's below which, sustained over a window, the depth profile is "
+        "reported (as a warning) even when the loss stalled below high_loss, above vanish_stall of chance: 100x below "
+        "vanishing_ratio. Healthy nets of the tuning corpus (seeds 0-7) stayed above it; deep sigmoid stacks sat at "
+        "1e-5-1e-4."))
+    vanish_stall: float = Field(0.2, gt=0, lt=1, description=(
+        "share of chance level above which a stall counts for vanishing_extreme: the network stopped far from fitting "
+        "(healthy runs of the tuning corpus ended below 0.1 of chance; the deep sigmoid stacks stalled at 0.44-0.55)."))
     init_gain: float = Field(3.0, gt=1, description=(
         "row norm of a layer's weights at watch() (measure.units.row_gain: the pre-activation std a unit gets from "
         "unit-scale inputs) from which the init is too large: fan-in inits give 0.58 (PyTorch's default), 1 (LeCun, "
@@ -611,7 +619,14 @@ def detect_depth_gradients(h: History, ctx: Context, th: Thresholds, L: _Loss) -
             # start at 0.018 and recover after a slow start, a deep sigmoid stack sits at 1e-6 (unambiguous)
             extreme = bool(np.nanmedian(np.where(np.isfinite(ratio[rows]), ratio[rows], np.nan)) < th.vanishing_ratio ** 2) \
                 if np.isfinite(ratio[rows]).any() else True
-            if L.stalled(t, th, early=extreme) and L.high(t, th.high_loss):
+            # ... or a stall lower down, when the profile is extreme: the network learned what its last layers alone can
+            # and stopped there (deep sigmoid stacks stalled at 0.44-0.55 of chance with their first layer getting
+            # < 1e-3 of the last one's gradient, ending at 0.60-0.73 accuracy where ReLU/He reached 0.93-0.98): a
+            # warning, graded by its effect (issue 8: an abnormal network is reported while the loss still moves)
+            partial = (extreme and L.chance is not None and t >= th.window and L.stalled(t, th)
+                       and L.level(t - L.q, t) > th.vanish_stall * L.chance
+                       and float(np.nanmedian(np.where(np.isfinite(ratio[rows]), ratio[rows], 0.0))) < th.vanishing_extreme)
+            if (L.stalled(t, th, early=extreme) and L.high(t, th.high_loss)) or partial:
                 since = _since(st, small, k)
                 r = float(np.median(ratio[rows]))
                 inner = [ctx.layer_names[j] for j in aff[:-1]
@@ -623,8 +638,10 @@ def detect_depth_gradients(h: History, ctx: Context, th: Thresholds, L: _Loss) -
                 msg = (f"{_n(ev['first_layer'])}'s gradient norm is {_g(r)} of {_n(ev['last_layer'])}'s since step {since} "
                        f"({_g(ev['first_grad_norm'])} vs {_g(ev['last_grad_norm'])}), and the loss has stalled at "
                        f"{_g(ev['loss'])}{_ref(L, ev['loss'])}")
-                out.append(Finding("vanishing_gradients", SEVERITY["vanishing_gradients"], inner or [ev["first_layer"]],
-                                   since, t, msg, ev, []))
+                # serious when the stall is (or becomes) one at a high loss: nothing learned
+                high = any(L.stalled(u, th, early=extreme) and L.high(u, th.high_loss) for u in st[k:].tolist())
+                out.append(Finding("vanishing_gradients", SEVERITY["vanishing_gradients"] if high else "warning",
+                                   inner or [ev["first_layer"]], since, t, msg, ev, []))
                 break
         # Exploding through depth: early layers get >= 100x the last layer's gradient while training suffers.
         big = np.isfinite(ratio) & (ratio > th.exploding_ratio)
