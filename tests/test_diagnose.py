@@ -452,6 +452,11 @@ def test_a_rate_far_below_usual_that_crawls_above_slow_share_of_chance_is_lr_too
     assert "lr_too_low" not in diagnose(history(crawl, update=5e-5), ctx(reference_loss=0.69, lr=1e-3, loop=loop)).problems
     low = flat(T=300, level=0.5 * 0.69)
     assert "lr_too_low" not in diagnose(history(low, update=5e-5), ctx(reference_loss=0.69, lr=1e-5, loop=loop)).problems
+    # a squared error (no chance level): its first loss is the yardstick; SGD at 1/1000 of its usual 0.01
+    still = flat(T=300, level=1.0, noise=0.01)
+    sgd = {"optimizer": "SGD"}
+    assert "lr_too_low" in diagnose(history(still, update=5e-5), ctx(lr=1e-5, loop=sgd)).problems
+    assert "lr_too_low" not in diagnose(history(still, update=5e-5), ctx(lr=1e-2, loop=sgd)).problems
 
 
 def test_identical_units_absorb_a_later_rise_of_the_loss():

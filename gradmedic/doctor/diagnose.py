@@ -1169,7 +1169,8 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
             # learned the easy part in its first steps and then crawls: two Transformers at 1/84 and 1/270 of Adam's and
             # RMSprop's rate sat at 0.77-0.86 of chance, every layer moving < 1e-4 per step, and reached 0.66-0.75
             # accuracy against 1.0 for the same runs at the usual rate)
-            crawling = (rate_low and bool(L.chance) and slow and now > th.slow_share * L.chance
+            # (no chance level - a squared error - : its first loss is the yardstick, as elsewhere)
+            crawling = (rate_low and bool(L.chance or L.reference) and slow and now > th.slow_share * (L.chance or L.reference)
                         and float(np.nanmedian(np.where(small[rows], 0.0, 1.0))) == 0.0)
             stuck = stuck or crawling
             if (starved or stuck) and _faded(h, t, th) is not None:
