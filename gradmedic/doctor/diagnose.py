@@ -959,7 +959,11 @@ def detect_unscaled_target(h: History, ctx: Context, th: Thresholds, L: _Loss) -
     hit = next((t for t in pts if (L.stalled(t, th, early=True) and L.high(t, th.high_loss)) or _slow(L, t, th)
                 or _rising(L, t, th)), None)
     died = bool(last) and not np.all(np.isfinite(h.loss))
-    extreme = L.head >= th.target_extreme * (1.0 + scale ** 2) and bool(pts)  # (judged once min_steps have passed)
+    # (judged once min_steps have passed, and silent for a run that fits its large targets anyway: below 1% of its first
+    # loss by now, as a standardized target's fit would be; the tuning corpus's unscaled-target runs ended at 1-26%)
+    end = int(L.steps_f[-1]) if len(L.steps_f) else 0
+    extreme = (L.head >= th.target_extreme * (1.0 + scale ** 2) and bool(pts)
+               and L.level(end - L.q, end) > 0.01 * L.head)
     if hit is None and not died and not extreme:
         return []
     t = hit if hit is not None else (last if died else pts[0])
