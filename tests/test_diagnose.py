@@ -528,3 +528,13 @@ def test_an_extreme_depth_profile_is_a_warning_when_the_loss_stalls_partway():
     assert diagnose(history(partway, grad=mild), ctx(reference_loss=0.69)).findings == []
     fitted = 0.69 * np.exp(-t / 60) + 0.01  # the same profile in a run that fits: silent
     assert diagnose(history(fitted, grad=extreme), ctx(reference_loss=0.69)).findings == []
+
+
+def test_a_window_at_chance_under_a_rate_30x_below_usual_is_lr_too_low_whatever_the_updates():
+    # SGD with momentum at 1/60 of its usual 0.01 moves a Transformer's layers ~1.5e-3 per step (large gradients)
+    sgd = {"optimizer": "SGD"}
+    d = diagnose(history(flat(T=300), update=1.5e-3), ctx(reference_loss=0.69, lr=0.01 / 60, loop=sgd))
+    assert "lr_too_low" in d.problems
+    # 1/5 of usual: the updates of a healthy size say the rate is not what holds it back
+    assert "lr_too_low" not in diagnose(history(flat(T=300), update=1.5e-3), ctx(reference_loss=0.69, lr=0.002,
+                                                                                 loop=sgd)).problems

@@ -1168,6 +1168,11 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
             # burst does not hide a rate that starves the rest of the run)
             at_chance = _at_chance(h, L, th, t, span)
             small_enough = small if not rate_low else (np.isfinite(umax) & (umax < th.lr_low_rate_stall) & alive)
+            if rate_low and usual and lr_now * th.lr_far_below * 3 <= usual:
+                # 30x or more below: a window at chance is enough, whatever the updates (SGD with momentum at 1/60 of
+                # its usual rate moved a Transformer's layers 1e-3 per step and left it at chance; in seeds 0-8 every
+                # run a window at chance under a rate 10x or more below usual was an lr_low run)
+                small_enough = np.isfinite(umax) & alive
             stuck = at_chance and float(np.nanmedian(np.where(small_enough[long_rows], 0.0, 1.0))) == 0.0
             # ... or, with the rate itself far below, no progress for a window above slow_share of chance (a run that
             # learned the easy part in its first steps and then crawls: two Transformers at 1/84 and 1/270 of Adam's and
