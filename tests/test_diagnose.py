@@ -538,3 +538,16 @@ def test_a_window_at_chance_under_a_rate_30x_below_usual_is_lr_too_low_whatever_
     # 1/5 of usual: the updates of a healthy size say the rate is not what holds it back
     assert "lr_too_low" not in diagnose(history(flat(T=300), update=1.5e-3), ctx(reference_loss=0.69, lr=0.002,
                                                                                  loop=sgd)).problems
+
+
+def test_a_sigmoid_net_is_allowed_four_times_the_weights():
+    """Glorot & Bengio scale a sigmoid net's init by 4 (its slope is at most 1/4): an 8x32 sigmoid stack with N(0, 1)
+    weights (gain ~5.7) learns, and with a fan-in init it never leaves chance, so 5.7 is no init too large there."""
+    h = history(_stuck_then(0.6), act_kinds=["saturating"])
+
+    def found(gain, act_type):
+        c = Context(LAYERS, ["Linear"] * 3, ["act1"], ["saturating"], act_types=[act_type], reference_loss=0.69,
+                    weight_gain=[gain, 1.0, 0.6])
+        return any(f.evidence.get("init_too_large") for f in diagnose(h, c).findings)
+
+    assert found(5.7, "Tanh") and not found(5.7, "Sigmoid") and found(13.0, "Sigmoid")

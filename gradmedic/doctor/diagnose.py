@@ -1008,8 +1008,12 @@ def detect_large_init(h: History, ctx: Context, th: Thresholds, L: _Loss) -> lis
     gains = ctx.weight_gain
     if not gains or not L.chance or not math.isfinite(L.head) or L.head < th.high_loss * L.chance:
         return []
+    # A sigmoid's slope is at most 1/4 (tanh's 1): a sigmoid net needs 4x the weights for the same signal, which is why
+    # Glorot & Bengio scale its init by 4 (an 8x32 sigmoid stack with N(0, 1) weights, gain 5.7, learns; with Glorot or
+    # PyTorch's default it never leaves chance - scenario mlp_sigmoid_8x32_normal1)
+    bar = th.init_gain * (4.0 if "Sigmoid" in ctx.act_types else 1.0)
     big = [j for j, g in enumerate(gains) if j < len(ctx.layer_types) and ctx.layer_types[j] in AFFINE_TYPES
-           and math.isfinite(g) and g >= th.init_gain]
+           and math.isfinite(g) and g >= bar]
     pts = [t for t in _eval_points(h, th).tolist() if t >= th.window]
     if not big or not pts:
         return []
