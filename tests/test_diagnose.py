@@ -551,3 +551,14 @@ def test_a_sigmoid_net_is_allowed_four_times_the_weights():
         return any(f.evidence.get("init_too_large") for f in diagnose(h, c).findings)
 
     assert found(5.7, "Tanh") and not found(5.7, "Sigmoid") and found(13.0, "Sigmoid")
+
+
+def test_a_recurrent_layer_is_too_large_from_twice_the_edge_of_chaos():
+    h = history(_stuck_then(1.0))
+
+    def found(gain, first_type):
+        c = Context(LAYERS, [first_type, "Linear", "Linear"], [], [], reference_loss=0.69, weight_gain=[gain, 1.0, 0.6])
+        return any(f.evidence.get("init_too_large") for f in diagnose(h, c).findings)
+
+    # 2.4: an LSTM's recurrent weights with spectral radius ~2.4 saturate its state; a Linear layer at 2.4 is only 1.7x He
+    assert found(2.4, "LSTM") and found(2.4, "GRU") and not found(2.4, "Linear") and not found(1.67, "RNN")

@@ -164,6 +164,12 @@ class Thresholds(BaseModel):
         "flat tails for a third of its inputs and a ReLU stack doubles its signal per layer. N(0, 1) weights give "
         "sqrt(fan_in). Tuning corpus (seeds 0-7): 16 init_large runs the doctor missed had gains 2.4-14; of 1,909 healthy "
         "runs none had a layer above 1.6 except CNN heads drawn N(0, 0.05) (2.2-4.6), which learn fast (see init_slow)."))
+    init_gain_recurrent: float = Field(2.0, gt=1, description=(
+        "init_gain for a recurrent layer (RNN/LSTM/GRU), whose weights act again at every time step: a random matrix's "
+        "spectral radius is about its row gain (the circular law), and above 1 the state grows step over step until "
+        "tanh/sigmoid saturate (Pascanu et al. 2013); orthogonal inits sit at 1 (1.67 with tanh's gain), PyTorch's "
+        "default at 0.58, so 2 is past the edge. Tuning corpus: healthy recurrent layers were all at 0.61; four "
+        "init_large LSTM/GRU/RNN runs at 2.3-2.4 sat at chance or stalled."))
     init_slow: float = Field(0.3, gt=0, lt=1, description=(
         "a run with an init_gain layer that started at chance or above is reported when, a window in, its loss is "
         "still above this share of chance: the init is then what holds it back. Tuning corpus: the missed init_large "
@@ -998,7 +1004,8 @@ def _initial_outputs_large(h: History, th: Thresholds, L: _Loss) -> list[Finding
                     {"initial_loss": L.head, "output_scale": r, "loss_later": later, "regression": True}, [])]
 
 
-_GATED = {"RNN", "LSTM", "GRU", "MultiheadAttention"}  # layers whose outputs pass sigmoid/tanh gates or a softmax
+_RECURRENT = {"RNN", "LSTM", "GRU"}
+_GATED = _RECURRENT | {"MultiheadAttention"}  # layers whose outputs pass sigmoid/tanh gates or a softmax
 
 
 def detect_large_init(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
@@ -1013,7 +1020,7 @@ def detect_large_init(h: History, ctx: Context, th: Thresholds, L: _Loss) -> lis
     # PyTorch's default it never leaves chance - scenario mlp_sigmoid_8x32_normal1)
     bar = th.init_gain * (4.0 if "Sigmoid" in ctx.act_types else 1.0)
     big = [j for j, g in enumerate(gains) if j < len(ctx.layer_types) and ctx.layer_types[j] in AFFINE_TYPES
-           and math.isfinite(g) and g >= bar]
+           and math.isfinite(g) and g >= (th.init_gain_recurrent if ctx.layer_types[j] in _RECURRENT else bar)]
     pts = [t for t in _eval_points(h, th).tolist() if t >= th.window]
     if not big or not pts:
         return []
