@@ -563,3 +563,20 @@ def test_a_recurrent_layer_is_too_large_from_twice_the_edge_of_chaos():
 
     # 2.4: an LSTM's recurrent weights with spectral radius ~2.4 saturate its state; a Linear layer at 2.4 is only 1.7x He
     assert found(2.4, "LSTM") and found(2.4, "GRU") and not found(2.4, "Linear") and not found(1.67, "RNN")
+
+
+def test_weights_far_below_their_fan_in_scale_are_vanishing_gradients_when_the_run_is_slow():
+    h = history(_stuck_then(0.8))
+
+    def small(gains):
+        c = Context(LAYERS, ["Linear"] * 3, [], [], reference_loss=0.69, weight_gain=gains)
+        return next((f for f in diagnose(h, c).findings if f.evidence.get("init_too_small")), None)
+
+    f = small([0.004, 0.004, 0.004])  # N(0, 5e-4) at width 64
+    assert f.problem == "vanishing_gradients" and "reset_parameters" in f.remedies[0].snippet
+    assert small([0.11, 0.11, 0.11]) is None  # GPT-2's std 0.02 at width 32
+    assert small([0.58, 0.58, 0.0]) is None  # a zero-initialized head is a choice: the median counts
+    assert small([0.0, 0.0, 0.0]) is None  # all zeros: symmetric_units' finding
+    fast = history(_stuck_then(0.1))
+    c = Context(LAYERS, ["Linear"] * 3, [], [], reference_loss=0.69, weight_gain=[0.004] * 3)
+    assert diagnose(fast, c).findings == []  # small weights behind a norm layer that learns: silent

@@ -417,10 +417,12 @@ def for_problem(problem: str, evidence: dict[str, Any], spec: Spec | None = None
         raise ValueError(f"unknown problem {problem!r}")
     out = PRESCRIPTIONS[problem](_Rx(evidence, spec, lr, dict(loop or {})))
     layer = evidence.get("layer")
-    if evidence.get("init_too_large") and spec is None and layer:
-        # a user's own model whose weights were drawn too large (diagnose.detect_large_init): put back the layer's
-        # own fan-in default; the init rules above need the model's activation, this works for any layer (an LSTM too)
-        out.insert(0, Remedy(f"re-initialize {layer} with PyTorch's fan-in default (weights U(+-1/sqrt(fan_in)))",
-                             "seed 002 §7.5; LeCun et al. 1998", {},
-                             f"model.get_submodule({layer!r}).reset_parameters()  # for each layer drawn too large"))
+    scale = "large" if evidence.get("init_too_large") else "small" if evidence.get("init_too_small") else None
+    if scale and spec is None and layer:
+        # a user's own model whose weights were drawn too large or too small (diagnose.detect_large_init/small_init):
+        # put back each layer's own fan-in default; the init rules above need the model's activation, this works for
+        # any layer (an LSTM too)
+        out.insert(0, Remedy(f"re-initialize {layer} (and each layer drawn too {scale}) with PyTorch's fan-in default "
+                             "(weights U(+-1/sqrt(fan_in)))", "seed 002 §7.5; LeCun et al. 1998", {},
+                             f"model.get_submodule({layer!r}).reset_parameters()  # for each layer drawn too {scale}"))
     return out
