@@ -580,3 +580,15 @@ def test_weights_far_below_their_fan_in_scale_are_vanishing_gradients_when_the_r
     fast = history(_stuck_then(0.1))
     c = Context(LAYERS, ["Linear"] * 3, [], [], reference_loss=0.69, weight_gain=[0.004] * 3)
     assert diagnose(fast, c).findings == []  # small weights behind a norm layer that learns: silent
+
+
+def test_a_mostly_frozen_untrained_model_that_crawls_is_no_gradient_but_a_fine_tune_is_not():
+    t = np.arange(300)
+    frozen = {"frozen_params": 18336, "params": 18400, "frozen_modules": ["tok", "blocks", "lm_head"]}
+    crawl = 4.28 - 0.6 * np.clip(t / 200, 0, 1)  # only the final LayerNorm trains: 4.3 -> 3.7 nats, chance 4.28
+    d = diagnose(history(crawl), ctx(reference_loss=4.28, loop=frozen))
+    assert "no_gradient" in d.problems
+    fine_tune = 2.5 - 0.5 * np.clip(t / 200, 0, 1)  # LoRA on a trained model: starts far below chance
+    assert "no_gradient" not in diagnose(history(fine_tune), ctx(reference_loss=4.28, loop=frozen)).problems
+    probe = 4.28 * np.exp(-t / 60) + 0.3  # a probe that learns
+    assert "no_gradient" not in diagnose(history(probe), ctx(reference_loss=4.28, loop=frozen)).problems

@@ -926,8 +926,12 @@ def detect_disconnected(h: History, ctx: Context, th: Thresholds, L: _Loss) -> l
     frozen = _mostly_frozen(ctx, th)
     if frozen and live.sum() >= 3:
         t = int(st[live][-1])
-        if t >= th.window and L.high(t, th.high_loss):  # a window on, still within 10% of where it started
-            now = L.level(t - L.q, t)
+        now = L.level(t - L.q, t)
+        # a window on, still within 10% of where it started; or, for a model that started untrained (at chance: not a
+        # fine-tune, which starts far below it), still above slow_share of chance (a GPT with only its final
+        # LayerNorm trainable, 0.35% of it, crawled from 4.3 to 3.7 nats at a chance level of 4.3)
+        untrained = bool(L.chance) and math.isfinite(L.head) and L.head >= th.high_loss * L.chance
+        if t >= th.window and (L.high(t, th.high_loss) or (untrained and now > th.slow_share * L.chance)):
             n, total, mods = ctx.loop["frozen_params"], ctx.loop["params"], ctx.loop.get("frozen_modules") or []
             msg = (f"{n / total:.1%} of the model's parameters are frozen (requires_grad=False"
                    f"{': ' + ', '.join(mods[:4]) if mods else ''}); only {', '.join(map(_n, ctx.layer_names[:4]))} "
