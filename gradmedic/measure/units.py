@@ -1,5 +1,5 @@
 """Activation units: which modules' outputs gradmedic understands, and the one definition of a silent,
-a dead and a saturated unit.  The monitor, the distributed reducer, the experiments' probes and the
+a dead and a saturated unit, and of a layer's row gain (how much it amplifies its input's scale).  The monitor, the distributed reducer, the experiments' probes and the
 pictures all count with these functions (pure tensor functions: tested against plain comparisons in
 tests/test_monitor.py).
 
