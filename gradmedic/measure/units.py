@@ -1,7 +1,7 @@
 """Activation units: which modules' outputs gradmedic understands, and the one definition of a silent,
-a dead and a saturated unit, and of a layer's row gain (how much it amplifies its input's scale).  The monitor, the distributed reducer, the experiments' probes and the
-pictures all count with these functions (pure tensor functions: tested against plain comparisons in
-tests/test_monitor.py).
+a dead and a saturated unit, and of a layer's row gain (how much it amplifies its input's scale).  The
+monitor, the distributed reducer, the experiments' probes and the pictures all count with these functions
+(pure tensor functions: tested against plain comparisons in tests/test_monitor.py).
 
 - kind: ``"relu"`` for the ReLU family (an output <= 0 passes no signal: exactly 0 for ReLU),
   ``"saturating"`` for sigmoid, tanh and hardtanh, ``"other"`` for what is measured by mean and std only.
