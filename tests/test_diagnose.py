@@ -592,3 +592,13 @@ def test_a_mostly_frozen_untrained_model_that_crawls_is_no_gradient_but_a_fine_t
     assert "no_gradient" not in diagnose(history(fine_tune), ctx(reference_loss=4.28, loop=frozen)).problems
     probe = 4.28 * np.exp(-t / 60) + 0.3  # a probe that learns
     assert "no_gradient" not in diagnose(history(probe), ctx(reference_loss=4.28, loop=frozen)).problems
+
+
+def test_an_adaptive_optimizer_100x_above_usual_that_bounces_without_progress_is_lr_too_high():
+    rng = np.random.default_rng(0)
+    t = np.arange(300)
+    bounce = 0.69 * (1 - 0.5 * np.clip(t / 80, 0, 1)) + 0.04 * rng.standard_normal(300)  # settles at half of chance
+    adam = {"optimizer": "Adam"}
+    d = diagnose(history(bounce), ctx(reference_loss=0.69, lr=0.131, loop=adam))  # 131x Adam's usual 1e-3
+    assert "lr_too_high" in d.problems
+    assert "lr_too_high" not in diagnose(history(bounce), ctx(reference_loss=0.69, lr=0.03, loop=adam)).problems  # 30x

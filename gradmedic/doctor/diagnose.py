@@ -1173,7 +1173,14 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
             if t < th.min_steps:
                 continue
             lr = _lr_at(h, ctx, t)
-            if lr and lr >= th.lr_far_above * usual and L.stalled(t, th, early=True) and L.high(t, th.high_loss):
+            if not lr or lr < th.lr_far_above * usual:
+                continue
+            stuck = L.stalled(t, th, early=True) and L.high(t, th.high_loss)
+            # ... and at 100x or more, a window without progress anywhere above 0.3 of chance: a GRU under Adam at 131x
+            # its usual rate bounced between 0.47 and 0.67 of chance (0.83 accuracy against 0.98 at the usual rate)
+            bouncing = (lr >= 5 * th.lr_far_above * usual and t >= th.window and L.stalled(t, th)
+                        and L.level(t - L.q, t) > th.init_slow * L.chance)
+            if stuck or bouncing:
                 now = L.level(t - L.q, t)
                 msg = (f"the loss makes no progress at {_g(now)}{_ref(L, now)} under a rate of {lr:g}, "
                        f"{lr / usual:.0f}x {_optimizer_name(ctx)}'s usual {usual:g}")
