@@ -430,7 +430,8 @@ def test_large_weights_stay_silent_when_the_run_learns_or_was_trained_before_wat
 
 
 def test_an_adaptive_optimizer_far_above_its_usual_rate_with_the_run_stuck_at_chance_is_lr_too_high():
-    h = history(flat(T=300), update=3e-3)
+    # (gradient norms that vary, as unclipped ones do: a constant total norm reads as a loop that clips)
+    h = history(flat(T=300), update=3e-3, grad=np.random.default_rng(1).uniform(0.5, 2.0, (30, 3)))
     th = Thresholds()
     for opt, lr, clips, expect in [("Adam", 0.06, None, True),  # 60x Adam's usual 1e-3
                                    ("Adam", th.lr_far_above * 1e-3 * 0.9, None, False),  # just under the bar
@@ -599,6 +600,9 @@ def test_an_adaptive_optimizer_100x_above_usual_that_bounces_without_progress_is
     t = np.arange(300)
     bounce = 0.69 * (1 - 0.5 * np.clip(t / 80, 0, 1)) + 0.04 * rng.standard_normal(300)  # settles at half of chance
     adam = {"optimizer": "Adam"}
-    d = diagnose(history(bounce), ctx(reference_loss=0.69, lr=0.131, loop=adam))  # 131x Adam's usual 1e-3
+    grad = rng.uniform(0.5, 2.0, (30, 3))  # varying, as unclipped norms do
+    d = diagnose(history(bounce, grad=grad), ctx(reference_loss=0.69, lr=0.131, loop=adam))  # 131x Adam's usual 1e-3
     assert "lr_too_high" in d.problems
-    assert "lr_too_high" not in diagnose(history(bounce), ctx(reference_loss=0.69, lr=0.03, loop=adam)).problems  # 30x
+    assert "lr_too_high" not in diagnose(history(bounce, grad=grad), ctx(reference_loss=0.69, lr=0.03, loop=adam)).problems
+    clipped = diagnose(history(bounce), ctx(reference_loss=0.69, lr=0.131, loop=adam))  # one total norm: a loop that clips
+    assert "lr_too_high" not in clipped.problems

@@ -529,3 +529,26 @@ def test_a_zero_initialized_lstm_has_symmetric_units():
             d = mon.diagnose()
         sym = [f for f in d.findings if f.problem == "symmetric_units"]
         assert bool(sym) == zero and (not zero or "rnn" in sym[0].layers), [f.message for f in d.findings]
+
+
+def test_a_loop_that_clips_without_telling_is_seen_clipping_from_its_repeated_norm():
+    """clip_grad_norm_ before step() but no grad_norm=: every clipped step leaves the total norm at max_norm (to ~1e-6),
+    which unclipped gradients never repeat; so the monitor sees the clip, and the remedies do not advise it again."""
+    x, y = data(target=3.0)
+    for max_norm in (0.5, None):
+        model = mlp()
+        opt = torch.optim.SGD(model.parameters(), lr=0.01)
+        with watch(model, opt, every=2) as mon:
+            for _ in range(15):
+                opt.zero_grad()
+                loss = ((model(x) - y) ** 2).mean()
+                loss.backward()
+                if max_norm:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+                mon.step(loss)
+                opt.step()
+        assert np.isnan(mon.history.pre_clip_norm).all()
+        if max_norm:
+            assert mon.loop_facts["clips"] == pytest.approx(0.5, rel=1e-4)
+        else:
+            assert mon.loop_facts["clips"] is None

@@ -167,6 +167,26 @@ class History:
         """(S, A, bins) activation histogram counts per recorded step, or None (a run recorded without them)."""
         return self._merged().hists
 
+    def clip_seen(self) -> float | None:
+        """About the ``max_norm`` the loop clips the total gradient norm to, or None when no clipping was seen.
+
+        Told (``step(loss, grad_norm=...)`` on sampled steps): the median recorded norm where it is below the
+        pre-clip one.  Not told: ``clip_grad_norm_`` leaves the total norm at max_norm (to ~1e-6) on every step it
+        clips, while unclipped gradients never repeat their norm, so a total norm that sits at one value (within
+        0.1%) on half the sampled steps or more (at least 5 with a gradient) is the loop's clip."""
+        pre = self.pre_clip_norm
+        g = self.layer("grad_norm")
+        fin = np.isfinite(g)
+        post = np.sqrt((np.where(fin, g, 0.0) ** 2).sum(axis=1))  # total norm over the layers measured
+        if len(pre) and np.isfinite(pre).any():
+            clipped = np.isfinite(pre) & (pre > 0) & fin.any(axis=1) & (post < pre * (1 - 1e-3))
+            return float(np.median(post[clipped])) if clipped.any() else None
+        live = post[fin.any(axis=1) & (post > 0) & np.isfinite(post)]
+        if len(live) < 5:
+            return None
+        med = float(np.median(live))
+        return med if float(np.mean(np.abs(live - med) <= 1e-3 * med)) >= 0.5 else None
+
     def lr_at(self, step: int) -> float | None:
         """The learning rate recorded at ``step`` (the last loss step at or before it); None if unknown."""
         steps, lr = self.loss_steps, self.lr

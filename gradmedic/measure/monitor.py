@@ -287,20 +287,13 @@ class Monitor:
         return self._skipped + (int(torch.stack(self._skip_flags).sum()) if self._skip_flags else 0)
 
     def _clip_seen(self) -> float | None:
-        pre = self.history.pre_clip_norm
-        if not len(pre) or not np.isfinite(pre).any():
-            return None
-        g = self.history.layer("grad_norm")
-        fin = np.isfinite(g)
-        post = np.sqrt((np.where(fin, g, 0.0) ** 2).sum(axis=1))  # total norm over the layers measured
-        clipped = np.isfinite(pre) & (pre > 0) & fin.any(axis=1) & (post < pre * (1 - 1e-3))
-        return float(np.median(post[clipped])) if clipped.any() else None
+        return self.history.clip_seen()
 
     @property
     def clip_norm_seen(self) -> float | None:
-        """About the ``max_norm`` the loop clips the total gradient norm to, or None: on sampled steps
-        where ``step(loss, grad_norm=...)`` was given a pre-clip norm larger than the norm measured
-        (after clipping), the median measured norm.  None when no clipping was seen."""
+        """About the ``max_norm`` the loop clips the total gradient norm to, or None when no clipping was seen
+        (``History.clip_seen``: from the pre-clip norms ``step(loss, grad_norm=...)`` was given, else from a total
+        norm that sits at one value)."""
         if not self._closed and self._reduce is None:  # distributed: only step() and close() flush (collectively)
             self.flush()
         return self._clip_seen()
