@@ -326,6 +326,20 @@ def test_plateau_remedies_at_chance_and_on_a_raw_regression_target():
     assert all("standardize_target" not in r.spec_change for r in for_problem("plateau", {"loss": 5.0}, done, 0.01))
 
 
+def _watched_regression(model, opt, x, y, steps=200):
+    """A plain MSE loop over batches of 64, watched every 5 steps; the closed monitor."""
+    mon = gradmedic.watch(model, opt, every=5)
+    for i in range(steps):
+        b = slice((i % 8) * 64, (i % 8 + 1) * 64)
+        opt.zero_grad()
+        loss = nn.functional.mse_loss(model(x[b]), y[b])
+        loss.backward()
+        mon.step(loss)
+        opt.step()
+    mon.close()
+    return mon
+
+
 def test_regression_outputs_several_times_unit_scale_at_init_are_initial_loss_high():
     """A squared error with no chance level: first outputs ~4-5x unit scale that alone make the first loss, still
     above 1% of it a window later, are weights too large for their fan-in (initial_output); the fan-in init is silent."""
@@ -342,17 +356,7 @@ def test_regression_outputs_several_times_unit_scale_at_init_are_initial_loss_hi
                 if isinstance(m, nn.Linear):
                     nn.init.normal_(m.weight, 0.0, std)
                     nn.init.normal_(m.bias, 0.0, std)
-        opt = torch.optim.RMSprop(model.parameters(), lr=8e-4)
-        mon = gradmedic.watch(model, opt, every=5)
-        for i in range(200):
-            b = slice((i % 8) * 64, (i % 8 + 1) * 64)
-            opt.zero_grad()
-            loss = nn.functional.mse_loss(model(x[b]), y[b])
-            loss.backward()
-            mon.step(loss)
-            opt.step()
-        mon.close()
-        return mon
+        return _watched_regression(model, torch.optim.RMSprop(model.parameters(), lr=8e-4), x, y)
 
     big = run(1.5)
     assert 4 <= big.history.output("logit_range")[0] < 30  # below the old threshold of 30
@@ -499,17 +503,7 @@ def test_targets_far_from_the_outputs_scale_are_reported_even_while_the_loss_fal
         y = (x[:, :1] + 0.5 * torch.sin(3 * x[:, 1:2])) * scale
         torch.manual_seed(0)
         model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 1))
-        opt = torch.optim.Adam(model.parameters(), lr=3e-2)
-        mon = gradmedic.watch(model, opt, every=5)
-        for i in range(200):
-            b = slice((i % 8) * 64, (i % 8 + 1) * 64)
-            opt.zero_grad()
-            loss = nn.functional.mse_loss(model(x[b]), y[b])
-            loss.backward()
-            mon.step(loss)
-            opt.step()
-        mon.close()
-        return mon
+        return _watched_regression(model, torch.optim.Adam(model.parameters(), lr=3e-2), x, y)
 
     raw = run(100.0)
     h = raw.history

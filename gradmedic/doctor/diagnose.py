@@ -1016,25 +1016,40 @@ _RECURRENT = {"RNN", "LSTM", "GRU"}
 _GATED = _RECURRENT | {"MultiheadAttention"}  # layers whose outputs pass sigmoid/tanh gates or a softmax
 
 
+def _weight_gains(ctx: Context) -> list[tuple[int, float]]:
+    """(layer index, row gain at watch()) of the layers whose weights map one layer to the next."""
+    return [(j, g) for j, g in enumerate(ctx.weight_gain)
+            if j < len(ctx.layer_types) and ctx.layer_types[j] in AFFINE_TYPES and math.isfinite(g)]
+
+
+def _slow_from_chance(h: History, th: Thresholds, L: _Loss) -> tuple[int, float] | None:
+    """(step, loss) a window in, for a run that started untrained (at chance or above: not a fine-tune) and is still
+    above init_slow of chance there; None otherwise.  What an init's scale is judged by."""
+    if not L.chance or not math.isfinite(L.head) or L.head < th.high_loss * L.chance:
+        return None
+    pts = [t for t in _eval_points(h, th).tolist() if t >= th.window]
+    if not pts:
+        return None
+    t = pts[0]
+    now = L.level(t - L.q, t)
+    return (t, now) if math.isfinite(now) and now > th.init_slow * L.chance else None
+
+
 def detect_large_init(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
     """Weights far larger than their fan-in asks (Context.weight_gain, measured at watch()) in a run that started
     untrained and a window later is still far from trained (seed 002 §7.5).  A model whose first loss is already
     well below chance was trained before watch() (a fine-tune): its weights are not an initialization."""
     gains = ctx.weight_gain
-    if not gains or not L.chance or not math.isfinite(L.head) or L.head < th.high_loss * L.chance:
+    slow = _slow_from_chance(h, th, L)
+    if not gains or slow is None:
         return []
+    t, now = slow
     # A sigmoid's slope is at most 1/4 (tanh's 1): a sigmoid net needs 4x the weights for the same signal, which is why
     # Glorot & Bengio scale its init by 4 (an 8x32 sigmoid stack with N(0, 1) weights, gain 5.7, learns; with Glorot or
     # PyTorch's default it never leaves chance - scenario mlp_sigmoid_8x32_normal1)
     bar = th.init_gain * (4.0 if "Sigmoid" in ctx.act_types else 1.0)
-    big = [j for j, g in enumerate(gains) if j < len(ctx.layer_types) and ctx.layer_types[j] in AFFINE_TYPES
-           and math.isfinite(g) and g >= (th.init_gain_recurrent if ctx.layer_types[j] in _RECURRENT else bar)]
-    pts = [t for t in _eval_points(h, th).tolist() if t >= th.window]
-    if not big or not pts:
-        return []
-    t = pts[0]
-    now = L.level(t - L.q, t)
-    if not (math.isfinite(now) and now > th.init_slow * L.chance):
+    big = [j for j, g in _weight_gains(ctx) if g >= (th.init_gain_recurrent if ctx.layer_types[j] in _RECURRENT else bar)]
+    if not big:
         return []
     j0 = max(big, key=lambda j: gains[j])
     names = [ctx.layer_names[j] for j in big]
@@ -1062,20 +1077,15 @@ def detect_small_init(h: History, ctx: Context, th: Thresholds, L: _Loss) -> lis
     """The weight layers' median row gain at watch() far below any fan-in init, in a run that started at chance and
     a window later is still far from trained: each layer shrinks the signal, and the gradient coming back, by that
     factor (seed 002 §7.5).  The median, not the least: a zero-initialized head or residual projection is a choice."""
-    gains = [g for j, g in enumerate(ctx.weight_gain)
-             if j < len(ctx.layer_types) and ctx.layer_types[j] in AFFINE_TYPES and math.isfinite(g)]
-    if len(gains) < 2 or not L.chance or not math.isfinite(L.head) or L.head < th.high_loss * L.chance:
+    gains = _weight_gains(ctx)
+    slow = _slow_from_chance(h, th, L)
+    if len(gains) < 2 or slow is None:
         return []
-    med = float(np.median(gains))
-    pts = [t for t in _eval_points(h, th).tolist() if t >= th.window]
-    if med >= th.init_gain_small or med == 0.0 or not pts:  # (all zeros is symmetric_units' finding)
+    t, now = slow
+    med = float(np.median([g for _, g in gains]))
+    if med >= th.init_gain_small or med == 0.0:  # (all zeros is symmetric_units' finding)
         return []
-    t = pts[0]
-    now = L.level(t - L.q, t)
-    if not (math.isfinite(now) and now > th.init_slow * L.chance):
-        return []
-    names = [ctx.layer_names[j] for j, g in enumerate(ctx.weight_gain)
-             if j < len(ctx.layer_types) and ctx.layer_types[j] in AFFINE_TYPES and math.isfinite(g) and g < th.init_gain_small]
+    names = [ctx.layer_names[j] for j, g in gains if g < th.init_gain_small]
     msg = (f"the weight layers start with rows of median norm {_g(med)} (a fan-in initialization gives 0.6-1.4): each "
            f"layer shrinks the signal, and the gradient coming back, ~{_g(1 / max(med, 1e-12))}x; at step {t} the loss is "
            f"still {_g(now)}, {now / L.chance:.0%} of chance")

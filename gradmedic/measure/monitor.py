@@ -150,9 +150,11 @@ class Monitor:
                         "params": int(sum(p.numel() for p in model.parameters())),
                         "frozen_modules": list(dict.fromkeys(name.split(".")[0] for name, _ in frozen))[:8]}
         # each layer's weights against its fan-in as watch() found them (units.row_gain): an init far too large
+        by_layer: list[list[torch.Tensor]] = [[] for _ in self.layer_names]
+        for prm, o in zip(self._params, owner, strict=True):
+            by_layer[o].append(prm)
         with torch.no_grad():
-            self.weight_gain = [units.row_gain([p for p, o in zip(self._params, owner, strict=True) if o == j])
-                                for j in range(len(self.layer_names))]
+            self.weight_gain = [units.row_gain(ps) for ps in by_layer]
         self._first_layer = next(m for _, m in model.named_modules() if any(True for _ in m.parameters(recurse=False)))
         # Features are along dim 1 for convolutions (N, C, ...), along the last dim otherwise (N, [T,] F).
         self._feature_dim = 1 if isinstance(self._first_layer, _CONV) else -1
