@@ -149,9 +149,10 @@ def test_dead_units_whole_layer_reported_even_while_loss_falls():
              if f.problem == "dead_units")
     assert not f.evidence["at_init"] and f.remedies[0].spec_change["activation"] == "leaky_relu"
     acts[:10, 0, ACT_STATS.index("dead_frac")] = 1.0
-    # 60% dead while learning well: not a problem; 60% dead while stalled: a problem.
+    # 60% dead while learning well: not a problem; 60% dead (since step 51: died in training) while stalled: a problem.
     acts[:, 0, ACT_STATS.index("dead_frac")] = 0.6
     assert diagnose(history(learning(), acts=acts, act_kinds=["relu"]), ctx(act_kinds=["relu"])).findings == []
+    acts[:5, 0, ACT_STATS.index("dead_frac")] = 0.2
     stalled = diagnose(history(flat(), acts=acts, act_kinds=["relu"]), ctx(act_kinds=["relu"], reference_loss=0.69))
     assert "dead_units" in stalled.problems
 

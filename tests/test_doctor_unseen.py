@@ -185,6 +185,19 @@ def test_a_rate_far_below_the_optimizers_usual_one_is_blamed_within_a_window():
     assert "lr_too_low" not in usual.problems
 
 
+def test_a_regression_crawling_under_a_rate_far_below_usual_is_lr_too_low():
+    """Seed 12's regression MLP under Adam at 1/22 of its usual rate: its layers moved 2-3e-4 per step (Adam's step is
+    about its rate) and the loss sat at 0.9 of its first for 480 steps.  No chance level: the first loss is the
+    yardstick.  The same crawl at Adam's usual rate is not the rate's."""
+    loss = np.r_[1.14, noisy(1.0, 479, 0.05)]
+    low = diagnose(hist(loss, update=2.5e-4), ctx(lr=4.5e-5, regression=True, loop={"optimizer": "Adam"}))
+    assert "lr_too_low" in low.problems
+    usual = diagnose(hist(loss, update=2.5e-4), ctx(lr=1e-3, regression=True, loop={"optimizer": "Adam"}))
+    assert "lr_too_low" not in usual.problems
+    fast = diagnose(hist(loss, update=2e-3), ctx(lr=4.5e-5, regression=True, loop={"optimizer": "Adam"}))
+    assert "lr_too_low" not in fast.problems  # layers moving the healthy 1e-3 are not starved by the rate
+
+
 def test_sustained_huge_updates_with_a_stall_above_chance():
     loss = noisy(1.8, 400, 0.05)
     d = diagnose(hist(loss, update=0.3, out=(10, 0.5, 5.0)), ctx(lr=0.5))
@@ -224,9 +237,25 @@ def test_dead_units_warn_while_the_loss_falls_and_turn_serious_when_it_stalls():
     assert f.severity == "warning" and "still falls" in f.message
     acts[:, 0, ACT_STATS.index("dead_frac")] = 0.6  # below dead_alone while learning: silent
     assert diagnose(hist(falling, acts=acts, kinds=["relu"]), ctx(["relu"])).findings == []
+    acts[:3, 0, ACT_STATS.index("dead_frac")] = 0.3  # died after step 21: the stall is theirs
     stalled = diagnose(hist(noisy(0.69, 400, 0.001), acts=acts, kinds=["relu"]), ctx(["relu"], reference_loss=0.69))
     f = next(f for f in stalled.findings if f.problem == "dead_units")
-    assert f.severity == "serious"
+    assert f.severity == "serious" and f.step == 31
+
+
+def test_a_layer_partly_silent_from_the_first_step_is_not_blamed_for_a_stall():
+    """An untrained LSTM's last state barely varies across a batch, so a ReLU head on it starts 53-69% silent: its live
+    units still learn, and a stall there has another cause (seed 12's GRU at 1/100 of its rate was reported as dead units).
+    At dead_init_share (90%) from the first step - large negative biases - the stall is theirs."""
+    acts = np.full((40, 1, len(ACT_STATS)), np.nan)
+    acts[:, 0, ACT_STATS.index("dead_frac")] = 0.6
+    flat = noisy(0.69, 400, 0.001)
+    partly = diagnose(hist(flat, acts=acts, kinds=["relu"]), ctx(["relu"], reference_loss=0.69))
+    assert "dead_units" not in partly.problems
+    acts[:, 0, ACT_STATS.index("dead_frac")] = 0.9
+    f = next(f for f in diagnose(hist(flat, acts=acts, kinds=["relu"]), ctx(["relu"], reference_loss=0.69)).findings
+             if f.problem == "dead_units")
+    assert f.severity == "serious" and f.step == 1
 
 
 def test_every_problem_has_a_reason_and_a_prescription():

@@ -126,6 +126,12 @@ class Thresholds(BaseModel):
         "even while the loss still falls (as a warning): a healthy He-initialized layer fires about half its units per "
         "input, so a unit silent for 32 inputs in every sampled batch is dead with odds 2^-32; at 70% the layer works "
         "at under a third of its width (a net with 78% silent units ended 20x above its counterfactual, issue 8)."))
+    dead_init_share: float = Field(0.9, gt=0, le=1, description=(
+        "share of a ReLU layer silent from the first recorded step at or above which a stall is blamed on it. Below it "
+        "the live units still learn and the silence is the input's: an untrained LSTM/GRU's last state barely varies "
+        "across a batch, so a ReLU head on it starts 53-69% silent. In the tuning corpus (seeds 0-12) 21 runs had a "
+        "layer 53-80% silent from step 1 and in none was it the cause (another cause, or a healthy run), while all 87 "
+        "runs given large negative ReLU biases (dead_relu) were >= 90% silent from step 1."))
     slow_share: float = Field(0.6, gt=0, lt=1, description=(
         "a loss still above this share of chance level after slow_steps counts as learning far below its healthy rate: "
         "healthy runs of every family in the tuning corpus were below half of chance by then."))
@@ -826,8 +832,9 @@ def detect_units(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Fin
             share = np.where(np.isfinite(recent), recent, share)
             # more than the threshold share (dead: more than half; a 16-unit layer with 8 silent units trained well twice
             # in the tuning corpus)
-            bad = [(ctx.act_names[c], float(s)) for c, s in zip(cols, share, strict=True)
-                   if np.isfinite(s) and (s > thr if kind == "relu" else s >= thr)]
+            bad_cols = [(c, float(s)) for c, s in zip(cols, share, strict=True)
+                        if np.isfinite(s) and (s > thr if kind == "relu" else s >= thr)]
+            bad = [(ctx.act_names[c], s) for c, s in bad_cols]
             if not bad:
                 continue
             worst = max(s for _, s in bad)
@@ -835,7 +842,11 @@ def detect_units(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Fin
             # slow learning counts for saturation only: a narrow ReLU layer with 3 of 5 units silent sits at chance
             # for 300 steps and then learns (seed 004's healthy ReLU/He net)
             slow = problem == "saturated_units" and _slow(L, t, th) and len(rows) >= 3
-            if whole or _nothing_learned(h, L, t, th, const) or slow:
+            # a stall is blamed on dead units unless the layer was only partly silent from the first sample on (below
+            # dead_init_share): then its live units still learn, and the silence is the untrained input's
+            blamed = problem != "dead_units" or any(
+                s >= th.dead_init_share or not (np.nan_to_num(a[:k + 1, c], nan=-1.0) >= thr).all() for c, s in bad_cols)
+            if whole or (blamed and _nothing_learned(h, L, t, th, const)) or slow:
                 found = (k, t, rows, bad, "serious")
                 break
             if found is None and problem == "dead_units" and worst >= th.dead_alone and len(rows) >= 3 and t >= th.min_steps:
@@ -860,9 +871,11 @@ def detect_units(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Fin
         ev = {"layers": dict(bad), "threshold": thr, "loss": L.level(t - L.q, t), "at_init": bool(since <= st[0]),
               "lr": _lr_at(h, ctx, since)}
         feeder = _feeder(ctx, name[:-6]) if name.endswith(".input") else None
-        if problem == "dead_units" and s >= 1.0 and ev["at_init"] and feeder and _layer_type(ctx, feeder) in _RECURRENT:
+        silent_from_start = a[0, ctx.act_names.index(name)] >= 1.0
+        if problem == "dead_units" and s >= 1.0 and silent_from_start and feeder and _layer_type(ctx, feeder) in _RECURRENT:
             # a recurrent layer's output (tanh, or o * tanh(c)) is never ReLU-dead: exactly 0 for every input from the
-            # first step means its weights and biases are all 0 - a zero (constant) init, whose units stay identical
+            # first step means its weights and biases are all 0 - a zero (constant) init, whose units stay identical.  A
+            # ReLU RNN fed raw inputs of scale 500 started 53% silent and died later (seed 2): that is dead units
             msg = (f"{_n(feeder)}'s outputs are exactly 0 for every input since step {since} ({msg}): its weights start at 0, "
                    "so its units are identical and get identical updates")
             out.append(Finding("symmetric_units", SEVERITY["symmetric_units"], [feeder], since, t, msg, ev, []))
@@ -1242,10 +1255,13 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
             # ... or, with the rate itself far below, no progress for a window above slow_share of chance (a run that
             # learned the easy part in its first steps and then crawls: two Transformers at 1/84 and 1/270 of Adam's and
             # RMSprop's rate sat at 0.77-0.86 of chance, every layer moving < 1e-4 per step, and reached 0.66-0.75
-            # accuracy against 1.0 for the same runs at the usual rate)
+            # accuracy against 1.0 for the same runs at the usual rate).  "Crawls" is the same bar as stuck's under such a
+            # rate, no layer moving lr_low_rate_stall: Adam's step is about its rate per weight, so at 1/22 of its usual
+            # rate a regression MLP's layers moved 2-3e-4 per step and its loss sat at 0.9 of its first for 480 steps
+            # (seeds 0, 5, 11, 12: four such MLPs, each labelled lr_low by its counterfactual, none healthy flagged)
             # (no chance level - a squared error - : its first loss is the yardstick, as elsewhere)
             crawling = (rate_low and bool(L.chance or L.reference) and slow and now > th.slow_share * (L.chance or L.reference)
-                        and float(np.nanmedian(np.where(small[rows], 0.0, 1.0))) == 0.0)
+                        and float(np.nanmedian(np.where(small_enough[rows], 0.0, 1.0))) == 0.0)
             stuck = stuck or crawling
             if (starved or stuck) and _faded(h, t, th) is not None:
                 continue  # the gradients faded, not the steps: the loss saturates (detect_saturated_loss), not the rate
