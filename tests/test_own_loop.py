@@ -552,3 +552,37 @@ def test_a_loop_that_clips_without_telling_is_seen_clipping_from_its_repeated_no
             assert mon.loop_facts["clips"] == pytest.approx(0.5, rel=1e-4)
         else:
             assert mon.loop_facts["clips"] is None
+
+
+def test_a_clip_after_step_is_seen_at_the_optimizers_step():
+    """The usual order (backward, monitor.step, clip, optimizer.step) without grad_norm=: the recorded gradients are the
+    pre-clip ones, and clip_grad_norm_ scales every gradient in place before the optimizer steps; the monitor reads one
+    gradient again there and sees the clip's factor, times the recorded total norm = max_norm.  Any optimizer; under
+    gradient accumulation only from a sampled last micro-batch (every=1 here: a later micro-batch adds to the same
+    tensors, which is not a clip); not a clip that never bites."""
+    x, y = data(target=3.0)
+    for opt_cls, max_norm, accumulate, expect in [(torch.optim.SGD, 0.5, 1, 0.5), (torch.optim.Adam, 0.2, 1, 0.2),
+                                                  (torch.optim.SGD, 1e6, 1, None), (torch.optim.SGD, None, 2, None),
+                                                  (torch.optim.SGD, 0.5, 2, 0.5)]:
+        model = mlp()
+        opt = opt_cls(model.parameters(), lr=0.01)
+        totals = []
+        with watch(model, opt, every=2 if accumulate == 1 else 1) as mon:
+            for i in range(12 * accumulate):
+                loss = ((model(x) - y) ** 2).mean()
+                (loss / accumulate).backward()  # gradients accumulate over micro-batches: step() per micro-batch
+                mon.step(loss)
+                if (i + 1) % accumulate == 0:
+                    if max_norm:
+                        totals.append(float(torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)))
+                    opt.step()
+                    opt.zero_grad()
+        if expect is None:
+            assert mon.loop_facts["clips"] is None and not any("clips" in n for n in mon.notes)
+        else:
+            assert min(totals) > expect  # every optimizer step clipped
+            assert mon.loop_facts["clips"] == pytest.approx(expect, rel=1e-3)
+            assert any("after step()" in n for n in mon.notes)
+            # the recorded norms are the pre-clip ones (the total at each sampled step before its clip)
+            assert np.isnan(mon.history.pre_clip_norm).all()
+            assert (np.sqrt((mon.history.layer("grad_norm") ** 2).sum(axis=1)) > expect).all()

@@ -224,9 +224,15 @@ class Monitor:
         # optimizer steps, counted by a hook: the update ratio needs an update to measure
         self._opt_steps, self._snap_opt, self._last_opt_at = 0, 0, None
         self._gaps: dict[int, int] = {}
-        self._opt_hook = None
+        self._opt_hook = self._opt_pre_hook = None
         if optimizer is not None and hasattr(optimizer, "register_step_post_hook"):
             self._opt_hook = optimizer.register_step_post_hook(self._on_opt_step)
+        if optimizer is not None and hasattr(optimizer, "register_step_pre_hook"):
+            self._opt_pre_hook = optimizer.register_step_pre_hook(self._on_opt_pre_step)
+        # a clip between step() and optimizer.step(), seen without being told: one gradient tensor's norm at a sampled
+        # step() and again when the optimizer steps (see _on_opt_pre_step)
+        self._probe: tuple[int, torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        self._clip_probes: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
         self._closed = False
         self._closers: list[Callable[[], None]] = []  # watch(log_to=...)'s writers
         # several processes: each flush's records combined across ranks in one collective
@@ -252,9 +258,10 @@ class Monitor:
         self._hooks.remove()
         for f in self._closers + ([self._reduce.close] if self._reduce is not None else []):
             f()
-        if self._opt_hook is not None:
-            self._opt_hook.remove()
-            self._opt_hook = None
+        for hook in (self._opt_hook, self._opt_pre_hook):
+            if hook is not None:
+                hook.remove()
+        self._opt_hook = self._opt_pre_hook = None
         _watched.discard(self.model)
         self._closed = True
 
@@ -265,6 +272,19 @@ class Monitor:
             gap = self.steps - self._last_opt_at
             self._gaps[gap] = self._gaps.get(gap, 0) + 1
         self._last_opt_at = self.steps
+
+    def _on_opt_pre_step(self, optimizer, args, kwargs) -> None:
+        """A sampled step's probe gradient read again as the optimizer steps: ``clip_grad_norm_`` (or a GradScaler's
+        unscale, already undone in the recorded norms) scales every gradient in place between ``step()`` and here, so
+        the probe's norm now over its norm then is the clip's factor.  Only when no ``step()`` came in between (under
+        gradient accumulation later micro-batches add to the same tensor)."""
+        probe, self._probe = self._probe, None
+        if probe is None or probe[0] != self.steps or len(self._clip_probes) >= 256:
+            return
+        _, g, before, total = probe
+        with torch.inference_mode():
+            after = torch.linalg.vector_norm(g, dtype=torch.float32)
+        self._clip_probes.append((before, after, total))
 
     def _scaler_on(self) -> bool:
         sc = self.scaler
@@ -289,7 +309,20 @@ class Monitor:
         return self._skipped + (int(torch.stack(self._skip_flags).sum()) if self._skip_flags else 0)
 
     def _clip_seen(self) -> float | None:
-        return self.history.clip_seen()
+        seen = self.history.clip_seen()
+        return seen if seen is not None else self._clip_probed()
+
+    def _clip_probed(self) -> float | None:
+        """About the max norm of a clip made after ``step()`` (see _on_opt_pre_step): the recorded total norm times the
+        clip's factor, median over the sampled steps it clipped (factor below 1 - 1e-3: float32 rounding leaves an
+        unclipped gradient's norm equal to ~1e-7)."""
+        if not self._clip_probes:
+            return None
+        b, a, t = (torch.stack(x).double().cpu().numpy() for x in zip(*self._clip_probes, strict=True))
+        ok = np.isfinite(a) & np.isfinite(b) & np.isfinite(t) & (b > 0)
+        r = np.where(ok, a / np.where(ok, b, 1.0), 1.0)
+        clipped = ok & (r < 1 - 1e-3)
+        return float(np.median(r[clipped] * t[clipped])) if clipped.any() else None
 
     @property
     def clip_norm_seen(self) -> float | None:
@@ -304,10 +337,13 @@ class Monitor:
     def notes(self) -> list[str]:
         """What the monitor could not measure, and what it saw the loop do (read by ``diagnose``)."""
         notes = list(self._notes)
-        c = self._clip_seen()
+        c = self.history.clip_seen()
         if c is not None:
             notes.append(f"the loop clips gradients to a total norm of about {c:.3g} (recorded gradient norms are "
                          "after clipping; the pre-clip norms are in history.pre_clip_norm)")
+        elif (c := self._clip_probed()) is not None:
+            notes.append(f"the loop clips gradients to a total norm of about {c:.3g} after step() (recorded gradient "
+                         "norms are before clipping)")
         return notes
 
     @property
@@ -580,6 +616,14 @@ class Monitor:
             self._grad_key = has
         return self._grad_cache
 
+    def _probe_index(self, idx: list[int]) -> int:
+        """Which of the gradients (positions in ``idx``) is read again at the optimizer's step: the smallest tensor,
+        so the second read costs next to nothing (cached with the set of parameters that have a gradient)."""
+        if getattr(self, "_probe_key", None) is not self._grad_key:
+            self._probe_key = self._grad_key
+            self._probe_at = min(range(len(idx)), key=lambda k: self._params[idx[k]].numel())
+        return self._probe_at
+
     def _step_lr(self) -> float | torch.Tensor:
         """The rate for this step's record without a host sync: a tensor rate (capturable optimizers) is kept as a
         tensor and read at the next flush, with everything else."""
@@ -701,6 +745,9 @@ class Monitor:
             out = self._out_stats()
             if broken is not None and broken[1]:
                 out[OUT_STATS.index("logit_range")] = math.inf
+            if gs and broken is None and self._opt_pre_hook is not None:
+                j = self._probe_index(idx)
+                self._probe = (s, gs[j], n2[j], gsq.sum().sqrt())
         self._rows.append((s, layers, acts, inputs, hists, out, pre))
         self._skip_flags.append(skip)
         self._clear_capture()
