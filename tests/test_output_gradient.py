@@ -91,6 +91,23 @@ def test_softmax_before_cross_entropy_is_named_from_the_output_gradient():
     assert np.nanmedian(healthy.history.output("out_grad")[:5]) > 0.5  # the full gradient while it learns
 
 
+def test_a_two_way_softmax_before_cross_entropy_is_named_too():
+    """Over 2 classes a softmax in front passes 1/2 of a cross-entropy's gradient at uniform probabilities (its Jacobian
+    there is 1/4 [[1, -1], [-1, 1]]): below out_grad_share (0.6), far below the 0.95-1x of a loss over logits.  On
+    overlapping classes learned slowly the squashed run stays near chance (the two LSTMs of seeds 11 and 13 sat there for
+    285 steps); the same run on logits is silent."""
+    x, y = _blobs(2, seed=3)
+    x = x / 10  # the classes overlap: at Adam's 2e-4 the squashed loss stays near chance for 200 steps
+    sick = _train(_mlp(8, 2), x, y, squash=lambda z: z.softmax(-1), steps=200, lr=2e-4)
+    d = sick.diagnose()
+    f = next((f for f in d.findings if f.problem == "saturated_loss"), None)
+    assert f is not None, str(d)
+    assert 0.3 < f.evidence["out_grad"] / f.evidence["out_grad_at_chance"] < 0.6
+    assert f.evidence["out_grad_at_chance"] == pytest.approx(math.sqrt(0.5))
+    healthy = _train(_mlp(8, 2), x, y, steps=200, lr=2e-4)  # slow too, but on logits: a full output gradient
+    assert healthy.diagnose().findings == [], str(healthy.diagnose())
+
+
 def test_gradient_accumulation_is_not_taken_for_a_squashed_output():
     """A loss divided over 8 micro-batches hands the output 1/8 of its gradient: the monitor's count of micro-batches
     per update undoes that, so a healthy accumulated run near chance at first is not called saturated."""
