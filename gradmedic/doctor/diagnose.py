@@ -511,8 +511,24 @@ def infer_chance(h: History, ctx: Context) -> tuple[float | None, str]:
         fin = np.isfinite(lv)
         if fin.sum() >= 1:
             inside = np.abs(lv[fin] - cand) <= r[fin] + 0.1 * cand
+            og = h.output("out_grad")[have][match][fin] * max(1, int(ctx.loop.get("accumulation") or 1))
+            if np.isfinite(og).any() and not ctx.loop.get("scaler"):  # (a GradScaler's scale is in out_grad)
+                inside &= ~np.isfinite(og) | _grad_fits_cross_entropy(og, lv[fin], c)
             return (cand, how) if inside.mean() >= 0.9 else (None, "")
     return (cand, how) if 0.5 * cand <= v[0] <= 2 * cand else (None, "")
+
+
+def _grad_fits_cross_entropy(og: np.ndarray, loss: np.ndarray, c: int) -> np.ndarray:
+    """Whether the gradient handed to the output (``out_grad``, the mean row norm) can be a cross-entropy's at this loss.
+    Over logits a row's gradient is p - y with 1 - p_y <= ||p - y|| <= sqrt(2) (1 - p_y) (one logit: |sigmoid(z) - y| =
+    1 - p_y) and p_y = exp(-loss_i), so the mean is at most sqrt(2) (1 - exp(-L)) (concavity); over log-probabilities
+    taken from the output (NLL of log p, BCELoss on p) a row's gradient is 1 / p_y = exp(loss_i), the mean at least
+    exp(L).  A squared error's rows hand 2 |z - y|: at most 2 sqrt(L) (Cauchy-Schwarz), and for errors of any common
+    shape above 1.5 (1 - exp(-L)) at every L, while 2 sqrt(L) < 0.86 exp(L) always.  So with 50% slack over logits and
+    10% under exp(L): an MSE regression with one output, whose loss and output range happen to fit ln 2 (241 of 416 in
+    the tuning corpus), is not taken for a binary cross-entropy."""
+    k = 1.0 if c < 2 else math.sqrt(2.0)
+    return (og <= 1.5 * k * (1.0 - np.exp(-loss))) | (og >= 0.9 * np.exp(loss))
 
 
 def _const_rows(h: History, th: Thresholds) -> np.ndarray:
@@ -1039,15 +1055,17 @@ def _weight_gains(ctx: Context) -> list[tuple[int, float]]:
 
 def _slow_from_chance(h: History, th: Thresholds, L: _Loss) -> tuple[int, float] | None:
     """(step, loss) a window in, for a run that started untrained (at chance or above: not a fine-tune) and is still
-    above init_slow of chance there; None otherwise.  What an init's scale is judged by."""
-    if not L.chance or not math.isfinite(L.head) or L.head < th.high_loss * L.chance:
+    above init_slow of chance there; None otherwise.  What an init's scale is judged by.  Without a chance level (a
+    squared error) the first loss is the yardstick, as elsewhere."""
+    ref = L.chance or L.reference
+    if not ref or not math.isfinite(ref) or not math.isfinite(L.head) or L.head < th.high_loss * ref:
         return None
     pts = [t for t in _eval_points(h, th).tolist() if t >= th.window]
     if not pts:
         return None
     t = pts[0]
     now = L.level(t - L.q, t)
-    return (t, now) if math.isfinite(now) and now > th.init_slow * L.chance else None
+    return (t, now) if math.isfinite(now) and now > th.init_slow * ref else None
 
 
 def detect_large_init(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
@@ -1079,7 +1097,7 @@ def detect_large_init(h: History, ctx: Context, th: Thresholds, L: _Loss) -> lis
             else "so the signal, and the gradient coming back, grow layer by layer")
     msg = (f"{_n(ctx.layer_names[j0])}'s weights start with rows of norm {_g(gains[j0])} (a fan-in initialization gives "
            f"0.6-1.4): each unit's pre-activation is ~{_g(gains[j0])}x its inputs' scale, {what}; at step {t} the loss is "
-           f"still {_g(now)}, {now / L.chance:.0%} of chance")
+           f"still {_g(now)}{_ref(L, now)}")
     if len(names) > 1:
         msg += f" (also {', '.join(map(_n, names[:4] if names[0] != ctx.layer_names[j0] else names[1:5]))})"
     code = "saturated_units" if saturating else "exploding_gradients"
@@ -1103,7 +1121,7 @@ def detect_small_init(h: History, ctx: Context, th: Thresholds, L: _Loss) -> lis
     names = [ctx.layer_names[j] for j, g in gains if g < th.init_gain_small]
     msg = (f"the weight layers start with rows of median norm {_g(med)} (a fan-in initialization gives 0.6-1.4): each "
            f"layer shrinks the signal, and the gradient coming back, ~{_g(1 / max(med, 1e-12))}x; at step {t} the loss is "
-           f"still {_g(now)}, {now / L.chance:.0%} of chance")
+           f"still {_g(now)}{_ref(L, now)}")
     return [Finding("vanishing_gradients", SEVERITY["vanishing_gradients"], names[:8], 1, t, msg,
                     {"weight_gain": med, "layer": names[0] if names else None, "loss": now, "chance_loss": L.chance,
                      "init_too_small": True}, [])]
