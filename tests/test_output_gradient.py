@@ -127,6 +127,7 @@ def test_a_model_frozen_but_for_its_last_norm_is_told_so_and_a_linear_probe_is_n
     assert f is not None, str(mon.diagnose())
     assert f.evidence["frozen_params"] == 8 * 64 + 64 + 64 * 10 + 10 and f.evidence["params"] == f.evidence["frozen_params"] + 20
     assert "frozen" in f.message and "0" in f.evidence["frozen_modules"]
+    assert f.detected_at <= 110  # a window in, not at the run's last sampled step (291)
 
     torch.manual_seed(0)
     probe = torch.nn.Sequential(torch.nn.Linear(8, 512), torch.nn.ReLU(), torch.nn.Linear(512, 512), torch.nn.ReLU(),

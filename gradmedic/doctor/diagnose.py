@@ -955,14 +955,22 @@ def detect_disconnected(h: History, ctx: Context, th: Thresholds, L: _Loss) -> l
     st = h.stat_steps
     live = np.isfinite(g).any(axis=1)  # rows where something was measured (not a skipped scaler step)
     frozen = _mostly_frozen(ctx, th)
-    if frozen and live.sum() >= 3:
-        t = int(st[live][-1])
+    # a window on, still within 10% of where it started; or, for a model that started untrained (at chance: not a
+    # fine-tune, which starts far below it), still above slow_share of chance (a GPT with only its final
+    # LayerNorm trainable, 0.35% of it, crawled from 4.3 to 3.7 nats at a chance level of 4.3).  Judged at the first
+    # sampled step a window in where that holds, if it still holds at the last one (it was judged only at the last:
+    # reported at step 241 of a 249-step run); a probe that learns later is not flagged for its first window
+    untrained = bool(L.chance) and math.isfinite(L.head) and L.head >= th.high_loss * L.chance
+
+    def stuck(t: int) -> bool:
         now = L.level(t - L.q, t)
-        # a window on, still within 10% of where it started; or, for a model that started untrained (at chance: not a
-        # fine-tune, which starts far below it), still above slow_share of chance (a GPT with only its final
-        # LayerNorm trainable, 0.35% of it, crawled from 4.3 to 3.7 nats at a chance level of 4.3)
-        untrained = bool(L.chance) and math.isfinite(L.head) and L.head >= th.high_loss * L.chance
-        if t >= th.window and (L.high(t, th.high_loss) or (untrained and now > th.slow_share * L.chance)):
+        return t >= th.window and (L.high(t, th.high_loss) or (untrained and now > th.slow_share * L.chance))
+
+    rows = np.nonzero(live)[0]
+    for k in (rows[2:] if frozen and len(rows) >= 3 and stuck(int(st[rows[-1]])) else []):
+        t = int(st[k])
+        now = L.level(t - L.q, t)
+        if stuck(t):
             n, total, mods = ctx.loop["frozen_params"], ctx.loop["params"], ctx.loop.get("frozen_modules") or []
             msg = (f"{n / total:.1%} of the model's parameters are frozen (requires_grad=False"
                    f"{': ' + ', '.join(mods[:4]) if mods else ''}); only {', '.join(map(_n, ctx.layer_names[:4]))} "
@@ -1099,7 +1107,7 @@ def detect_large_init(h: History, ctx: Context, th: Thresholds, L: _Loss) -> lis
            f"0.6-1.4): each unit's pre-activation is ~{_g(gains[j0])}x its inputs' scale, {what}; at step {t} the loss is "
            f"still {_g(now)}{_ref(L, now)}")
     if len(names) > 1:
-        msg += f" (also {', '.join(map(_n, names[:4] if names[0] != ctx.layer_names[j0] else names[1:5]))})"
+        msg += f" (also {', '.join(map(_n, [n for n in names if n != ctx.layer_names[j0]][:4]))})"
     code = "saturated_units" if saturating else "exploding_gradients"
     return [Finding(code, SEVERITY[code], names, 1, t, msg,
                     {"weight_gain": float(gains[j0]), "layer": ctx.layer_names[j0], "loss": now, "chance_loss": L.chance,
