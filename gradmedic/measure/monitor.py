@@ -319,7 +319,9 @@ class Monitor:
         if not self._clip_probes:
             return None
         b, a, t = (torch.stack(x).double().cpu().numpy() for x in zip(*self._clip_probes, strict=True))
-        ok = np.isfinite(a) & np.isfinite(b) & np.isfinite(t) & (b > 0)
+        # (a probe read after zero_grad(set_to_none=False) zeroed it - an optimizer whose closure runs the next
+        # backward inside step() - is 0: not a clip)
+        ok = np.isfinite(a) & np.isfinite(b) & np.isfinite(t) & (b > 0) & (a > 0)
         r = np.where(ok, a / np.where(ok, b, 1.0), 1.0)
         clipped = ok & (r < 1 - 1e-3)
         return float(np.median(r[clipped] * t[clipped])) if clipped.any() else None
