@@ -3,7 +3,8 @@
     python bench/stranger/public/run.py [--out bench/stranger/cases/public] [--only nanogpt,mnist]
 
 Programs (each adapted minimally to run offline on one CPU thread; see each file's docstring):
-nanogpt.py (karpathy/nanoGPT), word_language_model.py, mnist.py, vae.py, dcgan.py (pytorch/examples).
+nanogpt.py (karpathy/nanoGPT), word_language_model.py, mnist.py, vae.py, dcgan.py, time_sequence_prediction.py,
+regression.py, mnist_rnn.py (pytorch/examples).
 Every variant is the program with one change, and its counterfactual is the same program and seed
 without it (the program's "healthy" case, run first).  Each run is watched with
 ``gradmedic.watch(model, optimizer, every=10)`` and saved with ``monitor.save(path, **meta)``, meta as
@@ -20,7 +21,9 @@ Labels (by outcome only; the doctor is never consulted):
   GradScaler and accumulation runs, that rule and not clearly worse than the plain run;
 - "ambiguous" otherwise (excluded from the scores).
 A good outcome: a finite metric and, for losses, a final loss (mean of the last 20 steps) at most 0.7x
-the loss at the start (mean of the first 5 steps); for the digit classifier, test accuracy >= 0.9;
+the loss at the start (mean of the first 5 steps; for time_sequence_prediction's 15 LBFGS steps the training
+MSE at the final parameters against the first step's, both in the units of a unit sine); for the digit
+classifiers, test accuracy >= 0.9;
 for the GAN, a Frechet distance at most half the untrained generator's and a discriminator that has
 not won outright (final D(x) < 0.99 or D(G(z)) > 0.01).
 
@@ -47,7 +50,8 @@ torch.set_num_threads(1)
 
 from bench.stranger.causes import CAUSES, clearly_better  # noqa: E402
 
-ARCH = {"nanogpt": "gpt", "word_language_model": "lstm", "mnist": "cnn", "vae": "vae", "dcgan": "gan"}
+ARCH = {"nanogpt": "gpt", "word_language_model": "lstm", "mnist": "cnn", "vae": "vae", "dcgan": "gan",
+        "time_sequence_prediction": "lstm", "regression": "linear", "mnist_rnn": "lstm"}
 MONITOR_AT = {
     "nanogpt": "monitor.step(loss) right after scaler.scale(loss).backward() of each micro-step (loss already divided by the "
                "micro-step count), before unscale_/clip_grad_norm_(1.0)/scaler.step",
@@ -56,6 +60,13 @@ MONITOR_AT = {
     "mnist": "monitor.step(loss) after loss.backward(), before optimizer.step()",
     "vae": "monitor.step(loss) after loss.backward() (loss summed over the batch), before optimizer.step()",
     "dcgan": "two monitors: netD's stepped with errD after the fake half's backward, netG's with errG after errG.backward()",
+    "time_sequence_prediction": "watch(seq) without the optimizer (watch(seq, optimizer) crashes on this float64 model at "
+                                "the optimizer's step pre-hook); monitor.step(loss) once per LBFGS step, inside the closure "
+                                "after loss.backward() on its first call of the step (the loss and gradient at the step's "
+                                "starting point), not on LBFGS's further evaluations",
+    "regression": "watch(fc) without an optimizer (the loop updates param.data by hand); monitor.step(output) right after "
+                  "output.backward(), before the update",
+    "mnist_rnn": "monitor.step(loss) after loss.backward(), before optimizer.step()",
 }
 
 
@@ -132,6 +143,56 @@ def cases() -> list[dict]:
         out.append(case(P, f"dcgan_healthy_s{s}", "healthy", s, {}, "unchanged (both Adam lr 2e-4, betas (0.5, 0.999))", False))
     for s in (1, 2):
         out.append(case(P, f"dcgan_d_lr_x100_s{s}", "lr_high", s, {"lr_mult_d": 100}, "optimizerD lr x100 (0.02), G unchanged"))
+    # time_sequence_prediction ------------------------------------------------------------------------
+    P = "time_sequence_prediction"
+    for s in S:
+        out.append(case(P, f"tsp_healthy_s{s}", "healthy", s, {}, "unchanged (LBFGS lr 0.8, max_iter 20, 15 steps, float64)",
+                        False))
+    for k, ss in ((10, (1,)), (100, (1, 2))):
+        for s in ss:
+            out.append(case(P, f"tsp_lr_x{k}_s{s}", "lr_high", s, {"lr_mult": k}, f"LBFGS lr x{k} ({0.8 * k:g})"))
+    for s in (1, 2):
+        out.append(case(P, f"tsp_init_std1_s{s}", "init_large", s, {"init_std": 1.0},
+                        "nn.init.normal_(std=1.0) on every weight of both LSTMCells and the Linear (default uniform "
+                        "+-1/sqrt(51) = +-0.14; biases kept)"))
+    for s in (1, 2):
+        out.append(case(P, f"tsp_scale100_s{s}", "unscaled_target", s, {"scale": 100.0},
+                        "the series in raw units of amplitude 100 (100 sin(x/T)), input and target not standardized; "
+                        "the outcome is divided by 100^2"))
+    # regression --------------------------------------------------------------------------------------
+    P = "regression"
+    for s in S:
+        out.append(case(P, f"regression_healthy_s{s}", "healthy", s, {},
+                        "unchanged (Linear(4, 1), smooth_l1_loss, param.data.add_(-0.1 * grad)), 1500 steps", False))
+    for k, ss in ((10, (1, 2)), (100, (1, 2))):
+        for s in ss:
+            out.append(case(P, f"regression_lr_x{k}_s{s}", "lr_high", s, {"lr_mult": k},
+                            f"update -{0.1 * k:g} * param.grad (lr x{k})"))
+    for s in (1, 2):
+        out.append(case(P, f"regression_lr_div1000_s{s}", "lr_low", s, {"lr_mult": 1e-3},
+                        "update -0.0001 * param.grad (lr /1000)"))
+    for s in (1, 2):
+        out.append(case(P, f"regression_raw_x10_s{s}", "unscaled_inputs", s, {"input_scale": 10.0},
+                        "features x..x^4 of the raw x_raw = 10 x (x^4 to ~1e4) instead of the standardized x; "
+                        "target unchanged"))
+    # mnist_rnn ---------------------------------------------------------------------------------------
+    P = "mnist_rnn"
+    for s in S:
+        out.append(case(P, f"mnistrnn_healthy_s{s}", "healthy", s, {},
+                        "unchanged (Adadelta lr 0.1, StepLR 0.7; 2 epochs of 944 steps)", False))
+    for k, ss in ((10, (1,)), (100, (1, 2)), (1000, (1, 2))):
+        for s in ss:
+            out.append(case(P, f"mnistrnn_lr_x{k}_s{s}", "lr_high", s, {"lr_mult": k}, f"Adadelta lr x{k} ({0.1 * k:g})"))
+    for s in (1, 2):
+        out.append(case(P, f"mnistrnn_lr_div1000_s{s}", "lr_low", s, {"lr_mult": 1e-3}, "Adadelta lr /1000 (0.0001)"))
+    for s in (1, 2):
+        out.append(case(P, f"mnistrnn_raw_pixels_s{s}", "unscaled_inputs", s, {"raw_pixels": True},
+                        "raw 0..255 pixel values: no ToTensor scaling, no Normalize"))
+    for s in (1, 2):
+        out.append(case(P, f"mnistrnn_zero_fc1_s{s}", "symmetric_init", s, {"zero_layer": "fc1"},
+                        "nn.init.zeros_ on fc1.weight and fc1.bias"))
+    out.append(case(P, "mnistrnn_zero_rnn_s1", "symmetric_init", 1, {"zero_layer": "rnn"},
+                    "nn.init.zeros_ on every LSTM weight and bias"))
     return out
 
 
@@ -227,7 +288,8 @@ def main(argv=None) -> int:
                                              "variants of nanoGPT and pytorch/examples programs, labelled by outcome).")
     ap.add_argument("--out", default=str(ROOT / "bench/stranger/cases/public"), help="folder for the .npz cases")
     ap.add_argument("--only", default="", help="comma-separated program names (nanogpt, word_language_model, mnist, vae, "
-                                               "dcgan) or case names; default: all")
+                                               "dcgan, time_sequence_prediction, regression, mnist_rnn) or case "
+                                               "names; default: all")
     ap.add_argument("--list", action="store_true", help="list the cases and exit")
     a = ap.parse_args(argv)
     out = Path(a.out)
@@ -280,8 +342,9 @@ def main(argv=None) -> int:
                     outcome={"metric": r["metric"], "value": r["value"]},
                     control={"metric": r["metric"], "value": control if c["control"] else r["value"], "run": ctrl_name},
                     reference={"metric": r["metric"], "value": r["initial"],
-                               "what": "untrained: mean loss of the first 5 steps" if r["metric"] == "train_loss" else
-                               "untrained generator" if r["metric"] == "frechet_8x8" else "chance accuracy 0.1"},
+                               "what": r.get("initial_what") or (
+                                   "untrained: mean loss of the first 5 steps" if r["metric"] == "train_loss" else
+                                   "untrained generator" if r["metric"] == "frechet_8x8" else "chance accuracy 0.1")},
                     label=lab, onset=None if c["cause"] == "healthy" else 0, seed=c["seed"],
                     variant=c["variant"] + "; watch: " + MONITOR_AT[c["program"]],
                     extra=dict(r["extra"], seconds=r["seconds"], python=sys.version.split()[0], torch=torch.__version__))
