@@ -586,3 +586,21 @@ def test_a_clip_after_step_is_seen_at_the_optimizers_step():
             # the recorded norms are the pre-clip ones (the total at each sampled step before its clip)
             assert np.isnan(mon.history.pre_clip_norm).all()
             assert (np.sqrt((mon.history.layer("grad_norm") ** 2).sum(axis=1)) > expect).all()
+
+
+def test_a_float64_model_is_watched_with_its_optimizer():
+    """A double-precision model (pytorch/examples time_sequence_prediction: LSTMCells in float64 under LBFGS) crashed at
+    the second optimizer step: the clip probe normed a float64 gradient into float32."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 1)).double()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = torch.randn(64, 3, dtype=torch.float64), torch.randn(64, 1, dtype=torch.float64)
+    with watch(model, opt, every=1) as mon:
+        for _ in range(4):
+            opt.zero_grad()
+            loss = ((model(x) - y) ** 2).mean()
+            loss.backward()
+            mon.step(loss)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1e-3)
+            opt.step()
+    assert len(mon.history.stat_steps) == 4 and mon.loop_facts["clips"] == pytest.approx(1e-3, rel=1e-3)

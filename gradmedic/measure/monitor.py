@@ -283,7 +283,8 @@ class Monitor:
             return
         _, g, before, total = probe
         with torch.inference_mode():
-            after = torch.linalg.vector_norm(g, dtype=torch.float32)
+            low = g.dtype in (torch.float16, torch.bfloat16)  # (a float64 gradient cannot be normed into float32)
+            after = torch.linalg.vector_norm(g, dtype=torch.float32) if low else torch.linalg.vector_norm(g).float()
         self._clip_probes.append((before, after, total))
 
     def _scaler_on(self) -> bool:
