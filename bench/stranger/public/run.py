@@ -4,7 +4,7 @@
 
 Programs (each adapted minimally to run offline on one CPU thread; see each file's docstring):
 nanogpt.py (karpathy/nanoGPT), word_language_model.py, mnist.py, vae.py, dcgan.py, time_sequence_prediction.py,
-regression.py, mnist_rnn.py (pytorch/examples).
+regression.py, mnist_rnn.py (pytorch/examples), mingpt.py (karpathy/minGPT).
 Every variant is the program with one change, and its counterfactual is the same program and seed
 without it (the program's "healthy" case, run first).  Each run is watched with
 ``gradmedic.watch(model, optimizer, every=10)`` and saved with ``monitor.save(path, **meta)``, meta as
@@ -12,8 +12,10 @@ without it (the program's "healthy" case, run first).  Each run is watched with
 plus ``variant`` (what was changed, and where ``monitor.step`` sits), ``arch`` and ``extra``.
 
 Labels (by outcome only; the doctor is never consulted):
-- a variant is "broken" when ``clearly_better(metric, variant, control)``; for the GAN, whose
-  Frechet distance is noisy, only when the control's distance is under a quarter of the variant's;
+- a variant is "broken" when ``clearly_better(metric, variant, control)``, or, for a loss, when it made at
+  most half its control's progress from the control's start (``half_the_progress``: a char-level LM's
+  healthy run goes from 4.4 to 2.7, so a run stuck at 4.4 is not below half by the first rule); for the GAN,
+  whose Frechet distance is noisy, only when the control's distance is under a quarter of the variant's;
 - "healthy" when the run trains to a good outcome (below) and is not worse than its control (loss at
   most 1.1x the control's, accuracy at most 3 points below, GAN distance at most 1.5x) and never blew
   up on the way (every recorded loss finite, the largest at most 2x the control's largest); a "healthy"
@@ -51,7 +53,7 @@ torch.set_num_threads(1)
 from bench.stranger.causes import CAUSES, clearly_better  # noqa: E402
 
 ARCH = {"nanogpt": "gpt", "word_language_model": "lstm", "mnist": "cnn", "vae": "vae", "dcgan": "gan",
-        "time_sequence_prediction": "lstm", "regression": "linear", "mnist_rnn": "lstm"}
+        "time_sequence_prediction": "lstm", "regression": "linear", "mnist_rnn": "lstm", "mingpt": "gpt"}
 MONITOR_AT = {
     "nanogpt": "monitor.step(loss) right after scaler.scale(loss).backward() of each micro-step (loss already divided by the "
                "micro-step count), before unscale_/clip_grad_norm_(1.0)/scaler.step",
@@ -60,13 +62,14 @@ MONITOR_AT = {
     "mnist": "monitor.step(loss) after loss.backward(), before optimizer.step()",
     "vae": "monitor.step(loss) after loss.backward() (loss summed over the batch), before optimizer.step()",
     "dcgan": "two monitors: netD's stepped with errD after the fake half's backward, netG's with errG after errG.backward()",
-    "time_sequence_prediction": "watch(seq) without the optimizer (watch(seq, optimizer) crashes on this float64 model at "
-                                "the optimizer's step pre-hook); monitor.step(loss) once per LBFGS step, inside the closure "
+    "time_sequence_prediction": "watch(seq, optimizer); monitor.step(loss) once per LBFGS step, inside the closure "
                                 "after loss.backward() on its first call of the step (the loss and gradient at the step's "
                                 "starting point), not on LBFGS's further evaluations",
     "regression": "watch(fc) without an optimizer (the loop updates param.data by hand); monitor.step(output) right after "
                   "output.backward(), before the update",
     "mnist_rnn": "monitor.step(loss) after loss.backward(), before optimizer.step()",
+    "mingpt": "minGPT's Trainer.run edited: monitor.step(loss) after loss.backward(), before clip_grad_norm_(1.0) and "
+              "optimizer.step() (no callback fires between backward and update; on_batch_end comes after the step)",
 }
 
 
@@ -193,6 +196,8 @@ def cases() -> list[dict]:
                         "nn.init.zeros_ on fc1.weight and fc1.bias"))
     out.append(case(P, "mnistrnn_zero_rnn_s1", "symmetric_init", 1, {"zero_layer": "rnn"},
                     "nn.init.zeros_ on every LSTM weight and bias"))
+    # minGPT (karpathy/minGPT: chargpt's data and config, the Trainer's loop) -------------------------
+    out += __import__("mingpt").CASES
     return out
 
 
@@ -216,9 +221,20 @@ def no_harm(metric: str, v: float, c: float) -> bool:
     return v <= 1.1 * c
 
 
-def label(c: dict, r: dict, control: float | None, loss_max: float = float("nan"), control_loss_max: float = float("nan")) -> str:
+def half_the_progress(v: float, control: float, start: float) -> bool:
+    """A loss run that made at most half its control's progress from the control's own start (the untrained
+    program's loss): a char-level LM whose healthy run goes from 4.4 to 2.7 in 400 steps is not "clearly better"
+    than one stuck at 4.4 by ``clearly_better``'s halved loss, yet the stuck run learned nothing."""
+    if not (math.isfinite(start) and math.isfinite(control) and start > control):
+        return False
+    return not math.isfinite(v) or start - control >= 2 * (start - v)
+
+
+def label(c: dict, r: dict, control: float | None, loss_max: float = float("nan"), control_loss_max: float = float("nan"),
+          control_start: float = float("nan")) -> str:
     """``loss_max``: the largest loss the run's monitor recorded (NaN if any was not finite); ``control_loss_max``
-    the same for its control: a change that did no harm must not have blown the loss up on the way."""
+    the same for its control: a change that did no harm must not have blown the loss up on the way.
+    ``control_start``: the control's loss at the start (its reference value), for :func:`half_the_progress`."""
     metric, v = r["metric"], r["value"]
     if c["cause"] == "healthy":
         ok = good_outcome(r) and (control is None or not clearly_better(metric, v, control))
@@ -226,7 +242,8 @@ def label(c: dict, r: dict, control: float | None, loss_max: float = float("nan"
     if metric == "frechet_8x8":  # noisy: a wider margin than clearly_better's
         broken = (not math.isfinite(v) and math.isfinite(control)) or (math.isfinite(v) and control < 0.25 * v)
     else:
-        broken = clearly_better(metric, v, control)
+        broken = clearly_better(metric, v, control) or (
+            metric != "accuracy" and half_the_progress(v, control, control_start))
     if broken:
         return "broken"
     if good_outcome(r) and no_harm(metric, v, control) and loss_max <= 2 * control_loss_max:
@@ -266,11 +283,13 @@ def relabel(out: Path, c: dict, ps: list[Path], m: dict) -> str:
 
     r = {"metric": m["outcome"]["metric"], "value": m["outcome"]["value"], "initial": m["reference"]["value"],
          "extra": m["extra"]}
-    control, cmax = None, float("nan")
+    control, cmax, cstart = None, float("nan"), float("nan")
     if c["control"]:
         control = m["control"]["value"]
-        cmax = loss_max(paths(out, {"program": c["program"], "name": m["control"]["run"]})[0])
-    new = label(c, r, control, loss_max(ps[0]), cmax)
+        cpath = paths(out, {"program": c["program"], "name": m["control"]["run"]})[0]
+        cmax = loss_max(cpath)
+        cstart = float(read_meta(cpath)["reference"]["value"] or float("nan"))
+    new = label(c, r, control, loss_max(ps[0]), cmax, cstart)
     if new != m["label"]:
         for p in ps:
             h, mm = History.load(p)
@@ -288,7 +307,7 @@ def main(argv=None) -> int:
                                              "variants of nanoGPT and pytorch/examples programs, labelled by outcome).")
     ap.add_argument("--out", default=str(ROOT / "bench/stranger/cases/public"), help="folder for the .npz cases")
     ap.add_argument("--only", default="", help="comma-separated program names (nanogpt, word_language_model, mnist, vae, "
-                                               "dcgan, time_sequence_prediction, regression, mnist_rnn) or case "
+                                               "dcgan, time_sequence_prediction, regression, mnist_rnn, mingpt) or case "
                                                "names; default: all")
     ap.add_argument("--list", action="store_true", help="list the cases and exit")
     a = ap.parse_args(argv)
@@ -335,8 +354,10 @@ def main(argv=None) -> int:
         mon_loss = next(iter(r["monitors"].values())).history.loss
         run_max = float(np.max(mon_loss)) if len(mon_loss) and np.isfinite(mon_loss).all() else float("nan")
         ctrl_name0 = c["name"].split("_")[0] + f"_healthy_s{c['seed']}"
-        cmax = loss_max(paths(out, {"program": c["program"], "name": ctrl_name0})[0]) if c["control"] else float("nan")
-        lab = label(c, r, control, run_max, cmax)
+        cpath = paths(out, {"program": c["program"], "name": ctrl_name0})[0]
+        cmax = loss_max(cpath) if c["control"] else float("nan")
+        cstart = float(read_meta(cpath)["reference"]["value"] or float("nan")) if c["control"] else float("nan")
+        lab = label(c, r, control, run_max, cmax, cstart)
         ctrl_name = c["name"].split("_")[0] + f"_healthy_s{c['seed']}" if c["control"] else c["name"]
         meta = dict(source="public", family=c["program"], arch=ARCH[c["program"]], name=c["name"], cause=c["cause"],
                     outcome={"metric": r["metric"], "value": r["value"]},

@@ -17,13 +17,10 @@ data is generated in memory (no ``traindata.pt``); the seed is ``torch.manual_se
 ``np.random.seed(seed)`` (original 0 for both); no per-step prediction of 1000 future values and no plots (one
 test pass at the end, without future).
 
-The watch: ``gradmedic.watch(seq, every=10)``, without the optimizer: with it, this float64 model crashes the
-monitor at the second LBFGS step (the optimizer's step pre-hook takes ``vector_norm(grad, dtype=torch.float32)``
-of a double gradient: "should be convertible without narrowing"; gradmedic/measure/monitor.py
-``_on_opt_pre_step`` at commit 672c967), so the monitor does not know the optimizer or its rate
-(``WATCH_OPTIMIZER`` below turns it back on).  ``monitor.step(loss)`` is called once per LBFGS step, inside the
-closure after ``loss.backward()`` on the closure's first call of that step (the loss and gradients at the
-parameters the step starts from), not on the up-to-19 further evaluations LBFGS makes.
+The watch: ``gradmedic.watch(seq, optimizer, every=10)``.  ``monitor.step(loss)`` is called once per LBFGS step,
+inside the closure after ``loss.backward()`` on the closure's first call of that step (the loss and gradients at the
+parameters the step starts from), not on the up-to-19 further evaluations LBFGS makes.  (Porting it found a monitor
+bug, fixed in ee87f94: with the optimizer watched, this float64 model crashed the step pre-hook.)
 
 The outcome: the training set's MSE at the final parameters, in the units of a unit sine (divided by
 ``scale**2`` for the run whose data is scaled), against the loss of the first step (the untrained network).
@@ -39,8 +36,6 @@ import torch.nn as nn
 import torch.optim as optim
 
 import gradmedic
-
-WATCH_OPTIMIZER = False  # see the docstring: watch(seq, optimizer) crashes on float64 gradients at commit 672c967
 
 
 # ---- train.py Sequence, unchanged ----------------------------------------------------------------
@@ -99,7 +94,7 @@ def train(seed: int = 1, lr_mult: float = 1.0, init_std: float | None = None, sc
                 nn.init.normal_(p, 0.0, init_std)
     criterion = nn.MSELoss()
     optimizer = optim.LBFGS(seq.parameters(), lr=0.8 * lr_mult)
-    monitor = gradmedic.watch(seq, optimizer if WATCH_OPTIMIZER else None, every=every)
+    monitor = gradmedic.watch(seq, optimizer, every=every)
     losses, evals = [], []
     t0 = time.time()
     calls = [0]  # closure evaluations in this step
