@@ -86,6 +86,21 @@ def test_a_one_output_squared_error_is_not_taken_for_a_binary_cross_entropy():
     assert run(lambda z, j: F.binary_cross_entropy(z, y_bin[j]), squash=nn.Sigmoid())[0] == math.log(2)
 
 
+def test_recovery_is_judged_against_chance_and_a_divergence_is_not_forgiven():
+    """A finding about a stall or a spike is dropped when the run ends below half of chance level and below its level
+    then.  Against chance itself: an RNN that fell to 0.3 within 25 steps, spiked back to chance at step 175 and ended
+    at 0.17 was flagged against its first quarter window (0.3).  A loss that rose 1000x over its minimum diverged and
+    is kept however the run ends (RMSprop at 241x its rate: 1.1 -> 5461 at step 3, then 0.27)."""
+    rng = np.random.default_rng(0)
+    spike = np.r_[np.linspace(0.69, 0.3, 10), np.full(160, 0.06), np.full(30, 0.6), np.linspace(0.45, 0.17, 25)]
+    spike = spike * np.exp(0.05 * rng.standard_normal(len(spike)))
+    assert diagnose(hist(spike, every=5, out=(1, 0.5, 3.0)), ctx()).problems == set()
+    boom = np.r_[1.1, 1500.0, 5461.0, 800.0, 50.0, 10.0, 3.0, np.linspace(2.0, 0.27, 60), np.full(320, 0.27)]
+    boom = boom * np.exp(0.05 * rng.standard_normal(len(boom)))
+    d = diagnose(hist(boom, every=5, out=(3, 0.5, 3.0)), ctx())
+    assert "lr_too_high" in d.problems or "exploding_gradients" in d.problems
+
+
 def test_settling_at_inferred_chance_is_learning_nothing():
     """Issue 8: a loss that starts above chance and settles at chance was taken for progress (the
     reference was the initial loss).  With ln 2 inferred, the stall at chance is a plateau, and serious."""
