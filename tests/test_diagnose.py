@@ -593,7 +593,7 @@ def test_a_mostly_frozen_untrained_model_that_crawls_is_no_gradient_but_a_fine_t
 def test_an_adaptive_optimizer_100x_above_usual_that_bounces_without_progress_is_lr_too_high():
     rng = np.random.default_rng(0)
     t = np.arange(300)
-    bounce = 0.69 * (1 - 0.5 * np.clip(t / 80, 0, 1)) + 0.04 * rng.standard_normal(300)  # settles at half of chance
+    bounce = 0.69 * (1 - 0.48 * np.clip(t / 80, 0, 1)) + 0.04 * rng.standard_normal(300)  # to 0.52 of chance (the GRU: 0.36)
     adam = {"optimizer": "Adam"}
     grad = rng.uniform(0.5, 2.0, (30, 3))  # varying, as unclipped norms do
     d = diagnose(history(bounce, grad=grad), ctx(reference_loss=0.69, lr=0.131, loop=adam))  # 131x Adam's usual 1e-3
