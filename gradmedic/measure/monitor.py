@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 import warnings
 import weakref
+from collections import deque
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -232,7 +233,7 @@ class Monitor:
         # a clip between step() and optimizer.step(), seen without being told: one gradient tensor's norm at a sampled
         # step() and again when the optimizer steps (see _on_opt_pre_step)
         self._probe: tuple[int, torch.Tensor, torch.Tensor, torch.Tensor] | None = None
-        self._clip_probes: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+        self._clip_probes: deque[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = deque(maxlen=256)  # the latest
         self._closed = False
         self._closers: list[Callable[[], None]] = []  # watch(log_to=...)'s writers
         # several processes: each flush's records combined across ranks in one collective
@@ -279,7 +280,7 @@ class Monitor:
         the probe's norm now over its norm then is the clip's factor.  Only when no ``step()`` came in between (under
         gradient accumulation later micro-batches add to the same tensor)."""
         probe, self._probe = self._probe, None
-        if probe is None or probe[0] != self.steps or len(self._clip_probes) >= 256:
+        if probe is None or probe[0] != self.steps:
             return
         _, g, before, total = probe
         with torch.inference_mode():
