@@ -131,7 +131,7 @@ class Thresholds(BaseModel):
         "the live units still learn and the silence is the input's: an untrained LSTM/GRU's last state barely varies "
         "across a batch, so a ReLU head on it starts 53-69% silent. In the tuning corpus (seeds 0-12) 21 runs had a "
         "layer 53-80% silent from step 1 and in none was it the cause (another cause, or a healthy run), while all 87 "
-        "runs given large negative ReLU biases (dead_relu) were >= 90% silent from step 1."))
+        "dead-unit findings on runs given large negative ReLU biases (dead_relu) were at >= 90% silent from step 1."))
     slow_share: float = Field(0.6, gt=0, lt=1, description=(
         "a loss still above this share of chance level after slow_steps counts as learning far below its healthy rate: "
         "healthy runs of every family in the tuning corpus were below half of chance by then."))
