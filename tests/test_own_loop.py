@@ -604,3 +604,27 @@ def test_a_float64_model_is_watched_with_its_optimizer():
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1e-3)
             opt.step()
     assert len(mon.history.stat_steps) == 4 and mon.loop_facts["clips"] == pytest.approx(1e-3, rel=1e-3)
+
+
+def test_a_closure_optimizer_is_not_taken_for_a_clip():
+    """LBFGS recomputes the gradients inside step() (its closure zeroes them in place and runs backward again): the
+    probe's norm changes there without any clip, so a step given a closure is not probed."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 1))
+    opt = torch.optim.LBFGS(model.parameters(), lr=0.5, max_iter=5)
+    x, y = torch.randn(64, 3), torch.randn(64, 1)
+    with watch(model, opt, every=1) as mon:
+        for _ in range(4):
+            first: list[torch.Tensor] = []
+
+            def closure(first=first):
+                model.zero_grad(set_to_none=False)
+                loss = ((model(x) - y) ** 2).mean()
+                loss.backward()
+                if not first:  # one record per optimizer step, at its starting point
+                    first.append(loss)
+                    mon.step(loss)
+                return loss
+
+            opt.step(closure)
+    assert len(mon.history.stat_steps) == 4 and mon.loop_facts["clips"] is None
