@@ -280,7 +280,8 @@ class Monitor:
         the probe's norm now over its norm then is the clip's factor.  Only when no ``step()`` came in between (under
         gradient accumulation later micro-batches add to the same tensor)."""
         probe, self._probe = self._probe, None
-        if probe is None or probe[0] != self.steps or args or kwargs.get("closure") is not None:
+        closure = kwargs.get("closure", args[1] if len(args) > 1 else None)  # (args[0] is the optimizer itself)
+        if probe is None or probe[0] != self.steps or closure is not None:
             return  # (a closure - LBFGS - recomputes the gradients inside step(): a changed norm is not a clip)
         _, g, before, total = probe
         with torch.inference_mode():
