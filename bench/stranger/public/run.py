@@ -4,7 +4,8 @@
 
 Programs (each adapted minimally to run offline on one CPU thread; see each file's docstring):
 nanogpt.py (karpathy/nanoGPT), word_language_model.py, mnist.py, vae.py, dcgan.py, time_sequence_prediction.py,
-regression.py, mnist_rnn.py (pytorch/examples), mingpt.py (karpathy/minGPT).
+regression.py, mnist_rnn.py, siamese.py (pytorch/examples), mingpt.py (karpathy/minGPT), hfbert.py (a tiny BERT
+fine-tuned by the Hugging Face transformers Trainer, as in its run_glue.py example, watched by GradmedicCallback).
 Every variant is the program with one change, and its counterfactual is the same program and seed
 without it (the program's "healthy" case, run first).  Each run is watched with
 ``gradmedic.watch(model, optimizer, every=10)`` and saved with ``monitor.save(path, **meta)``, meta as
@@ -25,7 +26,7 @@ Labels (by outcome only; the doctor is never consulted):
 A good outcome: a finite metric and, for losses, a final loss (mean of the last 20 steps) at most 0.7x
 the loss at the start (mean of the first 5 steps; for time_sequence_prediction's 15 LBFGS steps the training
 MSE at the final parameters against the first step's, both in the units of a unit sine); for the digit
-classifiers, test accuracy >= 0.9;
+classifiers (and the siamese pairs, hfbert's sentences), test or eval accuracy >= 0.9;
 for the GAN, a Frechet distance at most half the untrained generator's and a discriminator that has
 not won outright (final D(x) < 0.99 or D(G(z)) > 0.01).
 
@@ -53,7 +54,8 @@ torch.set_num_threads(1)
 from bench.stranger.causes import CAUSES, clearly_better  # noqa: E402
 
 ARCH = {"nanogpt": "gpt", "word_language_model": "lstm", "mnist": "cnn", "vae": "vae", "dcgan": "gan",
-        "time_sequence_prediction": "lstm", "regression": "linear", "mnist_rnn": "lstm", "mingpt": "gpt"}
+        "time_sequence_prediction": "lstm", "regression": "linear", "mnist_rnn": "lstm", "mingpt": "gpt",
+        "hfbert": "transformer", "siamese": "cnn"}
 MONITOR_AT = {
     "nanogpt": "monitor.step(loss) right after scaler.scale(loss).backward() of each micro-step (loss already divided by the "
                "micro-step count), before unscale_/clip_grad_norm_(1.0)/scaler.step",
@@ -70,6 +72,8 @@ MONITOR_AT = {
     "mnist_rnn": "monitor.step(loss) after loss.backward(), before optimizer.step()",
     "mingpt": "minGPT's Trainer.run edited: monitor.step(loss) after loss.backward(), before clip_grad_norm_(1.0) and "
               "optimizer.step() (no callback fires between backward and update; on_batch_end comes after the step)",
+    "hfbert": __import__("hfbert").MONITOR_AT,
+    "siamese": __import__("siamese").MONITOR_AT,
 }
 
 
@@ -198,6 +202,10 @@ def cases() -> list[dict]:
                     "nn.init.zeros_ on every LSTM weight and bias"))
     # minGPT (karpathy/minGPT: chargpt's data and config, the Trainer's loop) -------------------------
     out += __import__("mingpt").CASES
+    # Hugging Face Trainer + tiny BertForSequenceClassification (transformers' run_glue.py), GradmedicCallback ---------
+    out += __import__("hfbert").CASES
+    # siamese_network (pytorch/examples), a small ResNet-like backbone for resnet18 --------------------------------
+    out += __import__("siamese").CASES
     return out
 
 
@@ -307,7 +315,8 @@ def main(argv=None) -> int:
                                              "variants of nanoGPT and pytorch/examples programs, labelled by outcome).")
     ap.add_argument("--out", default=str(ROOT / "bench/stranger/cases/public"), help="folder for the .npz cases")
     ap.add_argument("--only", default="", help="comma-separated program names (nanogpt, word_language_model, mnist, vae, "
-                                               "dcgan, time_sequence_prediction, regression, mnist_rnn, mingpt) or case "
+                                               "dcgan, time_sequence_prediction, regression, mnist_rnn, mingpt, hfbert, "
+                                               "siamese) or case "
                                                "names; default: all")
     ap.add_argument("--list", action="store_true", help="list the cases and exit")
     a = ap.parse_args(argv)
