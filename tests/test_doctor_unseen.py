@@ -101,6 +101,21 @@ def test_recovery_is_judged_against_chance_and_a_divergence_is_not_forgiven():
     assert "lr_too_high" in d.problems or "exploding_gradients" in d.problems
 
 
+def test_a_gradient_killed_by_one_update_is_the_rate_not_the_wiring():
+    """pytorch/examples siamese_network under Adadelta at 100x its rate: the loss jumped from 0.73 to 50 at step 2 (a BCE
+    whose sigmoid output saturated at 0 and 1) and every gradient was exactly 0 from then on.  The gradient was there
+    before the update: lr_too_high, not no_gradient (which contradicts a rate too high).  Zero from the first step is
+    still no_gradient."""
+    loss = np.r_[0.73, np.full(199, 50.0)]
+    grad = np.zeros((20, 3))
+    grad[0] = 0.8
+    d = diagnose(hist(loss, grad=grad, update=np.r_[[np.nan] * 3, [0.0] * 57].reshape(20, 3)), ctx(lr=11.8))
+    f = next(f for f in d.findings if f.problem == "lr_too_high")
+    assert "no_gradient" not in d.problems and f.evidence["gradient_died"] and "0.73 to 50" in f.message
+    d = diagnose(hist(loss, grad=np.zeros((20, 3))), ctx(lr=11.8))
+    assert "no_gradient" in d.problems
+
+
 def test_settling_at_inferred_chance_is_learning_nothing():
     """Issue 8: a loss that starts above chance and settles at chance was taken for progress (the
     reference was the initial loss).  With ln 2 inferred, the stall at chance is a plateau, and serious."""

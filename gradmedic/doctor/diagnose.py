@@ -699,6 +699,10 @@ def detect_depth_gradients(h: History, ctx: Context, th: Thresholds, L: _Loss) -
     return out
 
 
+def _since_index(steps: np.ndarray, step: int) -> int:
+    return int(np.searchsorted(steps, step))
+
+
 def _since(steps: np.ndarray, cond: np.ndarray, k: int) -> int:
     """The first step of the run of True ending at sample k."""
     j = k
@@ -935,6 +939,17 @@ def detect_no_gradient(h: History, ctx: Context, th: Thresholds, L: _Loss) -> li
                 return []  # fitted exactly: nothing left to learn.  A loss that was 0 from its first step never moved:
                 # it cannot see the model (categorical cross-entropy over one softmax unit is 0 for every input)
             since = _since(st, allzero, k)
+            j = _since_index(st, since)
+            before = L.level(0, int(st[j - 1])) if j > 0 and not allzero[j - 1] else math.nan
+            if math.isfinite(before) and math.isfinite(loss) and abs(loss) >= th.lr_high_rise * abs(before) > 0:
+                # the gradient was there and an update took it away, jumping the loss: the step was too large for the
+                # network (a siamese net under Adadelta at 100x its rate: 0.73 -> 50 at step 2, its sigmoid output
+                # saturated, every gradient exactly 0 from step 11 on).  The rate is the cause, not the wiring
+                lr = _lr_at(h, ctx, int(st[j - 1]))
+                msg = (f"the loss jumped from {_g(before)} to {_g(loss)} after step {int(st[j - 1])}, and every layer's "
+                       f"gradient has been exactly 0 since step {since}: one update saturated the network" + _at(lr))
+                return [Finding("lr_too_high", SEVERITY["lr_too_high"], [], int(st[j - 1]), t, msg,
+                                {"min_loss": before, "loss": loss, "lr": lr, "gradient_died": True}, [])]
             msg = (f"every layer's gradient is exactly 0 since step {since} while the loss is {_g(loss)}{_ref(L, loss)}: "
                    "no gradient reaches the weights, so no learning rate can help")
             return [Finding("no_gradient", SEVERITY["no_gradient"], [], since, t, msg,
@@ -1494,6 +1509,9 @@ def _diagnose(h: History, ctx: Context, th: Thresholds | None) -> Diagnosis:
     findings += detect_depth_gradients(h, ctx, th, L)
     findings += detect_units(h, ctx, th, L)
     findings += detect_lr(h, ctx, th, L)
+    high = [f for f in findings if f.problem == "lr_too_high"]
+    if len(high) > 1:  # a rise seen in the loss and a gradient killed by the same blow-up (detect_no_gradient): the first
+        findings = [f for f in findings if f.problem != "lr_too_high" or f is min(high, key=lambda x: x.detected_at)]
     findings += detect_saturated_loss(h, ctx, th, L)
     findings += detect_symmetric(h, ctx, th, L)
     findings += detect_initial_loss(h, ctx, th, L)
