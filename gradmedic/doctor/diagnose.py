@@ -699,10 +699,6 @@ def detect_depth_gradients(h: History, ctx: Context, th: Thresholds, L: _Loss) -
     return out
 
 
-def _since_index(steps: np.ndarray, step: int) -> int:
-    return int(np.searchsorted(steps, step))
-
-
 def _since(steps: np.ndarray, cond: np.ndarray, k: int) -> int:
     """The first step of the run of True ending at sample k."""
     j = k
@@ -939,7 +935,7 @@ def detect_no_gradient(h: History, ctx: Context, th: Thresholds, L: _Loss) -> li
                 return []  # fitted exactly: nothing left to learn.  A loss that was 0 from its first step never moved:
                 # it cannot see the model (categorical cross-entropy over one softmax unit is 0 for every input)
             since = _since(st, allzero, k)
-            j = _since_index(st, since)
+            j = int(np.searchsorted(st, since))  # the sample where the zeros began
             before = L.level(0, int(st[j - 1])) if j > 0 and not allzero[j - 1] else math.nan
             if math.isfinite(before) and math.isfinite(loss) and abs(loss) >= th.lr_high_rise * abs(before) > 0:
                 # the gradient was there and an update took it away, jumping the loss: the step was too large for the

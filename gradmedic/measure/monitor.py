@@ -233,6 +233,8 @@ class Monitor:
         # a clip between step() and optimizer.step(), seen without being told: one gradient tensor's norm at a sampled
         # step() and again when the optimizer steps (see _on_opt_pre_step)
         self._probe: tuple[int, torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        self._probe_key: tuple | None = None  # the set of parameters with a gradient the probe was chosen for
+        self._probe_at = 0
         self._clip_probes: deque[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = deque(maxlen=256)  # the latest
         self._closed = False
         self._closers: list[Callable[[], None]] = []  # watch(log_to=...)'s writers
@@ -624,7 +626,7 @@ class Monitor:
     def _probe_index(self, idx: list[int]) -> int:
         """Which of the gradients (positions in ``idx``) is read again at the optimizer's step: the smallest tensor,
         so the second read costs next to nothing (cached with the set of parameters that have a gradient)."""
-        if getattr(self, "_probe_key", None) is not self._grad_key:
+        if self._probe_key is not self._grad_key:
             self._probe_key = self._grad_key
             self._probe_at = min(range(len(idx)), key=lambda k: self._params[idx[k]].numel())
         return self._probe_at
