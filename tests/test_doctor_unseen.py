@@ -301,6 +301,31 @@ def test_dead_units_warn_while_the_loss_falls_and_turn_serious_when_it_stalls():
     assert f.severity == "serious" and f.step == 31
 
 
+def test_units_killed_by_one_oversized_step_under_a_high_rate_are_the_rates_doing():
+    """An RNN's ReLU head killed between steps 21 and 31 by an update of 0.49 of its weights under SGD at 83x its usual
+    rate (seed 14's LSTM without clipping): dead units and lr_too_high, whose remedies lower the rate and clip.  The
+    same step at SGD's usual rate, or on weights drawn tiny (every update is large beside them), leaves the dead units
+    alone; so does AdamW at 13x (its step is bounded by its rate: lr_far_above applies)."""
+    acts = np.full((40, 1, len(ACT_STATS)), np.nan)
+    acts[:, 0, ACT_STATS.index("dead_frac")] = 0.9
+    acts[:3, 0, ACT_STATS.index("dead_frac")] = 0.3  # alive until step 21, dead from step 31
+    update = np.full((40, 3), 2e-3)
+    update[2, 2] = 0.49  # the update just before step 21
+    flat = noisy(0.69, 400, 0.001)
+
+    def run(lr, optimizer="SGD", gain=(0.57, 0.58, 0.61)):
+        return diagnose(hist(flat, update=update, acts=acts, kinds=["relu"], lr=np.full(400, lr)),
+                        ctx(["relu"], reference_loss=0.69, lr=lr, loop={"optimizer": optimizer}, weight_gain=list(gain)))
+
+    high = run(0.83)
+    f = next(f for f in high.findings if f.problem == "lr_too_high")
+    assert f.step == 21 and f.layers == ["out"] and f.evidence["update_ratio"] == 0.49
+    assert "dead_units" in high.problems
+    assert any("clip" in r.change for r in f.remedies) and any("lower the learning rate" in r.change for r in f.remedies)
+    for quiet in (run(0.01), run(0.83, gain=(0.01, 0.01, 0.01)), run(0.013, optimizer="AdamW")):
+        assert "dead_units" in quiet.problems and "lr_too_high" not in quiet.problems
+
+
 def test_a_layer_partly_silent_from_the_first_step_is_not_blamed_for_a_stall():
     """An untrained LSTM's last state barely varies across a batch, so a ReLU head on it starts 53-69% silent: its live
     units still learn, and a stall there has another cause (seed 12's GRU at 1/100 of its rate was reported as dead units).

@@ -191,6 +191,15 @@ class Thresholds(BaseModel):
         "median over layers of the update-to-weight ratio per step, sustained over a window, at which the rate is too "
         "high when the loss also stalls above chance: healthy training moves weights ~1e-3 of their norm per step "
         "(CS231n); at 0.1 every weight is renewed within ~10 steps and the loss can only bounce."))
+    lr_kill_above: float = Field(10.0, gt=1, description=(
+        "a rate this many times above the optimizer's usual one (0.01 for SGD, 1e-3 for Adam) makes a single update "
+        "of lr_high_update of a layer's weights, right where ReLU units died, the rate's doing (lr_too_high beside "
+        "dead_units). Below it, or on weights drawn below init_gain_small (whose tiny norm makes every update large "
+        "beside them), the dead units stand alone. Seeds 0-15: the RNN/LSTM/GRU heads killed by such a step without "
+        "clipping ran at 14-185x SGD's usual rate; 27 small-init and wrong-loss runs with a step that large ran at 1-9.7x "
+        "(four small-init runs at 25-26x are kept out by their gain). For an adaptive optimizer, whose step is about "
+        "its rate whatever the gradient, lr_far_above instead: a GPT fed probabilities under AdamW at 13x made such a "
+        "step and trained once given logits."))
     lr_low_stall: float = Field(1e-4, gt=0, description=(
         "largest update-to-weight ratio of any layer (median over the samples; every layer, so that gradients lost "
         "through depth, where the last layers still move, are not taken for a low rate) below which a run stuck at chance level "
@@ -902,6 +911,49 @@ def detect_units(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Fin
     return out
 
 
+def _killed_by_update(h: History, ctx: Context, th: Thresholds, dead: Finding) -> Finding | None:
+    """Units killed in training by one oversized step: at the sample where the dead share first passed its threshold, or
+    the one before, some layer's update moved lr_high_update of its weights' norm in a single step (healthy ~1e-3: such
+    a step renews a tenth of the weights) under a rate lr_kill_above its optimizer's usual one.  Then the dead units
+    are the step's doing, and the step is the rate's (or a gradient spike's that the rate turned into a jump).  Seeds
+    1-14: five RNN/LSTM/GRU heads killed at steps 31-231 by steps of 0.12-0.49 under SGD at 14-185x its usual rate, each
+    trained by the same run with clipping."""
+    if dead.evidence.get("at_init"):
+        return None
+    st = h.stat_steps
+    k0 = int(np.searchsorted(st, dead.step))
+    u = h.layer("update_ratio")
+    if not u.shape[1] or k0 >= len(st):
+        return None
+    for k in (k0 - 1, k0):
+        if k < 1:
+            continue
+        row = np.where(np.isfinite(u[k]), u[k], 0.0)
+        j = int(np.argmax(row))
+        t = int(st[k])
+        lr, usual = _lr_at(h, ctx, t - 1), ctx.usual_lr
+        gain = _gain_of(ctx, h.layer_names[j])
+        above = th.lr_far_above if _adaptive(ctx) else th.lr_kill_above  # (Adam's step is bounded by its rate)
+        if row[j] >= th.lr_high_update and lr and usual and lr >= above * usual \
+                and not (math.isfinite(gain) and gain < th.init_gain_small):
+            layer = h.layer_names[j]
+            killed = ", ".join(_n(n) for n in dead.layers)
+            msg = (f"the update just before step {t} moved {_n(layer)}'s weights by {_g(row[j])} of their norm (healthy is "
+                   f"about 1e-3), and by step {dead.step} most units of {killed} were dead: oversized steps killed them"
+                   f"{_at(lr)}")
+            return Finding("lr_too_high", SEVERITY["lr_too_high"], [layer], t, dead.detected_at, msg,
+                           {"update_ratio": float(row[j]), "killed": list(dead.layers), "lr": lr}, [])
+    return None
+
+
+def _gain_of(ctx: Context, name: str) -> float:
+    """The layer's row gain at watch() (:func:`units.row_gain`), NaN where unknown."""
+    if not ctx.weight_gain or name not in ctx.layer_names:
+        return math.nan
+    g = ctx.weight_gain[ctx.layer_names.index(name)]
+    return float(g) if g is not None else math.nan
+
+
 _RECURRENT = {"RNN", "LSTM", "GRU"}
 
 
@@ -1505,6 +1557,8 @@ def _diagnose(h: History, ctx: Context, th: Thresholds | None) -> Diagnosis:
     findings += detect_depth_gradients(h, ctx, th, L)
     findings += detect_units(h, ctx, th, L)
     findings += detect_lr(h, ctx, th, L)
+    if not any(f.problem == "lr_too_high" for f in findings):
+        findings += [k for f in findings if f.problem == "dead_units" and (k := _killed_by_update(h, ctx, th, f))]
     high = [f for f in findings if f.problem == "lr_too_high"]
     if len(high) > 1:  # a rise seen in the loss and a gradient killed by the same blow-up (detect_no_gradient): the first
         findings = [f for f in findings if f.problem != "lr_too_high" or f is min(high, key=lambda x: x.detected_at)]
