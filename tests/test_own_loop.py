@@ -628,3 +628,42 @@ def test_a_closure_optimizer_is_not_taken_for_a_clip():
 
             opt.step(closure)
     assert len(mon.history.stat_steps) == 4 and mon.loop_facts["clips"] is None
+
+
+def test_a_sparse_input_is_watched_with_its_input_check_off():
+    """pytorch/examples gcn feeds its node features as a sparse COO tensor to a layer that calls torch.sparse.mm: the
+    monitor took it for a dense input and crashed at the first sampled step (movedim on a sparse inference tensor).  The
+    gradients, updates and output are recorded as usual; the input-scale check is off, and says so."""
+    class GraphConv(nn.Module):
+        def __init__(self, i, o):
+            super().__init__()
+            self.kernel = nn.Parameter(torch.randn(i, o) / i ** 0.5)
+
+        def forward(self, x, adj):
+            return torch.sparse.mm(adj, torch.sparse.mm(x, self.kernel) if x.is_sparse else x @ self.kernel)
+
+    class GCN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gc1, self.gc2 = GraphConv(20, 8), GraphConv(8, 3)
+
+        def forward(self, x, adj):
+            return F.log_softmax(self.gc2(F.relu(self.gc1(x, adj)), adj), dim=1)
+
+    torch.manual_seed(0)
+    x = (torch.rand(50, 20) < 0.2).float()
+    adj, y = torch.eye(50).to_sparse(), torch.randint(0, 3, (50,))
+    model = GCN()
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    with watch(model, opt, every=5) as mon:
+        for _ in range(11):
+            opt.zero_grad()
+            loss = F.nll_loss(model(x.to_sparse(), adj), y)
+            loss.backward()
+            mon.step(loss)
+            opt.step()
+    g = mon.history.layer("grad_norm")
+    ref = [p.grad.norm().item() for p in model.parameters()]  # (step 11's, the last: sampled)
+    assert mon.history.stat_steps.tolist() == [1, 6, 11] and np.isfinite(g).all()
+    assert g[-1].tolist() == pytest.approx(ref, rel=1e-5)
+    assert any("sparse" in n for n in mon.notes) and mon.history.inputs.shape[-1] == 0

@@ -406,6 +406,7 @@ class Monitor:
 
     _snap_valid = False
     _armed = False
+    _sparse_noted = False
 
     def _disarm(self) -> None:
         self._armed = False
@@ -438,7 +439,8 @@ class Monitor:
         # all statistics are computed in one batched pass in step(), ~15 ops whatever the depth.
         def hook(module, args, out):
             if self._armed and self._act_out[i] is None and module.training and torch.is_grad_enabled() \
-                    and isinstance(out, torch.Tensor) and out.is_floating_point() and out.numel() > 0:
+                    and isinstance(out, torch.Tensor) and out.is_floating_point() and out.layout == torch.strided \
+                    and out.numel() > 0:
                 o = out.detach()
                 self._act_out[i] = o[:ACT_SAMPLES] if o.dim() >= 2 else o
                 self._captured()
@@ -451,7 +453,7 @@ class Monitor:
             if self._armed and self._act_out[i] is None and module.training and torch.is_grad_enabled() and args:
                 x = args[0]
                 if isinstance(x, torch.Tensor) and x.requires_grad and x.is_floating_point() and x.dim() >= 2 \
-                        and x.shape[0] > 1:
+                        and x.shape[0] > 1 and x.layout == torch.strided:
                     self._act_out[i] = x.detach()[:ACT_SAMPLES]
                     self._captured()
         return hook
@@ -460,13 +462,19 @@ class Monitor:
         if self._armed and self._inputs is None and module.training and torch.is_grad_enabled() and args:
             x = args[0]
             if isinstance(x, torch.Tensor) and x.is_floating_point() and x.dim() >= 2 and x.shape[0] > 1:
+                if x.layout != torch.strided:  # a sparse input (pytorch/examples gcn's features): per-feature stats need
+                    if not self._sparse_noted:  # a dense copy as large as the data, so the input-scale check is off
+                        self._sparse_noted = True
+                        self._notes.append(f"the input scale check is off: the model's input is a {x.layout} tensor "
+                                           "(per-feature statistics are measured on dense inputs only)")
+                    return
                 self._inputs = x.detach()
                 self._captured()
 
     def _output_hook(self, module, args, out):
         if self._armed and self._out is None and module.training and torch.is_grad_enabled():
             t = _first_tensor(out)
-            if t is not None and t.dim() >= 2 and t.shape[0] > 1:
+            if t is not None and t.dim() >= 2 and t.shape[0] > 1 and t.layout == torch.strided:
                 self._out = t.detach()
                 if t.requires_grad:  # the gradient the loss hands the output (history.OUT_STATS: out_grad)
                     t.register_hook(self._out_grad_hook)
