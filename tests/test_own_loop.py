@@ -667,3 +667,31 @@ def test_a_sparse_input_is_watched_with_its_input_check_off():
     assert mon.history.stat_steps.tolist() == [1, 6, 11] and np.isfinite(g).all()
     assert g[-1].tolist() == pytest.approx(ref, rel=1e-5)
     assert any("sparse" in n for n in mon.notes) and mon.history.inputs.shape[-1] == 0
+
+
+def test_zero_gradients_under_weight_decay_are_not_a_misplaced_step():
+    """A bias-free net whose first layer starts at 0 (pytorch/examples gcn with zeros_ on gc1) gets no gradient at all,
+    yet Adam's weight_decay moves the second layer: every recorded gradient 0 while the weights change, which read as
+    "call monitor.step(loss) after loss.backward()".  The optimizer's step sees the same zeros, so the order is right;
+    the remedy's init snippet runs on such a net (m.bias is None)."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(10, 16, bias=False), nn.ReLU(), nn.Linear(16, 3, bias=False))
+    nn.init.zeros_(model[0].weight)
+    opt = torch.optim.Adam(model.parameters(), lr=0.01, weight_decay=5e-4)
+    x, y = torch.randn(64, 10), torch.randint(0, 3, (64,))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with watch(model, opt, every=5, flush_every=10) as mon:
+            for _ in range(60):
+                opt.zero_grad()
+                loss = F.cross_entropy(model(x), y)
+                loss.backward()
+                mon.step(loss)
+                opt.step()
+    assert (mon.history.layer("grad_norm") == 0).all() and (mon.history.layer("update_ratio")[1:, 1] > 0).all()
+    assert not any("every gradient zero" in n for n in mon.notes)
+    snippets = [r.snippet for f in mon.diagnose().findings for r in f.remedies if r.snippet and "nn.init." in r.snippet]
+    assert snippets
+    for code in snippets:
+        exec(code, {"nn": nn, "model": model})
+    assert model[0].weight.abs().sum() > 0

@@ -813,6 +813,16 @@ class Monitor:
         self._seen_grad = bool((np.where(fin, g, 0.0) != 0).any())
         zero = fin.any(axis=1) & np.all(np.where(fin, g, 0.0) == 0, axis=1)
         moved = (np.where(np.isfinite(u), u, 0.0) > 0).any(axis=1)
+        if not self._seen_grad and (zero & moved).any() and self._opt_pre_hook is not None:
+            # With the optimizer known, its step tells: a gradient read again there (the clip probe) that was 0 at
+            # step() and is not at optimizer.step() came after step().  Still 0 there, the gradients are truly 0, and
+            # weight decay moved the weights (pytorch/examples gcn with a zero-initialized layer under Adam's
+            # weight_decay): no misplaced step(), but a network that gets no gradient (the doctor's no_gradient).
+            if not self._clip_probes:
+                return  # (judged at a later flush, once an optimizer step has been seen)
+            before, after = (torch.stack(x).cpu().numpy() for x in list(zip(*self._clip_probes, strict=True))[:2])
+            if not ((before == 0) & (after > 0)).any():
+                return
         if not self._seen_grad and (zero & moved).any():
             self._warned_order = True
             msg = ("gradmedic: step() saw every gradient zero while the weights changed: call monitor.step(loss) "
