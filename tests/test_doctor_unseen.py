@@ -7,6 +7,7 @@ lr_too_low over vanishing, remedies in the loop's own terms)."""
 import math
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -56,6 +57,58 @@ def test_chance_is_ln_c_when_the_loss_lies_within_the_logits_range():
     assert infer_chance(hist(noisy(0.69), out=(1, 0.5, 0.1)), ctx())[0] == math.log(2)
     assert infer_chance(hist(noisy(2.3), out=(10, 0.5, 0.2)), ctx(reference_loss=1.5)) == (1.5, "given")
     assert infer_chance(hist(noisy(2.3), out=(10, 0.5, 0.2)), ctx(regression=True)) == (None, "")
+
+
+def _digits_loop(head, steps=150):
+    """A 64-32-10 MLP on scikit-learn's digits ending in the module ``head``, then NLLLoss, watched every 10 steps."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = torch.tensor((d.data - d.data.mean(0)) / (d.data.std(0) + 1e-8), dtype=torch.float32)
+    y = torch.tensor(d.target)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10), head)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    with gradmedic.watch(model, opt, every=10) as mon:
+        for i in range(steps):
+            b = slice((i * 128) % 1664, (i * 128) % 1664 + 128)
+            opt.zero_grad()
+            loss = F.nll_loss(model(x[b]), y[b])
+            loss.backward()
+            mon.step(loss)
+            opt.step()
+    return mon
+
+
+class _Head(nn.Module):
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, z):
+        return self.fn(z, dim=1)
+
+
+def test_log_softmax_then_nll_is_a_cross_entropy_at_any_loss():
+    """log_softmax then NLLLoss (pytorch/examples mnist, gcn): the gradient at the output is minus the one-hot target, norm
+    1 at any loss, which fits neither bound of a loss over logits or over probabilities once the loss is low; a trained gcn
+    had no chance level, so its rate blowing the loss to 190x ln 7 at step 2 went unseen."""
+    mon = _digits_loop(_Head(F.log_softmax))
+    og = mon.history.output("out_grad")
+    assert np.allclose(og, 1.0, atol=1e-5) and mon.history.loss[-20:].mean() < 0.3
+    assert infer_chance(mon.history, Context.from_monitor(mon))[0] == pytest.approx(math.log(10))
+    # an output gradient of 1.6 at a loss of 0.3 is none of a cross-entropy's
+    assert infer_chance(hist(np.linspace(2.3, 0.3, 300), out=(10, 0.5, 3.0, 1.6)), ctx()) == (None, "")
+
+
+def test_nll_given_probabilities_is_a_wrong_loss():
+    """F.softmax in place of F.log_softmax before NLLLoss (pytorch/examples gcn; a classic "my loss is negative"
+    question): the loss is -mean p_y, in [-1, 0], and each row hands back its one-hot.  Reported as the loss's doing,
+    with log_softmax as the remedy; the same net with log_softmax is silent."""
+    wrong = _digits_loop(_Head(F.softmax)).diagnose()
+    f = next(f for f in wrong.findings if f.problem == "saturated_loss")
+    assert f.evidence["nll_on_probabilities"] and f.detected_at <= 30 and "log_softmax" in f.remedies[0].change
+    assert _digits_loop(_Head(F.log_softmax)).diagnose().findings == []
 
 
 def test_a_one_output_squared_error_is_not_taken_for_a_binary_cross_entropy():

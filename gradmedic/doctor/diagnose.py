@@ -535,9 +535,12 @@ def _grad_fits_cross_entropy(og: np.ndarray, loss: np.ndarray, c: int) -> np.nda
     exp(L).  A squared error's rows hand 2 |z - y|: at most 2 sqrt(L) (Cauchy-Schwarz), and for errors of any common
     shape above 1.5 (1 - exp(-L)) at every L, while 2 sqrt(L) < 0.86 exp(L) always.  So with 50% slack over logits and
     10% under exp(L): an MSE regression with one output, whose loss and output range happen to fit ln 2 (241 of 416 in
-    the tuning corpus), is not taken for a binary cross-entropy."""
+    the tuning corpus), is not taken for a binary cross-entropy.  And over log-probabilities that are the output itself
+    (log_softmax, then NLLLoss: pytorch/examples mnist, gcn) a row's gradient is minus its one-hot target, norm 1 at any
+    loss (10% slack): a trained gcn at loss 0.44 hands 1.0, outside both bounds above, and had no chance level."""
     k = 1.0 if c < 2 else math.sqrt(2.0)
-    return (og <= 1.5 * k * (1.0 - np.exp(-loss))) | (og >= 0.9 * np.exp(loss))
+    log_probs = np.abs(og - 1.0) <= 0.1 if c >= 2 else np.zeros_like(og, dtype=bool)
+    return (og <= 1.5 * k * (1.0 - np.exp(-loss))) | (og >= 0.9 * np.exp(loss)) | log_probs
 
 
 def _const_rows(h: History, th: Thresholds) -> np.ndarray:
@@ -1432,13 +1435,39 @@ def _squashed_output(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Find
     return None
 
 
+def _nll_on_probabilities(h: History, ctx: Context, L: _Loss) -> Finding | None:
+    """NLLLoss given probabilities (a softmax output, not log_softmax): it returns -mean p_y, so the loss is negative
+    and never below -1, and it hands each row minus its one-hot target (norm 1, history out_grad) whatever the outputs.
+    All three together, at nine in ten of at least three samples, and outputs that span at most 1 (probabilities):
+    a cross-entropy is never negative, and a loss over logits hands less than 1 once it learns.  pytorch/examples gcn
+    with F.softmax in place of F.log_softmax: loss -0.14 -> -0.55, 0.60-0.69 accuracy against 0.93."""
+    w, og, rng = h.output("width"), h.output("out_grad"), h.output("logit_range")
+    v = L.values_f
+    ok = np.isfinite(og) & np.isfinite(rng) & np.isfinite(w)
+    if ok.sum() < 3 or not len(v) or not (v <= 0).all() or not (v < 0).any() or v.min() < -1.0 - 1e-6:
+        return None
+    if float(np.median(w[ok])) < 2:
+        return None
+    fits = (np.abs(og[ok] - 1.0) <= 0.1) & (rng[ok] <= 1.0)  # (10% slack on the norm, as _grad_fits_cross_entropy's)
+    if fits.mean() < 0.9:
+        return None
+    t = int(h.stat_steps[np.nonzero(ok)[0][2]])
+    first, now = float(v[0]), L.level(t - L.q, t)
+    msg = (f"the loss is negative ({_g(first)} at step {int(L.steps_f[0])}, {_g(float(v[-1]))} at the end) and never below "
+           "-1, while each output row gets a gradient of norm 1 and spans at most 1: an NLLLoss given probabilities "
+           "(a softmax output), which returns -p_y instead of -log p_y")
+    return Finding("saturated_loss", SEVERITY["saturated_loss"], [], int(L.steps_f[0]), t, msg,
+                   {"loss": now, "out_grad": float(np.median(og[ok])), "nll_on_probabilities": True,
+                    "lr": _lr_at(h, ctx, int(L.steps_f[0]))}, [])
+
+
 def detect_saturated_loss(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
     """At chance for a window while every layer's gradient faded fading_gradient times: the loss itself
     saturates.  A rate too low leaves the gradients as they were, a network that cannot pass gradient fades the early
     layers but not the output layer's; only a loss whose own gradient vanishes while it stays at chance fades them all:
     probabilities (a softmax or sigmoid) fed to a loss that expects logits, an output squashed twice (seed 002 §7.4).
     Where the gradient at the output was recorded, it says so directly (:func:`_squashed_output`)."""
-    direct = _squashed_output(h, ctx, th, L)
+    direct = _nll_on_probabilities(h, ctx, L) or _squashed_output(h, ctx, th, L)
     if direct is not None:
         return [direct]
     measured = np.isfinite(h.output("out_grad"))
@@ -1644,6 +1673,7 @@ def _recovered(findings: list[Finding], L: _Loss, th: Thresholds) -> list[Findin
         now, low = f.evidence.get("loss"), f.evidence.get("min_loss")
         diverged = isinstance(now, float) and isinstance(low, float) and now >= th.exploding_growth * low
         transient = (f.problem in _TRANSIENT and not whole and not diverged and f.severity != "warning"
+                     and not f.evidence.get("nll_on_probabilities")  # (a wrong loss stays wrong however low it ends)
                      and math.isfinite(at) and final < at)
         if not transient:
             out.append(f)

@@ -44,14 +44,12 @@ def _fitted_init(act: str | None) -> str:
     return "glorot_uniform" if act in ("sigmoid", "tanh") else "lecun_normal" if act == "selu" else "he_uniform"
 
 
-_INIT_SNIPPET = {
-    "glorot_uniform": "for m in model.modules():\n    if isinstance(m, (nn.Linear, nn.Conv2d)):\n"
-                      "        nn.init.xavier_uniform_(m.weight); nn.init.zeros_(m.bias)",
-    "he_uniform": "for m in model.modules():\n    if isinstance(m, (nn.Linear, nn.Conv2d)):\n"
-                  "        nn.init.kaiming_uniform_(m.weight, nonlinearity='relu'); nn.init.zeros_(m.bias)",
-    "lecun_normal": "for m in model.modules():\n    if isinstance(m, (nn.Linear, nn.Conv2d)):\n"
-                    "        nn.init.kaiming_normal_(m.weight, nonlinearity='linear'); nn.init.zeros_(m.bias)",
-}
+_INIT = {"glorot_uniform": "nn.init.xavier_uniform_(m.weight)",
+         "he_uniform": "nn.init.kaiming_uniform_(m.weight, nonlinearity='relu')",
+         "lecun_normal": "nn.init.kaiming_normal_(m.weight, nonlinearity='linear')"}
+# (a layer built with bias=False has m.bias None, which nn.init.zeros_ refuses)
+_INIT_SNIPPET = {k: "for m in model.modules():\n    if isinstance(m, (nn.Linear, nn.Conv2d)):\n"
+                    f"        {v}\n        if m.bias is not None:\n            nn.init.zeros_(m.bias)" for k, v in _INIT.items()}
 
 
 _ACT_MODULES = {"relu": "nn.ReLU()", "leaky_relu": "nn.LeakyReLU(0.01)", "elu": "nn.ELU()", "tanh": "nn.Tanh()"}
@@ -390,6 +388,10 @@ def _initial_high(x: _Rx) -> list[Remedy]:
 
 
 def _saturated_loss(x: _Rx) -> list[Remedy]:
+    if x.evidence.get("nll_on_probabilities"):  # NLLLoss(softmax(z)) returns -p_y: it needs log-probabilities
+        return [x.R("give NLLLoss log-probabilities: log_softmax instead of softmax (or the raw logits to "
+                    "CrossEntropyLoss, which applies log-softmax itself)", "PyTorch's NLLLoss documentation", {},
+                    "output = F.log_softmax(z, dim=1)  # not F.softmax\nloss = F.nll_loss(output, y)")]
     return [x.R("feed the loss the raw logits: CrossEntropyLoss applies log-softmax itself, so a softmax (or sigmoid) "
                 "before it squashes the outputs twice and its gradient vanishes as they saturate", "seed 002 §7.4", {},
                 "loss = nn.CrossEntropyLoss()(logits, y)  # no softmax/sigmoid between the model and the loss"),
