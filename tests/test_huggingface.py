@@ -64,6 +64,26 @@ def test_records_match_what_the_trainer_logs(tmp_path, accumulate, capsys):
     assert all(not m._forward_hooks for m in model.modules())
 
 
+def test_the_end_diagnosis_is_computed_when_read(tmp_path):
+    """With print_diagnosis=False the doctor runs only when ``diagnosis`` is read (a recording-only callback paid for a
+    diagnosis at on_train_end that nobody asked for), then once; before the end it is None."""
+    cb = GradmedicCallback(every=1, flush_every=2, print_diagnosis=False)
+    assert cb.diagnosis is None
+    calls = []
+
+    class Counting(GradmedicCallback):
+        def on_train_begin(self, *a, **kw):
+            super().on_train_begin(*a, **kw)
+            real = self.monitor.diagnose
+            self.monitor.diagnose = lambda: calls.append(1) or real()
+
+    cb = Counting(every=1, flush_every=2, print_diagnosis=False)
+    train(tmp_path, cb)
+    assert calls == []
+    d = cb.diagnosis
+    assert d.steps == 6 and cb.diagnosis is d and calls == [1]
+
+
 def test_a_diverging_run_is_stopped(tmp_path):
     cb = GradmedicCallback(every=1, flush_every=2, stop_on="critical", print_diagnosis=False)
     trainer, _, _ = train(tmp_path, cb, steps=30, lr=1e3, max_grad_norm=0.0, optim="sgd")

@@ -1,4 +1,5 @@
-"""What the trainer callbacks share: a chunk as flat ``{tag: value}`` rows, and the stop decision."""
+"""What the trainer callbacks share: a chunk as flat ``{tag: value}`` rows, the stop decision, and the end-of-run
+diagnosis."""
 
 from __future__ import annotations
 
@@ -51,3 +52,18 @@ def stopping_finding(diagnosis, severities: set[str], codes: set[str]):
 
 def reason(f) -> str:
     return f"gradmedic stopped training: {f.problem} ({f.severity}) at step {f.detected_at}: {f.message}"
+
+
+class EndDiagnosis:
+    """``diagnosis``: the run's diagnosis once training has ended (None before), computed on first reading and kept.  A
+    callback built with ``print_diagnosis=False`` whose ``diagnosis`` nobody reads never runs the doctor at the end."""
+
+    monitor = None
+    _ended = False
+    _diagnosis = None
+
+    @property
+    def diagnosis(self):
+        if self._diagnosis is None and self._ended and self.monitor is not None:
+            self._diagnosis = self.monitor.diagnose()
+        return self._diagnosis

@@ -30,13 +30,13 @@ try:
 except ImportError as e:  # pragma: no cover
     raise ImportError("gradmedic.integrations.huggingface needs transformers: pip install 'gradmedic[huggingface]'") from e
 
-from gradmedic.integrations._common import reason, stop_codes, stopping_finding
+from gradmedic.integrations._common import EndDiagnosis, reason, stop_codes, stopping_finding
 from gradmedic.measure.monitor import Monitor
 
 _NEVER = 2 ** 62  # the monitor's own flush: never (this callback flushes when the Trainer's logs are in)
 
 
-class GradmedicCallback(TrainerCallback):
+class GradmedicCallback(EndDiagnosis, TrainerCallback):
     """Watch a ``transformers.Trainer`` run with the doctor.
 
     ``every``: record statistics every N optimizer steps (25); ``flush_every``: steps between host
@@ -51,7 +51,6 @@ class GradmedicCallback(TrainerCallback):
         self.print_diagnosis = print_diagnosis
         self.monitor_kwargs = monitor_kwargs
         self.monitor: Monitor | None = None
-        self.diagnosis = None
         self.stop_reason: str | None = None
         self._losses: list[torch.Tensor] = []
         self._normalised = False  # the model's loss was divided by the items of the whole accumulated step
@@ -77,7 +76,7 @@ class GradmedicCallback(TrainerCallback):
             self._hook.remove()
             self._hook = None
         self.monitor.close()
-        self.diagnosis = self.monitor.diagnose()
+        self._ended = True  # (the diagnosis is computed when read: EndDiagnosis)
         if self.print_diagnosis and self._main:
             print(self.diagnosis)
             if self.stop_reason:

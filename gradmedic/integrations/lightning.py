@@ -39,7 +39,7 @@ except ImportError:  # pragma: no cover - the older package name
     except ImportError as e:
         raise ImportError("gradmedic.integrations.lightning needs Lightning: pip install 'gradmedic[lightning]'") from e
 
-from gradmedic.integrations._common import chunk_rows, reason, stop_codes, stopping_finding
+from gradmedic.integrations._common import EndDiagnosis, chunk_rows, reason, stop_codes, stopping_finding
 from gradmedic.measure.monitor import Monitor
 
 
@@ -67,7 +67,7 @@ class _LightningMonitor(Monitor):
         return notes
 
 
-class GradmedicCallback(pl.Callback):
+class GradmedicCallback(EndDiagnosis, pl.Callback):
     """Watch a LightningModule's training with the doctor.
 
     ``every``: record statistics every N optimizer steps (25); ``flush_every``: steps between host
@@ -85,7 +85,6 @@ class GradmedicCallback(pl.Callback):
         self.log, self.print_diagnosis = log, print_diagnosis
         self.monitor_kwargs = monitor_kwargs
         self.monitor: Monitor | None = None
-        self.diagnosis = None
         self.stop_reason: str | None = None
         self._loss: torch.Tensor | None = None
         self._trainer = None
@@ -103,7 +102,7 @@ class GradmedicCallback(pl.Callback):
         if self.monitor is None:
             return
         self.monitor.close()  # the last flush logs and judges what is pending
-        self.diagnosis = self.monitor.diagnose()
+        self._ended = True  # (the diagnosis is computed when read: EndDiagnosis)
         if self.print_diagnosis and trainer.is_global_zero:
             print(self.diagnosis)
             if self.stop_reason:
