@@ -4,8 +4,9 @@
 
 Programs (each adapted minimally to run offline on one CPU thread; see each file's docstring):
 nanogpt.py (karpathy/nanoGPT), word_language_model.py, mnist.py, vae.py, dcgan.py, time_sequence_prediction.py,
-regression.py, mnist_rnn.py, siamese.py (pytorch/examples), mingpt.py (karpathy/minGPT), hfbert.py (a tiny BERT
-fine-tuned by the Hugging Face transformers Trainer, as in its run_glue.py example, watched by GradmedicCallback).
+regression.py, mnist_rnn.py, siamese.py, super_resolution.py, gcn.py (pytorch/examples), mingpt.py (karpathy/minGPT),
+makemore.py (karpathy/makemore: its Transformer, GRU, RNN and MLP), hfbert.py (a tiny BERT fine-tuned by the Hugging
+Face transformers Trainer, as in its run_glue.py example, watched by GradmedicCallback).
 Every variant is the program with one change, and its counterfactual is the same program and seed
 without it (the program's "healthy" case, run first).  Each run is watched with
 ``gradmedic.watch(model, optimizer, every=10)`` and saved with ``monitor.save(path, **meta)``, meta as
@@ -53,9 +54,10 @@ torch.set_num_threads(1)
 
 from bench.stranger.causes import CAUSES, clearly_better  # noqa: E402
 
+# Programs that describe themselves: each module has ARCH, MONITOR_AT and CASES (in the shape of ``case()``).
+MODULES = ("mingpt", "hfbert", "siamese", "makemore", "super_resolution", "gcn")
 ARCH = {"nanogpt": "gpt", "word_language_model": "lstm", "mnist": "cnn", "vae": "vae", "dcgan": "gan",
-        "time_sequence_prediction": "lstm", "regression": "linear", "mnist_rnn": "lstm", "mingpt": "gpt",
-        "hfbert": "transformer", "siamese": "cnn"}
+        "time_sequence_prediction": "lstm", "regression": "linear", "mnist_rnn": "lstm"}
 MONITOR_AT = {
     "nanogpt": "monitor.step(loss) right after scaler.scale(loss).backward() of each micro-step (loss already divided by the "
                "micro-step count), before unscale_/clip_grad_norm_(1.0)/scaler.step",
@@ -70,11 +72,10 @@ MONITOR_AT = {
     "regression": "watch(fc) without an optimizer (the loop updates param.data by hand); monitor.step(output) right after "
                   "output.backward(), before the update",
     "mnist_rnn": "monitor.step(loss) after loss.backward(), before optimizer.step()",
-    "mingpt": "minGPT's Trainer.run edited: monitor.step(loss) after loss.backward(), before clip_grad_norm_(1.0) and "
-              "optimizer.step() (no callback fires between backward and update; on_batch_end comes after the step)",
-    "hfbert": __import__("hfbert").MONITOR_AT,
-    "siamese": __import__("siamese").MONITOR_AT,
 }
+for _m in MODULES:
+    ARCH[_m] = __import__(_m).ARCH
+    MONITOR_AT[_m] = __import__(_m).MONITOR_AT
 
 
 def case(program, name, cause, seed, kwargs, variant, control=True):
@@ -200,12 +201,10 @@ def cases() -> list[dict]:
                         "nn.init.zeros_ on fc1.weight and fc1.bias"))
     out.append(case(P, "mnistrnn_zero_rnn_s1", "symmetric_init", 1, {"zero_layer": "rnn"},
                     "nn.init.zeros_ on every LSTM weight and bias"))
-    # minGPT (karpathy/minGPT: chargpt's data and config, the Trainer's loop) -------------------------
-    out += __import__("mingpt").CASES
-    # Hugging Face Trainer + tiny BertForSequenceClassification (transformers' run_glue.py), GradmedicCallback ---------
-    out += __import__("hfbert").CASES
-    # siamese_network (pytorch/examples), a small ResNet-like backbone for resnet18 --------------------------------
-    out += __import__("siamese").CASES
+    # the self-describing programs: minGPT (chargpt's data and config, the Trainer's loop), the Hugging Face Trainer
+    # with a tiny BERT (run_glue.py), siamese_network, makemore, super_resolution, gcn (see each module's docstring)
+    for m in MODULES:
+        out += __import__(m).CASES
     return out
 
 
@@ -257,6 +256,11 @@ def label(c: dict, r: dict, control: float | None, loss_max: float = float("nan"
     if good_outcome(r) and no_harm(metric, v, control) and loss_max <= 2 * control_loss_max:
         return "healthy"
     return "ambiguous"
+
+
+def control_name(c: dict) -> str:
+    """The name of a case's counterfactual: the healthy run of the same program (the name's prefix) and seed."""
+    return c["name"].split("_")[0] + f"_healthy_s{c['seed']}"
 
 
 def run_program(program: str, kwargs: dict) -> dict:
@@ -315,9 +319,8 @@ def main(argv=None) -> int:
                                              "variants of nanoGPT and pytorch/examples programs, labelled by outcome).")
     ap.add_argument("--out", default=str(ROOT / "bench/stranger/cases/public"), help="folder for the .npz cases")
     ap.add_argument("--only", default="", help="comma-separated program names (nanogpt, word_language_model, mnist, vae, "
-                                               "dcgan, time_sequence_prediction, regression, mnist_rnn, mingpt, hfbert, "
-                                               "siamese) or case "
-                                               "names; default: all")
+                                               "dcgan, time_sequence_prediction, regression, mnist_rnn, "
+                                               + ", ".join(MODULES) + ") or case names; default: all")
     ap.add_argument("--list", action="store_true", help="list the cases and exit")
     a = ap.parse_args(argv)
     out = Path(a.out)
@@ -332,11 +335,13 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     for c in todo:
         assert c["cause"] == "healthy" or c["cause"] in CAUSES, c["cause"]
-    controls: dict[tuple[str, int], float] = {}  # (program, seed) -> the healthy run's value
+    # the healthy run's value by its name (a program with several models - makemore - has one healthy run per model
+    # and seed, told apart by the name's prefix, e.g. mmtf_healthy_s1 and mmgru_healthy_s1)
+    controls: dict[str, float] = {}
     t_all = time.time()
     for c in todo:
         ps = paths(out, c)
-        key = (c["program"], c["seed"])
+        key = control_name(c)
         if all(p.exists() for p in ps):
             m = read_meta(ps[0])
             if c["cause"] == "healthy" and not c["control"]:
@@ -348,8 +353,8 @@ def main(argv=None) -> int:
             continue
         control = None
         if c["control"]:
-            if key not in controls:  # its counterfactual: the healthy case of that program and seed
-                hp = paths(out, {"program": c["program"], "name": c["name"].split("_")[0] + f"_healthy_s{c['seed']}"})
+            if key not in controls:  # its counterfactual: the healthy case of that program (model) and seed
+                hp = paths(out, {"program": c["program"], "name": key})
                 if all(p.exists() for p in hp):
                     controls[key] = read_meta(hp[0])["outcome"]["value"]
                 else:
@@ -362,12 +367,12 @@ def main(argv=None) -> int:
         import numpy as np
         mon_loss = next(iter(r["monitors"].values())).history.loss
         run_max = float(np.max(mon_loss)) if len(mon_loss) and np.isfinite(mon_loss).all() else float("nan")
-        ctrl_name0 = c["name"].split("_")[0] + f"_healthy_s{c['seed']}"
+        ctrl_name0 = control_name(c)
         cpath = paths(out, {"program": c["program"], "name": ctrl_name0})[0]
         cmax = loss_max(cpath) if c["control"] else float("nan")
         cstart = float(read_meta(cpath)["reference"]["value"] or float("nan")) if c["control"] else float("nan")
         lab = label(c, r, control, run_max, cmax, cstart)
-        ctrl_name = c["name"].split("_")[0] + f"_healthy_s{c['seed']}" if c["control"] else c["name"]
+        ctrl_name = control_name(c) if c["control"] else c["name"]
         meta = dict(source="public", family=c["program"], arch=ARCH[c["program"]], name=c["name"], cause=c["cause"],
                     outcome={"metric": r["metric"], "value": r["value"]},
                     control={"metric": r["metric"], "value": control if c["control"] else r["value"], "run": ctrl_name},
