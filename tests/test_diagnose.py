@@ -449,6 +449,24 @@ def test_an_adaptive_optimizer_far_above_its_usual_rate_with_the_run_stuck_at_ch
             assert f.evidence["rate_far_above"] and "60x Adam's usual 0.001" in f.message and f.detected_at <= 100
 
 
+def test_an_adaptive_optimizer_100x_above_usual_still_far_from_trained_a_window_in_is_lr_too_high():
+    """A run that does progress, slowly: yunjey's tutorial ResNet under Adam at 0.1 was at 0.71 of chance at step 100
+    (0.34 accuracy against 0.96).  At 100x or more, above slow_share of chance a window in is the rate's; at 50x it needs
+    a stall, and a run already below slow_share (the gcns under Adam at 100-1000x, 0.15-0.18 of chance) is silent."""
+    falling = 0.69 * np.linspace(1.0, 0.55, 300) + 0.005 * np.random.default_rng(0).standard_normal(300)
+    grad = np.random.default_rng(1).uniform(0.5, 2.0, (30, 3))
+    loop = {"optimizer": "Adam", "clips": None}
+
+    def found(loss, lr):
+        d = diagnose(history(loss, update=3e-3, grad=grad), ctx(reference_loss=0.69, lr=lr, loop=loop))
+        return next((f for f in d.findings if f.problem == "lr_too_high"), None)
+
+    f = found(falling, 0.1)
+    assert f is not None and f.detected_at <= 100 and f.evidence["rate_far_above"]
+    assert found(falling, 0.05) is None
+    assert found(0.69 * np.linspace(1.0, 0.1, 300), 0.1) is None
+
+
 def test_a_rate_far_below_usual_that_crawls_above_slow_share_of_chance_is_lr_too_low():
     crawl = flat(T=300, level=0.8 * 0.69)  # learned the easy part at once, then no progress
     loop = {"optimizer": "Adam"}

@@ -309,6 +309,61 @@ def test_a_regression_crawling_under_a_rate_far_below_usual_is_lr_too_low():
     assert "lr_too_low" not in fast.problems  # layers moving the healthy 1e-3 are not starved by the rate
 
 
+def test_a_crawl_that_ends_low_under_a_rate_still_far_below_usual_is_still_the_rates():
+    """Seed 16's regression MLP under Adam at 1/20: at its first loss for 250 steps, then down to 0.44 of it, 12x its
+    counterfactual's.  Ending below half the reference counts as recovered, but not while the rate that starved it is
+    still far below usual at the end; a run whose rate was raised back to usual has recovered."""
+    loss = np.r_[noisy(1.0, 250, 0.03), np.linspace(1.0, 0.42, 134)]
+    kw = dict(regression=True, loop={"optimizer": "Adam"})
+    still = diagnose(hist(loss, update=5e-4, lr=np.full(384, 5e-5)), ctx(lr=5e-5, **kw))
+    f = next(f for f in still.findings if f.problem == "lr_too_low")
+    assert f.detected_at <= 110 and f.evidence["rate_far_below"]
+    raised = diagnose(hist(loss, update=5e-4, lr=np.r_[np.full(250, 5e-5), np.full(134, 1e-3)]), ctx(lr=1e-3, **kw))
+    assert "lr_too_low" not in raised.problems
+
+
+def test_a_schedule_decayed_to_zero_is_not_a_rate_set_too_low():
+    """The Hugging Face Trainer decays the rate linearly to 0: a run stuck for another reason (GPT-2 with N(0, 1) weights)
+    ends under a rate 10x below any usual one, and was told lr_too_low at step 511 of 531.  A rate is far below usual
+    only if the rate the run was set to (its peak) is."""
+    loss = np.r_[1.14, noisy(1.0, 529, 0.02)]
+    kw = dict(regression=True, loop={"optimizer": "AdamW"})
+    decayed = diagnose(hist(loss, update=2.5e-4, lr=np.linspace(2e-3, 0.0, 530)), ctx(lr=0.0, **kw))
+    assert "lr_too_low" not in decayed.problems
+    set_low = diagnose(hist(loss, update=2.5e-4, lr=np.linspace(5e-5, 0.0, 530)), ctx(lr=0.0, **kw))
+    assert "lr_too_low" in set_low.problems
+
+
+def _raw_digits_loop(stem):
+    """A small CNN on scikit-learn's 8x8 digits in raw 0..16 values x16 (0..255, no scaling), its first conv followed by
+    ``stem`` (BatchNorm2d or nothing); 30 steps of Adam."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = torch.tensor(d.data.reshape(-1, 1, 8, 8) * 16.0, dtype=torch.float32)
+    y = torch.tensor(d.target)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1, bias=False), stem, nn.ReLU(), nn.Flatten(), nn.Linear(512, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    with gradmedic.watch(model, opt, every=10) as mon:
+        for i in range(30):
+            b = slice(i * 64 % 1728, i * 64 % 1728 + 64)
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x[b]), y[b])
+            loss.backward()
+            mon.step(loss)
+            opt.step()
+    return mon.diagnose()
+
+
+def test_raw_pixels_into_a_conv_normalized_right_away_are_not_reported_before_harm():
+    """Raw 0..255 pixels are reported at once (unscaled_extreme), unless the first layer is a conv or linear map followed
+    by a norm layer: BatchNorm divides the scale away (yunjey's tutorial ResNet on raw pixels: 0.96-0.98 accuracy
+    against 0.96 on [0, 1], twice reported)."""
+    assert "unscaled_inputs" in _raw_digits_loop(nn.Identity()).problems
+    assert "unscaled_inputs" not in _raw_digits_loop(nn.BatchNorm2d(8)).problems
+
+
 def test_sustained_huge_updates_with_a_stall_above_chance():
     loss = noisy(1.8, 400, 0.05)
     d = diagnose(hist(loss, update=0.3, out=(10, 0.5, 5.0)), ctx(lr=0.5))

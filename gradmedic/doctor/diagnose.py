@@ -958,6 +958,9 @@ def _gain_of(ctx: Context, name: str) -> float:
 
 
 _RECURRENT = {"RNN", "LSTM", "GRU"}
+_AFFINE_STEM = {"Linear", "Conv1d", "Conv2d", "Conv3d"}
+_NORM_TYPES = {"BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d",
+               "InstanceNorm3d", "SyncBatchNorm", "RMSNorm"}
 
 
 def _layer_type(ctx: Context, name: str) -> str | None:
@@ -1300,7 +1303,13 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
             # its usual rate bounced between 0.47 and 0.67 of chance (0.83 accuracy against 0.98 at the usual rate)
             bouncing = (lr >= 5 * th.lr_far_above * usual and t >= th.window and L.stalled(t, th)
                         and L.level(t - L.q, t) > th.init_slow * L.chance)
-            if stuck or bouncing:
+            # ... or, at 100x, still above slow_share of chance a window in, progress or not: yunjey's tutorial ResNet
+            # under Adam at 0.1 sat at chance for 60 steps and was at 0.71 of it at step 100 (0.34 accuracy against
+            # 0.96). Every run of the corpora under an adaptive rate 90x or more above usual that was healthy (four gcns
+            # under Adam with weight decay) was at 0.15-0.18 of chance by step 100
+            crawling = (lr >= 5 * th.lr_far_above * usual and t >= th.window
+                        and L.level(t - L.q, t) > th.slow_share * L.chance)
+            if stuck or bouncing or crawling:
                 now = L.level(t - L.q, t)
                 msg = (f"the loss makes no progress at {_g(now)}{_ref(L, now)} under a rate of {lr:g}, "
                        f"{lr / usual:.0f}x {_optimizer_name(ctx)}'s usual {usual:g}")
@@ -1326,7 +1335,7 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
             before, now = L.level(t - th.window - L.q, t - th.window), L.level(t - L.q, t)
             slow = math.isfinite(before) and math.isfinite(now) and (before - now) < 0.05 * abs(before)
             starved = tiny[rows].all() and slow and L.high(t, th.high_loss)
-            lr_now, usual = _lr_at(h, ctx, t), ctx.usual_lr
+            lr_now, usual = _set_lr(h, ctx), ctx.usual_lr
             # the rate itself far below the optimizer's usual one (seed 002 §7.3) while no layer moves even the healthy
             # ~1e-3 per step: then updates between 1e-4 and 1e-3 are the rate's too (Adam at 1/35 of 1e-3 moves its
             # largest layer 4e-4 per step; SGD at 1/100 of 0.01 a CNN's 2e-4), while a plateau at a usual rate
@@ -1539,7 +1548,12 @@ def detect_unscaled_inputs(h: History, ctx: Context, th: Thresholds, L: _Loss, s
     # A spread among features that are all within unit scale (pixels in [0, 1], whose border pixels are nearly always
     # 0) asks nothing of the init that it was not made for: only a spread that reaches above unit scale counts.
     spread_counts = spread > th.unscaled_spread and scale[j] > 1.0
-    if not ((big or spread_counts) and (suffering or extreme)):
+    # (an affine first layer normalized right away - conv then BatchNorm, as in a ResNet stem - hands the next layers a
+    # unit-scale signal whatever the inputs' scale: raw 0..255 pixels into yunjey's tutorial ResNet trained as well as
+    # [0, 1].  Not after a recurrent layer: pytorch/examples mnist_rnn's LSTM saturates its gates on raw pixels before
+    # its BatchNorm1d, 0.64-0.71 accuracy against 0.95-0.98)
+    normalized = len(ctx.layer_types) > 1 and ctx.layer_types[0] in _AFFINE_STEM and ctx.layer_types[1] in _NORM_TYPES
+    if not ((big or spread_counts) and (suffering or (extreme and not normalized))):
         return []
     step = int(h.stat_steps[0])
     parts = []
@@ -1609,9 +1623,9 @@ def _diagnose(h: History, ctx: Context, th: Thresholds | None) -> Diagnosis:
         findings += detect_disconnected(h, ctx, th, L)
     suffering = bool(findings) or any(L.stalled(t, th) and L.high(t, th.high_loss) for t in _eval_points(h, th).tolist())
     findings += detect_unscaled_inputs(h, ctx, th, L, suffering)
-    findings = _recovered(findings, L, th)  # (a reported scale of the inputs stays: it is true however the run ends)
+    findings = _recovered(findings, L, th, h, ctx)  # (a reported scale of the inputs stays: it is true however the run ends)
     if not findings:  # a plateau is the diagnosis of a stall with no other cause
-        findings = _recovered(detect_plateau(h, ctx, th, L), L, th)
+        findings = _recovered(detect_plateau(h, ctx, th, L), L, th, h, ctx)
     act = _main_activation(ctx)
     findings = _reconcile(findings, saturating=act in ("sigmoid", "tanh"))
     found = {f.problem for f in findings}
@@ -1650,7 +1664,23 @@ def _main_activation(ctx: Context) -> str | None:
     return max(set(names), key=names.count) if names else None
 
 
-def _recovered(findings: list[Finding], L: _Loss, th: Thresholds) -> list[Finding]:
+def _set_lr(h: History, ctx: Context) -> float | None:
+    """The rate the run was set to: the largest recorded (a scheduler's warmup and decay are below it), else what the
+    context knows.  A rate judged far below usual must be so at its peak: a linear decay to 0 (the Hugging Face
+    Trainer's default) ends 10x below any rate, and a run stuck there is stuck for another reason (seen: two GPT-2s with
+    N(0, 1) weights told lr_too_low at step 511 of 531)."""
+    lr = h.lr[np.isfinite(h.lr)] if len(h.lr) else np.array([])
+    return float(lr.max()) if len(lr) else ctx.lr
+
+
+def _rate_low_at_end(h: History, ctx: Context, th: Thresholds) -> bool:
+    """The rate the run was set to (:func:`_set_lr`) is lr_far_below the optimizer's usual one, and still is at the end."""
+    end = int(h.loss_steps[-1]) if len(h.loss_steps) else 0
+    peak, lr, usual = _set_lr(h, ctx), _lr_at(h, ctx, end), ctx.usual_lr
+    return bool(peak and lr and usual and peak * th.lr_far_below <= usual and lr * th.lr_far_below <= usual)
+
+
+def _recovered(findings: list[Finding], L: _Loss, th: Thresholds, h: History, ctx: Context) -> list[Finding]:
     """Drop findings that rest on a stall or a spike the run has since left behind: the loss over the last quarter
     window is below recover_share of its reference (chance level, else the first loss) and below its level when the
     finding was made sure.  A healthy run that sits at chance for a while, or spikes at step 3 and recovers, ends well
@@ -1672,7 +1702,11 @@ def _recovered(findings: list[Finding], L: _Loss, th: Thresholds) -> list[Findin
         # rate: 1.1 -> 5461 at step 3, then 0.27 and 0.84 accuracy against 0.98; healthy CNNs' step-3 spikes reach 20x)
         now, low = f.evidence.get("loss"), f.evidence.get("min_loss")
         diverged = isinstance(now, float) and isinstance(low, float) and now >= th.exploding_growth * low
+        # a rate far below the optimizer's usual one that still is at the end holds the run back however low it got: a
+        # regression MLP under Adam at 1/20 ended at 0.44 of its first loss, 12x its counterfactual's (seed 16)
+        starving = f.problem == "lr_too_low" and f.evidence.get("rate_far_below") and _rate_low_at_end(h, ctx, th)
         transient = (f.problem in _TRANSIENT and not whole and not diverged and f.severity != "warning"
+                     and not starving
                      and not f.evidence.get("nll_on_probabilities")  # (a wrong loss stays wrong however low it ends)
                      and math.isfinite(at) and final < at)
         if not transient:
