@@ -419,7 +419,9 @@ SCENARIOS: list[Scenario] = [
     _s("mlp_adam_lr03_kills_relus", "mlp", ["dead_units", "lr_too_high"],
        "seed 002 §7.4.2: Adam at lr 0.3 pushes ReLUs where they never fire again; 0.50 (the rate killed them: lr_too_high too)",
        _mlp(circles, [32] * 3, nn.ReLU, he, opt=lambda m: _adam(m, 0.3)), steps=400),
-    _s("cnn_sgd_lr1_kills_relus", "cnn", ["dead_units"], "CNN with SGD lr 1.0: 88% of a conv layer's maps go silent; 0.24",
+    _s("cnn_sgd_lr1_kills_relus", "cnn", ["dead_units", "lr_too_high"],
+       "CNN with SGD lr 1.0 (100x its usual rate): 88% of a conv layer's maps go silent; 0.24 (the rate killed them: "
+       "lr_too_high too)",
        _cnn(lambda: digits(True), opt=lambda m: _sgd(m, 1.0)), reference_loss=LN10),
     # ---- saturated units ------------------------------------------------------------------------------
     _s("mlp_tanh_normal5", "mlp", ["saturated_units", "initial_loss_high"],
