@@ -99,6 +99,11 @@ def test_log_softmax_then_nll_is_a_cross_entropy_at_any_loss():
     assert infer_chance(mon.history, Context.from_monitor(mon))[0] == pytest.approx(math.log(10))
     # an output gradient of 1.6 at a loss of 0.3 is none of a cross-entropy's
     assert infer_chance(hist(np.linspace(2.3, 0.3, 300), out=(10, 0.5, 3.0, 1.6)), ctx()) == (None, "")
+    # a loss over a mask of rows (gat, gcn: the training nodes) need not lie within ln C +- the range of the first rows
+    # recorded; a gradient that is exactly each row's one-hot at every sample still says NLL over log-probabilities
+    blown = np.r_[1.95, np.full(299, 90.0)]
+    assert infer_chance(hist(blown, out=(7, 0.8, 20.0, 1.0)), ctx())[0] == pytest.approx(math.log(7))
+    assert infer_chance(hist(blown, out=(7, 0.8, 20.0, 0.7)), ctx()) == (None, "")
 
 
 def test_nll_given_probabilities_is_a_wrong_loss():
@@ -334,16 +339,13 @@ def test_a_schedule_decayed_to_zero_is_not_a_rate_set_too_low():
     assert "lr_too_low" in set_low.problems
 
 
-def _raw_digits_loop(stem):
-    """A small CNN on scikit-learn's 8x8 digits in raw 0..16 values x16 (0..255, no scaling), its first conv followed by
-    ``stem`` (BatchNorm2d or nothing); 30 steps of Adam."""
+def _raw_digits_loop(model):
+    """``model`` on scikit-learn's 8x8 digits in raw 0..16 values x16 (0..255, no scaling); 30 steps of Adam."""
     from sklearn.datasets import load_digits
 
     d = load_digits()
     x = torch.tensor(d.data.reshape(-1, 1, 8, 8) * 16.0, dtype=torch.float32)
     y = torch.tensor(d.target)
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1, bias=False), stem, nn.ReLU(), nn.Flatten(), nn.Linear(512, 10))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     with gradmedic.watch(model, opt, every=10) as mon:
         for i in range(30):
@@ -356,12 +358,21 @@ def _raw_digits_loop(stem):
     return mon.diagnose()
 
 
+def _conv_stem(stem):
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1, bias=False), stem, nn.ReLU(), nn.Flatten(), nn.Linear(512, 10))
+
+
 def test_raw_pixels_into_a_conv_normalized_right_away_are_not_reported_before_harm():
     """Raw 0..255 pixels are reported at once (unscaled_extreme), unless the first layer is a conv or linear map followed
-    by a norm layer: BatchNorm divides the scale away (yunjey's tutorial ResNet on raw pixels: 0.96-0.98 accuracy
-    against 0.96 on [0, 1], twice reported)."""
-    assert "unscaled_inputs" in _raw_digits_loop(nn.Identity()).problems
-    assert "unscaled_inputs" not in _raw_digits_loop(nn.BatchNorm2d(8)).problems
+    by a norm layer, or a norm layer itself: BatchNorm divides the scale away (yunjey's tutorial ResNet on raw pixels:
+    0.96-0.98 accuracy against 0.96 on [0, 1], twice reported), and so does a LayerNorm over the raw input
+    (lucidrains' SimpleViT normalizes each patch: raw pixels trained exactly as [0, 1])."""
+    assert "unscaled_inputs" in _raw_digits_loop(_conv_stem(nn.Identity())).problems
+    assert "unscaled_inputs" not in _raw_digits_loop(_conv_stem(nn.BatchNorm2d(8))).problems
+    torch.manual_seed(0)
+    norm_first = nn.Sequential(nn.Flatten(), nn.LayerNorm(64), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+    assert "unscaled_inputs" not in _raw_digits_loop(norm_first).problems
 
 
 def test_sustained_huge_updates_with_a_stall_above_chance():
