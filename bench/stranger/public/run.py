@@ -55,7 +55,8 @@ torch.set_num_threads(1)
 from bench.stranger.causes import CAUSES, clearly_better  # noqa: E402
 
 # Programs that describe themselves: each module has ARCH, MONITOR_AT and CASES (in the shape of ``case()``).
-MODULES = ("mingpt", "hfbert", "siamese", "makemore", "super_resolution", "gcn", "tutorial", "lightning_ae", "hfgpt2")
+MODULES = ("mingpt", "hfbert", "siamese", "makemore", "super_resolution", "gcn", "tutorial", "lightning_ae", "hfgpt2", "gat",
+           "vit")
 ARCH = {"nanogpt": "gpt", "word_language_model": "lstm", "mnist": "cnn", "vae": "vae", "dcgan": "gan",
         "time_sequence_prediction": "lstm", "regression": "linear", "mnist_rnn": "lstm"}
 MONITOR_AT = {
