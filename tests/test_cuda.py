@@ -108,7 +108,7 @@ def test_statistics_on_cuda_match_cpu(kind):
     gpu = _run(kind, CUDA, steps=6, every=1).history
     np.testing.assert_array_equal(gpu.stat_steps, cpu.stat_steps)
     np.testing.assert_allclose(gpu.loss, cpu.loss, rtol=1e-4)
-    for stat in ("grad_norm", "grad_mean_abs", "weight_norm"):
+    for stat in ("grad_norm", "weight_norm"):
         np.testing.assert_allclose(gpu.layer(stat), cpu.layer(stat), rtol=1e-4, err_msg=stat)
     # The update is a difference of two float32 weight tensors ~1e3 times its size: looser.
     np.testing.assert_allclose(gpu.layer("update_ratio"), cpu.layer("update_ratio"), rtol=1e-3, atol=1e-9)

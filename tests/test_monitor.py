@@ -55,7 +55,6 @@ class Reference:
         w = self._weights()
         row = {
             "grad_norm": [gi.square().sum().sqrt().item() for gi in g],
-            "grad_mean_abs": [(gi.abs().sum() / gi.numel()).item() for gi in g],
             "weight_norm": [wi.norm().item() for wi in w],
             "update_ratio": [((wi - pi).norm() / pi.norm()).item() for wi, pi in zip(w, self.prev, strict=False)],
             "acts": {k: v.double() for k, v in self.acts.items()},
@@ -206,7 +205,7 @@ def test_layer_names_follow_named_modules_and_unused_layers_record_no_gradient()
     assert gn[0] == pytest.approx(abs(net.scale.grad.item()), rel=1e-6)
     assert gn[1] == pytest.approx(net.enc.fc.weight.grad.norm().item(), rel=1e-6)
     # a layer with no gradient at all records NaN (no gradient is not a zero gradient)
-    assert np.isnan(gn[3]) and np.isnan(mon.history.layer("grad_mean_abs")[0, 3])
+    assert np.isnan(gn[3])
     assert np.isnan(mon.history.layer("update_ratio")[0, 3])
     wn = mon.history.layer("weight_norm")[0]
     assert wn[3] == pytest.approx(torch.cat([net.unused.weight.flatten(), net.unused.bias]).norm().item(), rel=1e-6)
@@ -684,6 +683,31 @@ def test_unit_shares_match_plain_comparisons():
     assert units.silent_fraction(np.array([-1.0, 0.0, 2.0, 3.0])) == 0.5
     assert [k for _, _, k in units.activation_modules(nn.Sequential(nn.Linear(2, 2), nn.GELU(), nn.Tanh()))] == \
         ["relu", "saturating"]
+
+
+def test_a_wide_layer_histogram_counts_the_first_samples_that_hold_hist_values():
+    """A layer of 300 units: its histogram is histc of the first ceil(2048 / 300) = 7 samples' outputs (the
+    statistics still use all 32), recomputed here from a plain forward pass; a 16-unit layer keeps all 32."""
+    from gradmedic.measure.monitor import ACT_HIST_BINS, HIST_VALUES, UNBOUNDED_RANGE
+
+    torch.manual_seed(5)
+    model = nn.Sequential(nn.Linear(6, 300), nn.ReLU(), nn.Linear(300, 16), nn.ReLU(), nn.Linear(16, 1))
+    x = torch.randn(40, 6, generator=torch.Generator().manual_seed(6))
+    with torch.no_grad():
+        h1 = model[1](model[0](x))
+        h2 = model[3](model[2](h1))
+    with watch(model, every=1) as mon:
+        model(x).pow(2).mean().backward()
+        mon.step(1.0)
+    n1 = -(-HIST_VALUES // 300)
+    assert n1 == 7
+    lo, hi = 0.0, UNBOUNDED_RANGE
+    got = mon.history.hists[0]
+    np.testing.assert_array_equal(got[0], torch.histc(h1[:n1].clamp(lo, hi), ACT_HIST_BINS, lo, hi).numpy())
+    np.testing.assert_array_equal(got[1], torch.histc(h2[:ACT_SAMPLES].clamp(lo, hi), ACT_HIST_BINS, lo, hi).numpy())
+    assert got[0].sum() == 7 * 300 and got[1].sum() == ACT_SAMPLES * 16
+    # the share of zeros is still measured on all 32 samples
+    assert mon.history.act("zero_frac")[0, 0] == pytest.approx((h1[:ACT_SAMPLES] <= 0).double().mean().item(), abs=1e-6)
 
 
 def test_histograms_are_histc_bin_for_bin():

@@ -159,7 +159,8 @@ def _pool(mean: np.ndarray, std: np.ndarray, n: np.ndarray) -> tuple[np.ndarray,
 
 
 def _pool_acts(acts: np.ndarray, hists: np.ndarray) -> np.ndarray:
-    """(world, S, A, 5) -> (S, A, 5); weights: the values each rank sampled (its histogram's total)."""
+    """(world, S, A, 5) -> (S, A, 5); weights: the values each rank counted in its histogram (the same for ranks
+    with equal batches, as DistributedSampler gives; a rank with fewer samples than the histogram takes weighs less)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         n = hists.sum(-1) if hists.shape[-1] else np.ones(acts.shape[:-1])
         n = np.where(np.isfinite(n) & (n > 0), n, 1.0)

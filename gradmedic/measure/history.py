@@ -2,8 +2,8 @@
 
 One place defines the names of the statistics and the arrays that hold them:
 
-- ``LAYER_STATS`` per layer (a module that owns parameters): gradient L2 norm, mean |gradient|,
-  weight L2 norm, update-to-weight ratio ``||w_t - w_{t-1}|| / ||w_{t-1}||``.  A layer that had no
+- ``LAYER_STATS`` per layer (a module that owns parameters): gradient L2 norm, weight L2 norm,
+  update-to-weight ratio ``||w_t - w_{t-1}|| / ||w_{t-1}||``.  A layer that had no
   gradient at a step (frozen, unused) records NaN there, not 0: no gradient is not a zero gradient.
   The update ratio is NaN on a sampled step not preceded by an optimizer step (gradient
   accumulation, a step skipped by a GradScaler).  NaN means "not measured"; a gradient or weight
@@ -40,7 +40,10 @@ from pathlib import Path
 
 import numpy as np
 
-LAYER_STATS = ("grad_norm", "grad_mean_abs", "weight_norm", "update_ratio")
+LAYER_STATS = ("grad_norm", "weight_norm", "update_ratio")
+# Written by gradmedic before mean |gradient| was dropped (no diagnosis or picture read it, and its pass
+# over every gradient was a sixth of a sampled step's cost): files with four columns are read by name.
+_LAYER_STATS_V1 = ("grad_norm", "grad_mean_abs", "weight_norm", "update_ratio")
 ACT_STATS = ("mean", "std", "zero_frac", "sat_frac", "dead_frac")
 OUT_STATS = ("width", "batch_spread", "logit_range", "out_grad")
 # Histograms: 40 bins resolve the shapes that matter (a spike at 0, mass piling up at sigmoid's 0
@@ -202,7 +205,7 @@ class History:
         """Write the whole history (and any JSON-able ``meta``) to one ``.npz`` file."""
         m = self._merged()
         header = {"layer_names": self.layer_names, "act_names": self.act_names, "act_kinds": self.act_kinds,
-                  "hist_ranges": self.hist_ranges, "meta": meta}
+                  "hist_ranges": self.hist_ranges, "layer_stats": list(LAYER_STATS), "meta": meta}
         arrays = {"loss_steps": m.loss_steps, "loss": m.loss, "stat_steps": m.stat_steps, "layers": m.layers,
                   "acts": m.acts, "inputs": m.inputs, "lr": self.lr,
                   "out": m.out if m.out is not None else _fill(len(m.stat_steps), (len(OUT_STATS),)),
@@ -219,7 +222,12 @@ class History:
             ranges = [tuple(r) for r in header["hist_ranges"]] if header.get("hist_ranges") else None
             h = cls(header["layer_names"], header["act_names"], header["act_kinds"], max_rows=10**9, max_loss=10**9,
                     hist_ranges=ranges)
-            h.append(Chunk(z["loss_steps"], z["loss"], z["stat_steps"], z["layers"], z["acts"], z["inputs"],
+            names = header.get("layer_stats") or (_LAYER_STATS_V1 if z["layers"].shape[-1] == 4 else LAYER_STATS)
+            try:
+                layers = z["layers"][..., [list(names).index(s) for s in LAYER_STATS]]
+            except ValueError as e:
+                raise ValueError(f"{path}: its layer statistics {list(names)} lack one of {list(LAYER_STATS)}") from e
+            h.append(Chunk(z["loss_steps"], z["loss"], z["stat_steps"], layers, z["acts"], z["inputs"],
                            z["hists"] if "hists" in z else None, z["lr"], z["out"],
                            z["pre_clip"] if "pre_clip" in z else None))
         return h, header.get("meta", {})

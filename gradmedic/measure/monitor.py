@@ -3,7 +3,7 @@
 ``Monitor`` attaches to a model, and at every ``every``-th call of :meth:`Monitor.step` records
 
 - per *layer* (a module that owns parameters directly, named as in ``model.named_modules()``):
-  gradient L2 norm, mean |gradient|, weight L2 norm, and update-to-weight ratio
+  gradient L2 norm, weight L2 norm, and update-to-weight ratio
   ``||w_t - w_{t-1}|| / ||w_{t-1}||`` (the update made between the previous ``step()`` and this one);
 - per *activation module* of a known type: output mean and std, the share of outputs <= 0 for the
   ReLU family (exactly the zeros for ReLU), the share of its units (features; channels of an
@@ -12,7 +12,8 @@
   and the share saturated for sigmoid and tanh (estimated on the first ``ACT_SAMPLES`` = 32 samples
   of the batch); what counts as silent, dead and saturated is defined once, in :mod:`gradmedic.measure.units`;
 - per input feature of the first layer's input: mean and std (for the unscaled-input check);
-- per activation module, a histogram of the same sampled outputs: ``ACT_HIST_BINS`` = 40 equal bins
+- per activation module, a histogram of the first of those samples that hold ``HIST_VALUES`` = 2048 outputs
+  (all 32 for a layer of up to 64 units): ``ACT_HIST_BINS`` = 40 equal bins
   over a range fixed by the module type (:func:`activation_range`; values beyond it are counted in
   the end bins), for the "colorful dimension" picture of a layer's distribution over time.
 
@@ -61,6 +62,12 @@ from gradmedic.measure.units import UNBOUNDED_RANGE, activation_kind, activation
 # layer estimate shares to a few percent, and a unit silent for all 32 inputs is still dead with
 # odds 2^-32 against; larger batches would only cost time.
 ACT_SAMPLES = 32
+# The histograms (pictures only: no diagnosis reads them) count the first samples that give at least
+# HIST_VALUES values per layer (all ACT_SAMPLES for a layer narrower than 64 units, one sample of a
+# conv map of 2048 values or more): 2048 values over 40 bins are ~50 a bin, and a value in 2048 is below
+# the picture's smallest drawn share (1e-3).  Counting all 32 x 256 outputs of the reference MLP's
+# layers was half the time of its activation statistics.
+HIST_VALUES = 2048
 _CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 _watched: weakref.WeakSet[nn.Module] = weakref.WeakSet()
@@ -161,8 +168,6 @@ class Monitor:
         self._feature_dim = 1 if isinstance(self._first_layer, _CONV) else -1
         self.device = self._params[0].device
         self._owner = torch.tensor(owner, device=self.device)
-        self._numel = torch.zeros(len(self.layer_names), device=self.device).index_add_(
-            0, self._owner, torch.tensor([float(p.numel()) for p in self._params], device=self.device))
 
         self.act_names, self.act_kinds, self._act_modules = [], [], []
         self._act_src: list[str] = []  # "out": an activation module's output; "in": a Linear/Conv layer's input
@@ -573,6 +578,9 @@ class Monitor:
         dead = units.dead_share(x) if g.dead else nan
         satf = units.saturated_share(flat, g.sat) if g.sat is not None else nan
         stats = torch.stack([mean, std, zero, satf, dead], 1).float()
+        if x.dim() >= 3:  # (k, samples, ...): the first samples that hold HIST_VALUES values
+            per = flat.shape[1] // x.shape[1]
+            flat = x[:, :-(-HIST_VALUES // max(per, 1))].reshape(k, -1)
         return stats, _histograms(flat, g.hist_range)
 
     def step(self, loss: torch.Tensor | float | None = None, grad_norm: torch.Tensor | float | None = None) -> None:
@@ -678,7 +686,6 @@ class Monitor:
             idx, g_owner, absent = self._grad_index(has)
             gs = [grads[i] for i in idx]
             gsq = torch.zeros(L, device=self.device)
-            gl1 = torch.zeros(L, device=self.device)
             scaler_on = self._scaler_on()
             skip = self._false0
             if gs:
@@ -686,18 +693,14 @@ class Monitor:
                     # Scaled gradients: norms accumulated in float64 (a finite scaled gradient may have a
                     # float32 norm beyond 3.4e38), unscaled per parameter, then squared.  Non-finite norms
                     # are exactly the scaler's overflow test: it skips this step.
-                    n2, n1 = _wide_norms(gs, 2), _wide_norms(gs, 1)
+                    n2 = _wide_norms(gs, 2)
                     skip = ~torch.isfinite(n2.sum())
                     if self._grads_scaled():
-                        inv = 1.0 / self.scaler._scale.double().to(self.device)
-                        n2, n1 = n2 * inv, n1 * inv
-                    n2, n1 = n2.float(), n1.float()
-                elif self.device.type == "cpu":
-                    n2, n1 = _cpu_grad_norms(gs)
+                        n2 = n2 / self.scaler._scale.double().to(self.device)
+                    n2 = n2.float()
                 else:
-                    n2, n1 = _stack(torch._foreach_norm(gs)), _stack(torch._foreach_norm(gs, 1))
+                    n2 = _grad_norms(gs)
                 gsq.index_add_(0, g_owner, n2 ** 2)
-                gl1.index_add_(0, g_owner, n1)
             params = [p.detach() for p in self._params]
             # an update needs an optimizer step since the snapshot (when the optimizer is known)
             have_update = self._snap is not None and self._snap_valid and \
@@ -722,15 +725,13 @@ class Monitor:
             sums = torch.zeros(sq.shape[0], L, device=self.device).index_add_(1, self._owner, sq).sqrt()
             update = sums[1] / sums[2] if have_update else torch.full((L,), math.nan, device=self.device)
             self._snap_valid = False
-            gnorm, gmean = gsq.sqrt(), gl1 / self._numel
             # NaN means "not measured": a gradient or weight that is itself non-finite reads +inf
-            gnorm, gmean, wnorm = (torch.where(torch.isnan(t), math.inf, t) for t in (gnorm, gmean, sums[0]))
+            gnorm, wnorm = (torch.where(torch.isnan(t), math.inf, t) for t in (gsq.sqrt(), sums[0]))
             if scaler_on:
                 # overflowed scaled gradients: the scaler skips this step (so it calibrates its scale)
                 gnorm = torch.where(skip, math.nan, gnorm)
-                gmean = torch.where(skip, math.nan, gmean)
             # (a broken pass has no gradients, but the update that led to it is measured)
-            layers = torch.stack([gnorm + absent, gmean + absent, wnorm, update + (absent if broken is None else 0.0)], dim=1)
+            layers = torch.stack([gnorm + absent, wnorm, update + (absent if broken is None else 0.0)], dim=1)
             if isinstance(grad_norm, torch.Tensor):
                 pre = grad_norm.detach().reshape(()).float().to(self.device)
             elif grad_norm is not None:
@@ -940,17 +941,13 @@ def _wide_norms(ts: list[torch.Tensor], ord: int) -> torch.Tensor:
 
 
 
-def _cpu_grad_norms(gs: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """L2 and L1 norms of CPU gradients, as two float32 tensors: per tensor |g| once, then its sum and
-    its L2 norm from cache (``_foreach_norm(ord=1)`` runs a slow generic kernel on CPU, and two sweeps
-    over all gradients read each from memory twice)."""
-    n2, n1 = [], []
-    for g in gs:
-        a = g.abs()
-        low = a.dtype in (torch.float16, torch.bfloat16)
-        n1.append(a.sum(dtype=torch.float32) if low else a.sum())
-        n2.append(torch.linalg.vector_norm(a, dtype=torch.float32) if low else torch.linalg.vector_norm(a))
-    return _stack(n2), _stack(n1)
+def _grad_norms(gs: list[torch.Tensor]) -> torch.Tensor:
+    """L2 norms of the gradients as one float32 tensor, in one fused call (half-precision gradients accumulated in
+    float32, tensor by tensor: their own dtype overflows at 65504)."""
+    if any(g.dtype in (torch.float16, torch.bfloat16) for g in gs):
+        return _stack([torch.linalg.vector_norm(g, dtype=torch.float32) if g.dtype in (torch.float16, torch.bfloat16)
+                       else torch.linalg.vector_norm(g) for g in gs])
+    return _stack(torch._foreach_norm(gs))
 
 
 def _histograms(flat: torch.Tensor, hist_range: tuple[float, float], bins: int = ACT_HIST_BINS) -> torch.Tensor:

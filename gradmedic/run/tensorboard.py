@@ -3,7 +3,7 @@
 Tags (the step is the optimizer step, as in ``steps.jsonl``):
 
 - ``loss``: the loss of every step;
-- ``grad_norm/<layer>``, ``grad_mean_abs/<layer>``, ``weight_norm/<layer>``, ``update_ratio/<layer>``:
+- ``grad_norm/<layer>``, ``weight_norm/<layer>``, ``update_ratio/<layer>``:
   the per-layer statistics of each sampled step (``gradmedic.measure.monitor.LAYER_STATS``);
 - ``act_mean/<act>``, ``act_std/<act>``, ``act_zero_frac/<act>``, ``act_sat_frac/<act>``,
   ``act_dead_frac/<act>``: activation statistics (``ACT_STATS``; a statistic that does not apply to
