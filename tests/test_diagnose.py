@@ -467,6 +467,29 @@ def test_an_adaptive_optimizer_100x_above_usual_still_far_from_trained_a_window_
     assert found(0.69 * np.linspace(1.0, 0.1, 300), 0.1) is None
 
 
+def test_a_loss_thrown_above_chance_by_the_first_steps_of_a_far_too_high_adaptive_rate_is_lr_too_high():
+    """pytorch/examples gat under Adam at 0.5 (500x its usual rate): from chance 1.95 at step 1 to 2.8-3.0 at steps 2-40,
+    its whole run; healthy runs at 10x or more never went above 1.05x chance in their first 30 steps."""
+    rng = np.random.default_rng(2)
+    thrown = np.r_[0.69, 1.0 + 0.02 * rng.standard_normal(39)]  # 1.45x chance from step 2 on, 40 steps in all
+    loop = {"optimizer": "Adam", "clips": None}
+
+    def found(loss, lr, opt="Adam"):
+        d = diagnose(history(loss, update=3e-3), ctx(reference_loss=0.69, lr=lr, loop={**loop, "optimizer": opt}))
+        return next((f for f in d.findings if f.problem == "lr_too_high"), None)
+
+    f = found(thrown, 0.05)
+    assert f is not None and f.evidence["overshoot"] and f.detected_at == 4
+    assert "50x Adam's usual 0.001" in f.message and "1.4x chance" in f.message
+    assert found(thrown, 0.009) is None  # 9x: under overshoot_rate
+    assert found(thrown, 0.5, "SGD") is None  # SGD's step scales with the gradient: other rules
+    assert found(np.r_[0.69, 0.79 + 0.002 * rng.standard_normal(39)], 0.05) is None  # 1.15x: under the bar
+    assert found(np.r_[1.0, 1.0 + 0.02 * rng.standard_normal(39)], 0.05) is None  # started above chance: not the steps'
+    late = np.r_[0.69 - 0.1 * np.arange(40) / 40, np.full(20, 1.0)]  # a rise after step 40 is not the first steps'
+    g = found(late, 0.05)
+    assert g is None or not g.evidence.get("overshoot")
+
+
 def test_a_rate_far_below_usual_that_crawls_above_slow_share_of_chance_is_lr_too_low():
     crawl = flat(T=300, level=0.8 * 0.69)  # learned the easy part at once, then no progress
     loop = {"optimizer": "Adam"}

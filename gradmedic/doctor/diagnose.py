@@ -187,6 +187,17 @@ class Thresholds(BaseModel):
     chance_jump: float = Field(10.0, gt=1, description=(
         "a loss above this multiple of the chance level after it started below it is divergence, reported at the step "
         "it happens: no smoothing needed, a model 10x worse than guessing has thrown its weights away."))
+    overshoot: float = Field(1.2, gt=1, description=(
+        "under an adaptive optimizer at overshoot_rate x its usual rate or more, a run that starts at chance whose loss "
+        "(median of 3 steps) climbs to this multiple of chance within overshoot_steps is thrown off by its first steps. "
+        "Seeds 0-17, public sets 2-6 and the bug reports (adaptive, first loss within 1.1x chance, rate 10x usual or more): "
+        "0 of 83 healthy runs went above 1.05x chance in their first 30 steps; 158 of 227 broken ones reached 1.2-28x "
+        "(a GPT-2 under Adam at 100x: 1.9x chance at step 2, 0.83 of it at the end)."))
+    overshoot_rate: float = Field(10.0, gt=1, description=(
+        "the rate, as a multiple of the adaptive optimizer's usual one, from which an early overshoot is the rate's "
+        "doing (below it the corpora's healthy runs under Adagrad at 6.6x overshot to 11x chance at step 3 and learned)."))
+    overshoot_steps: int = Field(30, ge=3, description=(
+        "the first steps in which an overshoot counts: the first updates' doing, before any schedule has moved far."))
     lr_high_update: float = Field(0.1, gt=0, description=(
         "median over layers of the update-to-weight ratio per step, sustained over a window, at which the rate is too "
         "high when the loss also stalls above chance: healthy training moves weights ~1e-3 of their norm per step "
@@ -812,6 +823,37 @@ def _growth(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Finding | Non
     return Finding("exploding_gradients", SEVERITY["exploding_gradients"], layers, step, detected, msg, ev, [])
 
 
+def _overshoot(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Finding | None:
+    """lr_too_high from the first steps: an adaptive optimizer at overshoot_rate x its usual rate moves every weight by
+    about the rate whatever its gradient, and a run that started at chance (untrained: not a fine-tune already below it)
+    and climbed to overshoot x chance within overshoot_steps was thrown off by those steps.  Reported where the 3-step
+    median first got there, whatever the run's length (a graph network trained for 40 full-batch steps)."""
+    usual = ctx.usual_lr
+    if not (usual and L.chance and _adaptive(ctx) and len(L.values_f) >= 4 and L.steps_f[0] <= 1
+            and L.values_f[0] <= 1.1 * L.chance):
+        return None
+    v, s = L.values_f, L.steps_f
+    n = int(np.searchsorted(s, th.overshoot_steps, side="right"))
+    if n < 4:
+        return None
+    med = np.median(np.lib.stride_tricks.sliding_window_view(v[1:n], 3), axis=1)
+    above = np.flatnonzero(med >= th.overshoot * L.chance)
+    if not len(above):
+        return None
+    i = int(above[0]) + 3  # the window v[i-2..i] (v[0] is the first loss)
+    t = int(s[i])
+    lr = _lr_at(h, ctx, t)
+    if not lr or lr < th.overshoot_rate * usual:
+        return None
+    now = float(med[above[0]])
+    msg = (f"the loss climbed from {_g(v[0])} at step {int(s[0])}, the chance level {_g(L.chance)}, to {_g(now)} by step "
+           f"{t} ({now / L.chance:.1f}x chance): the first steps under a rate of {lr:g}, {lr / usual:.0f}x "
+           f"{_optimizer_name(ctx)}'s usual {usual:g}, threw the network off")
+    return Finding("lr_too_high", SEVERITY["lr_too_high"], [], int(s[1]), t, msg,
+                   {"loss": now, "chance_loss": L.chance, "lr": lr, "usual_lr": usual, "rate_far_above": True,
+                    "overshoot": True}, [])
+
+
 def _lr_at(h: History, ctx: Context, step: int) -> float | None:
     """The learning rate in force at ``step``: recorded per step, else what the context knows."""
     lr = h.lr_at(step)
@@ -1268,6 +1310,9 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
             cands.append(Finding("lr_too_high", SEVERITY["lr_too_high"], [], sbest, t, msg,
                                  {"min_loss": best, "min_step": sbest, "loss": now, "lr": lr}, []))
             break
+    over = _overshoot(h, ctx, th, L)
+    if over is not None:
+        cands.append(over)
     u = h.layer("update_ratio")
     st = h.stat_steps
     # Too high, sustained: every sampled step of a window moves the median layer >= lr_high_update of its
