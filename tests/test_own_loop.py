@@ -202,6 +202,11 @@ def test_a_history_saved_with_four_layer_statistics_loads_by_name(tmp_path):
         np.testing.assert_array_equal(back.layer("grad_norm"), old[..., 0])
         np.testing.assert_array_equal(back.layer("weight_norm"), old[..., 2])
         np.testing.assert_array_equal(back.layer("update_ratio"), old[..., 3])
+    # a header whose names do not match the array (four columns written under three names) is refused, not misread
+    arrays["header"] = np.array(json.dumps({**header, "layer_stats": list(LAYER_STATS)}))
+    np.savez_compressed(tmp_path / "mixed.npz", **arrays)
+    with pytest.raises(ValueError, match="holds 4 per layer"):
+        History.load(tmp_path / "mixed.npz")
 
 
 # -- 3. frozen layers --------------------------------------------------------------------------------

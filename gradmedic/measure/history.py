@@ -223,10 +223,10 @@ class History:
             h = cls(header["layer_names"], header["act_names"], header["act_kinds"], max_rows=10**9, max_loss=10**9,
                     hist_ranges=ranges)
             names = header.get("layer_stats") or (_LAYER_STATS_V1 if z["layers"].shape[-1] == 4 else LAYER_STATS)
-            try:
-                layers = z["layers"][..., [list(names).index(s) for s in LAYER_STATS]]
-            except ValueError as e:
-                raise ValueError(f"{path}: its layer statistics {list(names)} lack one of {list(LAYER_STATS)}") from e
+            if len(names) != z["layers"].shape[-1] or not set(LAYER_STATS) <= set(names):
+                raise ValueError(f"{path}: its header names the layer statistics {list(names)} but its layers array holds "
+                                 f"{z['layers'].shape[-1]} per layer (needed: {list(LAYER_STATS)}); record the run again")
+            layers = z["layers"][..., [list(names).index(s) for s in LAYER_STATS]]
             h.append(Chunk(z["loss_steps"], z["loss"], z["stat_steps"], layers, z["acts"], z["inputs"],
                            z["hists"] if "hists" in z else None, z["lr"], z["out"],
                            z["pre_clip"] if "pre_clip" in z else None))
