@@ -422,6 +422,19 @@ def test_weights_far_above_their_fan_in_scale_are_reported_when_the_run_is_still
         assert not any(f.evidence.get("init_too_large") for f in diagnose(h, c).findings)
 
 
+def test_large_weights_a_norm_layer_follows_are_not_an_init_finding():
+    """BatchNorm/LayerNorm right after a layer rescale its pre-activations whatever its weights' scale (nn-zero-to-hero's
+    BatchNorm MLP: a Linear of gain 3 before each BatchNorm1d trains as the lecture shows); without it the same gain is."""
+    h = history(_stuck_then(0.6), act_kinds=["relu"])
+
+    def found(types):
+        c = Context(LAYERS, types, ["act1"], ["relu"], reference_loss=0.69, weight_gain=[8.0, math.nan, 0.6])
+        return any(f.evidence.get("init_too_large") for f in diagnose(h, c).findings)
+
+    assert found(["Linear", "Linear", "Linear"])
+    assert not found(["Linear", "BatchNorm1d", "Linear"]) and not found(["Conv2d", "LayerNorm", "Linear"])
+
+
 def test_large_weights_stay_silent_when_the_run_learns_or_was_trained_before_watch():
     c = ctx(reference_loss=0.69, act_kinds=["relu"], weight_gain=[8.0, 1.0, 0.6])
     fast = history(_stuck_then(0.1), act_kinds=["relu"])  # a CNN head drawn N(0, 0.05): learns fast

@@ -791,3 +791,33 @@ def test_weight_gain_is_the_rms_row_norm_of_each_layers_weight_matrices():
     assert mon2.weight_gain == [pytest.approx(float(whh.norm(dim=1).pow(2).mean().sqrt()), rel=1e-5)]
     mon.close()
     mon2.close()
+
+
+def test_a_wrapper_whose_parts_the_loop_calls_directly_notes_that_the_output_checks_are_off():
+    """The seq2seq tutorial's encoder and decoder watched through one wrapper module: the loop calls the parts, the
+    wrapper's own forward never runs, so the output the loss sees is never recorded; the monitor says so, once."""
+    class Pair(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc, self.dec = nn.Sequential(nn.Linear(4, 8), nn.ReLU()), nn.Linear(8, 3)
+
+        def forward(self, x):
+            return self.dec(self.enc(x))
+
+    torch.manual_seed(0)
+    x, y = torch.randn(16, 4), torch.randint(0, 3, (16,))
+    for direct in (True, False):
+        pair = Pair()
+        opt = torch.optim.SGD(pair.parameters(), lr=0.1)
+        with watch(pair, opt, every=2) as mon:
+            for _ in range(5):
+                opt.zero_grad()
+                out = pair.dec(pair.enc(x)) if direct else pair(x)
+                loss = nn.functional.cross_entropy(out, y)
+                loss.backward()
+                mon.step(loss)
+                opt.step()
+        off = [n for n in mon.notes if "output checks are off" in n]
+        assert len(off) == (1 if direct else 0)
+        assert np.isnan(mon.history.output("width")).all() == direct
+        assert np.isfinite(mon.history.act("zero_frac")).all()  # the parts' own hooks still fire

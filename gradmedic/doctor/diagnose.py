@@ -1206,7 +1206,12 @@ def detect_large_init(h: History, ctx: Context, th: Thresholds, L: _Loss) -> lis
     # Glorot & Bengio scale its init by 4 (an 8x32 sigmoid stack with N(0, 1) weights, gain 5.7, learns; with Glorot or
     # PyTorch's default it never leaves chance - scenario mlp_sigmoid_8x32_normal1)
     bar = th.init_gain * (4.0 if "Sigmoid" in ctx.act_types else 1.0)
-    big = [j for j, g in _weight_gains(ctx) if g >= (th.init_gain_recurrent if ctx.layer_types[j] in _RECURRENT else bar)]
+    # (not a layer a norm layer follows: BatchNorm/LayerNorm rescale each unit's pre-activation to unit scale whatever
+    # the weights' scale - nn-zero-to-hero's BatchNorm MLP, a Linear of gain 3 before each BatchNorm1d, trains as the
+    # lecture shows; public set 7, seen after it was scored)
+    normed = {j for j in range(len(ctx.layer_types) - 1) if ctx.layer_types[j + 1] in _NORM_TYPES}
+    big = [j for j, g in _weight_gains(ctx) if j not in normed
+           and g >= (th.init_gain_recurrent if ctx.layer_types[j] in _RECURRENT else bar)]
     if not big:
         return []
     j0 = max(big, key=lambda j: gains[j])

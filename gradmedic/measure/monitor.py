@@ -412,6 +412,8 @@ class Monitor:
     _snap_valid = False
     _armed = False
     _sparse_noted = False
+    _outer_ran = False  # the watched module's own forward ran on an armed step (its output is what the loss sees)
+    _outer_noted = False
 
     def _disarm(self) -> None:
         self._armed = False
@@ -430,6 +432,7 @@ class Monitor:
         # zero_grad(set_to_none=True) ran) is the pass of this model's own training step; a pass made
         # while gradients exist (a GAN's discriminator run in the generator's step, D(G(z))) is kept
         # only until such a fresh pass comes.
+        self._outer_ran = True
         if self._armed and module.training and torch.is_grad_enabled():
             self._pass_fresh = self._params[0].grad is None
             if self._pass_fresh and self._cap_fresh is False:
@@ -758,6 +761,13 @@ class Monitor:
                 inputs = torch.stack([mean, ((dev * dev).sum(0) / (x.shape[0] - 1)).sqrt()])
             else:
                 inputs = torch.zeros((2, 0), device=self.device)
+            if self._cap_fresh is not None and not self._outer_ran and not self._outer_noted:
+                # its submodules ran (their hooks fired) but never the module itself: a container whose parts the loop
+                # calls one by one (an encoder and a decoder watched through one wrapper)
+                self._outer_noted = True
+                self._notes.append(f"the output checks are off: {type(self.model).__name__}'s own forward never ran (the "
+                                   "loop calls its submodules directly), so the output the loss sees, and with it the "
+                                   "chance level, is not measured; watch the module whose forward makes that output")
             out = self._out_stats()
             if broken is not None and broken[1]:
                 out[OUT_STATS.index("logit_range")] = math.inf
