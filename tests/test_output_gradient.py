@@ -146,3 +146,70 @@ def test_label_noise_is_not_taken_for_a_squashed_output():
     mon = _train(_mlp(8, 2, seed=5), x, y, steps=600, lr=3e-3)
     assert np.nanmedian(mon.history.output("out_grad")) > 0.2  # 1 - p_y of the noisy rows, not a vanished gradient
     assert mon.diagnose().findings == [], str(mon.diagnose())
+
+
+def test_a_squared_errors_chance_level_is_its_targets_variance():
+    """F.mse_loss(out, y): the loss n/4 sum(g^2) the output gradient implies is the recorded loss, and the targets it
+    implies (out - g n/2) have the variance of the batch's first 32 targets, recomputed here; the doctor takes that
+    variance as the chance level.  A loss halved (0.5 * MSE) or summed implies another loss: no chance level."""
+    from gradmedic.doctor.diagnose import Context, infer_chance
+
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(256, 6, generator=g)
+    y = torch.stack([x[:, 0] * 2 + 5, x[:, 1] - x[:, 2] ** 2], 1) + 0.1 * torch.randn(256, 2, generator=g)
+    for form, expect in (("mean", True), ("half", False), ("sum", False)):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.Tanh(), torch.nn.Linear(16, 2))
+        opt = torch.optim.SGD(model.parameters(), lr=1e-3 if form == "sum" else 0.05)
+        mon = gradmedic.watch(model, opt, every=5)
+        want = []
+        for s in range(30):
+            i = torch.arange(s * 64, s * 64 + 64) % 256
+            out = model(x[i])
+            loss = {"mean": F.mse_loss(out, y[i]), "half": 0.5 * F.mse_loss(out, y[i]),
+                    "sum": F.mse_loss(out, y[i], reduction="sum")}[form]
+            opt.zero_grad()
+            loss.backward()
+            mon.step(loss)
+            opt.step()
+            if s % 5 == 0:
+                want.append((loss.item(), y[i][:32].double().var(dim=0).mean().item()))
+        mon.close()
+        h = mon.history
+        imp, const = h.output("mse_implied"), h.output("mse_const")
+        chance, how = infer_chance(h, Context.from_monitor(mon))
+        if form == "mean":
+            np.testing.assert_allclose(imp, [w[0] for w in want], rtol=1e-4)
+            np.testing.assert_allclose(const, [w[1] for w in want], rtol=1e-4)
+            assert chance == pytest.approx(float(np.median(const))) and "targets' mean" in how
+        else:
+            assert not np.allclose(imp, [w[0] for w in want], rtol=0.05)
+            assert chance is None
+        assert (chance is not None) == expect
+
+
+def test_a_regression_that_learned_nothing_is_judged_against_its_targets_variance():
+    """Adam at 1/100 of its usual rate on a regression whose targets sit 3 from the untrained outputs (their variance
+    0.75, the first loss 10): judged against the loss of predicting the targets' mean, the stall is the rate's within
+    100 steps (against the first loss alone it took until step 111); at the usual rate the same run is silent."""
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(512, 8, generator=g)
+    y = x[:, :3].sum(1, keepdim=True) * 0.5 + 3.0
+    found = {}
+    for lr in (1e-3, 1e-5):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(8, 32), torch.nn.ReLU(), torch.nn.Linear(32, 1))
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        mon = gradmedic.watch(model, opt, every=10)
+        for _ in range(300):
+            i = torch.randint(0, 512, (64,), generator=g)
+            loss = F.mse_loss(model(x[i]), y[i])
+            opt.zero_grad()
+            loss.backward()
+            mon.step(loss)
+            opt.step()
+        found[lr] = mon.diagnose()
+        mon.close()
+    assert found[1e-3].findings == []
+    f = next(f for f in found[1e-5].findings if f.problem == "lr_too_low")
+    assert f.detected_at <= 100 and "targets' mean" in f.message

@@ -417,11 +417,17 @@ def _g(x: float) -> str:
 def _ref(L: _Loss, loss: float) -> str:
     if not (L.reference and math.isfinite(loss)):
         return ""
-    return f" ({loss / L.reference:.0%} of the {'chance-level' if L.ref_is_chance else 'initial'} loss {_g(L.reference)})"
+    what = ("loss of predicting the targets' mean" if L.squared_error else "chance-level loss") if L.ref_is_chance \
+        else "initial loss"
+    return f" ({loss / L.reference:.0%} of the {what} {_g(L.reference)})"
 
 
 class _Loss:
     """The per-step loss, smoothed by medians over quarter windows (robust to single bad batches)."""
+
+    # the chance level is a squared error's (the targets' variance): the first loss is judged by the outputs' scale and
+    # the targets' (unscaled_target, _initial_outputs_large) as without one, not as a cross-entropy's confident start
+    squared_error = False
 
     def __init__(self, h: History, th: Thresholds, chance: float | None):
         self.steps, self.values = h.loss_steps, h.loss
@@ -511,6 +517,9 @@ def infer_chance(h: History, ctx: Context) -> tuple[float | None, str]:
         return float(ctx.reference_loss), "given"
     if ctx.regression:
         return None, ""
+    sq = _squared_error_chance(h)
+    if sq is not None:
+        return sq, f"{_g(sq)}: the squared error of predicting the targets' mean (the loss is F.mse_loss of the output)"
     w = h.output("width")
     ok = np.isfinite(w)
     v = h.loss[np.isfinite(h.loss)]
@@ -542,6 +551,34 @@ def infer_chance(h: History, ctx: Context) -> tuple[float | None, str]:
                 inside &= ~np.isfinite(og) | _grad_fits_cross_entropy(og, lv[fin], c)
             return (cand, how) if inside.mean() >= 0.9 else (None, "")
     return (cand, how) if 0.5 * cand <= v[0] <= 2 * cand else (None, "")
+
+
+def _squared_error_chance(h: History) -> float | None:
+    """A squared error's chance level: the variance of its targets, the loss of predicting their mean (R^2 = 0), which is
+    what a regression that learned nothing does.  Taken when the recorded loss is F.mse_loss of the output, mean-reduced:
+    the loss n/4 sum(g^2) its output gradient implies (history mse_implied) is the recorded loss within mse_fit at nine in
+    ten of at least two sampled steps (an identity up to rounding; a loss scaled, summed, divided over micro-batches
+    or with other terms added fails it).  The median of the targets' variance those steps imply (mse_const)."""
+    imp, const = h.output("mse_implied"), h.output("mse_const")
+    steps = h.stat_steps
+    if not len(steps) or not np.isfinite(imp).any():
+        return None
+    idx = np.minimum(np.searchsorted(h.loss_steps, steps), max(len(h.loss_steps) - 1, 0))
+    if not len(h.loss_steps):
+        return None
+    match = h.loss_steps[idx] == steps
+    lv = np.where(match, h.loss[idx], np.nan)
+    have = np.isfinite(imp) & np.isfinite(lv) & (lv > 0)
+    if have.sum() < 2:  # (time_sequence_prediction's 15 LBFGS steps are sampled twice)
+        return None
+    # 2%: the identity holds to float32 rounding (1e-6) for F.mse_loss; a 0.5 * MSE is off by 2x, a VAE's extra KL
+    # term by its share of the loss
+    fits = np.abs(imp[have] / lv[have] - 1.0) <= 0.02
+    if fits.mean() < 0.9:
+        return None
+    c = const[have][fits]
+    c = c[np.isfinite(c) & (c > 0)]
+    return float(np.median(c)) if len(c) >= 2 else None
 
 
 def _grad_fits_cross_entropy(og: np.ndarray, loss: np.ndarray, c: int) -> np.ndarray:
@@ -1114,7 +1151,7 @@ def detect_disconnected(h: History, ctx: Context, th: Thresholds, L: _Loss) -> l
 
 def detect_unscaled_target(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
     """A squared error over targets far from unit scale (no chance level: not a cross-entropy), when training suffers."""
-    if L.chance or not math.isfinite(L.head) or L.head <= 0:
+    if (L.chance and not L.squared_error) or not math.isfinite(L.head) or L.head <= 0:
         return []
     rng = h.output("logit_range")
     w = h.output("width")
@@ -1259,7 +1296,7 @@ def detect_small_init(h: History, ctx: Context, th: Thresholds, L: _Loss) -> lis
 
 def detect_initial_loss(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
     """The first loss many times the chance level: an initialization that starts confidently wrong."""
-    if not L.chance:
+    if not L.chance or L.squared_error:
         return _initial_outputs_large(h, th, L)
     if not math.isfinite(L.head) or L.head < th.initial_high * L.chance:
         return []
@@ -1471,7 +1508,7 @@ def _squashed_output(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Find
     over logits hands it at chance level, for a window, at a loss of at least half of chance: the output is squashed
     (a softmax or sigmoid) before a loss that expects logits.  Direct evidence, read at the output itself."""
     og = h.output("out_grad")
-    if not L.chance or not np.isfinite(og).any():
+    if not L.chance or L.squared_error or not np.isfinite(og).any():  # (a cross-entropy's gradient, not a squared error's)
         return None
     c = float(np.nanmedian(h.output("width")))
     full = math.sqrt(1.0 - 1.0 / c) if c >= 2 else 0.5  # ||softmax(z) - y|| at uniform p; |sigmoid(z) - y| at z = 0
@@ -1651,8 +1688,9 @@ def _diagnose(h: History, ctx: Context, th: Thresholds | None) -> Diagnosis:
     if ctx.loop and ctx.loop.get("clips") is None and (clip := h.clip_seen()) is not None:
         ctx = replace(ctx, loop={**ctx.loop, "clips": clip})  # a loop that clips without telling (History.clip_seen)
     steps = int(h.loss_steps[-1]) if len(h.loss_steps) else (int(h.stat_steps[-1]) if len(h.stat_steps) else 0)
-    chance, _how = infer_chance(h, ctx)
+    chance, how = infer_chance(h, ctx)
     L = _Loss(h, th, chance)
+    L.squared_error = chance is not None and "squared error" in how
     findings: list[Finding] = []
     findings += detect_non_finite(h, ctx, th, L)
     findings += detect_no_gradient(h, ctx, th, L)

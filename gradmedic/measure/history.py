@@ -21,6 +21,10 @@ One place defines the names of the statistics and the arrays that hold them:
   an (N, T, C) output).  Under a mean-reduced loss this is the mean per-row gradient: ||softmax(z) - y||
   for a cross-entropy over logits z, about sqrt(1 - 1/C) at chance level, whatever share of rows the
   loss counts (it includes a GradScaler's scale and a 1/k for a loss divided over k micro-batches).
+  ``mse_implied``: the loss this gradient would give were it ``F.mse_loss(output, y)`` (mean over the output's n
+  elements: n/4 sum(g^2)), and ``mse_const``: the variance across the first samples of the targets it would then
+  imply (output - g n/2), the squared error of predicting their mean: a regression's chance level, which the doctor
+  takes when the implied loss is the recorded one.
 - ``pre_clip`` on sampled steps: the total gradient norm before clipping, as returned by
   ``torch.nn.utils.clip_grad_norm_`` and passed to ``monitor.step(loss, grad_norm=...)`` (NaN when
   not given); the recorded gradient norms are those after clipping.
@@ -45,7 +49,7 @@ LAYER_STATS = ("grad_norm", "weight_norm", "update_ratio")
 # over every gradient was a sixth of a sampled step's cost): files with four columns are read by name.
 _LAYER_STATS_V1 = ("grad_norm", "grad_mean_abs", "weight_norm", "update_ratio")
 ACT_STATS = ("mean", "std", "zero_frac", "sat_frac", "dead_frac")
-OUT_STATS = ("width", "batch_spread", "logit_range", "out_grad")
+OUT_STATS = ("width", "batch_spread", "logit_range", "out_grad", "mse_implied", "mse_const")
 # Histograms: 40 bins resolve the shapes that matter (a spike at 0, mass piling up at sigmoid's 0
 # and 1) and cost 40 numbers per layer per sampled step on disk (fastai's ActivationStats uses 40).
 ACT_HIST_BINS = 40

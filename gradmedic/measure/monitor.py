@@ -68,6 +68,9 @@ ACT_SAMPLES = 32
 # the picture's smallest drawn share (1e-3).  Counting all 32 x 256 outputs of the reference MLP's
 # layers was half the time of its activation statistics.
 HIST_VALUES = 2048
+# The targets a squared error implies are reconstructed for at most this many output values (32 samples of up to 32,768
+# each: a 181x181 image; an LM's logits, 32 x T x vocab, are left alone): two passes over them in float64.
+MSE_CONST_VALUES = 2**20
 _CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 _watched: weakref.WeakSet[nn.Module] = weakref.WeakSet()
@@ -215,6 +218,8 @@ class Monitor:
         self._inputs: torch.Tensor | None = None
         self._out: torch.Tensor | None = None
         self._out_grad: torch.Tensor | None = None
+        self._out_mse: torch.Tensor | None = None
+        self._out_const: torch.Tensor | None = None
         self._cap_fresh: bool | None = None  # None: nothing captured; else whether it came from a fresh pass
         self._pass_fresh = True
         self._lrs: list[float | torch.Tensor] = []
@@ -425,6 +430,8 @@ class Monitor:
         self._inputs = None
         self._out = None
         self._out_grad = None
+        self._out_mse = None
+        self._out_const = None
         self._cap_fresh = None
 
     def _pass_hook(self, module, args):
@@ -491,7 +498,21 @@ class Monitor:
     def _out_grad_hook(self, g: torch.Tensor) -> None:
         if self._out_grad is None:
             g = g.detach()
-            self._out_grad = torch.linalg.vector_norm(g.reshape(-1, g.shape[-1]).float(), dim=1).sum()
+            rows = torch.linalg.vector_norm(g.reshape(-1, g.shape[-1]).float(), dim=1)
+            self._out_grad = rows.sum()
+            # Were the loss F.mse_loss(out, y) (mean over its n elements), g = 2 (out - y) / n: the loss would be
+            # n/4 sum(g^2), and the targets out - g n/2.  The doctor compares the first with the recorded loss; when
+            # they agree, the targets' variance across the batch (the loss of predicting their mean, what a regression
+            # that learned nothing does) is its chance level.  (history.OUT_STATS: mse_implied, mse_const)
+            n = g.numel()
+            self._out_mse = (rows.double() ** 2).sum() * (n / 4.0)
+            o = self._out
+            per = g[0].numel() if g.dim() >= 2 else 0
+            k = min(ACT_SAMPLES, g.shape[0], MSE_CONST_VALUES // max(per, 1))
+            if o is not None and o.shape == g.shape and k >= 2:  # (bounded: an LM's logits are not a regression)
+                y = (o[:k].double() - g[:k].double() * (n / 2.0)).reshape(k, -1)
+                dev = y - y.mean(dim=0)
+                self._out_const = ((dev * dev).sum(dim=0) / (k - 1)).mean()
 
     def _out_stats(self) -> torch.Tensor:
         """(len(OUT_STATS),) the output's width and its spread across the batch (see ``history``)."""
@@ -510,8 +531,11 @@ class Monitor:
         # the range of each sample's outputs (max - min over C >= 2 outputs; |z| for one): it bounds a
         # cross-entropy over these logits to ln C +- range, which is how the doctor recognises one
         rng = (o.amax(-1) - o.amin(-1)).mean() if o.shape[-1] >= 2 else o.abs().mean()
-        og = self._out_grad.to(spread.dtype) if self._out_grad is not None else torch.full_like(spread, math.nan)
-        return torch.stack([torch.tensor(float(o.shape[-1]), device=self.device), spread, rng, og])
+        nan = torch.full_like(spread, math.nan)
+        og = self._out_grad.to(spread.dtype) if self._out_grad is not None else nan
+        mse = self._out_mse.to(spread.dtype) if self._out_mse is not None else nan
+        const = self._out_const.to(spread.dtype) if self._out_const is not None else nan
+        return torch.stack([torch.tensor(float(o.shape[-1]), device=self.device), spread, rng, og, mse, const])
 
     def _act_stats(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(A, 5) mean, std, share <= 0 (ReLU family), share saturated (sigmoid/tanh), share of dead units;
