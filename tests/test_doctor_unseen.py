@@ -116,6 +116,16 @@ def test_nll_given_probabilities_is_a_wrong_loss():
     assert _digits_loop(_Head(F.log_softmax)).diagnose().findings == []
 
 
+def test_nll_given_raw_scores_is_a_wrong_loss_not_a_divergence():
+    """No log_softmax at all before NLLLoss (the PyTorch tutorial's M5 audio net with it removed): the loss is -mean z_y,
+    with no floor, and the network drives it to minus thousands.  The loss is what is wrong: reported with log_softmax as
+    the remedy, and the loss's growth in size is not called exploding gradients or a rate too high."""
+    d = _digits_loop(nn.Identity(), steps=200).diagnose()
+    f = next(f for f in d.findings if f.problem == "saturated_loss")
+    assert f.evidence["nll_on_scores"] and "raw scores" in f.message and "log_softmax on the scores" in f.remedies[0].change
+    assert not d.problems & {"exploding_gradients", "lr_too_high", "non_finite"}
+
+
 def test_a_one_output_squared_error_is_not_taken_for_a_binary_cross_entropy():
     """A regression with one output whose loss and output range happen to fit ln 2 +- range (241 of 416 MSE MLPs in the
     tuning corpus) was given the chance level ln 2.  The gradient it hands its output tells them apart: a cross-entropy

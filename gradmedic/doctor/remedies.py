@@ -388,10 +388,11 @@ def _initial_high(x: _Rx) -> list[Remedy]:
 
 
 def _saturated_loss(x: _Rx) -> list[Remedy]:
-    if x.evidence.get("nll_on_probabilities"):  # NLLLoss(softmax(z)) returns -p_y: it needs log-probabilities
-        return [x.R("give NLLLoss log-probabilities: log_softmax instead of softmax (or the raw logits to "
-                    "CrossEntropyLoss, which applies log-softmax itself)", "PyTorch's NLLLoss documentation", {},
-                    "output = F.log_softmax(z, dim=1)  # not F.softmax\nloss = F.nll_loss(output, y)")]
+    if x.evidence.get("nll_on_probabilities"):  # NLLLoss(softmax(z)) returns -p_y, NLLLoss(z) -z_y: it needs log-probabilities
+        what = "log_softmax on the scores" if x.evidence.get("nll_on_scores") else "log_softmax instead of softmax"
+        return [x.R(f"give NLLLoss log-probabilities: {what} (or the raw logits to CrossEntropyLoss, which applies "
+                    "log-softmax itself)", "PyTorch's NLLLoss documentation", {},
+                    "output = F.log_softmax(z, dim=1)  # not F.softmax, not the raw z\nloss = F.nll_loss(output, y)")]
     return [x.R("feed the loss the raw logits: CrossEntropyLoss applies log-softmax itself, so a softmax (or sigmoid) "
                 "before it squashes the outputs twice and its gradient vanishes as they saturate", "seed 002 §7.4", {},
                 "loss = nn.CrossEntropyLoss()(logits, y)  # no softmax/sigmoid between the model and the loss"),
