@@ -578,8 +578,9 @@ def activation_hist_png(run: Run, path: Path) -> Path:
     ncols = math.ceil(len(shown) / nrows)
     fig = new_figure((max(8.0, min(13.0, 3.0 * ncols + 1.8)), 2.8 * nrows + 1.3))
     axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True).ravel()
-    # shares below 1e-3 (one value in a thousand) are drawn as empty: a layer's sample holds 32 x units
-    # values, so for up to ~30 units one value is already a visible share
+    # shares below 1e-3 (one value in a thousand) are drawn as empty: a layer's histogram counts 32 x units values
+    # up to 64 units, else the first samples that hold 2048 (monitor.HIST_VALUES), so for up to ~30 units one value is
+    # already a visible share
     norm = LogNorm(vmin=1e-3, vmax=1.0)
     cmap = colormaps["viridis"].with_extremes(under=colormaps["viridis"](0.0), bad="0.85")
     mesh, notes, unbounded = None, [], False
