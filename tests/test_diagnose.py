@@ -503,6 +503,24 @@ def test_a_loss_thrown_above_chance_by_the_first_steps_of_a_far_too_high_adaptiv
     assert g is None or not g.evidence.get("overshoot")
 
 
+def test_a_run_shorter_than_min_steps_at_chance_under_a_rate_far_below_usual_is_judged_at_its_end():
+    """pytorch/examples gat trains 40 full-batch steps; under Adam at 1/200 of its usual rate it sat at ln 7 for all of
+    them.  A run that ends before min_steps is judged once, at its last sample, by the rule that needs only a stretch
+    at chance under a rate 30x or more below usual; at the usual rate, or learning, it stays silent."""
+    stuck = flat(T=40, level=0.69, noise=0.001)
+    loop = {"optimizer": "Adam", "clips": None}
+
+    def found(loss, lr):
+        d = diagnose(history(loss, update=2e-5, every=5), ctx(reference_loss=0.69, lr=lr, loop=loop))
+        return next((f for f in d.findings if f.problem == "lr_too_low"), None)
+
+    f = found(stuck, 5e-6)
+    assert f is not None and f.detected_at == 36 and f.evidence["rate_far_below"]
+    assert found(stuck, 1e-3) is None  # the usual rate: a short run at chance is not the rate's
+    assert found(stuck, 5e-5) is None  # 20x below: under the 30x a short run needs
+    assert found(np.linspace(0.69, 0.3, 40), 5e-6) is None  # it learns
+
+
 def test_a_rate_far_below_usual_that_crawls_above_slow_share_of_chance_is_lr_too_low():
     crawl = flat(T=300, level=0.8 * 0.69)  # learned the easy part at once, then no progress
     loop = {"optimizer": "Adam"}

@@ -1422,9 +1422,17 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
         alive = moving.any(axis=1)  # some gradient arrives: the rate, not the network, holds it back
         tiny = np.isfinite(umax) & (umax < th.lr_low_update) & alive
         small = np.isfinite(umax) & (umax < th.lr_low_stall) & alive
+        lr_set, usual_lr = _set_lr(h, ctx), ctx.usual_lr
+        # a run that ends before min_steps is judged once, at its last sample, when its rate is 30x or more below the
+        # optimizer's usual one (the rule below that needs only a stretch at chance): pytorch/examples gat trains 40
+        # full-batch steps, and under Adam at 1/200 of its usual rate sat at ln 7 for all of them (0.16 accuracy
+        # against 0.93)
+        short = bool(len(L.steps_f) and L.steps_f[-1] < th.min_steps and lr_set and usual_lr
+                     and lr_set * th.lr_far_below * 3 <= usual_lr)
         for k, t in enumerate(st.tolist()):
             rows = _window_rows(h, t, th.window)
-            if t < th.min_steps or len(rows) < 2:
+            last_short = short and k == len(st) - 1 and t >= th.min_steps // 3 and len(rows) >= 3
+            if (t < th.min_steps and not last_short) or len(rows) < 2:
                 continue
             before, now = L.level(t - th.window - L.q, t - th.window), L.level(t - L.q, t)
             slow = math.isfinite(before) and math.isfinite(now) and (before - now) < 0.05 * abs(before)
@@ -1441,7 +1449,7 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
             long_rows = _window_rows(h, t, span)
             # stuck: the median layer's update over the span (the median over samples too: an early
             # burst does not hide a rate that starves the rest of the run)
-            at_chance = _at_chance(h, L, th, t, span)
+            at_chance = _at_chance(h, L, th, t, span, short=last_short)
             small_enough = small if not rate_low else (np.isfinite(umax) & (umax < th.lr_low_rate_stall) & alive)
             if rate_low and usual and lr_now * th.lr_far_below * 3 <= usual:
                 # 30x or more below: a window at chance is enough, whatever the updates (SGD with momentum at 1/60 of
@@ -1479,11 +1487,12 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
     return out
 
 
-def _at_chance(h: History, L: _Loss, th: Thresholds, t: int, span: int) -> bool:
+def _at_chance(h: History, L: _Loss, th: Thresholds, t: int, span: int, short: bool = False) -> bool:
     """The loss has stayed at chance level (above high_loss of it) for the ``span`` steps ending at step t (at least
-    min_steps) and never went below it: nothing learned.  A drift above chance is no progress either."""
+    min_steps, or the whole of a ``short`` run) and never went below it: nothing learned.  A drift above chance is no
+    progress either."""
     rows = _window_rows(h, t, span)
-    return (L.ref_is_chance and t >= max(span, th.min_steps) and len(rows) >= 3
+    return (L.ref_is_chance and t >= (span if short else max(span, th.min_steps)) and len(rows) >= 3
             and L.high(t, th.high_loss) and L.high(t - span + L.q, th.high_loss)
             and not L.best_before(t)[0] < th.high_loss * L.reference)
 
