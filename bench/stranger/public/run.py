@@ -9,7 +9,8 @@ makemore.py (karpathy/makemore: its Transformer, GRU, RNN and MLP), hfbert.py (a
 Face transformers Trainer, as in its run_glue.py example, watched by GradmedicCallback), and the self-describing modules
 in ``MODULES`` below (each one's docstring says what it follows: yunjey's tutorial, the Lightning autoencoder, GPT-2 and
 masked-LM BERT under the HF Trainer, gat, SimpleViT, nn-zero-to-hero's BatchNorm MLP, the PyTorch seq2seq tutorial, d2l's
-LeNet and RNN, a T5 under the HF Seq2SeqTrainer, ConvNeXt, the M5 audio net, d2l's house-price regression).
+LeNet and RNN, a T5 under the HF Seq2SeqTrainer, ConvNeXt, the M5 audio net, d2l's house-price regression, the "Let's build GPT"
+lecture's gpt.py, a ViT under the HF Trainer, lucidrains' TabTransformer, practical-pytorch's char-RNN).
 Every variant is the program with one change, and its counterfactual is the same program and seed
 without it (the program's "healthy" case, run first).  Each run is watched with
 ``gradmedic.watch(model, optimizer, every=10)`` and saved with ``monitor.save(path, **meta)``, meta as
@@ -59,7 +60,8 @@ from bench.stranger.causes import CAUSES, clearly_better  # noqa: E402
 
 # Programs that describe themselves: each module has ARCH, MONITOR_AT and CASES (in the shape of ``case()``).
 MODULES = ("mingpt", "hfbert", "siamese", "makemore", "super_resolution", "gcn", "tutorial", "lightning_ae", "hfgpt2", "gat",
-           "vit", "zerotohero", "seq2seq", "hfmlm", "d2l", "hft5", "convnext", "m5audio", "d2lhouse")
+           "vit", "zerotohero", "seq2seq", "hfmlm", "d2l", "hft5", "convnext", "m5audio", "d2lhouse", "ngvideo", "hfvit",
+           "tabtransformer", "charrnn")
 ARCH = {"nanogpt": "gpt", "word_language_model": "lstm", "mnist": "cnn", "vae": "vae", "dcgan": "gan",
         "time_sequence_prediction": "lstm", "regression": "linear", "mnist_rnn": "lstm"}
 MONITOR_AT = {
