@@ -521,6 +521,22 @@ def test_a_run_shorter_than_min_steps_at_chance_under_a_rate_far_below_usual_is_
     assert found(np.linspace(0.69, 0.3, 40), 5e-6) is None  # it learns
 
 
+def test_a_loss_that_rose_at_the_first_update_and_never_came_back_is_lr_too_high():
+    """practical-pytorch's char-RNN under Adam at 100x: 464 at step 1, then 1132, 1605, ... 2596, never back below 2x
+    its first value; its summed loss has no chance level, and the median of steps 1-3 the smoothed rule starts from is
+    already lifted.  A first-step bump that comes back, or a batch-of-one loss alternating 0.02/0.7 from step 1, is not."""
+    rng = np.random.default_rng(5)
+    climb = np.r_[464.0, np.linspace(1132, 2596, 30), 2000 + 100 * rng.standard_normal(170)]
+    f = next(f for f in diagnose(history(climb), ctx(lr=0.5, loop={"optimizer": "Adam"})).findings
+             if f.problem == "lr_too_high")
+    assert f.detected_at == 26 and "never came back below 2x its first value" in f.message
+    bump = np.r_[1.0, 1.9, 1.5, np.linspace(1.2, 0.3, 197)]  # back below 2x at once: a rise, not a throw
+    assert "lr_too_high" not in diagnose(history(bump), ctx(lr=1e-3, loop={"optimizer": "Adam"})).problems
+    alternating = np.tile([0.02, 0.7], 100)  # (comes back to 0.02 at every other step)
+    assert not any("never came back" in f.message
+                   for f in diagnose(history(alternating), ctx(lr=1e-3, loop={"optimizer": "SGD"})).findings)
+
+
 def test_a_rate_far_below_usual_that_crawls_above_slow_share_of_chance_is_lr_too_low():
     crawl = flat(T=300, level=0.8 * 0.69)  # learned the easy part at once, then no progress
     loop = {"optimizer": "Adam"}
