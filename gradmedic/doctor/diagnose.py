@@ -156,6 +156,14 @@ class Thresholds(BaseModel):
         "is held there by the rate. Tuning corpus (seeds 0-7, loops that do not clip): every run stuck at chance under "
         "Adam/AdamW/RMSprop/Adagrad at 20x or more was an lr_high run (68 broken or ambiguous, 0 healthy or other "
         "cause); healthy Adam runs went up to 14x."))
+    lr_long_above: float = Field(10.0, gt=1, description=(
+        "a rate this many times an adaptive optimizer's usual one under which a cross-entropy still at chance "
+        "lr_long_windows windows after the start is held there by the rate. Every corpus: the 108 healthy runs under "
+        "Adam/AdamW/Adagrad/Adadelta at 10-20x left chance by step 73; at 5-10x healthy recurrent nets sat there up to 350 "
+        "steps, so the bar is not lower. BERT under AdamW at 10x stayed at ln 2 for 375 steps (0.48 accuracy against 1.0)."))
+    lr_long_windows: int = Field(2, ge=1, description=(
+        "windows at chance from the start, under lr_long_above, before the rate is blamed: twice the longest stay of a "
+        "healthy run at such a rate (73 steps), so a slow start is not taken for a stuck run."))
     vanishing_extreme: float = Field(1e-3, gt=0, lt=1, description=(
         "first layer's gradient norm over the last one's below which, sustained over a window, the depth profile is "
         "reported (as a warning) even when the loss stalled below high_loss, above vanish_stall of chance: 100x below "
@@ -903,6 +911,12 @@ def _lr_at(h: History, ctx: Context, step: int) -> float | None:
     return lr if lr is not None else ctx.lr
 
 
+def _peak_lr(h: History, ctx: Context, t: int, span: int, every: int) -> float:
+    """The highest learning rate in force over the ``span`` steps ending at step t (read every ``every`` steps)."""
+    steps = [*range(max(1, t - span + 1), t, every), t]
+    return max((r for r in (_lr_at(h, ctx, s) for s in steps) if r), default=0.0)
+
+
 def _at(lr: float | None) -> str:
     return f" at lr {lr:g}" if lr else ""
 
@@ -1403,31 +1417,47 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
     # whatever its gradient, so at lr_far_above their usual rate every step is ~0.02+ of a typical weight, and a run
     # that makes no progress at chance under it is held there by the rate (SGD's step scales with the gradient: an
     # RNN at SGD 20 with clipping trains, so SGD is left to the other rules).
+    # (clipping does not bound such a step: Adam divides the gradient by its own running scale, so a gradient clipped
+    # to norm 1 still moves each weight by about the rate - a ViT under the HF Trainer, which clips at 1.0, sat at chance
+    # for 600-1100 steps under AdamW at 10x and 100x its usual rate; public set 9, seen after it was scored)
     usual = ctx.usual_lr
-    if usual and _adaptive(ctx) and not ctx.loop.get("clips") and L.chance:
+    if usual and _adaptive(ctx) and L.chance:
         for t in pts.tolist():
             if t < th.min_steps:
                 continue
             lr = _lr_at(h, ctx, t)
-            if not lr or lr < th.lr_far_above * usual:
+            # the highest rate in force over the window: a schedule that cut the rate 3x at step 75 does not undo the 75
+            # steps before it (yunjey's tutorial ResNet under Adam at 100x its usual rate)
+            top, span = _peak_lr(h, ctx, t, th.window, L.q), th.window * th.lr_long_windows
+            if not lr or _peak_lr(h, ctx, t, span, L.q) < th.lr_long_above * usual:
                 continue
-            stuck = L.stalled(t, th, early=True) and L.high(t, th.high_loss)
+            # ... at lr_long_above, a cross-entropy at chance for lr_long_windows windows from the start: the healthy runs
+            # of every corpus under an adaptive rate 10-20x its usual one left chance by step 73 (108 runs); a squared
+            # error's chance level is left out: d2l's linear house-price fits under Adam at 10x crawled from it for ~400
+            # steps and were healthy, the weights of a linear fit having far to travel at about the rate per step
+            # (the peak rate over those windows: HF's linear decay had taken BERT's 10x to 7x by step 200)
+            long_stuck = not L.squared_error and _at_chance(h, L, th, t, span)
+            stuck = top >= th.lr_far_above * usual and L.stalled(t, th, early=True) and L.high(t, th.high_loss)
             # ... and at 100x or more, a window without progress anywhere above 0.3 of chance: a GRU under Adam at 131x
             # its usual rate bounced between 0.47 and 0.67 of chance (0.83 accuracy against 0.98 at the usual rate)
-            bouncing = (lr >= 5 * th.lr_far_above * usual and t >= th.window and L.stalled(t, th)
+            bouncing = (top >= 5 * th.lr_far_above * usual and t >= th.window and L.stalled(t, th)
                         and L.level(t - L.q, t) > th.init_slow * L.chance)
             # ... or, at 100x, still above slow_share of chance a window in, progress or not: yunjey's tutorial ResNet
             # under Adam at 0.1 sat at chance for 60 steps and was at 0.71 of it at step 100 (0.34 accuracy against
             # 0.96). Every run of the corpora under an adaptive rate 90x or more above usual that was healthy (four gcns
             # under Adam with weight decay) was at 0.15-0.18 of chance by step 100
-            crawling = (lr >= 5 * th.lr_far_above * usual and t >= th.window
+            crawling = (top >= 5 * th.lr_far_above * usual and t >= th.window
                         and L.level(t - L.q, t) > th.slow_share * L.chance)
-            if stuck or bouncing or crawling:
+            if stuck or bouncing or crawling or long_stuck:
                 now = L.level(t - L.q, t)
-                msg = (f"the loss makes no progress at {_g(now)}{_ref(L, now)} under a rate of {lr:g}, "
-                       f"{lr / usual:.0f}x {_optimizer_name(ctx)}'s usual {usual:g}")
+                was = f" (it was {top:g} earlier in the window)" if top > 1.5 * lr else ""
+                only_long = long_stuck and not (stuck or bouncing or crawling)
+                msg = (f"the loss makes no progress at {_g(now)}{_ref(L, now)}"
+                       + (" since step 1" if only_long else "")
+                       + f" under a rate of {lr:g}, {lr / usual:.0f}x {_optimizer_name(ctx)}'s usual {usual:g}{was}")
                 cands.append(Finding("lr_too_high", SEVERITY["lr_too_high"], [], t, t, msg,
-                                     {"loss": now, "lr": lr, "usual_lr": usual, "rate_far_above": True}, []))
+                                     {"loss": now, "lr": top, "usual_lr": usual, "rate_far_above": True,
+                                      "long_stuck": only_long}, []))
                 break
     if cands:
         out.append(min(cands, key=lambda f: f.detected_at))
@@ -1896,6 +1926,14 @@ def _reconcile(findings: list[Finding], saturating: bool = False) -> list[Findin
         # NLLLoss over raw scores has no floor: the loss "grows" in size, the gradients with it, as the network lowers it
         drop |= {"exploding_gradients", "lr_too_high", "non_finite"}
         found -= {"exploding_gradients", "lr_too_high", "non_finite"}
+    if found & {"saturated_loss", "dead_units"}:
+        # a loss whose own gradient vanished, or units that pass none, hold the run at chance under any rate: a rate
+        # 10-20x above usual whose only evidence is the stay at chance (no rise, no overshoot) is not the cause (GPTs fed
+        # probabilities under Adam at 10-14x its usual rate stayed at chance; given logits, they trained at that rate)
+        rate_only = [f for f in findings if f.problem == "lr_too_high" and f.evidence.get("long_stuck")]
+        findings = [f for f in findings if not any(f is r for r in rate_only)]
+        if rate_only and not any(f.problem == "lr_too_high" for f in findings):
+            found.discard("lr_too_high")
     squashed = any(f.problem == "saturated_loss" and "out_grad" in f.evidence for f in findings)
     if not squashed and (found & {"lr_too_high", "exploding_gradients", "non_finite", "initial_loss_high"} or (
             saturating and "vanishing_gradients" in found)):
