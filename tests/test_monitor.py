@@ -821,3 +821,29 @@ def test_a_wrapper_whose_parts_the_loop_calls_directly_notes_that_the_output_che
         assert len(off) == (1 if direct else 0)
         assert np.isnan(mon.history.output("width")).all() == direct
         assert np.isfinite(mon.history.act("zero_frac")).all()  # the parts' own hooks still fire
+
+
+def test_weight_gain_reads_a_custom_layers_matrix_either_way_round():
+    """nn-zero-to-hero's Linear keeps its matrix (in, out) and computes x @ W: a fan-in init of 30 -> 200 reads 2.6
+    across its rows (the doctor told that healthy MLP exploding_gradients).  A module PyTorch did not define gets the
+    reading nearer 1; nn.Linear keeps its rows (outputs), and N(0, 1) weights read large either way."""
+
+    class InOut(nn.Module):  # as in nn-zero-to-hero's makemore part 3
+        def __init__(self, fan_in, fan_out, scale):
+            super().__init__()
+            self.weight = nn.Parameter(torch.randn(fan_in, fan_out) * scale)
+
+        def forward(self, x):
+            return x @ self.weight
+
+    torch.manual_seed(0)
+    model = nn.Sequential(InOut(30, 200, 30 ** -0.5), nn.Tanh(), InOut(200, 27, 1.0), nn.Linear(27, 200))
+    with torch.no_grad():
+        model[3].weight.copy_(torch.randn(200, 27) * 27 ** -0.5)  # nn.Linear, fan-in init: (out, in) rows read 1
+    m = watch(model)
+    gains = dict(zip(m.layer_names, m.weight_gain, strict=True))
+    assert gains["0"] == pytest.approx(1.0, abs=0.05)  # across the columns, not sqrt(200 / 30) = 2.6 across the rows
+    assert gains["2"] == pytest.approx(27 ** 0.5, rel=0.05)  # N(0, 1): sqrt(27) the nearer reading, still far above 1
+    lin = model[3].weight
+    assert gains["3"] == pytest.approx(float(lin.detach().norm() / 200 ** 0.5), rel=1e-6)
+    m.close()

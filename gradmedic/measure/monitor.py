@@ -140,6 +140,7 @@ class Monitor:
 
         self.layer_names: list[str] = []
         self.layer_types: list[str] = []
+        self._layer_modules: list[type] = []
         self._params: list[torch.Tensor] = []
         owner: list[int] = []
         seen: set[int] = set()
@@ -151,6 +152,7 @@ class Monitor:
             if ps:
                 self.layer_names.append(name or type(m).__name__)
                 self.layer_types.append(type(m).__name__)
+                self._layer_modules.append(type(m))
                 self._params += ps
                 owner += [len(self.layer_names) - 1] * len(ps)
         if not self._params:
@@ -164,8 +166,9 @@ class Monitor:
         by_layer: list[list[torch.Tensor]] = [[] for _ in self.layer_names]
         for prm, o in zip(self._params, owner, strict=True):
             by_layer[o].append(prm)
-        with torch.no_grad():
-            self.weight_gain = [units.row_gain(ps) for ps in by_layer]
+        with torch.no_grad():  # (a module PyTorch did not define may keep its matrix either way round)
+            self.weight_gain = [units.row_gain(ps, layout_known=m.__module__.startswith("torch."))
+                                for ps, m in zip(by_layer, self._layer_modules, strict=True)]
         self._first_layer = next(m for _, m in model.named_modules() if any(True for _ in m.parameters(recurse=False)))
         # Features are along dim 1 for convolutions (N, C, ...), along the last dim otherwise (N, [T,] F).
         self._feature_dim = 1 if isinstance(self._first_layer, _CONV) else -1

@@ -14,6 +14,7 @@ monitor, the distributed reducer, the experiments' probes and the pictures all c
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -132,12 +133,24 @@ def silent_fraction(values: Any) -> float:
     return float(silent_share(t.float() if not t.is_floating_point() else t)[0]) if t.numel() else float("nan")
 
 
-def row_gain(weights: list[torch.Tensor]) -> float:
+def row_gain(weights: list[torch.Tensor], layout_known: bool = True) -> float:
     """How much a layer amplifies its input's scale: the root-mean-square norm of the rows of its weight matrices
     (each output's incoming weights; the largest over the layer's matrices, e.g. an LSTM's input and recurrent ones),
     NaN for a layer without one.  A unit fed unit-variance inputs has a pre-activation of about this std: fan-in
     inits give 0.58 (PyTorch's default), 1 (LeCun, orthogonal) or 1.41 (He), whatever the width; N(0, 1) weights
-    give sqrt(fan_in)."""
-    gains = [float(torch.linalg.vector_norm(w.detach().float()) / w.shape[0] ** 0.5)
-             for w in weights if w.dim() >= 2 and w.shape[0] > 0]
+    give sqrt(fan_in).
+
+    ``layout_known=False`` for a module PyTorch did not define: it may keep a matrix (in, out) and compute x @ W
+    (nn-zero-to-hero's ``Linear``), so its rows are inputs, and a fan-in init of 30 -> 200 reads 2.6 across them.  Of the
+    two readings of a matrix (its rows, its columns) the one nearer 1 is taken: a fan-in init reads as such either way
+    round, and weights far too large or too small read so across both axes (N(0, 1) gives sqrt(in) and sqrt(out))."""
+    gains = []
+    for w in weights:
+        if w.dim() < 2 or w.shape[0] == 0:
+            continue
+        norm = float(torch.linalg.vector_norm(w.detach().float()))
+        g = norm / w.shape[0] ** 0.5
+        if not layout_known and w.dim() == 2 and w.shape[1] > 0:
+            g = min(g, norm / w.shape[1] ** 0.5, key=lambda v: abs(math.log(v)) if v > 0 else math.inf)
+        gains.append(g)
     return max(gains) if gains else float("nan")
