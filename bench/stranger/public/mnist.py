@@ -80,7 +80,7 @@ def digits28(raw_pixels: bool = False):
 
 
 def train(seed: int = 1, lr_mult: float = 1.0, raw_pixels: bool = False, zero_layer: str | None = None,
-          epochs: int = 4, every: int = 10, verbose: bool = False) -> dict:
+          epochs: int = 4, every: int = 10, verbose: bool = False, zero_grad: bool = True) -> dict:
     torch.set_num_threads(1)
     torch.set_flush_denormal(True)  # CPU speed only: denormal floats (e.g. in saturated LSTM gates) are 10x slower
     torch.manual_seed(seed)
@@ -102,7 +102,8 @@ def train(seed: int = 1, lr_mult: float = 1.0, raw_pixels: bool = False, zero_la
         model.train()
         for batch_idx, (data, target) in enumerate(train_loader):
             data, target = data.to(device), target.to(device)
-            optimizer.zero_grad()
+            if zero_grad:  # (the no_zero_grad case leaves it out, as people forget it)
+                optimizer.zero_grad()
             output = model(data)
             loss = F.nll_loss(output, target)
             loss.backward()

@@ -247,7 +247,7 @@ class GPTLanguageModel(nn.Module):
 
 
 def train(seed: int = 1, lr_mult: float = 1.0, init: str = "upstream", iters: int | None = None, every: int = 10,
-          verbose: bool = False) -> dict:
+          verbose: bool = False, zero_grad: bool = True) -> dict:
     """``init``: "upstream" (``_init_weights``, normal std 0.02), "std1" (normal std 1.0 there), "zeros" (zeros_
     there) or "default" (no ``_init_weights``: PyTorch's default inits, as in the video's code)."""
     global train_data, val_data, model, vocab_size
@@ -308,7 +308,8 @@ def train(seed: int = 1, lr_mult: float = 1.0, init: str = "upstream", iters: in
 
         # evaluate the loss
         logits, loss = model(xb, yb)
-        optimizer.zero_grad(set_to_none=True)
+        if zero_grad:  # (the no_zero_grad cases leave it out, as people forget it)
+            optimizer.zero_grad(set_to_none=True)
         loss.backward()
         monitor.step(loss)  # gradmedic
         optimizer.step()
@@ -344,6 +345,9 @@ CASES: list[dict] = (
     + [_case("ngvideo_default_init_s1", "init_large", 1, {"init": "default"},
              "no _init_weights, as gpt.py stood in the video before commit d38c865: PyTorch's default inits "
              "(Embedding N(0, 1), Linear kaiming_uniform_(a=sqrt(5)) and uniform bias)")]
+    + [_case(f"ngvideo_no_zero_grad_s{s}", "no_zero_grad", s, {"zero_grad": False},
+             "optimizer.zero_grad() left out of the loop (added after set 9 was scored: the gradients accumulate)")
+       for s in (1, 2)]
 )
 
 

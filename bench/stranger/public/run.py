@@ -10,7 +10,10 @@ Face transformers Trainer, as in its run_glue.py example, watched by GradmedicCa
 in ``MODULES`` below (each one's docstring says what it follows: yunjey's tutorial, the Lightning autoencoder, GPT-2 and
 masked-LM BERT under the HF Trainer, gat, SimpleViT, nn-zero-to-hero's BatchNorm MLP, the PyTorch seq2seq tutorial, d2l's
 LeNet and RNN, a T5 under the HF Seq2SeqTrainer, ConvNeXt, the M5 audio net, d2l's house-price regression, the "Let's build GPT"
-lecture's gpt.py, a ViT under the HF Trainer, lucidrains' TabTransformer, practical-pytorch's char-RNN).
+lecture's gpt.py, a ViT under the HF Trainer, lucidrains' TabTransformer, practical-pytorch's char-RNN, pytorch-cifar's
+PreActResNet18, rtdl's tabular MLP and ResNet, mamba.py's Mamba LM, locuslab's TCN on the adding problem,
+milesial's U-Net, the Hugging Face course's training loop, Lightning's backbone image classifier, and
+word_language_model's Transformer).
 Every variant is the program with one change, and its counterfactual is the same program and seed
 without it (the program's "healthy" case, run first).  Each run is watched with
 ``gradmedic.watch(model, optimizer, every=10)`` and saved with ``monitor.save(path, **meta)``, meta as
@@ -61,7 +64,8 @@ from bench.stranger.causes import CAUSES, clearly_better  # noqa: E402
 # Programs that describe themselves: each module has ARCH, MONITOR_AT and CASES (in the shape of ``case()``).
 MODULES = ("mingpt", "hfbert", "siamese", "makemore", "super_resolution", "gcn", "tutorial", "lightning_ae", "hfgpt2", "gat",
            "vit", "zerotohero", "seq2seq", "hfmlm", "d2l", "hft5", "convnext", "m5audio", "d2lhouse", "ngvideo", "hfvit",
-           "tabtransformer", "charrnn")
+           "tabtransformer", "charrnn", "cifarnet", "rtdl", "mambalm", "tcn", "unet", "hfloop", "litclassifier",
+           "wlmtransformer")
 ARCH = {"nanogpt": "gpt", "word_language_model": "lstm", "mnist": "cnn", "vae": "vae", "dcgan": "gan",
         "time_sequence_prediction": "lstm", "regression": "linear", "mnist_rnn": "lstm"}
 MONITOR_AT = {
@@ -144,6 +148,8 @@ def cases() -> list[dict]:
     for s in (1, 2):
         out.append(case(P, f"mnist_zero_fc2_s{s}", "symmetric_init", s, {"zero_layer": "fc2"},
                         "nn.init.zeros_ on fc2.weight and fc2.bias (the output layer)"))
+    out.append(case(P, "mnist_no_zero_grad_s1", "no_zero_grad", 1, {"zero_grad": False},
+                    "optimizer.zero_grad() left out of train(): the gradients accumulate"))
     # vae ---------------------------------------------------------------------------------------------
     P = "vae"
     for s in S:
