@@ -326,6 +326,74 @@ def test_gan_discriminator_records_its_own_step_not_the_generators():
     assert np.isfinite(monG.history.act("mean")).all()
 
 
+def _gan_step(G, D, optG, optD, bce, g):
+    real = torch.randn(16, 2, generator=g) * 0.5 + torch.tensor([3.0, -1.0])
+    fake = G(torch.randn(16, 3, generator=g))
+    D.zero_grad()
+    err_real = bce(D(real), torch.ones(16, 1))
+    err_real.backward()
+    err_fake = bce(D(fake.detach()), torch.zeros(16, 1))
+    err_fake.backward()
+    return err_real + err_fake, fake
+
+
+@pytest.mark.parametrize("loop", ["no_zero_grad", "zero_grad", "set_to_none_false", "zero_between", "accumulate", "gan"])
+def test_gradients_carried_over_an_optimizer_step_are_grads_not_zeroed(loop):
+    """A loop without optimizer.zero_grad() follows the sum of every past gradient: SGD with momentum on this MLP went
+    from 0.7 to 1e3 by step 60 and to 1e15 by 270.  Loops that clear the gradients (before backward, between forward
+    and backward, with set_to_none=False, once per accumulated step) and a GAN's discriminator (whose gradients the
+    generator's loss reaches after its step, before it zeroes them) stay silent."""
+    torch.manual_seed(0)
+    x, y = torch.randn(256, 10), None
+    y = (x[:, 0] > 0).long()
+    g = torch.Generator().manual_seed(5)
+    if loop == "gan":
+        G = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 2))
+        D = nn.Sequential(nn.Linear(2, 8), nn.LeakyReLU(0.2), nn.Linear(8, 1))
+        optG, optD = torch.optim.Adam(G.parameters(), 2e-4), torch.optim.Adam(D.parameters(), 2e-4)
+        bce = nn.BCEWithLogitsLoss()
+        with watch(D, optD, every=5) as monD, watch(G, optG, every=5) as monG:
+            for _ in range(120):
+                err_d, fake = _gan_step(G, D, optG, optD, bce, g)
+                monD.step(err_d)
+                optD.step()
+                G.zero_grad()
+                err_g = bce(D(fake), torch.ones(16, 1))
+                err_g.backward()
+                monG.step(err_g)
+                optG.step()
+        for mon in (monD, monG):
+            assert "grads_not_zeroed" not in mon.diagnose().problems and mon.loop_facts["grads_carried"] == 0
+        assert monG.loop_facts["carry_checks"] > 0  # G is checked (one backward per step); D's step follows three
+        return
+    model = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    acc = 4 if loop == "accumulate" else 1
+    with watch(model, opt, every=10) as mon:
+        for i in range(300):
+            if i % acc == 0 and loop in ("zero_grad", "set_to_none_false", "accumulate"):
+                opt.zero_grad(set_to_none=loop != "set_to_none_false")
+            b = slice((i * 16) % 256, (i * 16) % 256 + 16)
+            out = model(x[b])
+            if loop == "zero_between":
+                opt.zero_grad()
+            loss = F.cross_entropy(out, y[b]) / acc
+            loss.backward()
+            mon.step(loss)
+            if (i + 1) % acc == 0:
+                opt.step()
+        d = mon.diagnose()
+    facts = mon.loop_facts
+    if loop == "no_zero_grad":
+        assert facts["grads_carried"] == facts["carry_checks"] == 30 and facts["grads_carried_at"] == 2
+        f = d.findings[0]
+        assert d.problems == {"grads_not_zeroed"} and f.severity == "critical" and f.detected_at == 2
+        assert "optimizer.zero_grad()" in f.remedies[0].snippet
+        assert mon.history.loss[-1] > 1e6 * mon.history.loss[0]  # what it did: a blow-up, not the rate's
+    else:
+        assert facts["grads_carried"] == 0 and facts["carry_checks"] > 0 and "grads_not_zeroed" not in d.problems
+
+
 def test_a_pass_with_gradients_is_kept_when_no_fresh_pass_comes():
     """zero_grad(set_to_none=False): no pass is fresh; the first training pass is recorded, as before."""
     model = mlp()
@@ -493,6 +561,7 @@ def test_loop_facts():
     assert facts["accumulation"] == 2 and facts["optimizer"] == "AdamW" and facts["lr"] == pytest.approx(3e-4)
     bare = watch(mlp(), every=1)
     assert bare.loop_facts == {"clips": None, "scaler": False, "accumulation": 1, "optimizer": None, "lr": None,
+                               "carry_checks": 0, "grads_carried": 0, "grads_carried_at": None,
                                "frozen_params": 0, "params": 3 * 8 + 8 + 8 * 4 + 4 + 4 + 1, "frozen_modules": []}
     bare.close()
     partly = mlp()
@@ -721,3 +790,34 @@ def test_zero_gradients_under_weight_decay_are_not_a_misplaced_step():
     for code in snippets:
         exec(code, {"nn": nn, "model": model})
     assert model[0].weight.abs().sum() > 0
+
+
+@pytest.mark.parametrize("case", ["another_instance", "own", "head_only"])
+def test_an_optimizer_that_holds_none_of_the_models_parameters_is_not_optimized(case):
+    """A notebook that re-creates the model after building the optimizer: gradients arrive, no weight ever moves, and
+    the rate is not what holds it back (before, lr_too_low told it to raise the rate).  An optimizer over the model's
+    own parameters, or over its head only (a linear probe that leaves the rest with requires_grad=True), is silent."""
+    torch.manual_seed(0)
+    x = torch.randn(256, 10)
+    y = (x[:, 0] > 0).long()
+    model = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 2))
+    params = {"another_instance": nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 2)).parameters(),
+              "own": model.parameters(), "head_only": model[2].parameters()}[case]
+    opt = torch.optim.SGD(params, lr=0.1)
+    with watch(model, opt, every=10) as mon:
+        for i in range(200):
+            opt.zero_grad()
+            b = slice((i * 16) % 256, (i * 16) % 256 + 16)
+            loss = F.cross_entropy(model(x[b]), y[b])
+            loss.backward()
+            mon.step(loss)
+            opt.step()
+        d = mon.diagnose()
+    held_out = {"another_instance": 10 * 32 + 32 + 32 * 2 + 2, "own": 0, "head_only": 10 * 32 + 32}[case]
+    assert mon.loop_facts["unoptimized_params"] == held_out
+    if case == "another_instance":
+        f = d.findings[0]
+        assert d.problems == {"not_optimized"} and f.severity == "critical" and f.detected_at == 31  # 3rd update seen
+        assert "model.parameters()" in f.remedies[0].snippet
+    else:
+        assert "not_optimized" not in d.problems

@@ -79,4 +79,5 @@ def test_optimizer_is_optional_and_diagnose_works_mid_training():
 def test_problems_contract():
     assert gradmedic.PROBLEMS == ("vanishing_gradients", "exploding_gradients", "non_finite", "dead_units", "saturated_units",
                                   "lr_too_high", "lr_too_low", "plateau", "unscaled_inputs", "symmetric_units", "no_gradient",
-                                  "initial_loss_high", "unscaled_target", "saturated_loss")
+                                  "initial_loss_high", "unscaled_target", "saturated_loss", "grads_not_zeroed",
+                                  "not_optimized")

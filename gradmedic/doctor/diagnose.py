@@ -27,7 +27,10 @@ from gradmedic.spec import Spec, usual_lr
 
 PROBLEMS = ("vanishing_gradients", "exploding_gradients", "non_finite", "dead_units", "saturated_units",
             "lr_too_high", "lr_too_low", "plateau", "unscaled_inputs", "symmetric_units", "no_gradient",
-            "initial_loss_high", "unscaled_target", "saturated_loss")
+            "initial_loss_high", "unscaled_target", "saturated_loss", "grads_not_zeroed", "not_optimized")
+# problems of the user's loop rather than the network: no spec trains one (gradmedic's trainer clears the gradients), so
+# scenarios.py has none; each has its own-loop test
+LOOP_PROBLEMS = frozenset({"grads_not_zeroed", "not_optimized"})
 
 # What each problem is, in one line (the textbook's problem classes; seed sections in the remedies).
 REASONS = {
@@ -51,6 +54,10 @@ REASONS = {
                       "it stays at chance while every gradient fades): probabilities (a softmax or sigmoid output) fed to "
                       "a loss that expects logits (seed 002 §7.4); or the loss and the output do not fit the other way: "
                       "NLLLoss given probabilities or raw scores instead of log-probabilities",
+    "grads_not_zeroed": "the loop never clears the gradients (no optimizer.zero_grad()): each backward() adds to all the "
+                        "past ones, so every step follows the sum of every gradient so far, an ever larger and staler step",
+    "not_optimized": "the optimizer holds none of the model's parameters (built for another instance of the model, one "
+                     "re-created after it): gradients arrive, but no step ever moves the weights",
 }
 
 # Modules whose weights map one layer to the next; their gradient norms are compared across depth.
@@ -277,6 +284,11 @@ class Thresholds(BaseModel):
         "progress is told so: nine in ten parameters cannot learn. Linear probes and adapters (LoRA trains ~0.1-1%) "
         "freeze as much on purpose, so the finding waits until a window has passed with the loss still above high_loss "
         "of its reference (a probe that learns is below it by then; a fine-tune starts below it)."))
+    carry_share: float = Field(0.5, gt=0, le=1, description=(
+        "share of the checked steps (two at least) whose gradients were still there from the step before, above which "
+        "the loop does not clear them: a loop without zero_grad() carries them at every check; one that clears them "
+        "never does (a GAN's discriminator, whose gradients the generator's loss reaches before it zeroes them, is "
+        "not checked: that step() follows several backward() calls)."))
     lr_low_windows: int = Field(2, ge=1, description=(
         "windows at chance level with updates below lr_low_stall before the rate is blamed. Healthy nets that sit at "
         "chance for 300-400 steps (seed 004's ReLU/He net, the 8x32 sigmoid net) move >= 1e-3 of their weights per "
@@ -287,8 +299,9 @@ class Thresholds(BaseModel):
 SEVERITY = {"non_finite": "critical", "exploding_gradients": "serious", "vanishing_gradients": "serious",
             "dead_units": "serious", "saturated_units": "serious", "lr_too_high": "serious", "lr_too_low": "serious",
             "plateau": "warning", "unscaled_inputs": "serious", "symmetric_units": "serious", "no_gradient": "critical",
-            "initial_loss_high": "serious", "unscaled_target": "serious",
-            "saturated_loss": "serious"}  # the usual grade; a detector lowers it to "warning" while the loss still falls
+            "initial_loss_high": "serious", "unscaled_target": "serious", "saturated_loss": "serious",
+            "grads_not_zeroed": "critical", "not_optimized": "critical"}
+# (the usual grade; a detector lowers it to "warning" while the loss still falls)
 
 
 @dataclass
@@ -1116,6 +1129,43 @@ def detect_no_gradient(h: History, ctx: Context, th: Thresholds, L: _Loss) -> li
     return []
 
 
+def detect_grads_carried(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
+    """The loop does not clear the gradients between optimizer steps (Monitor.loop_facts: on sampled steps, the first
+    backward() after optimizer.step() found the last parameter's .grad still holding what that step used).  Reported
+    when it did so at carry_share of the checks, two at least: a loop without zero_grad() carries them at every step,
+    while a one-off extra backward() (a probe, a penalty computed after the step) does not make it the loop's habit."""
+    checks, carried = int(ctx.loop.get("carry_checks") or 0), int(ctx.loop.get("grads_carried") or 0)
+    if checks < 2 or carried < 2 or carried < th.carry_share * checks:
+        return []
+    at = int(ctx.loop.get("grads_carried_at") or 1)
+    msg = (f"at {carried} of {checks} sampled steps (the first at step {at}) the gradients of the step before were still "
+           "in .grad when backward() ran: nothing calls optimizer.zero_grad(), so each update follows the sum of every "
+           "gradient so far")
+    return [Finding("grads_not_zeroed", SEVERITY["grads_not_zeroed"], [], at, at, msg,
+                    {"carried": carried, "checks": checks}, [])]
+
+
+def detect_not_optimized(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
+    """The optimizer watch() was given holds none of the model's trainable parameters, and at three sampled steps or
+    more no layer's weights moved at all (update ratio exactly 0 where measured) while gradients arrived: nothing steps
+    this model.  (With both facts the optimizer is the loop's, not a wrong argument to watch(): had another optimizer
+    stepped the model, its weights would move.)"""
+    n, total = ctx.loop.get("unoptimized_params"), ctx.loop.get("params")
+    frozen = int(ctx.loop.get("frozen_params") or 0)
+    if n is None or not total or n < total - frozen or n == 0:
+        return []
+    u, g = h.layer("update_ratio"), h.layer("grad_norm")
+    measured = np.isfinite(u).any(axis=1) & (np.where(np.isfinite(g), g, 0.0) > 0).any(axis=1)
+    if measured.sum() < 3 or (np.where(np.isfinite(u[measured]), u[measured], 0.0) != 0).any():
+        return []
+    st = h.stat_steps[measured]
+    msg = (f"the optimizer holds none of the model's {n:,} trainable parameters, and in {int(measured.sum())} sampled "
+           f"steps no weight moved while gradients arrived: no step trains this model (an optimizer built for an "
+           f"earlier instance of it?)")
+    return [Finding("not_optimized", SEVERITY["not_optimized"], [], int(st[0]), int(st[2]), msg,
+                    {"unoptimized_params": n, "params": total}, [])]
+
+
 def _mostly_frozen(ctx: Context, th: Thresholds) -> bool:
     n, total = ctx.loop.get("frozen_params"), ctx.loop.get("params")
     return bool(n and total and n >= th.frozen_share * total)
@@ -1766,6 +1816,8 @@ def _diagnose(h: History, ctx: Context, th: Thresholds | None) -> Diagnosis:
     L = _Loss(h, th, chance)
     L.squared_error = chance is not None and "squared error" in how
     findings: list[Finding] = []
+    findings += detect_grads_carried(h, ctx, th, L)
+    findings += detect_not_optimized(h, ctx, th, L)
     findings += detect_non_finite(h, ctx, th, L)
     findings += detect_no_gradient(h, ctx, th, L)
     findings += detect_depth_gradients(h, ctx, th, L)
@@ -1896,6 +1948,17 @@ def _reconcile(findings: list[Finding], saturating: bool = False) -> list[Findin
     tanh."""
     found = {f.problem for f in findings}
     drop = set()
+    if "not_optimized" in found:
+        # no step moves the weights: a rate that looks too low, a stall, a plateau are its consequences, and so are
+        # gradients that pile up (optimizer.zero_grad() clears the other instance's)
+        drop |= {"grads_not_zeroed", "lr_too_low", "plateau", "lr_too_high", "vanishing_gradients",
+                 "exploding_gradients", "dead_units", "saturated_units", "symmetric_units", "initial_loss_high", "saturated_loss"}
+        found -= drop
+    if "grads_not_zeroed" in found:
+        # every step follows the sum of all past gradients: a loss that rises, stalls or crawls, gradients that grow,
+        # and a rate that looks too high or too low are its consequences (NaN and the units' state stay facts)
+        drop |= {"lr_too_high", "lr_too_low", "exploding_gradients", "plateau", "vanishing_gradients"}
+        found -= drop
     if any(f.problem == "dead_units" and max(f.evidence.get("layers", {0: 0}).values()) >= 1.0 for f in findings):
         drop.add("no_gradient")  # a whole silent layer passes no gradient back: the dead units are the cause
         found.discard("no_gradient")

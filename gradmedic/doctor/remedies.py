@@ -401,6 +401,19 @@ def _saturated_loss(x: _Rx) -> list[Remedy]:
                 "loss = nn.BCEWithLogitsLoss()(logits, y.float())")]
 
 
+def _grads_not_zeroed(x: _Rx) -> list[Remedy]:
+    acc = int(x.loop.get("accumulation") or 1)
+    when = (f"once per optimizer step (every {acc} micro-batches, after optimizer.step())" if acc > 1
+            else "once per step, before loss.backward() (or right after optimizer.step())")
+    return [x.R(f"clear the gradients {when}: backward() adds to .grad, it never replaces it", "torch.optim docs",
+                {}, "optimizer.zero_grad()  # each step, before loss.backward()")]
+
+
+def _not_optimized(x: _Rx) -> list[Remedy]:
+    return [x.R("build the optimizer from the model the loop trains, after the model is (re-)created", "torch.optim docs",
+                {}, "model = Net()\noptimizer = torch.optim.AdamW(model.parameters(), lr=lr)  # this model's parameters")]
+
+
 def _unscaled_target(x: _Rx) -> list[Remedy]:
     return [x.standardize_target(), x.clip("seed 004 (clipnorm)"), x.scaled_lr(0.1, "seed 002 §7.1-7.2")]
 
@@ -410,6 +423,7 @@ PRESCRIPTIONS: dict[str, Callable[[_Rx], list[Remedy]]] = {
     "saturated_units": _saturated, "lr_too_high": _lr_high, "lr_too_low": _lr_low, "plateau": _plateau,
     "unscaled_inputs": _unscaled, "symmetric_units": _symmetric, "no_gradient": _no_gradient,
     "initial_loss_high": _initial_high, "unscaled_target": _unscaled_target, "saturated_loss": _saturated_loss,
+    "grads_not_zeroed": _grads_not_zeroed, "not_optimized": _not_optimized,
 }
 
 

@@ -71,6 +71,9 @@ HIST_VALUES = 2048
 # The targets a squared error implies are reconstructed for at most this many output values (32 samples of up to 32,768
 # each: a 181x181 image; an LM's logits, 32 x T x vocab, are left alone): two passes over them in float64.
 MSE_CONST_VALUES = 2**20
+# Sampled steps checked for gradients carried over an optimizer step (no zero_grad()): a few suffice, since a loop that
+# never clears them carries them at every step; the bound keeps a long run's list of pending flags small.
+CARRY_CHECKS = 64
 _CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 _watched: weakref.WeakSet[nn.Module] = weakref.WeakSet()
@@ -162,6 +165,12 @@ class Monitor:
         self._frozen = {"frozen_params": int(sum(n for _, n in frozen)),
                         "params": int(sum(p.numel() for p in model.parameters())),
                         "frozen_modules": list(dict.fromkeys(name.split(".")[0] for name, _ in frozen))[:8]}
+        # trainable parameters the optimizer does not hold: none held at all is an optimizer built for another instance
+        # of the model (re-created after it), whose step() never moves these weights
+        groups = getattr(optimizer, "param_groups", None) if optimizer is not None else None
+        if groups:
+            held = {id(p) for g in groups for p in g.get("params", [])}
+            self._frozen["unoptimized_params"] = int(sum(p.numel() for p in self._params if id(p) not in held))
         # each layer's weights against its fan-in as watch() found them (units.row_gain): an init far too large
         by_layer: list[list[torch.Tensor]] = [[] for _ in self.layer_names]
         for prm, o in zip(self._params, owner, strict=True):
@@ -249,6 +258,13 @@ class Monitor:
         self._probe_key: tuple | None = None  # the set of parameters with a gradient the probe was chosen for
         self._probe_at = 0
         self._clip_probes: deque[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = deque(maxlen=256)  # the latest
+        # gradients carried over an optimizer step (no zero_grad()): on a sampled step, the first backward() after
+        # optimizer.step() finds the last parameter's .grad still holding what that step used (see _carry_hook)
+        self._carry_after_step = False
+        self._carry_backwards = 0
+        self._carry_pending: tuple[int, torch.Tensor] | None = None
+        self._carry: list[tuple[int, torch.Tensor]] = []
+        self._carry_handle = None  # the hook, on while a sampled step is armed (no cost on other steps)
         self._closed = False
         self._closers: list[Callable[[], None]] = []  # watch(log_to=...)'s writers
         # several processes: each flush's records combined across ranks in one collective
@@ -274,20 +290,33 @@ class Monitor:
         self._hooks.remove()
         for f in self._closers + ([self._reduce.close] if self._reduce is not None else []):
             f()
-        for hook in (self._opt_hook, self._opt_pre_hook):
+        for hook in (self._opt_hook, self._opt_pre_hook, self._carry_handle):
             if hook is not None:
                 hook.remove()
-        self._opt_hook = self._opt_pre_hook = None
+        self._opt_hook = self._opt_pre_hook = self._carry_handle = None
         _watched.discard(self.model)
         self._closed = True
 
     # -- what the loop does ------------------------------------------------------------------
     def _on_opt_step(self, optimizer, args, kwargs) -> None:
         self._opt_steps += 1
+        self._carry_after_step, self._carry_backwards, self._carry_pending = True, 0, None
         if self._last_opt_at is not None and self.steps > self._last_opt_at:
             gap = self.steps - self._last_opt_at
             self._gaps[gap] = self._gaps.get(gap, 0) + 1
         self._last_opt_at = self.steps
+
+    def _carry_hook(self, grad: torch.Tensor) -> None:
+        """Runs as backward() reaches the last parameter, before autograd adds ``grad`` to its ``.grad``.  On the
+        first backward() after optimizer.step() that feeds a sampled step, a ``.grad`` still nonzero was not cleared
+        since that step: zero_grad() missing, so every step adds all past gradients.  Judged only when that one
+        backward() is the step's only one (see step()): a GAN's discriminator legitimately holds its gradients when
+        the generator's loss flows back through it, then zeroes them before its own two backward() calls."""
+        self._carry_backwards += 1
+        if self._carry_after_step:
+            self._carry_after_step = False
+            g = self._params[-1].grad
+            self._carry_pending = (self.steps + 1, g.ne(0).any() if g is not None else self._false0)
 
     def _on_opt_pre_step(self, optimizer, args, kwargs) -> None:
         """A sampled step's probe gradient read again as the optimizer steps: ``clip_grad_norm_`` (or a GradScaler's
@@ -373,13 +402,19 @@ class Monitor:
         ``clips``: the max norm it clips gradients to (:attr:`clip_norm_seen`), or None;
         ``scaler``: whether an enabled GradScaler was passed; ``accumulation``: micro-batches
         (``step()`` calls) per optimizer step when seen, else 1; ``optimizer``: its class name or None;
-        ``lr``: the first parameter group's learning rate now, or None; ``frozen_params``, ``params``
+        ``lr``: the first parameter group's learning rate now, or None; ``carry_checks`` and ``grads_carried``:
+        of the sampled steps checked, how many found the last step's gradients still in ``.grad`` (no zero_grad()),
+        ``grads_carried_at`` the first of them; ``unoptimized_params``: trainable parameters the optimizer does not
+        hold (absent without an optimizer); ``frozen_params``, ``params``
         and ``frozen_modules``: the model's parameters with requires_grad=False at watch(), of how many, in
         which top-level modules.
         """
         lr = self._current_lr()
         acc = max(self._gaps.items(), key=lambda kv: (kv[1], -kv[0]))[0] if self._gaps else 1
+        carried = [s for s, flag in self._carry if bool(flag)]
         return {"clips": self.clip_norm_seen, "scaler": self._scaler_on(), "accumulation": int(acc),
+                "carry_checks": len(self._carry), "grads_carried": len(carried),
+                "grads_carried_at": carried[0] if carried else None,
                 "optimizer": type(self.optimizer).__name__ if self.optimizer is not None else None,
                 "lr": lr if math.isfinite(lr) else None, **self._frozen}
 
@@ -390,6 +425,10 @@ class Monitor:
     def _arm(self) -> None:
         """Before a sampled step's forward pass: hooks on, weights snapshotted."""
         self._armed = True
+        if self._opt_hook is not None and self._carry_handle is None and len(self._carry) < CARRY_CHECKS:
+            # (before this step's optimizer.step(), whose hook opens the check for the next backward())
+            self._carry_after_step, self._carry_backwards = False, 0
+            self._carry_handle = self._params[-1].register_hook(self._carry_hook)
         if not (self._compiled and self._hooks):
             # Eager: hooks only for sampled passes, so other steps run at unwatched speed.  Compiled:
             # installed once and kept, since dynamo does not retrace for hooks added after compiling.
@@ -631,6 +670,11 @@ class Monitor:
             raise WatchError("step(grad_norm=) needs the scalar total norm clip_grad_norm_ returns, "
                              f"got shape {tuple(grad_norm.shape)}")
         s = self.steps + 1
+        if self._carry_handle is not None:
+            if self._carry_pending is not None and self._carry_backwards == 1:
+                self._carry.append(self._carry_pending)  # (several backward() calls before this step(): not judged)
+            self._carry_handle.remove()
+            self._carry_handle, self._carry_pending = None, None
         if self._sampled(s):
             self._record(s, grad_norm)  # raises WatchError without gradients: then the step is not counted
         elif self._armed:  # step 2's pass, watched for a crash only: it finished, nothing to keep
