@@ -422,17 +422,22 @@ def test_weights_far_above_their_fan_in_scale_are_reported_when_the_run_is_still
         assert not any(f.evidence.get("init_too_large") for f in diagnose(h, c).findings)
 
 
-def test_large_weights_a_norm_layer_follows_are_not_an_init_finding():
-    """BatchNorm/LayerNorm right after a layer rescale its pre-activations whatever its weights' scale (nn-zero-to-hero's
-    BatchNorm MLP: a Linear of gain 3 before each BatchNorm1d trains as the lecture shows); without it the same gain is."""
+def test_large_weights_a_norm_layer_follows_learn_at_a_rate_gain_squared_lower():
+    """BatchNorm/LayerNorm right after a layer rescale its output whatever its weights' scale, so nothing grows layer by
+    layer, but the gradient reaching those weights shrinks with their norm: vanishing_gradients, not exploding (U-Net's
+    convs drawn N(0, 1) before BatchNorm, gain 34: loss 0.81 against 0.023).  A gain a fan-in init gives (1.69: the
+    5/3 Kaiming of nn-zero-to-hero's BatchNorm MLP) is silent."""
     h = history(_stuck_then(0.6), act_kinds=["relu"])
 
-    def found(types):
-        c = Context(LAYERS, types, ["act1"], ["relu"], reference_loss=0.69, weight_gain=[8.0, math.nan, 0.6])
-        return any(f.evidence.get("init_too_large") for f in diagnose(h, c).findings)
+    def found(types, gain=8.0):
+        c = Context(LAYERS, types, ["act1"], ["relu"], reference_loss=0.69, weight_gain=[gain, math.nan, 0.6])
+        return next((f for f in diagnose(h, c).findings if f.evidence.get("init_too_large")), None)
 
-    assert found(["Linear", "Linear", "Linear"])
-    assert not found(["Linear", "BatchNorm1d", "Linear"]) and not found(["Conv2d", "LayerNorm", "Linear"])
+    assert found(["Linear", "Linear", "Linear"]).problem == "exploding_gradients"
+    for types in (["Linear", "BatchNorm1d", "Linear"], ["Conv2d", "LayerNorm", "Linear"]):
+        f = found(types)
+        assert f.problem == "vanishing_gradients" and f.evidence["normed"] and "~64x less" in f.message
+        assert found(types, gain=1.69) is None
 
 
 def test_large_weights_stay_silent_when_the_run_learns_or_was_trained_before_watch():
@@ -486,6 +491,17 @@ def test_a_cross_entropy_at_chance_two_windows_under_an_adaptive_rate_10x_its_us
     # a healthy start: at chance for 73 steps, then learning
     slow_start = np.r_[flat(73), 0.69 * np.exp(-np.arange(T - 73) / 60) + 0.02]
     assert found(slow_start, 0.015) is None
+    # a sigmoid stack losing its gradient through depth stays at chance under any rate (seed 004's 5x5 net under Adam at
+    # 0.01; with ReLU it trains at that rate): vanishing_gradients, not the rate
+    deep = np.tile([1e-4, 1e-2, 1.0], (T // 10, 1))
+    sig = ["saturating"] * 2
+    c = ctx(act_kinds=sig, act_types=["Sigmoid"] * 2, reference_loss=0.69, lr=0.01, loop=loop)
+    h = history(flat(T), update=3e-3, grad=deep, act_kinds=sig)
+    assert diagnose(h, c).problems == {"vanishing_gradients"}
+    # ... but one tanh (BERT's pooler, beside GELUs the monitor does not hook) is no sigmoid stack: BERT at 10x stays
+    # at ln 2 because of the rate
+    c1 = ctx(act_kinds=["saturating"], act_types=["Tanh"], reference_loss=0.69, lr=0.01, loop=loop)
+    assert diagnose(history(flat(T), update=3e-3, grad=deep, act_kinds=["saturating"]), c1).problems == {"lr_too_high"}
 
 
 def test_an_adaptive_optimizer_100x_above_usual_still_far_from_trained_a_window_in_is_lr_too_high():
@@ -717,3 +733,17 @@ def test_an_adaptive_optimizer_100x_above_usual_that_bounces_without_progress_is
     # scale out (every adaptive run of the corpora at 10x or more in a loop that clips was broken, 13 of 13)
     clipped = diagnose(history(bounce), ctx(reference_loss=0.69, lr=0.131, loop=adam))
     assert "lr_too_high" in clipped.problems
+
+
+def test_a_jump_to_10x_chance_must_also_rise_from_where_the_run_started():
+    """locuslab's TCN under Adam at 1/1000 of its rate started at 7.5x its squared error's chance level; one batch at
+    10.2x (1.4x its first loss) was no jump.  A loss at chance at step 1 and 20x chance at step 2 is."""
+    rng = np.random.default_rng(0)
+    start_high = 7.5 * 0.69 * (1 + 0.1 * rng.standard_normal(300))
+    start_high[8] = 10.2 * 0.69
+    c = ctx(reference_loss=0.69, lr=4e-6, loop={"optimizer": "Adam"})
+    fs = [f for f in diagnose(history(start_high), c).findings if f.problem == "lr_too_high"]
+    assert not fs
+    blow = np.r_[0.69, 20 * 0.69, flat(298, level=0.69 * 15)]
+    f = next(f for f in diagnose(history(blow), c).findings if f.problem == "lr_too_high")
+    assert f.detected_at == 2 and "20x the chance level" in f.message

@@ -276,9 +276,11 @@ def test_close_removes_only_the_monitors_hooks():
     model = mlp()
     mine = model[1].register_forward_hook(lambda m, a, o: None)
     mon = watch(model, every=1)
-    assert len(model[1]._forward_hooks) == 2 and len(model[0]._forward_pre_hooks) == 1
+    # model[0]: the input hook, and until a training pass has shown which layer runs first, the order hook
+    assert len(model[1]._forward_hooks) == 2 and len(model[0]._forward_pre_hooks) == 2
     model(torch.randn(4, 3)).sum().backward()
     mon.step()
+    assert len(model[0]._forward_pre_hooks) == 1 and not model[2]._forward_pre_hooks  # re-armed: the input hook only
     mon.close()
     assert list(model[1]._forward_hooks) == [mine.id]
     assert all(not m._forward_pre_hooks for m in model.modules())
@@ -847,3 +849,34 @@ def test_weight_gain_reads_a_custom_layers_matrix_either_way_round():
     lin = model[3].weight
     assert gains["3"] == pytest.approx(float(lin.detach().norm() / 200 ** 0.5), rel=1e-6)
     m.close()
+
+
+def test_the_inputs_measured_are_those_of_the_first_layer_to_run_not_the_first_registered():
+    """nn.Transformer registers its encoder layers before a subclass's embedding (pytorch/examples word LM): the input
+    of the first registered layer was the embedding's output, 11x too large under an N(0, 1) embedding, and the doctor
+    called it unscaled inputs.  The first layer to run in a training pass is the one the data enters."""
+
+    class HeadFirst(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.head = nn.Linear(16, 2)  # registered first, runs last
+            self.body = nn.Linear(4, 16)
+
+        def forward(self, x):
+            return self.head(torch.relu(self.body(x)))
+
+    torch.manual_seed(0)
+    model = HeadFirst()
+    x = torch.randn(64, 4) * torch.tensor([1.0, 10.0, 100.0, 1000.0]) + 5.0
+    opt = torch.optim.SGD(model.parameters(), lr=1e-4)
+    with watch(model, opt, every=1) as mon:
+        for _ in range(3):
+            opt.zero_grad()
+            loss = model(x).pow(2).mean()
+            loss.backward()
+            mon.step(loss)
+            opt.step()
+    h = mon.history
+    assert h.inputs.shape[1:] == (2, 4)  # the data's 4 features, not the head's 16
+    np.testing.assert_allclose(h.inputs[-1, 0], x.mean(0).numpy(), rtol=1e-5)
+    np.testing.assert_allclose(h.inputs[-1, 1], x.std(0).numpy(), rtol=1e-5)

@@ -1313,16 +1313,30 @@ def detect_large_init(h: History, ctx: Context, th: Thresholds, L: _Loss) -> lis
     # Glorot & Bengio scale its init by 4 (an 8x32 sigmoid stack with N(0, 1) weights, gain 5.7, learns; with Glorot or
     # PyTorch's default it never leaves chance - scenario mlp_sigmoid_8x32_normal1)
     bar = th.init_gain * (4.0 if "Sigmoid" in ctx.act_types else 1.0)
-    # (not a layer a norm layer follows: BatchNorm/LayerNorm rescale each unit's pre-activation to unit scale whatever
-    # the weights' scale - nn-zero-to-hero's BatchNorm MLP, a Linear of gain 3 before each BatchNorm1d, trains as the
-    # lecture shows; public set 7, seen after it was scored)
+    # A layer a norm layer follows (BatchNorm/LayerNorm) has its output rescaled to unit scale whatever its weights'
+    # scale, so nothing grows layer by layer; but its loss is then scale-invariant in those weights, and the gradient
+    # reaching them shrinks as their norm grows: each step moves them 1/gain^2 as much relative to their size, a rate
+    # gain^2 lower (Arora et al. 2019).  Every corpus: the largest gain before a norm layer in a healthy run is 1.69
+    # (nn-zero-to-hero's BatchNorm MLP, 5/3 Kaiming); N(0, 1) weights there (U-Net, the tutorial ResNet, pytorch-cifar,
+    # ConvNeXt) gave 11-34 and trained far worse.  (Until its custom Linear's gain was read across the right axis that
+    # MLP read 3, and such layers were left out here.)
     normed = {j for j in range(len(ctx.layer_types) - 1) if ctx.layer_types[j + 1] in _NORM_TYPES}
-    big = [j for j, g in _weight_gains(ctx) if j not in normed
-           and g >= (th.init_gain_recurrent if ctx.layer_types[j] in _RECURRENT else bar)]
+    big = [j for j, g in _weight_gains(ctx)
+           if g >= (th.init_gain_recurrent if ctx.layer_types[j] in _RECURRENT else bar)]
     if not big:
         return []
     j0 = max(big, key=lambda j: gains[j])
     names = [ctx.layer_names[j] for j in big]
+    if all(j in normed for j in big):
+        msg = (f"{_n(ctx.layer_names[j0])}'s weights start with rows of norm {_g(gains[j0])} (a fan-in initialization "
+               f"gives 0.6-1.4); the norm layer after it rescales its output, so the gradient reaching these weights is "
+               f"~{_g(gains[j0])}x smaller and each step moves them ~{_g(gains[j0] ** 2)}x less for their size: they barely "
+               f"learn; at step {t} the loss is still {_g(now)}{_ref(L, now)}")
+        if len(names) > 1:
+            msg += f" (also {', '.join(map(_n, [n for n in names if n != ctx.layer_names[j0]][:4]))})"
+        return [Finding("vanishing_gradients", SEVERITY["vanishing_gradients"], names, 1, t, msg,
+                        {"weight_gain": float(gains[j0]), "layer": ctx.layer_names[j0], "loss": now,
+                         "chance_loss": L.chance, "init_too_large": True, "normed": True}, [])]
     gated = [j for j in big if ctx.layer_types[j] in _GATED]
     saturating = bool(gated) or "saturating" in ctx.act_kinds
     if not saturating and ctx.act_names and all(a.endswith(".input") for a in ctx.act_names):
@@ -1394,8 +1408,11 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
     # Too high, at once: a loss chance_jump x chance after it started below that (divergence needs no smoothing).
     # (from the very first loss, not the median of the first three: a loss fine at step 1 and 100x chance at steps 2-3
     # has a median baseline of 100x chance, which hid the jump)
+    # (and at least lr_first_rise x the first loss: a jump rises from where the run started - locuslab's TCN under Adam
+    # at 1/1000 of its rate started at 7.5x its squared error's chance level, and a batch at 10x, 1.4x its first, was
+    # no jump; public set 11, after it was scored)
     if L.chance and len(L.values_f) > 1 and L.values_f[0] < th.chance_jump * L.chance:
-        jump = L.values_f > th.chance_jump * L.chance
+        jump = (L.values_f > th.chance_jump * L.chance) & (L.values_f > th.lr_first_rise * float(L.values_f[0]))
         jump[0] = False
         if jump.any():
             i = int(np.argmax(jump))
@@ -1850,7 +1867,9 @@ def _diagnose(h: History, ctx: Context, th: Thresholds | None) -> Diagnosis:
     if not findings:  # a plateau is the diagnosis of a stall with no other cause
         findings = _recovered(detect_plateau(h, ctx, th, L), L, th, h, ctx)
     act = _main_activation(ctx)
-    findings = _reconcile(findings, saturating=act in ("sigmoid", "tanh"))
+    saturating = act in ("sigmoid", "tanh")
+    findings = _reconcile(findings, saturating=saturating,
+                          sat_stack=saturating and sum(k == "saturating" for k in ctx.act_kinds) >= 2)
     found = {f.problem for f in findings}
     first = int(h.stat_steps[0]) if len(h.stat_steps) else 1
     for f in findings:
@@ -1943,9 +1962,10 @@ def _recovered(findings: list[Finding], L: _Loss, th: Thresholds, h: History, ct
 _TRANSIENT = {"dead_units", "plateau", "lr_too_low", "lr_too_high", "saturated_loss"}
 
 
-def _reconcile(findings: list[Finding], saturating: bool = False) -> list[Finding]:
+def _reconcile(findings: list[Finding], saturating: bool = False, sat_stack: bool = False) -> list[Finding]:
     """One cause per symptom where the seeds say which comes first.  ``saturating``: the main activation is sigmoid or
-    tanh."""
+    tanh; ``sat_stack``: and two or more of the watched activations are (a stack of them, not BERT's one tanh pooler
+    beside activations the monitor does not hook)."""
     found = {f.problem for f in findings}
     drop = set()
     if "not_optimized" in found:
@@ -1989,10 +2009,12 @@ def _reconcile(findings: list[Finding], saturating: bool = False) -> list[Findin
         # NLLLoss over raw scores has no floor: the loss "grows" in size, the gradients with it, as the network lowers it
         drop |= {"exploding_gradients", "lr_too_high", "non_finite"}
         found -= {"exploding_gradients", "lr_too_high", "non_finite"}
-    if found & {"saturated_loss", "dead_units"}:
-        # a loss whose own gradient vanished, or units that pass none, hold the run at chance under any rate: a rate
-        # 10-20x above usual whose only evidence is the stay at chance (no rise, no overshoot) is not the cause (GPTs fed
-        # probabilities under Adam at 10-14x its usual rate stayed at chance; given logits, they trained at that rate)
+    if found & {"saturated_loss", "dead_units", "saturated_units"} or (sat_stack and "vanishing_gradients" in found):
+        # a loss whose own gradient vanished, units that pass none, or a sigmoid/tanh stack that loses the gradient
+        # through depth hold the run at chance under any rate: a rate 10-20x above usual whose only evidence is the stay
+        # at chance (no rise, no overshoot) is not the cause (GPTs fed probabilities under Adam at 10-14x its usual rate
+        # stayed at chance, and trained at that rate given logits; seed 004's 5x5 sigmoid net under Adam at 0.01 stays
+        # at chance where the same net with ReLU trains)
         rate_only = [f for f in findings if f.problem == "lr_too_high" and f.evidence.get("long_stuck")]
         findings = [f for f in findings if not any(f is r for r in rate_only)]
         if rate_only and not any(f.problem == "lr_too_high" for f in findings):

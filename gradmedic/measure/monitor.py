@@ -144,6 +144,7 @@ class Monitor:
         self.layer_names: list[str] = []
         self.layer_types: list[str] = []
         self._layer_modules: list[type] = []
+        self._layer_objs: list[nn.Module] = []
         self._params: list[torch.Tensor] = []
         owner: list[int] = []
         seen: set[int] = set()
@@ -156,6 +157,7 @@ class Monitor:
                 self.layer_names.append(name or type(m).__name__)
                 self.layer_types.append(type(m).__name__)
                 self._layer_modules.append(type(m))
+                self._layer_objs.append(m)
                 self._params += ps
                 owner += [len(self.layer_names) - 1] * len(ps)
         if not self._params:
@@ -178,7 +180,10 @@ class Monitor:
         with torch.no_grad():  # (a module PyTorch did not define may keep its matrix either way round)
             self.weight_gain = [units.row_gain(ps, layout_known=m.__module__.startswith("torch."))
                                 for ps, m in zip(by_layer, self._layer_modules, strict=True)]
+        # The layer the data enters: the first registered until the first sampled training pass shows the first to run
+        # (see _order_hook: nn.Transformer registers its encoder layers before a subclass's embedding)
         self._first_layer = next(m for _, m in model.named_modules() if any(True for _ in m.parameters(recurse=False)))
+        self._order_known = False
         # Features are along dim 1 for convolutions (N, C, ...), along the last dim otherwise (N, [T,] F).
         self._feature_dim = 1 if isinstance(self._first_layer, _CONV) else -1
         self.device = self._params[0].device
@@ -441,6 +446,9 @@ class Monitor:
                 else:
                     h.input(m, self._make_in_hook(i))
             h.input(self._first_layer, self._input_hook)
+            if not self._order_known and not self._compiled:
+                for m in dict.fromkeys(self._layer_objs):  # (once: until a training pass has shown the order)
+                    h.input(m, self._order_hook)
             h.output(self.model, self._output_hook)
         with torch.inference_mode():  # the snapshot is the monitor's own: never part of a graph (see _record)
             params = [p.detach() for p in self._params]
@@ -515,8 +523,19 @@ class Monitor:
                     self._captured()
         return hook
 
+    def _order_hook(self, module, args):
+        """The first layer to run in a training pass is the one the data enters: its input is the one measured."""
+        if self._order_known or not (self._armed and module.training and torch.is_grad_enabled()):
+            return
+        self._order_known = True
+        if module is not self._first_layer:
+            self._first_layer = module
+            self._feature_dim = 1 if isinstance(module, _CONV) else -1
+            self._input_hook(module, args)
+
     def _input_hook(self, module, args):
-        if self._armed and self._inputs is None and module.training and torch.is_grad_enabled() and args:
+        if (self._armed and self._inputs is None and module is self._first_layer and module.training
+                and torch.is_grad_enabled() and args):
             x = args[0]
             if isinstance(x, torch.Tensor) and x.is_floating_point() and x.dim() >= 2 and x.shape[0] > 1:
                 if x.layout != torch.strided:  # a sparse input (pytorch/examples gcn's features): per-feature stats need
