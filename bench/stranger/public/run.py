@@ -12,8 +12,9 @@ masked-LM BERT under the HF Trainer, gat, SimpleViT, nn-zero-to-hero's BatchNorm
 LeNet and RNN, a T5 under the HF Seq2SeqTrainer, ConvNeXt, the M5 audio net, d2l's house-price regression, the "Let's build GPT"
 lecture's gpt.py, a ViT under the HF Trainer, lucidrains' TabTransformer, practical-pytorch's char-RNN, pytorch-cifar's
 PreActResNet18, rtdl's tabular MLP and ResNet, mamba.py's Mamba LM, locuslab's TCN on the adding problem,
-milesial's U-Net, the Hugging Face course's training loop, Lightning's backbone image classifier, and
-word_language_model's Transformer).
+milesial's U-Net, the Hugging Face course's training loop, Lightning's backbone image classifier,
+word_language_model's Transformer, LLMs-from-scratch's chapter-5 GPT, the 60-minute blitz classifier, the spatial
+transformer tutorial, and NVIDIA's NCF recommender).
 Every variant is the program with one change, and its counterfactual is the same program and seed
 without it (the program's "healthy" case, run first).  Each run is watched with
 ``gradmedic.watch(model, optimizer, every=10)`` and saved with ``monitor.save(path, **meta)``, meta as
@@ -65,7 +66,7 @@ from bench.stranger.causes import CAUSES, clearly_better  # noqa: E402
 MODULES = ("mingpt", "hfbert", "siamese", "makemore", "super_resolution", "gcn", "tutorial", "lightning_ae", "hfgpt2", "gat",
            "vit", "zerotohero", "seq2seq", "hfmlm", "d2l", "hft5", "convnext", "m5audio", "d2lhouse", "ngvideo", "hfvit",
            "tabtransformer", "charrnn", "cifarnet", "rtdl", "mambalm", "tcn", "unet", "hfloop", "litclassifier",
-           "wlmtransformer")
+           "wlmtransformer", "llmscratch", "blitz", "stn", "ncf")
 ARCH = {"nanogpt": "gpt", "word_language_model": "lstm", "mnist": "cnn", "vae": "vae", "dcgan": "gan",
         "time_sequence_prediction": "lstm", "regression": "linear", "mnist_rnn": "lstm"}
 MONITOR_AT = {
