@@ -747,3 +747,19 @@ def test_a_jump_to_10x_chance_must_also_rise_from_where_the_run_started():
     blow = np.r_[0.69, 20 * 0.69, flat(298, level=0.69 * 15)]
     f = next(f for f in diagnose(history(blow), c).findings if f.problem == "lr_too_high")
     assert f.detected_at == 2 and "20x the chance level" in f.message
+
+
+def test_a_window_above_chance_that_the_run_never_leaves_is_lr_too_high():
+    """word_language_model's Transformer under main.py's default SGD at 20: 6.3 at step 2, then 6-21 around a chance
+    level of 7.6, a window's median at 1.6x, and it ended at 10.  A recurrent net whose clipping let it spike to 2x
+    chance over its first window and then learn (it ended at 0.6 of chance) was healthy."""
+    rng = np.random.default_rng(0)
+    chance = 0.69
+    thrown = np.r_[chance, chance * (1.6 + 0.3 * rng.standard_normal(299))]
+    c = ctx(reference_loss=chance, loop={"optimizer": None})
+    f = next(f for f in diagnose(history(thrown), c).findings if f.problem == "lr_too_high")
+    assert f.evidence["above_chance"] and f.detected_at == 100 and "1.6x the chance level" in f.message
+    recovers = np.r_[chance, chance * (2.0 + 0.1 * rng.standard_normal(99)), chance * np.linspace(1.5, 0.6, 200)]
+    assert not any(f.evidence.get("above_chance") for f in diagnose(history(recovers), c).findings)
+    started_high = chance * (1.6 + 0.3 * rng.standard_normal(300))  # the init's, not the updates'
+    assert not any(f.evidence.get("above_chance") for f in diagnose(history(started_high), c).findings)

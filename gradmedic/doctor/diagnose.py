@@ -214,6 +214,14 @@ class Thresholds(BaseModel):
         "update and never came back, the rate's doing. Over all corpora (5,523 healthy runs) the healthy runs' lowest loss "
         "of steps 2-26 was at most 1.77x their first (one GRU without clipping; the next 1.09x); 143 broken runs, 116 of "
         "them lr_high at 3x, stayed above 2x."))
+    above_chance: float = Field(1.5, gt=1, description=(
+        "median loss over a whole window, as a multiple of a cross-entropy's chance level, above which a run that started "
+        "near chance (above_start), and that ends no better than chance, has been thrown out by its updates. Every "
+        "corpus (6,750 runs so started): 174 lr_high and 29 no_clipping runs had such a window, 3 healthy ones did "
+        "(recurrent nets whose clipping let them spike, then learn: they end below chance) and 1 constant-init run."))
+    above_start: float = Field(1.2, gt=1, description=(
+        "first loss at most this many times chance for above_chance to apply: a run that starts far above chance owes "
+        "it to its initialization (initial_loss_high), not to its updates."))
     overshoot_rate: float = Field(10.0, gt=1, description=(
         "the rate, as a multiple of the adaptive optimizer's usual one, from which an early overshoot is the rate's "
         "doing (below it the corpora's healthy runs under Adagrad at 6.6x overshot to 11x chance at step 3 and learned)."))
@@ -1442,6 +1450,30 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
     over = _overshoot(h, ctx, th, L)
     if over is not None:
         cands.append(over)
+    # Too high, sustained above chance: a whole window whose median loss is above_chance x a cross-entropy's chance level,
+    # in a run that started near it.  Worse than predicting uniformly for a hundred steps is confident wrong predictions
+    # the updates made (word_language_model's Transformer under its main.py's default SGD at 20: 6.3 at step 2, then
+    # 6-21 around a chance level of 7.6, a window at 1.8x; public set 11, after it was scored).
+    # (the start: the median of steps 1-3, not one batch - a ReLU net on moons under SGD at 1e-6 started at 1.45x chance
+    # with a first batch at 1.1x, and never moved; nor under a rate far below the optimizer's usual one)
+    v0 = L.values_f
+    low_rate = bool(_set_lr(h, ctx) and ctx.usual_lr and _set_lr(h, ctx) * th.lr_far_below <= ctx.usual_lr)
+    if (L.chance and not L.squared_error and len(v0) >= th.window and math.isfinite(L.head)
+            and L.head <= th.above_start * L.chance and not low_rate):
+        win = np.median(np.lib.stride_tricks.sliding_window_view(v0, th.window), axis=1)
+        over_k = np.nonzero(win >= th.above_chance * L.chance)[0]
+        end = int(L.steps_f[-1])
+        # ... and it ends no better than chance (high_loss of it): a recurrent net whose clipping let it spike to 2x
+        # chance over its first window and then learn, ending at 0.6 of chance, was healthy (seed 11)
+        if len(over_k) and L.high(end, th.high_loss):
+            k = int(over_k[0])
+            since, t = int(L.steps_f[k]), int(L.steps_f[k + th.window - 1])
+            lr = _lr_at(h, ctx, since)
+            msg = (f"the loss's median over steps {since}-{t} is {_g(float(win[k]))}, {win[k] / L.chance:.1f}x the "
+                   f"chance level {_g(L.chance)}: worse than a uniform guess, the updates made the predictions "
+                   f"confidently wrong{_at(lr)}")
+            cands.append(Finding("lr_too_high", SEVERITY["lr_too_high"], [], since, t, msg,
+                                 {"loss": float(win[k]), "chance_loss": L.chance, "lr": lr, "above_chance": True}, []))
     # Too high from the first update on, chance level known or not: every loss of the quarter window after step 1 is
     # lr_first_rise x its value at step 1 or more - it never came back - so the first steps threw the weights away.  (The
     # smoothed rule below starts from the median of steps 1-3, which such a climb already lifts: practical-pytorch's
