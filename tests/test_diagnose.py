@@ -755,7 +755,7 @@ def test_a_window_above_chance_that_the_run_never_leaves_is_lr_too_high():
     chance over its first window and then learn (it ended at 0.6 of chance) was healthy."""
     rng = np.random.default_rng(0)
     chance = 0.69
-    thrown = np.r_[chance, chance * (1.6 + 0.3 * rng.standard_normal(299))]
+    thrown = np.r_[chance, 0.83 * chance, chance * (1.6 + 0.3 * rng.standard_normal(298))]  # 8.0, 6.3, then 6-21
     c = ctx(reference_loss=chance, loop={"optimizer": None})
     f = next(f for f in diagnose(history(thrown), c).findings if f.problem == "lr_too_high")
     assert f.evidence["above_chance"] and f.detected_at == 100 and "1.6x the chance level" in f.message
@@ -763,3 +763,30 @@ def test_a_window_above_chance_that_the_run_never_leaves_is_lr_too_high():
     assert not any(f.evidence.get("above_chance") for f in diagnose(history(recovers), c).findings)
     started_high = chance * (1.6 + 0.3 * rng.standard_normal(300))  # the init's, not the updates'
     assert not any(f.evidence.get("above_chance") for f in diagnose(history(started_high), c).findings)
+
+
+def test_layers_whose_gradient_fell_to_exactly_zero_behind_a_live_output_layer_are_dead_units():
+    """The spatial transformer tutorial under SGD at 100x: conv1, conv2 and fc1 at exactly 0 from step 51 (F.relu, which
+    no activation hook sees, silenced everything before fc2), fc2 alone learning, the loss at ln 10.  A path that goes
+    quiet while the loss falls, or one at 0 from the start (an identity-initialized branch), is not a dead network."""
+    T = 300
+    grad = np.ones((T // 10, 3))
+    grad[5:, :2] = 0.0  # fc1, fc2 exactly 0 from step 51; out alive
+    c = ctx(reference_loss=0.69, lr=1.0, loop={"optimizer": "SGD"})
+    f = next(f for f in diagnose(history(flat(T), grad=grad), c).findings if f.problem == "dead_units")
+    assert f.evidence["silenced"] and f.layers == ["fc1", "fc2"] and f.step == 51 and f.detected_at == 71
+    assert not any(f.evidence.get("silenced") for f in diagnose(history(learning(T), grad=grad), c).findings)
+    zero_from_start = np.ones((T // 10, 3))
+    zero_from_start[:, 0] = 0.0
+    assert not any(f.evidence.get("silenced") for f in diagnose(history(flat(T), grad=zero_from_start), c).findings)
+
+
+def test_sgd_momentum_lengthens_the_step_a_rate_is_judged_by():
+    """The 60-minute blitz's classifier, SGD at 0.001 with momentum 0.9, sat at chance for 350 steps and then trained
+    to 0.96: its steps are those of SGD at 0.01, the usual rate.  Without momentum the same rate is 10x below it."""
+    T = 400
+    slow_start = np.r_[flat(350, level=2.30), 2.30 * np.exp(-np.arange(50) / 20)]
+    for momentum, low in ((0.9, False), (0.0, True), (None, True)):
+        c = ctx(reference_loss=2.30, lr=1e-3, loop={"optimizer": "SGD", "momentum": momentum})
+        found = "lr_too_low" in diagnose(history(slow_start, update=6e-4), c).problems
+        assert found == low, momentum

@@ -1040,6 +1040,51 @@ def detect_units(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Fin
     return out
 
 
+# findings that already explain a path gone silent: saturated units (a tanh net's gradient is exactly 0 in float32 in
+# its flat tails: the scenario suite's tanh nets and GRU under SGD at 2-20), a divergence, the units' own checks
+_SILENCE_EXPLAINED = {"dead_units", "no_gradient", "saturated_units", "lr_too_high", "exploding_gradients", "non_finite",
+                      "vanishing_gradients", "symmetric_units"}
+
+
+def detect_silenced(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
+    """Layers whose gradient, nonzero before, has been exactly 0 for three samples in a row while a layer after them
+    still gets one, at a loss stuck at chance: every unit between them went silent (dead ReLUs - a functional F.relu
+    that no activation hook sees - or a path saturated flat), so only the layers after them can learn.  The network
+    died; the no_gradient check needs every layer at 0 and the unit checks need a hooked activation.  (The spatial
+    transformer tutorial under SGD at 100x its usual rate: conv1, conv2 and fc1 at exactly 0 from step 51, fc2 alone
+    learning its bias, the loss at ln 10 for 1100 steps; public set 12, after it was scored.)"""
+    g = h.layer("grad_norm")
+    st = h.stat_steps
+    if len(st) < 4 or g.shape[1] < 2:
+        return []
+    fin = np.isfinite(g)
+    pos, zero = fin & (g > 0), fin & (g == 0)
+    for k in range(3, len(st)):
+        rows = slice(k - 2, k + 1)
+        had = pos[:k - 2].any(axis=0)
+        silent = had & zero[rows].all(axis=0)
+        alive = pos[rows].all(axis=0)
+        if not silent.any() or not alive.any():
+            continue
+        t = int(st[k])
+        end = int(L.steps_f[-1]) if len(L.steps_f) else t
+        # (at chance when it fell silent, and never better after: a path that goes quiet while the loss falls is an
+        # unused branch, not a dead network)
+        if not (L.ref_is_chance and L.high(t, th.high_loss) and L.high(end, th.high_loss)):
+            continue
+        names = [ctx.layer_names[j] for j in np.nonzero(silent)[0]]
+        live = [ctx.layer_names[j] for j in np.nonzero(alive)[0]]
+        since = int(st[k - 2])
+        now = L.level(t - L.q, t)
+        msg = (f"{', '.join(map(_n, names[:4]))}{'...' if len(names) > 4 else ''}'s gradient has been exactly 0 since step "
+               f"{since} (it was not before) while {', '.join(map(_n, live[:3]))} still get one, and the loss is "
+               f"{_g(now)}{_ref(L, now)}: every unit between them is silent (dead ReLUs, or units saturated flat), so "
+               "only the layers after them learn")
+        return [Finding("dead_units", SEVERITY["dead_units"], names, since, t, msg,
+                        {"layers": {n: 1.0 for n in names}, "loss": now, "silenced": True}, [])]
+    return []
+
+
 def _killed_by_update(h: History, ctx: Context, th: Thresholds, dead: Finding) -> Finding | None:
     """Units killed in training by one oversized step: at the sample where the dead share first passed its threshold, or
     the one before, some layer's update moved lr_high_update of its weights' norm in a single step (healthy ~1e-3: such
@@ -1457,7 +1502,7 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
     # (the start: the median of steps 1-3, not one batch - a ReLU net on moons under SGD at 1e-6 started at 1.45x chance
     # with a first batch at 1.1x, and never moved; nor under a rate far below the optimizer's usual one)
     v0 = L.values_f
-    low_rate = bool(_set_lr(h, ctx) and ctx.usual_lr and _set_lr(h, ctx) * th.lr_far_below <= ctx.usual_lr)
+    low_rate = bool(_low_side_lr(h, ctx) and ctx.usual_lr and _low_side_lr(h, ctx) * th.lr_far_below <= ctx.usual_lr)
     if (L.chance and not L.squared_error and len(v0) >= th.window and math.isfinite(L.head)
             and L.head <= th.above_start * L.chance and not low_rate):
         win = np.median(np.lib.stride_tricks.sliding_window_view(v0, th.window), axis=1)
@@ -1570,7 +1615,7 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
         alive = moving.any(axis=1)  # some gradient arrives: the rate, not the network, holds it back
         tiny = np.isfinite(umax) & (umax < th.lr_low_update) & alive
         small = np.isfinite(umax) & (umax < th.lr_low_stall) & alive
-        lr_set, usual_lr = _set_lr(h, ctx), ctx.usual_lr
+        lr_set, usual_lr = _low_side_lr(h, ctx), ctx.usual_lr
         # a run that ends before min_steps is judged once, at its last sample, when its rate is 30x or more below the
         # optimizer's usual one (the rule below that needs only a stretch at chance): pytorch/examples gat trains 40
         # full-batch steps, and under Adam at 1/200 of its usual rate sat at ln 7 for all of them (0.16 accuracy
@@ -1585,7 +1630,7 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
             before, now = L.level(t - th.window - L.q, t - th.window), L.level(t - L.q, t)
             slow = math.isfinite(before) and math.isfinite(now) and (before - now) < 0.05 * abs(before)
             starved = tiny[rows].all() and slow and L.high(t, th.high_loss)
-            lr_now, usual = _set_lr(h, ctx), ctx.usual_lr
+            lr_now, usual = _low_side_lr(h, ctx), ctx.usual_lr
             # the rate itself far below the optimizer's usual one (seed 002 §7.3) while no layer moves even the healthy
             # ~1e-3 per step: then updates between 1e-4 and 1e-3 are the rate's too (Adam at 1/35 of 1e-3 moves its
             # largest layer 4e-4 per step; SGD at 1/100 of 0.01 a CNN's 2e-4), while a plateau at a usual rate
@@ -1893,6 +1938,10 @@ def _diagnose(h: History, ctx: Context, th: Thresholds | None) -> Diagnosis:
     findings += detect_unscaled_target(h, ctx, th, L)
     if "no_gradient" not in {f.problem for f in findings}:
         findings += detect_disconnected(h, ctx, th, L)
+    # (a depth profile whose ratio is exactly 0 is no small gradient: nothing passes at all, which is the silence)
+    if not {f.problem for f in findings if not (f.problem == "vanishing_gradients" and f.evidence.get("ratio") == 0)} \
+            & _SILENCE_EXPLAINED:
+        findings += detect_silenced(h, ctx, th, L)
     suffering = bool(findings) or any(L.stalled(t, th) and L.high(t, th.high_loss) for t in _eval_points(h, th).tolist())
     findings += detect_unscaled_inputs(h, ctx, th, L, suffering)
     findings = _recovered(findings, L, th, h, ctx)  # (a reported scale of the inputs stays: it is true however the run ends)
@@ -1947,10 +1996,27 @@ def _set_lr(h: History, ctx: Context) -> float | None:
     return float(lr.max()) if len(lr) else ctx.lr
 
 
+def _step_gain(ctx: Context) -> float:
+    """How much heavy-ball momentum lengthens SGD's step, 1 / (1 - momentum) (Monitor.loop_facts' ``momentum``; 1 where
+    unknown).  Judging a rate low, SGD at 0.001 with momentum 0.9 steps like SGD at 0.01 (the 60-minute blitz's
+    classifier: healthy, though at chance for its first 350 steps; public set 12, after it was scored)."""
+    m = ctx.loop.get("momentum")
+    if _optimizer_name(ctx) == "SGD" and isinstance(m, (int, float)) and 0 < m < 1:
+        return 1.0 / (1.0 - float(m))
+    return 1.0
+
+
+def _low_side_lr(h: History, ctx: Context) -> float | None:
+    """The set rate (:func:`_set_lr`) as long as its steps are, for judging it far below usual (:func:`_step_gain`)."""
+    lr = _set_lr(h, ctx)
+    return lr * _step_gain(ctx) if lr else lr
+
+
 def _rate_low_at_end(h: History, ctx: Context, th: Thresholds) -> bool:
     """The rate the run was set to (:func:`_set_lr`) is lr_far_below the optimizer's usual one, and still is at the end."""
     end = int(h.loss_steps[-1]) if len(h.loss_steps) else 0
-    peak, lr, usual = _set_lr(h, ctx), _lr_at(h, ctx, end), ctx.usual_lr
+    peak, lr, usual = _low_side_lr(h, ctx), _lr_at(h, ctx, end), ctx.usual_lr
+    lr = lr * _step_gain(ctx) if lr else lr
     return bool(peak and lr and usual and peak * th.lr_far_below <= usual and lr * th.lr_far_below <= usual)
 
 

@@ -407,7 +407,8 @@ class Monitor:
         ``clips``: the max norm it clips gradients to (:attr:`clip_norm_seen`), or None;
         ``scaler``: whether an enabled GradScaler was passed; ``accumulation``: micro-batches
         (``step()`` calls) per optimizer step when seen, else 1; ``optimizer``: its class name or None;
-        ``lr``: the first parameter group's learning rate now, or None; ``carry_checks`` and ``grads_carried``:
+        ``lr``: the first parameter group's learning rate now, or None; ``momentum``: its momentum (SGD, RMSprop), or
+        None; ``carry_checks`` and ``grads_carried``:
         of the sampled steps checked, how many found the last step's gradients still in ``.grad`` (no zero_grad()),
         ``grads_carried_at`` the first of them; ``unoptimized_params``: trainable parameters the optimizer does not
         hold (absent without an optimizer); ``frozen_params``, ``params``
@@ -417,7 +418,10 @@ class Monitor:
         lr = self._current_lr()
         acc = max(self._gaps.items(), key=lambda kv: (kv[1], -kv[0]))[0] if self._gaps else 1
         carried = [s for s, flag in self._carry if bool(flag)]
+        groups = getattr(self.optimizer, "param_groups", None) if self.optimizer is not None else None
+        momentum = groups[0].get("momentum") if groups else None
         return {"clips": self.clip_norm_seen, "scaler": self._scaler_on(), "accumulation": int(acc),
+                "momentum": float(momentum) if isinstance(momentum, (int, float)) else None,
                 "carry_checks": len(self._carry), "grads_carried": len(carried),
                 "grads_carried_at": carried[0] if carried else None,
                 "optimizer": type(self.optimizer).__name__ if self.optimizer is not None else None,
