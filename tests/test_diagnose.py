@@ -784,7 +784,6 @@ def test_layers_whose_gradient_fell_to_exactly_zero_behind_a_live_output_layer_a
 def test_sgd_momentum_lengthens_the_step_a_rate_is_judged_by():
     """The 60-minute blitz's classifier, SGD at 0.001 with momentum 0.9, sat at chance for 350 steps and then trained
     to 0.96: its steps are those of SGD at 0.01, the usual rate.  Without momentum the same rate is 10x below it."""
-    T = 400
     slow_start = np.r_[flat(350, level=2.30), 2.30 * np.exp(-np.arange(50) / 20)]
     for momentum, low in ((0.9, False), (0.0, True), (None, True)):
         c = ctx(reference_loss=2.30, lr=1e-3, loop={"optimizer": "SGD", "momentum": momentum})
