@@ -14,7 +14,8 @@ lecture's gpt.py, a ViT under the HF Trainer, lucidrains' TabTransformer, practi
 PreActResNet18, rtdl's tabular MLP and ResNet, mamba.py's Mamba LM, locuslab's TCN on the adding problem,
 milesial's U-Net, the Hugging Face course's training loop, Lightning's backbone image classifier,
 word_language_model's Transformer, LLMs-from-scratch's chapter-5 GPT, the 60-minute blitz classifier, the spatial
-transformer tutorial, and NVIDIA's NCF recommender).
+transformer tutorial, NVIDIA's NCF recommender, the "What is torch.nn really?" tutorial's CNN, yunjey's feedforward and
+convolutional basics, and d2l's concise softmax regression and MLP).
 Every variant is the program with one change, and its counterfactual is the same program and seed
 without it (the program's "healthy" case, run first).  Each run is watched with
 ``gradmedic.watch(model, optimizer, every=10)`` and saved with ``monitor.save(path, **meta)``, meta as
@@ -66,7 +67,7 @@ from bench.stranger.causes import CAUSES, clearly_better  # noqa: E402
 MODULES = ("mingpt", "hfbert", "siamese", "makemore", "super_resolution", "gcn", "tutorial", "lightning_ae", "hfgpt2", "gat",
            "vit", "zerotohero", "seq2seq", "hfmlm", "d2l", "hft5", "convnext", "m5audio", "d2lhouse", "ngvideo", "hfvit",
            "tabtransformer", "charrnn", "cifarnet", "rtdl", "mambalm", "tcn", "unet", "hfloop", "litclassifier",
-           "wlmtransformer", "llmscratch", "blitz", "stn", "ncf")
+           "wlmtransformer", "llmscratch", "blitz", "stn", "ncf", "nntutorial", "yunjeybasic", "d2lconcise")
 ARCH = {"nanogpt": "gpt", "word_language_model": "lstm", "mnist": "cnn", "vae": "vae", "dcgan": "gan",
         "time_sequence_prediction": "lstm", "regression": "linear", "mnist_rnn": "lstm"}
 MONITOR_AT = {
