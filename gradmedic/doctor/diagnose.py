@@ -1502,7 +1502,8 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
     # (the start: the median of steps 1-3, not one batch - a ReLU net on moons under SGD at 1e-6 started at 1.45x chance
     # with a first batch at 1.1x, and never moved; nor under a rate far below the optimizer's usual one)
     v0 = L.values_f
-    low_rate = bool(_low_side_lr(h, ctx) and ctx.usual_lr and _low_side_lr(h, ctx) * th.lr_far_below <= ctx.usual_lr)
+    lr_low_side = _low_side_lr(h, ctx)
+    low_rate = bool(lr_low_side and ctx.usual_lr and lr_low_side * th.lr_far_below <= ctx.usual_lr)
     if (L.chance and not L.squared_error and len(v0) >= th.window and math.isfinite(L.head)
             and L.head <= th.above_start * L.chance and not low_rate):
         win = np.median(np.lib.stride_tricks.sliding_window_view(v0, th.window), axis=1)

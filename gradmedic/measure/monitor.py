@@ -143,7 +143,6 @@ class Monitor:
 
         self.layer_names: list[str] = []
         self.layer_types: list[str] = []
-        self._layer_modules: list[type] = []
         self._layer_objs: list[nn.Module] = []
         self._params: list[torch.Tensor] = []
         owner: list[int] = []
@@ -156,7 +155,6 @@ class Monitor:
             if ps:
                 self.layer_names.append(name or type(m).__name__)
                 self.layer_types.append(type(m).__name__)
-                self._layer_modules.append(type(m))
                 self._layer_objs.append(m)
                 self._params += ps
                 owner += [len(self.layer_names) - 1] * len(ps)
@@ -178,8 +176,8 @@ class Monitor:
         for prm, o in zip(self._params, owner, strict=True):
             by_layer[o].append(prm)
         with torch.no_grad():  # (a module PyTorch did not define may keep its matrix either way round)
-            self.weight_gain = [units.row_gain(ps, layout_known=m.__module__.startswith("torch."))
-                                for ps, m in zip(by_layer, self._layer_modules, strict=True)]
+            self.weight_gain = [units.row_gain(ps, layout_known=type(m).__module__.startswith("torch."))
+                                for ps, m in zip(by_layer, self._layer_objs, strict=True)]
         # The layer the data enters: the first registered until the first sampled training pass shows the first to run
         # (see _order_hook: nn.Transformer registers its encoder layers before a subclass's embedding)
         self._first_layer = next(m for _, m in model.named_modules() if any(True for _ in m.parameters(recurse=False)))
