@@ -265,6 +265,59 @@ def test_initial_loss_far_above_chance_only_when_it_stays_high():
     assert "initial_loss_high" not in diagnose(hist(recovering, out=(10, 0.5, 40.0)), ctx()).problems
 
 
+def test_a_run_shorter_than_a_window_is_judged_at_its_end():
+    """yunjey's BatchNorm CNN with N(0, 1) weights ran 90 steps: 28x chance at its start, above chance at its end.  A
+    run as short that ends well below chance is healthy; one that ends too soon to tell (a quarter window) says nothing."""
+    stuck = np.r_[np.linspace(65.0, 3.0, 80), noisy(2.9, 10)]
+    f = next(f for f in diagnose(hist(stuck, out=(10, 0.5, 100.0)), ctx()).findings if f.problem == "initial_loss_high")
+    assert "88 steps later it is 4.6" in f.message  # (the median of its last quarter window)
+    learned = np.r_[np.linspace(65.0, 0.3, 60), noisy(0.2, 30)]
+    assert "initial_loss_high" not in diagnose(hist(learned, out=(10, 0.5, 100.0)), ctx()).problems
+    assert "initial_loss_high" not in diagnose(hist(np.linspace(65.0, 20.0, 20), out=(10, 0.5, 100.0)), ctx()).problems
+
+
+def _relu_head(relu_on_logits: bool) -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10), *([nn.ReLU()] if relu_on_logits else []))
+
+
+def _relu_head_loop(relu_on_logits: bool, steps=200):
+    """A 64-32-10 MLP on scikit-learn's digits under Adam 1e-2 and F.cross_entropy, with or without a ReLU on its
+    logits (Lightning's image classifier example as written)."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = torch.tensor((d.data - d.data.mean(0)) / (d.data.std(0) + 1e-8), dtype=torch.float32)
+    y = torch.tensor(d.target)
+    model = _relu_head(relu_on_logits)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    with gradmedic.watch(model, opt, every=10) as mon:
+        for i in range(steps):
+            b = slice((i * 128) % 1664, (i * 128) % 1664 + 128)
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x[b]), y[b])
+            loss.backward()
+            mon.step(loss)
+            opt.step()
+    return mon, x
+
+
+def test_a_relu_on_the_logits_is_dead_units_at_the_output():
+    from gradmedic.measure.monitor import ACT_SAMPLES
+
+    mon, x = _relu_head_loop(True)
+    z = mon.history.output("zero_nonneg")
+    with torch.no_grad():  # step 1's statistic against plain PyTorch: the untrained model's output on the first batch
+        out = _relu_head(True)(x[:128])[:ACT_SAMPLES]
+    assert z[0] == pytest.approx(float((out == 0).float().mean())) and (z[4:] >= 0.7).all()  # (0.59 at step 1)
+    d = mon.diagnose()
+    f = next(f for f in d.findings if f.problem == "dead_units" and f.evidence.get("output_relu"))
+    assert f.layers == ["output"] and f.detected_at <= 150 and "never negative" in f.message
+    assert "remove the ReLU" in f.remedies[0].change and "no_gradient" not in d.problems
+    healthy, _ = _relu_head_loop(False)
+    assert (healthy.history.output("zero_nonneg") == 0).all() and healthy.diagnose().findings == []
+
+
 # -- the rate ---------------------------------------------------------------------------------------
 def test_loss_ten_times_chance_is_lr_too_high_at_that_step():
     loss = np.r_[noisy(2.3, 15), [30.0], noisy(2.3, 100)]

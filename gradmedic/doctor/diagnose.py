@@ -134,6 +134,14 @@ class Thresholds(BaseModel):
         "even while the loss still falls (as a warning): a healthy He-initialized layer fires about half its units per "
         "input, so a unit silent for 32 inputs in every sampled batch is dead with odds 2^-32; at 70% the layer works "
         "at under a third of its width (a net with 78% silent units ended 20x above its counterfactual, issue 8)."))
+    output_relu_zero: float = Field(0.7, gt=0, lt=1, description=(
+        "share of a cross-entropy's logits exactly 0, none negative, at every sample of a window and still at the end, "
+        "from which a ReLU (or a clamp at 0) on the output is cutting the wrong classes: a linear layer's real-valued "
+        "output is exactly 0 with probability ~0, a ReLU's about half the time at init. A net that learns around it "
+        "pushes every logit above 0 and the share falls (the torch.nn tutorial's CNN, whose last ReLU feeds the pooled "
+        "logits, healthy: 0.5 at first, 0.0-0.13 at the end, at most 0.59 over any window); where the loss cannot push "
+        "the wrong classes down it rises toward (C-1)/C (Lightning's classifier example as written, relu on its "
+        "logits: 0.88-0.90, loss 1.0 where the net without it reaches 0.02; that CNN at 10x its rate: 0.81-0.90)."))
     dead_init_share: float = Field(0.9, gt=0, le=1, description=(
         "share of a ReLU layer silent from the first recorded step at or above which a stall is blamed on it. Below it "
         "the live units still learn and the silence is the input's: an untrained LSTM/GRU's last state barely varies "
@@ -1085,6 +1093,39 @@ def detect_silenced(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[
     return []
 
 
+def detect_output_relu(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
+    """The logits a cross-entropy reads pass through a ReLU: none negative and output_relu_zero of them exactly 0 at
+    every sample of a window (three at least, min_steps in) and of the last one.  Every logit below 0 is cut to 0 and
+    gets no gradient, so the wrong classes cannot be pushed down and a class whose logit died can never win again: dead
+    units at the output.  Serious while the loss stays above slow_share of chance, a warning once it is below."""
+    if not L.chance or L.squared_error:
+        return []
+    z = h.output("zero_nonneg")
+    st = h.stat_steps
+    ok = np.isfinite(z)
+    if ok.sum() < 3:
+        return []
+    tail = _window_rows(h, int(st[np.nonzero(ok)[0][-1]]), th.window)
+    if (z[tail[ok[tail]]] < th.output_relu_zero).any():
+        return []  # the net learned around it by the end (the share fell): the ReLU no longer cuts what matters
+    for k in range(2, len(st)):
+        t = int(st[k])
+        rows = _window_rows(h, t, th.window)
+        rows = rows[ok[rows]]
+        if t < th.min_steps or len(rows) < 3 or not (z[rows] >= th.output_relu_zero).all():
+            continue
+        share = float(np.median(z[rows]))
+        end = int(L.steps_f[-1]) if len(L.steps_f) else t
+        now = L.level(end - L.q, end)
+        severity = "serious" if L.high(end, th.slow_share) else "warning"
+        msg = (f"the model's output (the logits the loss reads) is never negative and {share:.0%} of it is exactly 0 "
+               f"(steps {int(st[rows[0]])}-{t}): it passes through a ReLU, which cuts every logit below 0 to 0 and passes it "
+               f"no gradient, so the loss cannot push the wrong classes down; the loss is {_g(now)}{_ref(L, now)}")
+        return [Finding("dead_units", severity, ["output"], int(st[rows[0]]), t, msg,
+                        {"layers": {"output": share}, "loss": now, "output_relu": True, "at_init": True}, [])]
+    return []
+
+
 def _killed_by_update(h: History, ctx: Context, th: Thresholds, dead: Finding) -> Finding | None:
     """Units killed in training by one oversized step: at the sample where the dead share first passed its threshold, or
     the one before, some layer's update moved lr_high_update of its weights' norm in a single step (healthy ~1e-3: such
@@ -1306,6 +1347,15 @@ def detect_unscaled_target(h: History, ctx: Context, th: Thresholds, L: _Loss) -
                      "regression": True}, [])]
 
 
+def _window_later(L: _Loss, th: Thresholds, t: int) -> tuple[int, float]:
+    """(step, loss level) a window after step t, or at the end of a run shorter than that when it lasted a quarter
+    window past t (yunjey's BatchNorm CNN with N(0, 1) weights ran 90 steps: 28x chance at its start, still above
+    chance at its end; a GAT trains 40 full-batch steps).  (t, NaN) when the run ended sooner."""
+    end = int(L.steps_f[-1]) if len(L.steps_f) else 0
+    at = t + th.window if end >= t + th.window else (end if end >= t + L.q else t)
+    return at, (L.level(at - L.q, at) if at > t else math.nan)
+
+
 def _initial_outputs_large(h: History, th: Thresholds, L: _Loss) -> list[Finding]:
     """No chance level (a squared error): the first outputs are initial_output times unit scale or more and make the
     loss by themselves (it is about their square, not far above it as with large targets), and a window later the
@@ -1318,12 +1368,12 @@ def _initial_outputs_large(h: History, th: Thresholds, L: _Loss) -> list[Finding
     if r < th.initial_output or not 0.25 * r * r <= L.head <= 4 * r * r:
         return []
     t = L.head_step
-    later = L.level(t + th.window - L.q, t + th.window) if len(L.steps_f) and L.steps_f[-1] >= t + th.window else math.nan
+    at, later = _window_later(L, th, t)
     if not (math.isfinite(later) and later >= 0.01 * L.head):
         return []
     msg = (f"the first outputs are of scale {_g(r)} (a fan-in initialization keeps them near 1) "
            f"and the squared error {L.head_where} is {_g(L.head)}, about their square: "
-           f"the weights start far too large; {th.window} steps later the loss is {_g(later)}")
+           f"the weights start far too large; {at - t} steps later the loss is {_g(later)}")
     return [Finding("initial_loss_high", SEVERITY["initial_loss_high"], [], t, t, msg,
                     {"initial_loss": L.head, "output_scale": r, "loss_later": later, "regression": True}, [])]
 
@@ -1346,10 +1396,11 @@ def _slow_from_chance(h: History, th: Thresholds, L: _Loss) -> tuple[int, float]
     if not ref or not math.isfinite(ref) or not math.isfinite(L.head) or L.head < th.high_loss * ref:
         return None
     pts = [t for t in _eval_points(h, th).tolist() if t >= th.window]
-    if not pts:
-        return None
-    t = pts[0]
-    now = L.level(t - L.q, t)
+    if pts:
+        t = pts[0]
+        now = L.level(t - L.q, t)
+    else:  # a run shorter than a window: at its end (_window_later)
+        t, now = _window_later(L, th, L.head_step)
     return (t, now) if math.isfinite(now) and now > th.init_slow * ref else None
 
 
@@ -1442,14 +1493,12 @@ def detect_initial_loss(h: History, ctx: Context, th: Thresholds, L: _Loss) -> l
     t = L.head_step
     # reported when the run is still at or above chance a window later: a net that starts far above chance and
     # then learns (a ReLU MLP with N(0, 1) weights on digits: loss 290 -> 0.78 in 100 steps, 0.99 accuracy) is healthy
-    later = L.level(t + th.window - L.q, t + th.window) if len(L.steps_f) and L.steps_f[-1] >= t + th.window else math.nan
+    at, later = _window_later(L, th, t)
     if not (math.isfinite(later) and later >= th.high_loss * L.chance):
         return []
     severity = "serious"
     msg = (f"the loss {L.head_where} is {_g(L.head)}, {L.head / L.chance:.1f}x the chance level {_g(L.chance)}: the network "
-           "starts out confidently wrong")
-    if math.isfinite(later):
-        msg += f"; {th.window} steps later it is {_g(later)}"
+           f"starts out confidently wrong; {at - t} steps later it is {_g(later)}")
     return [Finding("initial_loss_high", severity, [], t, t, msg,
                     {"initial_loss": L.head, "chance_loss": L.chance, "loss_later": later}, [])]
 
@@ -1917,6 +1966,7 @@ def _diagnose(h: History, ctx: Context, th: Thresholds | None) -> Diagnosis:
     findings += detect_no_gradient(h, ctx, th, L)
     findings += detect_depth_gradients(h, ctx, th, L)
     findings += detect_units(h, ctx, th, L)
+    findings += detect_output_relu(h, ctx, th, L)
     findings += detect_lr(h, ctx, th, L)
     if not any(f.problem == "lr_too_high" for f in findings):
         findings += [k for f in findings if f.problem == "dead_units" and (k := _killed_by_update(h, ctx, th, f))]
@@ -2078,8 +2128,10 @@ def _reconcile(findings: list[Finding], saturating: bool = False, sat_stack: boo
         # and a rate that looks too high or too low are its consequences (NaN and the units' state stay facts)
         drop |= {"lr_too_high", "lr_too_low", "exploding_gradients", "plateau", "vanishing_gradients"}
         found -= drop
-    if any(f.problem == "dead_units" and max(f.evidence.get("layers", {0: 0}).values()) >= 1.0 for f in findings):
-        drop.add("no_gradient")  # a whole silent layer passes no gradient back: the dead units are the cause
+    if any(f.problem == "dead_units" and (max(f.evidence.get("layers", {0: 0}).values()) >= 1.0
+                                          or f.evidence.get("output_relu")) for f in findings):
+        # a whole silent layer, or a ReLU on the logits, passes no gradient back: the dead units are the cause
+        drop.add("no_gradient")
         found.discard("no_gradient")
     if "no_gradient" in found:  # nothing arrives: rates, stalls, depth profiles and a starved output are its consequences
         drop |= {"lr_too_low", "lr_too_high", "vanishing_gradients", "plateau", "exploding_gradients", "initial_loss_high",

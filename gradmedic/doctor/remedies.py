@@ -248,6 +248,10 @@ def _non_finite(x: _Rx) -> list[Remedy]:
 
 
 def _dead(x: _Rx) -> list[Remedy]:
+    if x.evidence.get("output_relu"):  # a ReLU on the logits: the fix is to take it out, not to change the hidden units
+        return [x.R("remove the ReLU (or clamp) after the last layer: a cross-entropy needs logits of any sign, and "
+                    "a ReLU there cuts every negative logit to 0 with no gradient", "PyTorch's CrossEntropyLoss documentation",
+                    {}, "return self.fc(x)  # raw logits, no F.relu / nn.ReLU after the last layer")]
     lower = x.lower_lr("seed 002 §7.4.2: a large update can push a ReLU's weights where it never fires again")
     out = [x.activation("leaky_relu", "use Leaky ReLU (slope 0.01), whose units keep a gradient when their input is negative",
                         "seed 001; seed 002 §7.4.2; Maas et al. 2013"),

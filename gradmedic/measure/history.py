@@ -24,7 +24,9 @@ One place defines the names of the statistics and the arrays that hold them:
   ``mse_implied``: the loss this gradient would give were it ``F.mse_loss(output, y)`` (mean over the output's n
   elements: n/4 sum(g^2)), and ``mse_const``: the variance across the first samples of the targets it would then
   imply (output - g n/2), the squared error of predicting their mean: a regression's chance level, which the doctor
-  takes when the implied loss is the recorded one.
+  takes when the implied loss is the recorded one.  ``zero_nonneg``: the share of the sampled outputs that are
+  exactly 0 when none of them is negative (0 when one is): an output passed through a ReLU (or a clamp at 0),
+  which a real-valued layer's output almost never is.
 - ``pre_clip`` on sampled steps: the total gradient norm before clipping, as returned by
   ``torch.nn.utils.clip_grad_norm_`` and passed to ``monitor.step(loss, grad_norm=...)`` (NaN when
   not given); the recorded gradient norms are those after clipping.
@@ -49,7 +51,7 @@ LAYER_STATS = ("grad_norm", "weight_norm", "update_ratio")
 # over every gradient was a sixth of a sampled step's cost): files with four columns are read by name.
 _LAYER_STATS_V1 = ("grad_norm", "grad_mean_abs", "weight_norm", "update_ratio")
 ACT_STATS = ("mean", "std", "zero_frac", "sat_frac", "dead_frac")
-OUT_STATS = ("width", "batch_spread", "logit_range", "out_grad", "mse_implied", "mse_const")
+OUT_STATS = ("width", "batch_spread", "logit_range", "out_grad", "mse_implied", "mse_const", "zero_nonneg")
 # Histograms: 40 bins resolve the shapes that matter (a spike at 0, mass piling up at sigmoid's 0
 # and 1) and cost 40 numbers per layer per sampled step on disk (fastai's ActivationStats uses 40).
 ACT_HIST_BINS = 40

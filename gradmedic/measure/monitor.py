@@ -598,7 +598,9 @@ class Monitor:
         og = self._out_grad.to(spread.dtype) if self._out_grad is not None else nan
         mse = self._out_mse.to(spread.dtype) if self._out_mse is not None else nan
         const = self._out_const.to(spread.dtype) if self._out_const is not None else nan
-        return torch.stack([torch.tensor(float(o.shape[-1]), device=self.device), spread, rng, og, mse, const])
+        # exact zeros in an output with no negative entry: a ReLU (or clamp) after the last layer (history: zero_nonneg)
+        zn = torch.where(o.amin() >= 0, (o == 0).float().mean(), torch.zeros_like(spread))
+        return torch.stack([torch.tensor(float(o.shape[-1]), device=self.device), spread, rng, og, mse, const, zn])
 
     def _act_stats(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(A, 5) mean, std, share <= 0 (ReLU family), share saturated (sigmoid/tanh), share of dead units;
