@@ -19,8 +19,8 @@ from gradmedic.measure.history import ACT_STATS, LAYER_STATS, OUT_STATS, Chunk, 
 LAYERS = ["fc1", "fc2", "out"]
 
 
-def hist(loss, grad=1.0, update=1e-3, out=None, acts=None, kinds=(), lr=None, every=10):
-    """A 3-layer history: per-step ``loss``; per sampled step the same grad norm and update ratio in
+def hist(loss, grad=1.0, update=1e-3, out=None, acts=None, kinds=(), lr=None, every=10, weight=1.0):
+    """A 3-layer history: per-step ``loss``; per sampled step the same grad norm, update ratio and weight norm in
     every layer (or arrays (S, 3)); ``out`` = (width, batch_spread, logit_range) for every sample."""
     loss = np.asarray(loss, dtype=float)
     T = len(loss)
@@ -29,6 +29,7 @@ def hist(loss, grad=1.0, update=1e-3, out=None, acts=None, kinds=(), lr=None, ev
     layers = np.ones((S, 3, len(LAYER_STATS)))
     layers[:, :, LAYER_STATS.index("grad_norm")] = grad
     layers[:, :, LAYER_STATS.index("update_ratio")] = update
+    layers[:, :, LAYER_STATS.index("weight_norm")] = weight
     o = np.full((S, len(OUT_STATS)), np.nan) if out is None else np.tile(np.asarray(out, float), (S, 1))
     a = np.full((S, len(kinds), len(ACT_STATS)), np.nan) if acts is None else acts
     h = History(LAYERS, [f"act{i + 1}" for i in range(len(kinds))], list(kinds))
@@ -485,6 +486,36 @@ def test_dead_units_warn_while_the_loss_falls_and_turn_serious_when_it_stalls():
     stalled = diagnose(hist(noisy(0.69, 400, 0.001), acts=acts, kinds=["relu"]), ctx(["relu"], reference_loss=0.69))
     f = next(f for f in stalled.findings if f.problem == "dead_units")
     assert f.severity == "serious" and f.step == 31
+
+
+def test_weights_carried_far_away_by_an_adaptive_rate_far_above_usual_are_lr_too_high():
+    """The seq2seq tutorial under Adam at 100x: the median layer's weight norm 20x its start by step 201, the loss
+    well below its first (no chance level: NLL over a large vocabulary) - reported, and kept however the loss ends.  The
+    same growth at Adam's usual rate, or 8x growth at 100x (pytorch/examples gcn with weight decay), is not."""
+    loss = np.r_[np.linspace(3.7, 1.0, 100), noisy(1.0, 300, 0.1)]
+
+    def grown(factor):
+        return hist(loss, weight=np.geomspace(1.0, factor, 40)[:, None] * np.ones(3))
+
+    kw = dict(weight_gain=[0.58] * 3, loop={"optimizer": "Adam"})
+    f = next(f for f in diagnose(grown(40.0), ctx(lr=0.1, **kw)).findings if f.problem == "lr_too_high")
+    assert f.evidence["weight_growth"] >= 20 and "100x Adam's usual 0.001" in f.message
+    assert "lr_too_high" not in diagnose(grown(40.0), ctx(lr=1e-3, **kw)).problems
+    assert "lr_too_high" not in diagnose(grown(8.0), ctx(lr=0.1, **kw)).problems
+
+
+def test_a_dead_units_warning_is_dropped_once_the_loss_has_fallen_all_the_way():
+    """A layer 78% dead while the loss falls is a warning; once the run ends below fitted_share (5%) of its reference
+    the silent units cost nothing the loss shows (yunjey's feedforward net at 10x: 71% dead, loss 0.8% of chance, 0.97
+    accuracy) and it is not reported; at 17% of it (the issue's slow learner) it stays."""
+    acts = np.full((40, 1, len(ACT_STATS)), np.nan)
+    acts[:, 0, ACT_STATS.index("dead_frac")] = 0.78
+    fitted = 2.3 * np.exp(-np.arange(400) / 50)
+    assert diagnose(hist(fitted, acts=acts, kinds=["relu"]), ctx(["relu"])).findings == []
+    live = diagnose(hist(fitted[:120], acts=acts[:12], kinds=["relu"]), ctx(["relu"]))  # mid-run, at 9% of its start
+    assert [f.severity for f in live.findings if f.problem == "dead_units"] == ["warning"]
+    slow = 2.3 * np.exp(-np.arange(400) / 200) + 0.1
+    assert "dead_units" in diagnose(hist(slow, acts=acts, kinds=["relu"]), ctx(["relu"])).problems
 
 
 def test_units_killed_by_one_oversized_step_under_a_high_rate_are_the_rates_doing():

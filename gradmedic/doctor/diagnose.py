@@ -171,6 +171,15 @@ class Thresholds(BaseModel):
         "is held there by the rate. Tuning corpus (seeds 0-7, loops that do not clip): every run stuck at chance under "
         "Adam/AdamW/RMSprop/Adagrad at 20x or more was an lr_high run (68 broken or ambiguous, 0 healthy or other "
         "cause); healthy Adam runs went up to 14x."))
+    lr_weight_growth: float = Field(20.0, gt=1, description=(
+        "growth of the median weight layer's norm over its norm at watch(), under an adaptive optimizer at lr_far_above "
+        "its usual rate, from which the rate is too high: Adam & co. move every weight by about the rate per step whatever "
+        "its gradient, and steps that do not cancel out random-walk the norm upward (the seq2seq tutorial under Adam at "
+        "100x and 1000x: 27-152x, loss 60x its counterfactual's). Every corpus, adaptive rates 10x or more above usual "
+        "(149 runs whose median layer grew 10x or more): 148 broken, one healthy at 10.2x (a linear fit at exactly 10x); "
+        "Adam at 1000x with weight decay (pytorch/examples gcn, healthy) grew 9-10x. Layers drawn below 0.3 row gain (a "
+        "std-0.01 embedding, a zero-initialized head) are left out: they grow from near 0 by design (NCF's embeddings, "
+        "21-24x in its healthy runs)."))
     lr_long_above: float = Field(10.0, gt=1, description=(
         "a rate this many times an adaptive optimizer's usual one under which a cross-entropy still at chance "
         "lr_long_windows windows after the start is held there by the rate. Every corpus: the 108 healthy runs under "
@@ -279,6 +288,12 @@ class Thresholds(BaseModel):
         "a run whose loss ends below this share of its reference (chance level, else the first loss) has recovered from "
         "a stall or an early spike that was reported during training: the corpus's own 'trained well' bar (a loss below "
         "half of chance level). Healthy CNNs at SGD 0.05-0.1 spike to 20x chance at step 3 and end at 0.95 accuracy."))
+    fitted_share: float = Field(0.05, gt=0, lt=1, description=(
+        "a run whose loss ends below this share of its chance level has fitted its training data (a 10-way "
+        "cross-entropy of 0.12: ~0.89 probability on the right class on average): a layer mostly dead while that loss "
+        "still fell (a dead_units warning) cost it nothing the loss can show, and is not reported at the end. Every "
+        "corpus: the healthy runs given only that warning ended at 0-0.017 of chance (8 runs) or 0.33-0.40 under a "
+        "squared error or BCE with a high floor (3); the broken runs given only it ended at 0.13-1.0 (6)."))
     out_grad_share: float = Field(0.6, gt=0, lt=1, description=(
         "share of what a cross-entropy over logits hands the model's output at chance level (||softmax(z) - y|| = "
         "sqrt(1 - 1/C), 0.5 for one logit; history out_grad) below which, for a window at a loss of at least half of "
@@ -932,6 +947,39 @@ def _overshoot(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Finding | 
     return Finding("lr_too_high", SEVERITY["lr_too_high"], [], int(s[1]), t, msg,
                    {"loss": now, "chance_loss": L.chance, "lr": lr, "usual_lr": usual, "rate_far_above": True,
                     "overshoot": True}, [])
+
+
+def _weights_grown(h: History, ctx: Context, th: Thresholds) -> Finding | None:
+    """An adaptive optimizer at lr_far_above its usual rate under which the median weight layer (of those drawn at a
+    fan-in scale, row gain >= 0.3) has grown lr_weight_growth times its norm at watch(): each step moves every weight by
+    about the rate, and the weights random-walk away (see Thresholds.lr_weight_growth).  True however the loss ends:
+    the weights are that large."""
+    usual = ctx.usual_lr
+    w, st = h.layer("weight_norm"), h.stat_steps
+    if not (usual and _adaptive(ctx)) or not ctx.weight_gain or len(st) < 2:
+        return None
+    cols = [j for j, g in enumerate(ctx.weight_gain) if j < w.shape[1] and math.isfinite(g) and g >= 0.3]
+    if not cols:
+        return None
+    w0 = w[0, cols]
+    for k in range(1, len(st)):
+        t = int(st[k])
+        top = _peak_lr(h, ctx, t, t, max(1, t // 20))
+        if top < th.lr_far_above * usual:
+            continue
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = w[k, cols] / w0
+        r = r[np.isfinite(r)]
+        if not len(r) or float(np.median(r)) < th.lr_weight_growth:
+            continue
+        j = cols[int(np.nanargmax(np.where(np.isfinite(w[k, cols] / w0), w[k, cols] / w0, np.nan)))]
+        msg = (f"the weights grew under a rate of {top:g}, {top / usual:.0f}x {_optimizer_name(ctx)}'s usual {usual:g}: by step "
+               f"{t} the median layer's weight norm is {float(np.median(r)):.0f}x what it was at the start "
+               f"({_n(ctx.layer_names[j])}: {_g(w[0, j])} -> {_g(w[k, j])}); each step moves every weight by about the rate, "
+               "and steps that do not cancel out carry the weights away")
+        return Finding("lr_too_high", SEVERITY["lr_too_high"], [ctx.layer_names[j]], int(st[0]), t, msg,
+                       {"lr": top, "usual_lr": usual, "rate_far_above": True, "weight_growth": float(np.median(r))}, [])
+    return None
 
 
 def _lr_at(h: History, ctx: Context, step: int) -> float | None:
@@ -1653,6 +1701,9 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
                                      {"loss": now, "lr": top, "usual_lr": usual, "rate_far_above": True,
                                       "long_stuck": only_long}, []))
                 break
+    grown = _weights_grown(h, ctx, th)
+    if grown is not None:
+        cands.append(grown)
     if cands:
         out.append(min(cands, key=lambda f: f.detected_at))
     # Too low: high loss, no real progress, and every layer's weights move < 1e-5 of their norm per step;
@@ -2076,7 +2127,9 @@ def _recovered(findings: list[Finding], L: _Loss, th: Thresholds, h: History, ct
     window is below recover_share of its reference (chance level, else the first loss) and below its level when the
     finding was made sure.  A healthy run that sits at chance for a while, or spikes at step 3 and recovers, ends well
     and must stay silent; a live diagnose() at the time still reports it.  Units that are dead or saturated in a whole
-    layer, non-finite values, and findings about the data or the init (which stay true however the run ends) are kept."""
+    layer, non-finite values, and findings about the data or the init (which stay true however the run ends) are kept.
+    A layer mostly dead while the loss still fell (a dead_units warning) is dropped once the loss has ended below
+    fitted_share of its reference: it cost nothing the loss can show."""
     end = L.steps_f[-1] if len(L.steps_f) else 0
     final = L.level(end - L.q, end)
     # chance level itself where known, not the reference (the lower of chance and the first quarter window's loss): an
@@ -2096,8 +2149,11 @@ def _recovered(findings: list[Finding], L: _Loss, th: Thresholds, h: History, ct
         # a rate far below the optimizer's usual one that still is at the end holds the run back however low it got: a
         # regression MLP under Adam at 1/20 ended at 0.44 of its first loss, 12x its counterfactual's (seed 16)
         starving = f.problem == "lr_too_low" and f.evidence.get("rate_far_below") and _rate_low_at_end(h, ctx, th)
+        grown = bool(f.evidence.get("weight_growth"))  # (weights carried 20x away stay that large however the loss ends)
+        if f.problem == "dead_units" and f.severity == "warning" and final < th.fitted_share * abs(ref):
+            continue  # mostly dead while the loss fell, and it fell all the way: the silent units cost nothing visible
         transient = (f.problem in _TRANSIENT and not whole and not diverged and f.severity != "warning"
-                     and not starving
+                     and not starving and not grown
                      and not f.evidence.get("nll_on_probabilities")  # (a wrong loss stays wrong however low it ends)
                      and math.isfinite(at) and final < at)
         if not transient:
