@@ -623,3 +623,100 @@ def test_the_rate_is_recorded_per_step_also_as_a_tensor():
                 sched.step()
             mon.flush()
             np.testing.assert_allclose(mon.history.lr, [0.1] * 5 + [0.05] * 5 + [0.025] * 2)
+
+
+class _Digits(nn.Module):
+    """64-32-10 MLP on digits with a spare Linear: ``detach`` cuts fc1 off the loss; unless ``call_spare`` the spare
+    layer is built but never called (morvan's bn_input in its net without batch norm)."""
+
+    def __init__(self, detach=False):
+        super().__init__()
+        self.fc1, self.fc2, self.spare = nn.Linear(64, 32), nn.Linear(32, 10), nn.Linear(32, 32)
+        self.detach = detach
+
+    def forward(self, x):
+        h = F.relu(self.fc1(x))
+        return self.fc2(h.detach() if self.detach else h)
+
+
+def _digits_run(model, steps=120):
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = torch.tensor((d.data - d.data.mean(0)) / (d.data.std(0) + 1e-8), dtype=torch.float32)
+    y = torch.tensor(d.target)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    with gradmedic.watch(model, opt, every=10) as mon:
+        for i in range(steps):
+            b = slice((i * 128) % 1664, (i * 128) % 1664 + 128)
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x[b]), y[b])
+            loss.backward()
+            mon.step(loss)
+            opt.step()
+    return mon
+
+
+def test_a_layer_built_but_never_called_is_unused_not_disconnected():
+    torch.manual_seed(0)
+    mon = _digits_run(_Digits())
+    assert mon.loop_facts["unused_layers"] == ["spare"]
+    d = mon.diagnose()
+    assert "no_gradient" not in d.problems and any("spare never ran in a training pass" in n for n in d.notes)
+    torch.manual_seed(0)
+    cut = _digits_run(_Digits(detach=True)).diagnose()  # fc1 runs, but its output is detached: cut off from the loss
+    f = next(f for f in cut.findings if f.problem == "no_gradient")
+    assert f.layers == ["fc1"]
+
+
+def test_a_summed_squared_error_is_read_per_element_not_as_large_targets():
+    """jcjohnson's pytorch-examples fit: MSELoss(reduction='sum') over 64 x 10 outputs.  Its loss is 640 times the
+    per-element error (the implied loss over the recorded one is the number of elements summed, at every step), so a
+    loss of ~700 at unit-scale targets is no unscaled target; the same targets x100 still are."""
+    from gradmedic.doctor.diagnose import _squared_error_scale
+
+    def run(scale):
+        g = torch.Generator().manual_seed(0)
+        teacher = torch.randn(32, 10, generator=g) / 32 ** 0.5
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(32, 64), nn.ReLU(), nn.Linear(64, 10))
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        with gradmedic.watch(model, opt, every=10) as mon:
+            for _ in range(150):
+                x = torch.randn(64, 32, generator=g)
+                loss = nn.MSELoss(reduction="sum")(model(x), scale * (x @ teacher) * 3)
+                opt.zero_grad()
+                loss.backward()
+                mon.step(loss)
+                opt.step()
+        return mon
+
+    unit = run(1.0)
+    assert _squared_error_scale(unit.history) == pytest.approx(64 * 10, rel=1e-3)
+    assert "unscaled_target" not in unit.diagnose().problems
+    f = next(f for f in run(100.0).diagnose().findings if f.problem == "unscaled_target")
+    assert "the loss sums 640 of them" in f.message
+
+
+def test_a_first_window_lost_at_100x_an_adaptive_rate_is_reported_after_the_loss_recovers():
+    """lucidrains' MLP-Mixer under Adam at 0.1: at chance for ~90 steps, then down to 0.2 of it.  The window lost at
+    100x stays reported; at Adam's usual rate the same curve is a slow start that recovered (silent)."""
+    loss = np.r_[noisy(2.3, 110, 0.02), np.linspace(2.3, 0.45, 90), noisy(0.45, 200, 0.02)]
+    kw = dict(loop={"optimizer": "Adam"})
+    f = next(f for f in diagnose(hist(loss, out=(10, 0.5, 5.0)), ctx(lr=0.1, **kw)).findings if f.problem == "lr_too_high")
+    assert f.evidence.get("lasting") and "100x Adam's usual" in f.message
+    assert "lr_too_high" not in diagnose(hist(loss, out=(10, 0.5, 5.0)), ctx(lr=1e-3, **kw)).problems
+
+
+def test_units_dead_from_the_first_step_take_a_stay_under_a_high_rate_from_the_rate():
+    """MorvanZhou's ReLU net without batch norm under its Adam at 0.03 (30x the usual rate): fc2's input silent from
+    step 1, the loss stuck.  The units died before any update, so the stay is theirs: dead_units, no lr_too_high."""
+    acts = np.full((40, 1, len(ACT_STATS)), np.nan)
+    acts[:, 0, ACT_STATS.index("dead_frac")] = 1.0
+    d = diagnose(hist(noisy(2.3, 400, 0.001), acts=acts, kinds=["relu"], out=(10, 0.5, 0.1)),
+                 ctx(["relu"], lr=0.03, loop={"optimizer": "Adam"}))
+    assert "dead_units" in d.problems and "lr_too_high" not in d.problems
+    acts[:2, 0, ACT_STATS.index("dead_frac")] = 0.3  # alive at steps 1-11, dead later: the rate may have killed them
+    d = diagnose(hist(noisy(2.3, 400, 0.001), acts=acts, kinds=["relu"], out=(10, 0.5, 0.1)),
+                 ctx(["relu"], lr=0.03, loop={"optimizer": "Adam"}))
+    assert "lr_too_high" in d.problems

@@ -268,11 +268,12 @@ class Thresholds(BaseModel):
         "first loss above this many times (1 + the outputs' squared scale), for an output that is no cross-entropy: "
         "a squared error starts near the targets' mean square, so the targets are >= 10x the outputs' scale; seed 004's "
         "unscaled regression target (values in the hundreds) runs to NaN, standardized it trains."))
-    target_extreme: float = Field(1000.0, gt=1, description=(
-        "first loss above this many times (1 + the outputs' squared scale): targets ~30x the outputs' scale, reported "
-        "(as a warning) even while the loss still falls: the output layer must grow its weights 30x before it fits "
-        "anything. Tuning corpus (seeds 0-7): all 30 runs at or above it were unscaled-target runs, which ended 2.5-7x "
-        "worse in test MSE than standardized; healthy regression runs started below 50x."))
+    target_extreme: float = Field(3000.0, gt=1, description=(
+        "first loss above this many times (1 + the outputs' squared scale): targets ~55x the outputs' scale, reported "
+        "(as a warning) even while the loss still falls: the output layer must grow its weights 55x before it fits "
+        "anything. Every corpus: the unscaled-target runs reported by this rule alone started at 7,952x or more and "
+        "ended 2.5-7x worse in test MSE than standardized; MorvanZhou's batch-normalized regression (targets ~33, "
+        "1,034x) trained well (public set 14, after it was scored: it was 1,000 until then)."))
     fading_gradient: float = Field(10.0, gt=1, description=(
         "a run stuck at chance whose largest gradient norm fell this many times below its first samples is not starved "
         "by its rate but by its loss: with a rate too low the gradients stay as they were (nothing changes: pytorch/"
@@ -639,6 +640,29 @@ def _squared_error_chance(h: History) -> float | None:
     return float(np.median(c)) if len(c) >= 2 else None
 
 
+def _squared_error_scale(h: History) -> float:
+    """How many times the per-element mean squared error the recorded loss is, when it is a squared error of the output
+    under another reduction: the implied loss n/4 sum(g^2) over the recorded one is a * n for a loss a * sum((z - y)^2)
+    over the output's n elements (1 for F.mse_loss's mean, n for reduction='sum'), the same at every sampled step.  That
+    ratio, when nine in ten of at least two samples are within 2% of their median (one sample: when it is a whole
+    number, n or the output's width); else 1.  (jcjohnson's
+    pytorch-examples fit with MSELoss(reduction='sum') over 64 x 10 outputs: 640 at every step; its loss of 770 is a
+    per-element error of 1.2, not targets of size 28; public set 14, after it was scored.)"""
+    imp, st = h.output("mse_implied"), h.stat_steps
+    if not len(st) or not len(h.loss_steps) or not np.isfinite(imp).any():
+        return 1.0
+    idx = np.minimum(np.searchsorted(h.loss_steps, st), len(h.loss_steps) - 1)
+    lv = np.where(h.loss_steps[idx] == st, h.loss[idx], np.nan)
+    have = np.isfinite(imp) & np.isfinite(lv) & (lv > 0)
+    if not have.any():
+        return 1.0
+    r = imp[have] / lv[have]
+    med = float(np.median(r))
+    if have.sum() == 1:  # one sample before a blow-up: the ratio must then be a whole number of elements (a sum's n)
+        return med if med >= 2 and abs(med - round(med)) <= 1e-3 * med else 1.0
+    return med if med > 1.5 and (np.abs(r / med - 1.0) <= 0.02).mean() >= 0.9 else 1.0
+
+
 def _grad_fits_cross_entropy(og: np.ndarray, loss: np.ndarray, c: int) -> np.ndarray:
     """Whether the gradient handed to the output (``out_grad``, the mean row norm) can be a cross-entropy's at this loss.
     Over logits a row's gradient is p - y with 1 - p_y <= ||p - y|| <= sqrt(2) (1 - p_y) (one logit: |sigmoid(z) - y| =
@@ -978,7 +1002,8 @@ def _weights_grown(h: History, ctx: Context, th: Thresholds) -> Finding | None:
                f"({_n(ctx.layer_names[j])}: {_g(w[0, j])} -> {_g(w[k, j])}); each step moves every weight by about the rate, "
                "and steps that do not cancel out carry the weights away")
         return Finding("lr_too_high", SEVERITY["lr_too_high"], [ctx.layer_names[j]], int(st[0]), t, msg,
-                       {"lr": top, "usual_lr": usual, "rate_far_above": True, "weight_growth": float(np.median(r))}, [])
+                       {"lr": top, "usual_lr": usual, "rate_far_above": True, "weight_growth": float(np.median(r)),
+                        "lasting": True}, [])
     return None
 
 
@@ -1346,6 +1371,10 @@ def detect_disconnected(h: History, ctx: Context, th: Thresholds, L: _Loss) -> l
     if live.sum() < 3 or g.shape[1] < 2:
         return []
     never = np.isnan(g[live]).all(axis=0)
+    # a layer whose module never ran in a training pass is unused (built, never called: morvan's bn_input in the net
+    # without batch norm), not cut off from the loss; said in the notes (_diagnose)
+    unused = set(ctx.loop.get("unused_layers") or ())
+    never &= np.array([n not in unused for n in ctx.layer_names[:g.shape[1]]], dtype=bool)
     if not never.any() or never.all():
         return []
     t = int(st[live][-1])
@@ -1371,7 +1400,9 @@ def detect_unscaled_target(h: History, ctx: Context, th: Thresholds, L: _Loss) -
     if not ok.any() or np.nanmedian(w) > 16:  # wide outputs (a decoder's pixels) sum their errors: not one target
         return []
     scale = float(rng[ok][0])
-    if L.head < th.target_scale * (1.0 + scale ** 2):
+    per = _squared_error_scale(h)  # a summed squared error is that many times the per-element one
+    head = L.head / per
+    if head < th.target_scale * (1.0 + scale ** 2):
         return []
     last = int(L.steps_f[-1]) if len(L.steps_f) else 0
     pts = [t for t in _eval_points(h, th).tolist() if t >= th.min_steps]
@@ -1381,17 +1412,20 @@ def detect_unscaled_target(h: History, ctx: Context, th: Thresholds, L: _Loss) -
     # (judged once min_steps have passed, and silent for a run that fits its large targets anyway: below 1% of its first
     # loss by now, as a standardized target's fit would be; the tuning corpus's unscaled-target runs ended at 1-26%)
     end = int(L.steps_f[-1]) if len(L.steps_f) else 0
-    extreme = (L.head >= th.target_extreme * (1.0 + scale ** 2) and bool(pts)
+    extreme = (head >= th.target_extreme * (1.0 + scale ** 2) and bool(pts)
                and L.level(end - L.q, end) > 0.01 * L.head)
     if hit is None and not died and not extreme:
         return []
     t = hit if hit is not None else (last if died else pts[0])
     now = L.level(t - L.q, t) if t > L.q else L.head
-    msg = (f"the squared error starts at {_g(L.head)} {L.head_where} while the outputs are of scale {_g(scale)}: the targets are "
-           f"about {_g(math.sqrt(L.head))} in size" + (f", and by step {t} the loss is {_g(now)}" if t > L.head_step else ""))
+    summed = f" ({_g(head)} per output element: the loss sums {per:.0f} of them)" if per > 1 else ""
+    msg = (f"the squared error starts at {_g(L.head)} {L.head_where}{summed} while the outputs are of scale {_g(scale)}: the "
+           f"targets are about {_g(math.sqrt(head))} in size")
+    if t > L.head_step:
+        msg += f", and by step {t} the loss is {_g(now)}"
     severity = SEVERITY["unscaled_target"] if hit is not None or died else "warning"
     return [Finding("unscaled_target", severity, [], L.head_step, t, msg,
-                    {"initial_loss": L.head, "output_scale": scale, "target_scale": math.sqrt(L.head), "loss": now,
+                    {"initial_loss": L.head, "output_scale": scale, "target_scale": math.sqrt(head), "loss": now,
                      "regression": True}, [])]
 
 
@@ -1664,6 +1698,12 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
     # for 600-1100 steps under AdamW at 10x and 100x its usual rate; public set 9, seen after it was scored)
     usual = ctx.usual_lr
     if usual and _adaptive(ctx) and L.chance:
+        # the first window lost at 100x the usual rate: a window in, still at chance (high_loss of it); such a finding
+        # stays however the loss ends (_recovered).  (Above slow_share but below high_loss is progress, slow: the run may
+        # still recover and be healthy; at chance after a window it has lost that window for good)
+        w0 = next((t for t in pts.tolist() if t >= th.window), None)
+        lost = (w0 is not None and _peak_lr(h, ctx, w0, th.window, L.q) >= 5 * th.lr_far_above * usual
+                and L.high(w0, th.high_loss))
         for t in pts.tolist():
             if t < th.min_steps:
                 continue
@@ -1699,13 +1739,16 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
                        + f" under a rate of {lr:g}, {lr / usual:.0f}x {_optimizer_name(ctx)}'s usual {usual:g}{was}")
                 cands.append(Finding("lr_too_high", SEVERITY["lr_too_high"], [], t, t, msg,
                                      {"loss": now, "lr": top, "usual_lr": usual, "rate_far_above": True,
-                                      "long_stuck": only_long}, []))
+                                      "long_stuck": only_long, "lasting": lost}, []))
                 break
     grown = _weights_grown(h, ctx, th)
     if grown is not None:
         cands.append(grown)
     if cands:
-        out.append(min(cands, key=lambda f: f.detected_at))
+        first = min(cands, key=lambda f: f.detected_at)
+        if any(c.evidence.get("lasting") for c in cands):
+            first.evidence["lasting"] = True  # (the first sign is reported; a later one says the harm outlasts a recovery)
+        out.append(first)
     # Too low: high loss, no real progress, and every layer's weights move < 1e-5 of their norm per step;
     # or stuck at chance level for lr_low_windows windows with every layer moving < lr_low_stall per step (one window
     # below lr_low_rate_stall when the rate is lr_far_below the optimizer's usual one).
@@ -2073,7 +2116,11 @@ def _diagnose(h: History, ctx: Context, th: Thresholds | None) -> Diagnosis:
         lr = ev.get("lr") or ctx.lr
         f.remedies = remedies_mod.for_problem(f.problem, ev, ctx.spec, lr, loop=ctx.loop)
     findings.sort(key=lambda f: (f.step, PROBLEMS.index(f.problem)))
-    return Diagnosis(findings, steps, list(ctx.notes), own_loop=ctx.spec is None)
+    notes = list(ctx.notes)
+    if unused := ctx.loop.get("unused_layers"):
+        notes.append(f"{', '.join(map(_n, unused[:4]))}{'...' if len(unused) > 4 else ''} never ran in a training pass: "
+                     "built but not called in forward(), so not trained (if it should be, call it)")
+    return Diagnosis(findings, steps, notes, own_loop=ctx.spec is None)
 
 
 _ACT_NAMES = {"ReLU": "relu", "LeakyReLU": "leaky_relu", "ELU": "elu", "SELU": "selu", "GELU": "gelu", "SiLU": "silu",
@@ -2149,11 +2196,15 @@ def _recovered(findings: list[Finding], L: _Loss, th: Thresholds, h: History, ct
         # a rate far below the optimizer's usual one that still is at the end holds the run back however low it got: a
         # regression MLP under Adam at 1/20 ended at 0.44 of its first loss, 12x its counterfactual's (seed 16)
         starving = f.problem == "lr_too_low" and f.evidence.get("rate_far_below") and _rate_low_at_end(h, ctx, th)
-        grown = bool(f.evidence.get("weight_growth"))  # (weights carried 20x away stay that large however the loss ends)
+        # harm that outlasts a recovery of the loss: weights carried 20x away stay that large, and a first window lost at
+        # 100x an adaptive optimizer's usual rate stays lost (lucidrains' MLP-Mixer under Adam at 0.1 sat at chance for
+        # 90 steps, then fell to 0.21 of it, and ended at 0.85 accuracy against 0.98; the healthy runs of every corpus at
+        # 90x or more were at 0.15-0.18 of chance by step 100; public set 14, after it was scored)
+        lasting = bool(f.evidence.get("lasting"))
         if f.problem == "dead_units" and f.severity == "warning" and final < th.fitted_share * abs(ref):
             continue  # mostly dead while the loss fell, and it fell all the way: the silent units cost nothing visible
         transient = (f.problem in _TRANSIENT and not whole and not diverged and f.severity != "warning"
-                     and not starving and not grown
+                     and not starving and not lasting
                      and not f.evidence.get("nll_on_probabilities")  # (a wrong loss stays wrong however low it ends)
                      and math.isfinite(at) and final < at)
         if not transient:
@@ -2223,6 +2274,14 @@ def _reconcile(findings: list[Finding], saturating: bool = False, sat_stack: boo
         # stayed at chance, and trained at that rate given logits; seed 004's 5x5 sigmoid net under Adam at 0.01 stays
         # at chance where the same net with ReLU trains)
         rate_only = [f for f in findings if f.problem == "lr_too_high" and f.evidence.get("long_stuck")]
+        if any(f.problem == "dead_units" and f.severity != "warning" and f.evidence.get("at_init")
+               and not f.evidence.get("output_relu") for f in findings):
+            # units dead from the first sample, before any update: any stay under a high rate is theirs, unless the loss
+            # itself showed the rate acting (a climb, an overshoot) or the harm outlasts a recovery (MorvanZhou's ReLU
+            # net without batch norm under its Adam at 30x the usual rate: fc2's input silent from step 1, the loss at
+            # its mean-predictor level; public set 14, after it was scored, where the stay gave a contradicting code)
+            rate_only += [f for f in findings if f.problem == "lr_too_high" and f.evidence.get("rate_far_above")
+                          and not (f.evidence.get("overshoot") or f.evidence.get("lasting") or "min_loss" in f.evidence)]
         findings = [f for f in findings if not any(f is r for r in rate_only)]
         if rate_only and not any(f.problem == "lr_too_high" for f in findings):
             found.discard("lr_too_high")

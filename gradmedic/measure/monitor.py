@@ -182,6 +182,7 @@ class Monitor:
         # (see _order_hook: nn.Transformer registers its encoder layers before a subclass's embedding)
         self._first_layer = next(m for _, m in model.named_modules() if any(True for _ in m.parameters(recurse=False)))
         self._order_known = False
+        self._ran: set[nn.Module] = set()  # the layer modules that ran in the first sampled training pass (see _order_hook)
         # Features are along dim 1 for convolutions (N, C, ...), along the last dim otherwise (N, [T,] F).
         self._feature_dim = 1 if isinstance(self._first_layer, _CONV) else -1
         self.device = self._params[0].device
@@ -408,7 +409,9 @@ class Monitor:
         ``lr``: the first parameter group's learning rate now, or None; ``momentum``: its momentum (SGD, RMSprop), or
         None; ``carry_checks`` and ``grads_carried``:
         of the sampled steps checked, how many found the last step's gradients still in ``.grad`` (no zero_grad()),
-        ``grads_carried_at`` the first of them; ``unoptimized_params``: trainable parameters the optimizer does not
+        ``grads_carried_at`` the first of them; ``unused_layers``: the layers whose module did not run in the first sampled
+        training pass (built but never called; None before such a pass); ``unoptimized_params``: trainable parameters the
+        optimizer does not
         hold (absent without an optimizer); ``frozen_params``, ``params``
         and ``frozen_modules``: the model's parameters with requires_grad=False at watch(), of how many, in
         which top-level modules.
@@ -423,7 +426,9 @@ class Monitor:
                 "carry_checks": len(self._carry), "grads_carried": len(carried),
                 "grads_carried_at": carried[0] if carried else None,
                 "optimizer": type(self.optimizer).__name__ if self.optimizer is not None else None,
-                "lr": lr if math.isfinite(lr) else None, **self._frozen}
+                "lr": lr if math.isfinite(lr) else None,
+                "unused_layers": [n for n, m in zip(self.layer_names, self._layer_objs, strict=True) if m not in self._ran]
+                if self._order_known else None, **self._frozen}
 
     # -- recording ---------------------------------------------------------------------------
     def _sampled(self, step: int) -> bool:
@@ -526,11 +531,13 @@ class Monitor:
         return hook
 
     def _order_hook(self, module, args):
-        """The first layer to run in a training pass is the one the data enters: its input is the one measured."""
+        """The first layer to run in a training pass is the one the data enters: its input is the one measured.  And
+        the layers that run at all in that pass (a module built but never called is unused, not disconnected)."""
         if self._order_known or not (self._armed and module.training and torch.is_grad_enabled()):
             return
-        self._order_known = True
-        if module is not self._first_layer:
+        first = not self._ran
+        self._ran.add(module)
+        if first and module is not self._first_layer:
             self._first_layer = module
             self._feature_dim = 1 if isinstance(module, _CONV) else -1
             self._input_hook(module, args)
@@ -698,6 +705,8 @@ class Monitor:
                 self._carry.append(self._carry_pending)  # (several backward() calls before this step(): not judged)
             self._carry_handle.remove()
             self._carry_handle, self._carry_pending = None, None
+        if self._ran:
+            self._order_known = True  # (a training pass has run: the order hooks come off at the next arming)
         if self._sampled(s):
             self._record(s, grad_norm)  # raises WatchError without gradients: then the step is not counted
         elif self._armed:  # step 2's pass, watched for a crash only: it finished, nothing to keep
