@@ -67,7 +67,10 @@ from bench.stranger.causes import CAUSES, clearly_better  # noqa: E402
 MODULES = ("mingpt", "hfbert", "siamese", "makemore", "super_resolution", "gcn", "tutorial", "lightning_ae", "hfgpt2", "gat",
            "vit", "zerotohero", "seq2seq", "hfmlm", "d2l", "hft5", "convnext", "m5audio", "d2lhouse", "ngvideo", "hfvit",
            "tabtransformer", "charrnn", "cifarnet", "rtdl", "mambalm", "tcn", "unet", "hfloop", "litclassifier",
-           "wlmtransformer", "llmscratch", "blitz", "stn", "ncf", "nntutorial", "yunjeybasic", "d2lconcise")
+           "wlmtransformer", "llmscratch", "blitz", "stn", "ncf", "nntutorial", "yunjeybasic", "d2lconcise",
+           "morvan", "charrnngen", "mlpmixer", "llama2c", "jcjohnson", "quickstart",
+           "ngram", "fcgan", "hfllama", "capsnet", "alprnn", "introyt", "lenet5")
+PARTS = {"dcgan": ("netD", "netG")}  # programs watched by several monitors: one file per part, in train()'s order
 ARCH = {"nanogpt": "gpt", "word_language_model": "lstm", "mnist": "cnn", "vae": "vae", "dcgan": "gan",
         "time_sequence_prediction": "lstm", "regression": "linear", "mnist_rnn": "lstm"}
 MONITOR_AT = {
@@ -88,6 +91,8 @@ MONITOR_AT = {
 for _m in MODULES:
     ARCH[_m] = __import__(_m).ARCH
     MONITOR_AT[_m] = __import__(_m).MONITOR_AT
+    if getattr(__import__(_m), "PARTS", None):  # a module watched by several monitors names them (fcgan: disc, gen)
+        PARTS[_m] = tuple(__import__(_m).PARTS)
 
 
 def case(program, name, cause, seed, kwargs, variant, control=True):
@@ -283,8 +288,9 @@ def run_program(program: str, kwargs: dict) -> dict:
 
 
 def paths(out: Path, c: dict) -> list[Path]:
-    if c["program"] == "dcgan":
-        return [out / f"{c['name']}_netD.npz", out / f"{c['name']}_netG.npz"]
+    parts = PARTS.get(c["program"])
+    if parts:
+        return [out / f"{c['name']}_{part}.npz" for part in parts]
     return [out / f"{c['name']}.npz"]
 
 
