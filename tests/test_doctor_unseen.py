@@ -720,3 +720,37 @@ def test_units_dead_from_the_first_step_take_a_stay_under_a_high_rate_from_the_r
     d = diagnose(hist(noisy(2.3, 400, 0.001), acts=acts, kinds=["relu"], out=(10, 0.5, 0.1)),
                  ctx(["relu"], lr=0.03, loop={"optimizer": "Adam"}))
     assert "lr_too_high" in d.problems
+
+
+def test_models_trained_side_by_side_see_each_other_and_their_flat_losses_are_no_plateau():
+    """A GAN's two models step in one loop under two monitors: each sees the other step (loop_facts co_watched), and
+    a loss held flat - a discriminator at ln 2, its equilibrium - is not a plateau there.  Monitors used one after the
+    other do not count each other."""
+    def pair(together):
+        torch.manual_seed(0)
+        a, b = nn.Linear(4, 1), nn.Linear(4, 1)
+        oa, ob = torch.optim.SGD(a.parameters(), lr=0.01), torch.optim.SGD(b.parameters(), lr=0.01)
+        ma = gradmedic.watch(a, oa, every=5)
+        mb = gradmedic.watch(b, ob, every=5) if together else None
+        for _ in range(30):
+            for m, o, mon in ((a, oa, ma), (b, ob, mb)):
+                if mon is None:
+                    continue
+                o.zero_grad()
+                loss = m(torch.randn(8, 4)).pow(2).mean()
+                loss.backward()
+                mon.step(loss)
+                o.step()
+        ma.close()
+        if mb is not None:
+            mb.close()
+        return ma, mb
+
+    ma, mb = pair(True)
+    assert ma.loop_facts["co_watched"] == 1 and mb.loop_facts["co_watched"] == 1
+    first, _ = pair(False)
+    second, _ = pair(False)  # (the first is closed: not a peer)
+    assert first.loop_facts["co_watched"] == 0 and second.loop_facts["co_watched"] == 0
+    flat = noisy(0.69, 800, 0.01)
+    assert "plateau" in diagnose(hist(flat, out=(1, 0.5, 0.3)), ctx(loop={"co_watched": 0})).problems
+    assert "plateau" not in diagnose(hist(flat, out=(1, 0.5, 0.3)), ctx(loop={"co_watched": 1})).problems

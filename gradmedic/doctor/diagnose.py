@@ -1959,7 +1959,13 @@ def detect_saturated_loss(h: History, ctx: Context, th: Thresholds, L: _Loss) ->
 
 def detect_plateau(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
     """Stalled at a high value for plateau_windows windows (seed 002 Fig. 7.6), or a constant predictor for two
-    windows; other causes are reported instead when found.  Serious when the level is chance: nothing learned."""
+    windows; other causes are reported instead when found.  Serious when the level is chance: nothing learned.
+    Not for a model trained beside another in one loop (loop_facts co_watched): an adversarial pair's losses hold
+    still at their equilibrium, a discriminator's at ln 2 when it can no longer tell real from fake, and a generator's
+    rises as the discriminator learns (Aladdin Persson's fully-connected GAN, healthy on three seeds, was told plateau;
+    public set 15, after it was scored)."""
+    if (ctx.loop or {}).get("co_watched"):
+        return []
     const = _const_rows(h, th)
     st = h.stat_steps
     for t in _eval_points(h, th).tolist():

@@ -77,6 +77,8 @@ CARRY_CHECKS = 64
 _CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 _watched: weakref.WeakSet[nn.Module] = weakref.WeakSet()
+# the open monitors: models trained side by side in one loop (a GAN's generator and discriminator) see each other step
+_open: weakref.WeakSet = weakref.WeakSet()
 
 
 class _Group(NamedTuple):
@@ -274,6 +276,9 @@ class Monitor:
         # several processes: each flush's records combined across ranks in one collective
         self._reduce = _dist.Reducer(self) if _dist.active() else None
         _watched.add(model)
+        self._peer_steps: dict[int, int] = {}  # another open monitor's step count at this one's last sampled step
+        self._peers = 0  # the most other monitors seen stepping between two of this one's sampled steps
+        _open.add(self)
         if self._sampled(1):
             self._arm()
 
@@ -299,6 +304,7 @@ class Monitor:
                 hook.remove()
         self._opt_hook = self._opt_pre_hook = self._carry_handle = None
         _watched.discard(self.model)
+        _open.discard(self)
         self._closed = True
 
     # -- what the loop does ------------------------------------------------------------------
@@ -410,7 +416,9 @@ class Monitor:
         None; ``carry_checks`` and ``grads_carried``:
         of the sampled steps checked, how many found the last step's gradients still in ``.grad`` (no zero_grad()),
         ``grads_carried_at`` the first of them; ``unused_layers``: the layers whose module did not run in the first sampled
-        training pass (built but never called; None before such a pass); ``unoptimized_params``: trainable parameters the
+        training pass (built but never called; None before such a pass); ``co_watched``: the most other monitors seen
+        stepping between two of this one's sampled steps (models trained side by side in one loop, as a GAN's two);
+        ``unoptimized_params``: trainable parameters the
         optimizer does not
         hold (absent without an optimizer); ``frozen_params``, ``params``
         and ``frozen_modules``: the model's parameters with requires_grad=False at watch(), of how many, in
@@ -428,7 +436,7 @@ class Monitor:
                 "optimizer": type(self.optimizer).__name__ if self.optimizer is not None else None,
                 "lr": lr if math.isfinite(lr) else None,
                 "unused_layers": [n for n, m in zip(self.layer_names, self._layer_objs, strict=True) if m not in self._ran]
-                if self._order_known else None, **self._frozen}
+                if self._order_known else None, "co_watched": self._peers, **self._frozen}
 
     # -- recording ---------------------------------------------------------------------------
     def _sampled(self, step: int) -> bool:
@@ -708,6 +716,7 @@ class Monitor:
         if self._ran:
             self._order_known = True  # (a training pass has run: the order hooks come off at the next arming)
         if self._sampled(s):
+            self._count_peers()
             self._record(s, grad_norm)  # raises WatchError without gradients: then the step is not counted
         elif self._armed:  # step 2's pass, watched for a crash only: it finished, nothing to keep
             self._clear_capture()
@@ -725,6 +734,17 @@ class Monitor:
             self._disarm()
         if len(self._loss_steps) >= self.flush_every or len(self._rows) >= self.flush_every:
             self.flush()
+
+    def _count_peers(self) -> None:
+        """How many other open monitors stepped since this one's last sampled step (loop_facts co_watched)."""
+        live = 0
+        for m in list(_open):
+            if m is self:
+                continue
+            seen = self._peer_steps.get(id(m))
+            live += seen is not None and m.steps > seen
+            self._peer_steps[id(m)] = m.steps
+        self._peers = max(self._peers, live)
 
     def _current_lr(self) -> float:
         """The first parameter group's learning rate now (a Python float; NaN without an optimizer)."""
