@@ -645,9 +645,9 @@ def _squared_error_scale(h: History) -> float:
     under another reduction: the implied loss n/4 sum(g^2) over the recorded one is a * n for a loss a * sum((z - y)^2)
     over the output's n elements (1 for F.mse_loss's mean, n for reduction='sum'), the same at every sampled step.  That
     ratio, when nine in ten of at least two samples are within 2% of their median (one sample: when it is a whole
-    number, n or the output's width); else 1.  (jcjohnson's
-    pytorch-examples fit with MSELoss(reduction='sum') over 64 x 10 outputs: 640 at every step; its loss of 770 is a
-    per-element error of 1.2, not targets of size 28; public set 14, after it was scored.)"""
+    number, n or the output's width); else 1.  (jcjohnson's pytorch-examples fit with MSELoss(reduction='sum') over
+    64 x 10 outputs: 640 at every step; its loss of 770 is a per-element error of 1.2, not targets of size 28; public
+    set 14, after it was scored.)"""
     imp, st = h.output("mse_implied"), h.stat_steps
     if not len(st) or not len(h.loss_steps) or not np.isfinite(imp).any():
         return 1.0
@@ -992,11 +992,11 @@ def _weights_grown(h: History, ctx: Context, th: Thresholds) -> Finding | None:
         if top < th.lr_far_above * usual:
             continue
         with np.errstate(divide="ignore", invalid="ignore"):
-            r = w[k, cols] / w0
-        r = r[np.isfinite(r)]
+            grew = w[k, cols] / w0
+        r = grew[np.isfinite(grew)]
         if not len(r) or float(np.median(r)) < th.lr_weight_growth:
             continue
-        j = cols[int(np.nanargmax(np.where(np.isfinite(w[k, cols] / w0), w[k, cols] / w0, np.nan)))]
+        j = cols[int(np.nanargmax(np.where(np.isfinite(grew), grew, np.nan)))]
         msg = (f"the weights grew under a rate of {top:g}, {top / usual:.0f}x {_optimizer_name(ctx)}'s usual {usual:g}: by step "
                f"{t} the median layer's weight norm is {float(np.median(r)):.0f}x what it was at the start "
                f"({_n(ctx.layer_names[j])}: {_g(w[0, j])} -> {_g(w[k, j])}); each step moves every weight by about the rate, "

@@ -413,16 +413,13 @@ class Monitor:
         ``scaler``: whether an enabled GradScaler was passed; ``accumulation``: micro-batches
         (``step()`` calls) per optimizer step when seen, else 1; ``optimizer``: its class name or None;
         ``lr``: the first parameter group's learning rate now, or None; ``momentum``: its momentum (SGD, RMSprop), or
-        None; ``carry_checks`` and ``grads_carried``:
-        of the sampled steps checked, how many found the last step's gradients still in ``.grad`` (no zero_grad()),
-        ``grads_carried_at`` the first of them; ``unused_layers``: the layers whose module did not run in the first sampled
-        training pass (built but never called; None before such a pass); ``co_watched``: the most other monitors seen
-        stepping between two of this one's sampled steps (models trained side by side in one loop, as a GAN's two);
-        ``unoptimized_params``: trainable parameters the
-        optimizer does not
-        hold (absent without an optimizer); ``frozen_params``, ``params``
-        and ``frozen_modules``: the model's parameters with requires_grad=False at watch(), of how many, in
-        which top-level modules.
+        None; ``carry_checks`` and ``grads_carried``: of the sampled steps checked, how many found the last step's
+        gradients still in ``.grad`` (no zero_grad()), ``grads_carried_at`` the first of them; ``unused_layers``: the
+        layers whose module did not run in the first sampled training pass (built but never called; None before such a
+        pass); ``co_watched``: the most other monitors seen stepping between two of this one's sampled steps (models
+        trained side by side in one loop, as a GAN's two); ``unoptimized_params``: trainable parameters the optimizer
+        does not hold (absent without an optimizer); ``frozen_params``, ``params`` and ``frozen_modules``: the model's
+        parameters with requires_grad=False at watch(), of how many, in which top-level modules.
         """
         lr = self._current_lr()
         acc = max(self._gaps.items(), key=lambda kv: (kv[1], -kv[0]))[0] if self._gaps else 1
