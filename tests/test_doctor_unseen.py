@@ -60,25 +60,35 @@ def test_chance_is_ln_c_when_the_loss_lies_within_the_logits_range():
     assert infer_chance(hist(noisy(2.3), out=(10, 0.5, 0.2)), ctx(regression=True)) == (None, "")
 
 
-def _digits_loop(head, steps=150):
-    """A 64-32-10 MLP on scikit-learn's digits ending in the module ``head``, then NLLLoss, watched every 10 steps."""
+def _digits():
+    """scikit-learn's digits, standardized per feature: (x, y)."""
     from sklearn.datasets import load_digits
 
     d = load_digits()
     x = torch.tensor((d.data - d.data.mean(0)) / (d.data.std(0) + 1e-8), dtype=torch.float32)
-    y = torch.tensor(d.target)
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10), head)
+    return x, torch.tensor(d.target)
+
+
+def _digits_train(model, loss_fn, steps):
+    """``model`` on digits under Adam 1e-2 in batches of 128, watched every 10 steps: (monitor, x)."""
+    x, y = _digits()
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     with gradmedic.watch(model, opt, every=10) as mon:
         for i in range(steps):
             b = slice((i * 128) % 1664, (i * 128) % 1664 + 128)
             opt.zero_grad()
-            loss = F.nll_loss(model(x[b]), y[b])
+            loss = loss_fn(model(x[b]), y[b])
             loss.backward()
             mon.step(loss)
             opt.step()
-    return mon
+    return mon, x
+
+
+def _digits_loop(head, steps=150):
+    """A 64-32-10 MLP on scikit-learn's digits ending in the module ``head``, then NLLLoss, watched every 10 steps."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10), head)
+    return _digits_train(model, F.nll_loss, steps)[0]
 
 
 class _Head(nn.Module):
@@ -285,22 +295,7 @@ def _relu_head(relu_on_logits: bool) -> nn.Module:
 def _relu_head_loop(relu_on_logits: bool, steps=200):
     """A 64-32-10 MLP on scikit-learn's digits under Adam 1e-2 and F.cross_entropy, with or without a ReLU on its
     logits (Lightning's image classifier example as written)."""
-    from sklearn.datasets import load_digits
-
-    d = load_digits()
-    x = torch.tensor((d.data - d.data.mean(0)) / (d.data.std(0) + 1e-8), dtype=torch.float32)
-    y = torch.tensor(d.target)
-    model = _relu_head(relu_on_logits)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    with gradmedic.watch(model, opt, every=10) as mon:
-        for i in range(steps):
-            b = slice((i * 128) % 1664, (i * 128) % 1664 + 128)
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x[b]), y[b])
-            loss.backward()
-            mon.step(loss)
-            opt.step()
-    return mon, x
+    return _digits_train(_relu_head(relu_on_logits), F.cross_entropy, steps)
 
 
 def test_a_relu_on_the_logits_is_dead_units_at_the_output():
@@ -640,21 +635,7 @@ class _Digits(nn.Module):
 
 
 def _digits_run(model, steps=120):
-    from sklearn.datasets import load_digits
-
-    d = load_digits()
-    x = torch.tensor((d.data - d.data.mean(0)) / (d.data.std(0) + 1e-8), dtype=torch.float32)
-    y = torch.tensor(d.target)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    with gradmedic.watch(model, opt, every=10) as mon:
-        for i in range(steps):
-            b = slice((i * 128) % 1664, (i * 128) % 1664 + 128)
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x[b]), y[b])
-            loss.backward()
-            mon.step(loss)
-            opt.step()
-    return mon
+    return _digits_train(model, F.cross_entropy, steps)[0]
 
 
 def test_a_layer_built_but_never_called_is_unused_not_disconnected():
