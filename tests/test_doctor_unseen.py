@@ -735,3 +735,36 @@ def test_models_trained_side_by_side_see_each_other_and_their_flat_losses_are_no
     flat = noisy(0.69, 800, 0.01)
     assert "plateau" in diagnose(hist(flat, out=(1, 0.5, 0.3)), ctx(loop={"co_watched": 0})).problems
     assert "plateau" not in diagnose(hist(flat, out=(1, 0.5, 0.3)), ctx(loop={"co_watched": 1})).problems
+
+
+def test_vanishing_gradients_are_dropped_once_the_network_has_fitted_its_data():
+    """Gradients 1e-4 of the last layer's at the first one while the loss sits at chance are vanishing_gradients; a run
+    that then falls to 2% of chance was reached after all (d2l's sigmoid LeNet at lr 0.9: 0.04 of chance, healthy) and
+    is not told so at its end; one that ends at 20% of chance (a deep sigmoid stack's slow learning) still is."""
+    grad = np.tile([1e-4, 1e-2, 1.0], (40, 1))
+    t = np.arange(400)
+    stall = np.where(t < 150, 2.3, 2.3 * np.exp(-(t - 150) / 40)) + 0.01 * np.random.default_rng(0).standard_normal(400)
+    fitted = np.maximum(stall, 0.046)  # ends at 2% of the reference
+    live = diagnose(hist(fitted[:140], grad=grad[:14]), ctx(reference_loss=2.3))
+    assert "vanishing_gradients" in live.problems  # while it sits at chance it is told
+    assert "vanishing_gradients" not in diagnose(hist(fitted, grad=grad), ctx(reference_loss=2.3)).problems
+    slow = np.maximum(stall, 0.46)  # ends at 20%
+    assert "vanishing_gradients" in diagnose(hist(slow, grad=grad), ctx(reference_loss=2.3)).problems
+
+
+def test_a_layer_whose_every_output_is_zero_is_dead_with_a_batch_of_one():
+    """With one sample a step there is no "silent for every input" (dead_frac is not measured), but a ReLU layer whose
+    every output is 0 has every unit silent (milesial's U-Net, one image a step, under RMSprop at 1000x its rate: an
+    up-block's ReLUs all 0 from step 241).  A layer half silent, as any ReLU layer is, is not dead."""
+    acts = np.full((40, 1, len(ACT_STATS)), np.nan)
+    acts[:, 0, ACT_STATS.index("zero_frac")] = 1.0
+    loss = 1.6 * np.exp(-np.arange(400) / 100) + 0.05
+
+    def found(act_type):
+        return diagnose(hist(loss, acts=acts, kinds=["relu"]), ctx(["relu"], regression=True, act_types=[act_type]))
+
+    f = next(f for f in found("ReLU").findings if f.problem == "dead_units")
+    assert f.evidence["layers"] == {"act1": 1.0}
+    assert "dead_units" not in found("LeakyReLU").problems  # its outputs <= 0 still pass a gradient
+    acts[:, 0, ACT_STATS.index("zero_frac")] = 0.5
+    assert "dead_units" not in found("ReLU").problems

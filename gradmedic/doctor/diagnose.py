@@ -297,7 +297,11 @@ class Thresholds(BaseModel):
         "cross-entropy of 0.12: ~0.89 probability on the right class on average): a layer mostly dead while that loss "
         "still fell (a dead_units warning) cost it nothing the loss can show, and is not reported at the end. Every "
         "corpus: the healthy runs given only that warning ended at 0-0.017 of chance (8 runs) or 0.33-0.40 under a "
-        "squared error or BCE with a high floor (3); the broken runs given only it ended at 0.13-1.0 (6)."))
+        "squared error or BCE with a high floor (3); the broken runs given only it ended at 0.13-1.0 (6). Vanishing "
+        "gradients are dropped there too: over every corpus the four healthy runs told only that (d2l's sigmoid LeNet "
+        "at lr 0.9 on three seeds, Zero to Mastery's TinyVGG) ended at 0.012-0.049 of chance, and every broken run it "
+        "found at 0.18 or more (a deep sigmoid stack learns slowly, seed 002 §7.4, but one that fits its data has been "
+        "reached; set after public set 16 was scored)."))
     out_grad_share: float = Field(0.6, gt=0, lt=1, description=(
         "share of what a cross-entropy over logits hands the model's output at chance level (||softmax(z) - y|| = "
         "sqrt(1 - 1/C), 0.5 for one logit; history out_grad) below which, for a window at a loss of at least half of "
@@ -1039,6 +1043,9 @@ def _nothing_learned(h: History, L: _Loss, t: int, th: Thresholds, const: np.nda
     return t >= th.min_steps and len(rows) >= 3 and bool(const[rows].all())
 
 
+_HARD_ZERO = {"ReLU", "ReLU6"}  # activations whose silent outputs are exactly 0 and pass no gradient
+
+
 def detect_units(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
     """Dead ReLU units and saturated sigmoid/tanh units, graded by their effect: serious when training
     suffers (no progress at a high loss, learning far below a healthy rate, a whole layer silent),
@@ -1054,6 +1061,17 @@ def detect_units(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Fin
         cols = [i for i, k in enumerate(ctx.act_kinds) if k == kind]
         if not cols:
             continue
+        if problem == "dead_units":
+            # a batch of one sample has no dead_frac (no "every input" to be silent for), but a layer whose every
+            # output is 0 has every unit silent whatever the batch: milesial's U-Net, one image a step, under RMSprop
+            # at 0.01 (1000x its rate) silenced every ReLU of an up-block from step 241 and ended at a training
+            # loss of 0.077 against 0.023
+            # (a hard zero only: a LeakyReLU, GELU or SiLU output <= 0 still passes a gradient - pytorch/examples gat
+            # with its first layer's weights zeroed starts with every LeakyReLU output exactly 0, and trains)
+            hard = np.array([t in _HARD_ZERO for t in ctx.act_types] if len(ctx.act_types) == a.shape[1]
+                            else [False] * a.shape[1])
+            z = h.act("zero_frac")
+            a = np.where(np.isnan(a) & (z >= 1.0) & hard, 1.0, a)
         col = np.array([a[:, c] for c in cols]).T
         cond = (np.where(np.isfinite(col), col, 0) >= thr).any(axis=1)
         found = None
@@ -2186,7 +2204,8 @@ def _recovered(findings: list[Finding], L: _Loss, th: Thresholds, h: History, ct
     and must stay silent; a live diagnose() at the time still reports it.  Units that are dead or saturated in a whole
     layer, non-finite values, and findings about the data or the init (which stay true however the run ends) are kept.
     A layer mostly dead while the loss still fell (a dead_units warning) is dropped once the loss has ended below
-    fitted_share of its reference: it cost nothing the loss can show."""
+    fitted_share of its reference: it cost nothing the loss can show.  So are vanishing gradients there: the early
+    layers learned slowly, yet the network fitted its data."""
     end = L.steps_f[-1] if len(L.steps_f) else 0
     final = L.level(end - L.q, end)
     # chance level itself where known, not the reference (the lower of chance and the first quarter window's loss): an
@@ -2213,6 +2232,8 @@ def _recovered(findings: list[Finding], L: _Loss, th: Thresholds, h: History, ct
         lasting = bool(f.evidence.get("lasting"))
         if f.problem == "dead_units" and f.severity == "warning" and final < th.fitted_share * abs(ref):
             continue  # mostly dead while the loss fell, and it fell all the way: the silent units cost nothing visible
+        if f.problem == "vanishing_gradients" and final < th.fitted_share * abs(ref):
+            continue  # gradients faded through depth, and still the loss fell all the way: they reached far enough
         transient = (f.problem in _TRANSIENT and not whole and not diverged and f.severity != "warning"
                      and not starving and not lasting
                      and not f.evidence.get("nll_on_probabilities")  # (a wrong loss stays wrong however low it ends)
