@@ -19,9 +19,10 @@ from gradmedic.measure.history import ACT_STATS, LAYER_STATS, OUT_STATS, Chunk, 
 LAYERS = ["fc1", "fc2", "out"]
 
 
-def hist(loss, grad=1.0, update=1e-3, out=None, acts=None, kinds=(), lr=None, every=10, weight=1.0):
+def hist(loss, grad=1.0, update=1e-3, out=None, acts=None, kinds=(), lr=None, every=10, weight=1.0, inputs=None):
     """A 3-layer history: per-step ``loss``; per sampled step the same grad norm, update ratio and weight norm in
-    every layer (or arrays (S, 3)); ``out`` = (width, batch_spread, logit_range) for every sample."""
+    every layer (or arrays (S, 3)); ``out`` = (width, batch_spread, logit_range) for every sample; ``inputs`` = (mean,
+    std) per input feature, (2, F), for every sample."""
     loss = np.asarray(loss, dtype=float)
     T = len(loss)
     st = np.arange(1, T + 1, every)
@@ -34,7 +35,8 @@ def hist(loss, grad=1.0, update=1e-3, out=None, acts=None, kinds=(), lr=None, ev
     a = np.full((S, len(kinds), len(ACT_STATS)), np.nan) if acts is None else acts
     h = History(LAYERS, [f"act{i + 1}" for i in range(len(kinds))], list(kinds))
     lrs = np.full(T, np.nan) if lr is None else np.asarray(lr, float)
-    h.append(Chunk(np.arange(1, T + 1), loss, st, layers, a, np.zeros((S, 2, 0)), None, lrs, o))
+    x = np.zeros((S, 2, 0)) if inputs is None else np.tile(np.asarray(inputs, float), (S, 1, 1))
+    h.append(Chunk(np.arange(1, T + 1), loss, st, layers, a, x, None, lrs, o))
     return h
 
 
@@ -768,3 +770,29 @@ def test_a_layer_whose_every_output_is_zero_is_dead_with_a_batch_of_one():
     assert "dead_units" not in found("LeakyReLU").problems  # its outputs <= 0 still pass a gradient
     acts[:, 0, ACT_STATS.index("zero_frac")] = 0.5
     assert "dead_units" not in found("ReLU").problems
+
+
+def test_a_large_row_gain_over_sparse_inputs_is_judged_by_the_pre_activation_it_gives():
+    """PyTorch's default LSTM init, U(+-1/sqrt(hidden)), reads a row gain of 2.6 across 101 one-hot inputs (graykode's
+    Bi-LSTM, hidden 5): over inputs of root-mean-square 0.1 its units get a pre-activation of 0.26, and the run that
+    sits at chance a window in is not told its init saturates the gates.  The same gain over unit-scale inputs is."""
+    loss = noisy(math.log(10), 300, 0.01)
+    c = dict(types=("LSTM", "Linear", "Linear"), weight_gain=[2.6, 0.58, 0.58])
+    one_hot = np.stack([np.full(101, 1 / 101), np.full(101, math.sqrt(1 / 101 * (1 - 1 / 101)))])
+    sparse = diagnose(hist(loss, out=(10, 0.5, 0.2), inputs=one_hot), ctx(**c))
+    assert "saturated_units" not in sparse.problems
+    dense = diagnose(hist(loss, out=(10, 0.5, 0.2), inputs=np.stack([np.zeros(101), np.ones(101)])), ctx(**c))
+    f = next(f for f in dense.findings if f.problem == "saturated_units")
+    assert f.evidence["init_too_large"] and f.layers == ["fc1"]
+
+
+def test_a_loss_far_above_chance_is_not_a_squashed_output():
+    """A loss held near chance while the output's gradient is a tenth of a cross-entropy's there is a squashed output;
+    at chance_jump (10x) chance or more the run diverged instead (rasbt's autoencoder at 100x its rate: 1.8e5 against a
+    chance of 3.3, told saturated_loss beside its divergence)."""
+    og = 0.1 * math.sqrt(0.9)  # a tenth of what a cross-entropy over 10 logits hands the output at chance
+    near = diagnose(hist(noisy(math.log(10), 300, 0.01), out=(10, 0.5, 0.2, og, np.nan, np.nan, 0.0)), ctx())
+    assert "saturated_loss" in near.problems
+    # logits spread 100 wide: a cross-entropy of 69 over them is possible, and chance is still ln 10
+    far = diagnose(hist(noisy(30 * math.log(10), 300, 0.01), out=(10, 0.5, 100.0, og, np.nan, np.nan, 0.0)), ctx())
+    assert far.findings and "saturated_loss" not in far.problems

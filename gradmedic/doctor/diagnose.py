@@ -1491,6 +1491,19 @@ def _weight_gains(ctx: Context) -> list[tuple[int, float]]:
             if j < len(ctx.layer_types) and ctx.layer_types[j] in AFFINE_TYPES and math.isfinite(g)]
 
 
+def _input_rms(h: History) -> float:
+    """The root-mean-square of the model's input features (sqrt of the mean over features of mean^2 + std^2, medians
+    over the samples): a fan-in init gives a unit fed them a pre-activation of about its row gain times this.  1 when
+    not measured."""
+    x = h.inputs
+    if x.shape[0] == 0 or x.shape[2] == 0:
+        return 1.0
+    mean, std = np.nanmedian(x[:, 0, :], axis=0), np.nanmedian(x[:, 1, :], axis=0)
+    ms = mean ** 2 + std ** 2
+    ms = ms[np.isfinite(ms)]
+    return float(np.sqrt(ms.mean())) if len(ms) else 1.0
+
+
 def _slow_from_chance(h: History, th: Thresholds, L: _Loss) -> tuple[int, float] | None:
     """(step, loss) a window in, for a run that started untrained (at chance or above: not a fine-tune) and is still
     above init_slow of chance there; None otherwise.  What an init's scale is judged by.  Without a chance level (a
@@ -1528,8 +1541,18 @@ def detect_large_init(h: History, ctx: Context, th: Thresholds, L: _Loss) -> lis
     # ConvNeXt) gave 11-34 and trained far worse.  (Until its custom Linear's gain was read across the right axis that
     # MLP read 3, and such layers were left out here.)
     normed = {j for j in range(len(ctx.layer_types) - 1) if ctx.layer_types[j + 1] in _NORM_TYPES}
-    big = [j for j, g in _weight_gains(ctx)
-           if g >= (th.init_gain_recurrent if ctx.layer_types[j] in _RECURRENT else bar)]
+    # The row gain is the pre-activation's scale for unit-scale inputs.  The first layer's inputs are data, and their
+    # scale is measured: inputs far below unit scale (one-hot words, 1 in 100 features on) give each unit a
+    # pre-activation of the gain times their root-mean-square, not the gain (graykode's Bi-LSTM over one-hot words:
+    # PyTorch's default LSTM init, U(+-1/sqrt(hidden)), reads 2.6 across 101 inputs, a pre-activation of 0.26; healthy on
+    # three seeds and told saturated_units - public set 17, after it was scored).  Inputs above unit scale are
+    # unscaled_inputs' finding, not the init's.
+    # (the first weight layer in the model's order is taken for the one fed the data: a model's own parameters - the
+    # Bi-LSTM's output matrix W on its root module - are not a layer it is fed through)
+    gains_at = _weight_gains(ctx)
+    first, rms = (gains_at[0][0] if gains_at else -1), min(_input_rms(h), 1.0)
+    big = [j for j, g in gains_at
+           if g * (rms if j == first else 1.0) >= (th.init_gain_recurrent if ctx.layer_types[j] in _RECURRENT else bar)]
     if not big:
         return []
     j0 = max(big, key=lambda j: gains[j])
@@ -1885,7 +1908,10 @@ def _squashed_output(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Find
     for t in _eval_points(h, th).tolist():
         rows = _window_rows(h, t, th.window)
         now = L.level(t - L.q, t)
-        if t < th.min_steps or len(rows) < 3 or not now >= 0.5 * L.chance:
+        # (not at a loss above chance_jump times chance: that run diverged, and a squashed output holds its loss near
+        # chance - rasbt's autoencoder at 100x its rate, loss 1.8e5 against a chance of 3.3, was told saturated_loss
+        # beside its divergence; public set 17, after it was scored)
+        if t < th.min_steps or len(rows) < 3 or not th.chance_jump * L.chance >= now >= 0.5 * L.chance:
             continue
         # what a cross-entropy over logits must hand the output at this loss: a row's ||p - y|| >= 1 - p_y, and its loss
         # -ln p_y is at most ln C + its logits' range r, so a mean loss L needs a mean ||p - y|| of at least about
