@@ -3,6 +3,7 @@ clipping, frozen layers, a step() in the wrong place, GANs, tied weights, gradie
 functional activations.  Each test runs a small repro loop and checks the recorded numbers against
 plain PyTorch computations made alongside."""
 
+import contextlib
 import math
 import warnings
 
@@ -822,3 +823,41 @@ def test_an_optimizer_that_holds_none_of_the_models_parameters_is_not_optimized(
         assert "model.parameters()" in f.remedies[0].snippet
     else:
         assert "not_optimized" not in d.problems
+
+
+
+def _wrapped(kind: str, model: nn.Module, opt: torch.optim.Optimizer):
+    """``model`` and ``opt`` as Lightning Fabric or accelerate hands them back, the backward they ask for and the context
+    each step runs in (accelerate's accumulation of 2 micro-steps)."""
+    if kind == "fabric":
+        fabric = pytest.importorskip("lightning.fabric").Fabric(accelerator="cpu", devices=1)
+        model, opt = fabric.setup(model, opt)
+        return model, opt, fabric.backward, contextlib.nullcontext
+    accelerator = pytest.importorskip("accelerate").Accelerator(cpu=True, gradient_accumulation_steps=2)
+    model, opt = accelerator.prepare(model, opt)
+    return model, opt, accelerator.backward, lambda: accelerator.accumulate(model)
+
+
+@pytest.mark.parametrize("kind", ["fabric", "accelerate"])
+def test_an_optimizer_wrapped_by_fabric_or_accelerate_is_read_through(kind):
+    """Fabric's wrapper takes the class name "FabricAdam", accelerate's is "AcceleratedOptimizer" and has no step hooks
+    of its own (watch() failed on it): the loop facts name the optimizer that steps, so the doctor knows its usual rate,
+    and its real steps are counted (under accelerate's accumulation of 2, every other micro-step: its wrapper's step()
+    skips the others), so update ratios are measured where an update happened."""
+    torch.manual_seed(0)
+    net = mlp()
+    model, opt, backward, step_context = _wrapped(kind, net, torch.optim.Adam(net.parameters(), lr=1e-2))
+    x, y = data(n=64)
+    with watch(model, opt, every=2) as mon:
+        for i in range(12):
+            with step_context():
+                xb, yb = x[(i % 4) * 16:(i % 4 + 1) * 16], y[(i % 4) * 16:(i % 4 + 1) * 16]
+                loss = ((model(xb) - yb) ** 2).mean()
+                backward(loss)
+                mon.step(loss)
+                opt.step()
+                opt.zero_grad()
+    assert mon.loop_facts["optimizer"] == "Adam"
+    u = mon.history.layer("update_ratio")
+    assert np.isfinite(u).any() and (u[np.isfinite(u)] > 0).all()
+    assert mon.loop_facts["accumulation"] == (2 if kind == "accelerate" else 1)

@@ -254,10 +254,13 @@ class Monitor:
         self._opt_steps, self._snap_opt, self._last_opt_at = 0, 0, None
         self._gaps: dict[int, int] = {}
         self._opt_hook = self._opt_pre_hook = None
-        if optimizer is not None and hasattr(optimizer, "register_step_post_hook"):
-            self._opt_hook = optimizer.register_step_post_hook(self._on_opt_step)
-        if optimizer is not None and hasattr(optimizer, "register_step_pre_hook"):
-            self._opt_pre_hook = optimizer.register_step_pre_hook(self._on_opt_pre_step)
+        # (on the optimizer that steps: a wrapper's step - accelerate's AcceleratedOptimizer, which skips the inner step
+        # on accumulation micro-steps - is not an optimizer step, and accelerate's has no hooks of its own)
+        inner = _inner_optimizer(optimizer)
+        if inner is not None and hasattr(inner, "register_step_post_hook"):
+            self._opt_hook = inner.register_step_post_hook(self._on_opt_step)
+        if inner is not None and hasattr(inner, "register_step_pre_hook"):
+            self._opt_pre_hook = inner.register_step_pre_hook(self._on_opt_pre_step)
         # a clip between step() and optimizer.step(), seen without being told: one gradient tensor's norm at a sampled
         # step() and again when the optimizer steps (see _on_opt_pre_step)
         self._probe: tuple[int, torch.Tensor, torch.Tensor, torch.Tensor] | None = None
@@ -430,7 +433,7 @@ class Monitor:
                 "momentum": float(momentum) if isinstance(momentum, (int, float)) else None,
                 "carry_checks": len(self._carry), "grads_carried": len(carried),
                 "grads_carried_at": carried[0] if carried else None,
-                "optimizer": type(self.optimizer).__name__ if self.optimizer is not None else None,
+                "optimizer": type(_inner_optimizer(self.optimizer)).__name__ if self.optimizer is not None else None,
                 "lr": lr if math.isfinite(lr) else None,
                 "unused_layers": [n for n, m in zip(self.layer_names, self._layer_objs, strict=True) if m not in self._ran]
                 if self._order_known else None, "co_watched": self._peers, **self._frozen}
@@ -1025,6 +1028,20 @@ class Monitor:
                 if any(not torch.isfinite(p).all() for p in ps):
                     bad_w.append(name)
         return {"gradients": bad_g, "weights": bad_w}
+
+
+def _inner_optimizer(opt: Any) -> Any:
+    """The optimizer a wrapper steps: Lightning Fabric's and accelerate's wrappers hold it as ``.optimizer``, Lightning's
+    LightningOptimizer as ``._optimizer`` (Fabric's takes the class name "Fabric" + its optimizer's, accelerate's is
+    "AcceleratedOptimizer": neither names the rule that sets the usual rate).  ``opt`` itself when it wraps nothing."""
+    for _ in range(4):
+        inner = getattr(opt, "optimizer", None)
+        if not isinstance(inner, torch.optim.Optimizer):
+            inner = getattr(opt, "_optimizer", None)
+        if not isinstance(inner, torch.optim.Optimizer) or inner is opt:
+            break
+        opt = inner
+    return opt
 
 
 def _lr_array(lrs: list) -> np.ndarray:
