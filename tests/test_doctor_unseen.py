@@ -438,6 +438,20 @@ def test_raw_pixels_into_a_conv_normalized_right_away_are_not_reported_before_ha
     torch.manual_seed(0)
     norm_first = nn.Sequential(nn.Flatten(), nn.LayerNorm(64), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
     assert "unscaled_inputs" not in _raw_digits_loop(norm_first).problems
+    # a norm layer the program wrote itself, known by its class name (d2l's BatchNorm LeNet on raw pixels: as [0, 1])
+    assert "unscaled_inputs" not in _raw_digits_loop(_conv_stem(BatchNorm())).problems
+
+
+class BatchNorm(nn.Module):
+    """d2l's BatchNorm written out (batch statistics in training; per channel, with a learned scale and shift)."""
+
+    def __init__(self, channels: int = 8):
+        super().__init__()
+        self.gamma, self.beta = nn.Parameter(torch.ones(1, channels, 1, 1)), nn.Parameter(torch.zeros(1, channels, 1, 1))
+
+    def forward(self, x):
+        mean, var = x.mean(dim=(0, 2, 3), keepdim=True), x.var(dim=(0, 2, 3), keepdim=True, unbiased=False)
+        return self.gamma * (x - mean) / torch.sqrt(var + 1e-5) + self.beta
 
 
 def test_sustained_huge_updates_with_a_stall_above_chance():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import warnings
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -1267,6 +1268,13 @@ _RECURRENT = {"RNN", "LSTM", "GRU"}
 _AFFINE_STEM = {"Linear", "Conv1d", "Conv2d", "Conv3d"}
 _NORM_TYPES = {"BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d",
                "InstanceNorm3d", "SyncBatchNorm", "RMSNorm"}
+# ... and the norm layers programs write themselves, by their class names (d2l's BatchNorm, T5LayerNorm, LlamaRMSNorm):
+# d2l's BatchNorm LeNet takes raw 0..255 pixels exactly as [0, 1] (public set 18, after it was scored)
+_NORM_NAME = re.compile(r"(Batch|Layer|Group|Instance|RMS)Norm(\dd)?$")
+
+
+def _is_norm(layer_type: str) -> bool:
+    return layer_type in _NORM_TYPES or bool(_NORM_NAME.search(layer_type))
 
 
 def _layer_type(ctx: Context, name: str) -> str | None:
@@ -1540,7 +1548,7 @@ def detect_large_init(h: History, ctx: Context, th: Thresholds, L: _Loss) -> lis
     # (nn-zero-to-hero's BatchNorm MLP, 5/3 Kaiming); N(0, 1) weights there (U-Net, the tutorial ResNet, pytorch-cifar,
     # ConvNeXt) gave 11-34 and trained far worse.  (Until its custom Linear's gain was read across the right axis that
     # MLP read 3, and such layers were left out here.)
-    normed = {j for j in range(len(ctx.layer_types) - 1) if ctx.layer_types[j + 1] in _NORM_TYPES}
+    normed = {j for j in range(len(ctx.layer_types) - 1) if _is_norm(ctx.layer_types[j + 1])}
     # The row gain is the pre-activation's scale for unit-scale inputs.  The first layer's inputs are data, and their
     # scale is measured: inputs far below unit scale (one-hot words, 1 in 100 features on) give each unit a
     # pre-activation of the gain times their root-mean-square, not the gain (graykode's Bi-LSTM over one-hot words:
@@ -2063,8 +2071,8 @@ def detect_unscaled_inputs(h: History, ctx: Context, th: Thresholds, L: _Loss, s
     # its BatchNorm1d, 0.64-0.71 accuracy against 0.95-0.98)
     # A norm layer first (SimpleViT's LayerNorm over each raw patch: raw pixels trained exactly as [0, 1]) does the same.
     types = ctx.layer_types
-    normalized = bool(types) and (types[0] in _NORM_TYPES or (
-        len(types) > 1 and types[0] in _AFFINE_STEM and types[1] in _NORM_TYPES))
+    normalized = bool(types) and (_is_norm(types[0]) or (
+        len(types) > 1 and types[0] in _AFFINE_STEM and _is_norm(types[1])))
     if not (big and (suffering or (extreme and not normalized))):
         return []
     step = int(h.stat_steps[0])
