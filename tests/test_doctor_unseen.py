@@ -499,7 +499,7 @@ def test_dead_units_warn_while_the_loss_falls_and_turn_serious_when_it_stalls():
     assert f.severity == "serious" and f.step == 31
 
 
-def test_weights_carried_far_away_by_an_adaptive_rate_far_above_usual_are_lr_too_high():
+def test_weights_carried_far_away_by_a_rate_far_above_usual_are_lr_too_high():
     """The seq2seq tutorial under Adam at 100x: the median layer's weight norm 20x its start by step 201, the loss
     well below its first (no chance level: NLL over a large vocabulary) - reported, and kept however the loss ends.  The
     same growth at Adam's usual rate, or 8x growth at 100x (pytorch/examples gcn with weight decay), is not."""
@@ -513,6 +513,11 @@ def test_weights_carried_far_away_by_an_adaptive_rate_far_above_usual_are_lr_too
     assert f.evidence["weight_growth"] >= 20 and "100x Adam's usual 0.001" in f.message
     assert "lr_too_high" not in diagnose(grown(40.0), ctx(lr=1e-3, **kw)).problems
     assert "lr_too_high" not in diagnose(grown(8.0), ctx(lr=0.1, **kw)).problems
+    # under SGD too (the BiLSTM-CRF tutorial at 1000x: layers grown 95-3400x), not at its usual rate
+    sgd = dict(weight_gain=[0.58] * 3, loop={"optimizer": "SGD"})
+    f = next(f for f in diagnose(grown(40.0), ctx(lr=10.0, **sgd)).findings if f.problem == "lr_too_high")
+    assert "1000x SGD's usual 0.01" in f.message
+    assert "lr_too_high" not in diagnose(grown(40.0), ctx(lr=0.01, **sgd)).problems
 
 
 def test_a_dead_units_warning_is_dropped_once_the_loss_has_fallen_all_the_way():
