@@ -815,3 +815,28 @@ def test_a_loss_far_above_chance_is_not_a_squashed_output():
     # logits spread 100 wide: a cross-entropy of 69 over them is possible, and chance is still ln 10
     far = diagnose(hist(noisy(30 * math.log(10), 300, 0.01), out=(10, 0.5, 100.0, og, np.nan, np.nan, 0.0)), ctx())
     assert far.findings and "saturated_loss" not in far.problems
+
+
+def test_a_loss_that_falls_below_zero_without_end_is_a_wrong_loss_not_a_divergence():
+    """Aladdin Persson's VAE with its KL term's sign flipped: 1.5e4 -> -1.2e12.  No loss bounded below goes there: a
+    term is lowered without end (saturated_loss, no_floor), and the growing size of the loss is not called exploding
+    gradients.  A loss that dips a little below zero (a Gaussian likelihood with a learned variance) is not that."""
+    t = np.arange(600)
+    runaway = np.where(t < 170, 1.5e4 * np.exp(-t / 100), -np.exp((t - 170) / 15.0))
+    d = diagnose(hist(runaway), ctx(regression=True))
+    f = next(f for f in d.findings if f.problem == "saturated_loss")
+    assert f.evidence["no_floor"] and "has no floor" in f.message and "exploding_gradients" not in d.problems
+    assert "mind the leading minus" in f.remedies[0].snippet
+    dip = np.linspace(1.0, -2.0, 600)
+    assert "saturated_loss" not in diagnose(hist(dip), ctx(regression=True)).problems
+
+
+def test_a_gradient_far_larger_than_its_weights_under_an_adaptive_optimizer_is_not_divergence():
+    """A gradient 1000x the weights it updates throws them away under SGD; Adam's step is about its rate per weight
+    whatever the gradient's size (a VAE's loss summed over pixels and images: 1e4x from step 1, healthy under Adam)."""
+    grad = np.tile([1e4, 1e4, 1e4], (40, 1))
+    stall = noisy(2.0e4, 400, 10.0)
+    sgd = diagnose(hist(stall, grad=grad), ctx(regression=True, lr=0.01, loop={"optimizer": "SGD"}))
+    assert "exploding_gradients" in sgd.problems
+    adam = diagnose(hist(stall, grad=grad), ctx(regression=True, lr=1e-3, loop={"optimizer": "Adam"}))
+    assert "exploding_gradients" not in adam.problems

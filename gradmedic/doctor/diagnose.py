@@ -54,7 +54,8 @@ REASONS = {
     "saturated_loss": "the loss hands the model's output a small share of a cross-entropy's gradient (where not measured: "
                       "it stays at chance while every gradient fades): probabilities (a softmax or sigmoid output) fed to "
                       "a loss that expects logits (seed 002 §7.4); or the loss and the output do not fit the other way: "
-                      "NLLLoss given probabilities or raw scores instead of log-probabilities",
+                      "NLLLoss given probabilities or raw scores instead of log-probabilities; or a loss with no floor "
+                      "(a term with the wrong sign) that falls below zero without end",
     "grads_not_zeroed": "the loop never clears the gradients (no optimizer.zero_grad()): each backward() adds to all the "
                         "past ones, so every step follows the sum of every gradient so far, an ever larger and staler step",
     "not_optimized": "the optimizer holds none of the model's parameters (built for another instance of the model, one "
@@ -889,9 +890,12 @@ def _growth(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Finding | Non
     w = h.layer("weight_norm")
     st = h.stat_steps
     cands = []
-    # A gradient 1000x the weights it updates: one step of any usual rate throws the weights away.
+    # A gradient 1000x the weights it updates: one step of any usual rate throws the weights away.  Not under an
+    # adaptive optimizer, whose step is about its rate per weight whatever the gradient's size (Aladdin Persson's VAE sums
+    # its loss over 784 pixels and 32 images: gradients 1e4x its weights from step 1 under Adam, healthy; at 1/1000 of
+    # Adam's rate it was told exploding_gradients; public set 19, after it was scored)
     with np.errstate(divide="ignore", invalid="ignore"):
-        huge = np.isfinite(g) & (g > th.exploding_growth * np.maximum(w, 1e-12))
+        huge = np.isfinite(g) & (g > th.exploding_growth * np.maximum(w, 1e-12)) & (not _adaptive(ctx))
     doomed = not np.all(np.isfinite(h.loss))
     for k in np.nonzero(huge.any(axis=1))[0]:
         # ... when training suffers then or later: a small linear model with a large-valued target has gradients
@@ -1983,13 +1987,33 @@ def _nll_on_probabilities(h: History, ctx: Context, L: _Loss) -> Finding | None:
                     "nll_on_scores": not probabilities, "lr": _lr_at(h, ctx, int(L.steps_f[0]))}, [])
 
 
+def _no_floor(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Finding | None:
+    """A loss that started above zero and fell below it to exploding_growth times its starting size: no loss bounded below
+    (a cross-entropy, a squared error, a KL divergence: all >= 0) does that, so the network is lowering a term without
+    end - one with the wrong sign, or a likelihood with no bound (Aladdin Persson's VAE with its KL term's sign flipped:
+    1.5e4 -> -1.2e12, told exploding_gradients, a contradiction; public set 19, after it was scored)."""
+    v = L.values_f
+    if not len(v) or not (math.isfinite(L.head) and L.head > 0):
+        return None
+    low = float(v.min())
+    if not low < -th.exploding_growth * L.head:
+        return None
+    t = int(L.steps_f[int(np.argmax(v < -th.exploding_growth * L.head))])
+    below = int(L.steps_f[int(np.argmax(v < 0))])
+    msg = (f"the loss fell below zero at step {below} and has no floor: from {_g(L.head)} to {_g(low)}, "
+           f"{_g(-low / L.head)}x its starting size below zero; no loss bounded below (a cross-entropy, a squared error, a KL "
+           "divergence) goes there, so the network is lowering a term without end (a term with the wrong sign?)")
+    return Finding("saturated_loss", SEVERITY["saturated_loss"], [], below, t, msg,
+                   {"loss": low, "initial_loss": L.head, "no_floor": True, "lr": _lr_at(h, ctx, below)}, [])
+
+
 def detect_saturated_loss(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
     """At chance for a window while every layer's gradient faded fading_gradient times: the loss itself
     saturates.  A rate too low leaves the gradients as they were, a network that cannot pass gradient fades the early
     layers but not the output layer's; only a loss whose own gradient vanishes while it stays at chance fades them all:
     probabilities (a softmax or sigmoid) fed to a loss that expects logits, an output squashed twice (seed 002 §7.4).
     Where the gradient at the output was recorded, it says so directly (:func:`_squashed_output`)."""
-    direct = _nll_on_probabilities(h, ctx, L) or _squashed_output(h, ctx, th, L)
+    direct = _nll_on_probabilities(h, ctx, L) or _no_floor(h, ctx, th, L) or _squashed_output(h, ctx, th, L)
     if direct is not None:
         return [direct]
     measured = np.isfinite(h.output("out_grad"))
@@ -2274,6 +2298,7 @@ def _recovered(findings: list[Finding], L: _Loss, th: Thresholds, h: History, ct
         transient = (f.problem in _TRANSIENT and not whole and not diverged and f.severity != "warning"
                      and not starving and not lasting
                      and not f.evidence.get("nll_on_probabilities")  # (a wrong loss stays wrong however low it ends)
+                     and not f.evidence.get("no_floor")
                      and math.isfinite(at) and final < at)
         if not transient:
             out.append(f)
@@ -2331,7 +2356,7 @@ def _reconcile(findings: list[Finding], saturating: bool = False, sat_stack: boo
         # unless the rate itself is far below the optimizer's usual one: then it also keeps the run from recovering
         drop.add("lr_too_low")
         found.discard("lr_too_low")
-    if any(f.evidence.get("nll_on_scores") for f in findings):
+    if any(f.evidence.get("nll_on_scores") or f.evidence.get("no_floor") for f in findings):
         # NLLLoss over raw scores has no floor: the loss "grows" in size, the gradients with it, as the network lowers it
         drop |= {"exploding_gradients", "lr_too_high", "non_finite"}
         found -= {"exploding_gradients", "lr_too_high", "non_finite"}

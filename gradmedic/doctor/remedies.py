@@ -392,6 +392,12 @@ def _initial_high(x: _Rx) -> list[Remedy]:
 
 
 def _saturated_loss(x: _Rx) -> list[Remedy]:
+    if x.evidence.get("no_floor"):  # a loss bounded below never goes below zero: a term is lowered without end
+        return [x.R("check each term of the loss and its sign: a cross-entropy, a squared error and a KL divergence are "
+                    "never below zero, so a term that falls without end is added where it should be subtracted (or "
+                    "is not the quantity meant)", "Kingma & Welling 2014, Appendix B (a VAE's KL term)", {},
+                    "kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())  # >= 0: mind the leading minus\n"
+                    "loss = reconstruction + kl")]
     if x.evidence.get("nll_on_probabilities"):  # NLLLoss(softmax(z)) returns -p_y, NLLLoss(z) -z_y: it needs log-probabilities
         what = "log_softmax on the scores" if x.evidence.get("nll_on_scores") else "log_softmax instead of softmax"
         return [x.R(f"give NLLLoss log-probabilities: {what} (or the raw logits to CrossEntropyLoss, which applies "
