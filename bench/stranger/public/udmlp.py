@@ -55,6 +55,7 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
+from bmlp import digits28  # (train, test) images 1x28x28 in [0, 1], as ToTensor gives, and their labels
 from torch import nn, optim
 
 import gradmedic
@@ -95,20 +96,6 @@ class Classifier(nn.Module):
 
         return x
 
-
-def digits28():
-    """(train, test) images as 1x28x28 tensors in [0, 1] (what ToTensor gives) and their labels."""
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    d = load_digits()
-    xtr, xte, ytr, yte = train_test_split(d.images, d.target, test_size=0.2, random_state=0)
-
-    def up(x):
-        x = torch.tensor(x, dtype=torch.float32)[:, None] / 16.0  # ToTensor: [0, 1]
-        return F.interpolate(x, size=(28, 28), mode="bilinear", align_corners=False).clamp(0, 1)
-
-    return up(xtr), torch.tensor(ytr), up(xte), torch.tensor(yte)
 
 
 def train(seed: int = 1, lr_mult: float = 1.0, init_std: float | None = None, raw_pixels: bool = False,
