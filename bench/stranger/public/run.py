@@ -72,7 +72,8 @@ MODULES = ("mingpt", "hfbert", "siamese", "makemore", "super_resolution", "gcn",
            "ngram", "fcgan", "hfllama", "capsnet", "alprnn", "introyt", "lenet5",
            "ztmcircles", "ztmvgg", "bmlp", "gmlp",
            "udcharrnn", "gkbilstm", "bilstmcrf", "rasbtae", "yjlm", "fabriccls", "udmlp", "d2lbn",
-           "buildnanogpt", "hfaccel", "alpvae", "pttransformer")
+           "buildnanogpt", "hfaccel", "alpvae", "pttransformer",
+           "heatonmlp", "morvanrnnreg", "rasbtresnet", "udcnn")
 PARTS = {"dcgan": ("netD", "netG")}  # programs watched by several monitors: one file per part, in train()'s order
 ARCH = {"nanogpt": "gpt", "word_language_model": "lstm", "mnist": "cnn", "vae": "vae", "dcgan": "gan",
         "time_sequence_prediction": "lstm", "regression": "linear", "mnist_rnn": "lstm"}
