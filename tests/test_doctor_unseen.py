@@ -840,3 +840,31 @@ def test_a_gradient_far_larger_than_its_weights_under_an_adaptive_optimizer_is_n
     assert "exploding_gradients" in sgd.problems
     adam = diagnose(hist(stall, grad=grad), ctx(regression=True, lr=1e-3, loop={"optimizer": "Adam"}))
     assert "exploding_gradients" not in adam.problems
+
+
+def test_a_gradient_taken_away_under_a_rate_far_above_usual_is_the_rate_even_where_the_loss_cannot_jump():
+    """Jeff Heaton's iris MLP puts a softmax before CrossEntropyLoss (upstream), which bounds the loss: under Adam at
+    1000x its usual rate the gradient there at step 1 was exactly 0 from step 11 on, the loss at 1.1x chance - no jump to
+    blame the step by, but the rate itself is far above usual.  At Adam's usual rate the same zeros are no_gradient."""
+    grad = np.zeros((70, 3))
+    grad[0] = [0.08, 0.29, 0.26]
+    loss = noisy(1.2, 700, 0.05)
+    far = diagnose(hist(loss, grad=grad, out=(3, 0.5, 0.2)), ctx(lr=1.0, loop={"optimizer": "Adam"}))
+    f = next(f for f in far.findings if f.problem == "lr_too_high")
+    assert f.evidence["gradient_died"] and "1000x Adam's usual" in f.message and "no_gradient" not in far.problems
+    usual = diagnose(hist(loss, grad=grad, out=(3, 0.5, 0.2)), ctx(lr=1e-3, loop={"optimizer": "Adam"}))
+    assert "no_gradient" in usual.problems and "lr_too_high" not in usual.problems
+
+
+def test_every_gradient_zero_from_the_start_under_weights_drawn_far_too_large_is_the_init():
+    """The same MLP with N(0, 1) weights (row gains 2.2, 6.7, 5.0) saturates its softmax before the first step: every
+    gradient is exactly 0 from step 1.  The init is the finding (its remedies re-draw it), not "no gradient reaches the
+    weights" (whose remedies look for a detached graph), nor the rate the run is stuck under."""
+    loss = noisy(1.2, 700, 0.05)
+    c = ctx(lr=0.01, loop={"optimizer": "Adam"}, weight_gain=[2.2, 6.7, 5.0])
+    d = diagnose(hist(loss, grad=np.zeros((70, 3)), out=(3, 0.5, 0.2)), c)
+    f = next(f for f in d.findings if f.evidence.get("init_too_large"))
+    assert f.layers and "no_gradient" not in d.problems and "lr_too_high" not in d.problems
+    fan_in = diagnose(hist(loss, grad=np.zeros((70, 3)), out=(3, 0.5, 0.2)),
+                      ctx(lr=0.01, loop={"optimizer": "Adam"}, weight_gain=[0.58] * 3))
+    assert "no_gradient" in fan_in.problems

@@ -1316,19 +1316,29 @@ def detect_no_gradient(h: History, ctx: Context, th: Thresholds, L: _Loss) -> li
             since = _since(st, allzero, k)
             j = int(np.searchsorted(st, since))  # the sample where the zeros began
             before = L.level(0, int(st[j - 1])) if j > 0 and not allzero[j - 1] else math.nan
-            if math.isfinite(before) and math.isfinite(loss) and abs(loss) >= th.lr_high_rise * abs(before) > 0:
+            lr_then = _lr_at(h, ctx, int(st[j - 1])) if j > 0 and not allzero[j - 1] else None
+            # ... or, where the loss cannot jump (a cross-entropy over softmax outputs is bounded), the gradient that was
+            # there went under a rate lr_far_above the optimizer's usual one (Jeff Heaton's iris MLP, a softmax before
+            # CrossEntropyLoss as upstream writes it, under Adam at 0.1-10: gradients there at step 1, exactly 0 from
+            # step 11 or 21, the loss held at 1.13x chance; told no_gradient; public set 20, after it was scored)
+            far = bool(lr_then and ctx.usual_lr and lr_then >= th.lr_far_above * ctx.usual_lr)
+            if (math.isfinite(before) and math.isfinite(loss) and abs(loss) >= th.lr_high_rise * abs(before) > 0) or far:
                 # the gradient was there and an update took it away, jumping the loss: the step was too large for the
                 # network (a siamese net under Adadelta at 100x its rate: 0.73 -> 50 at step 2, its sigmoid output
                 # saturated, every gradient exactly 0 from step 11 on).  The rate is the cause, not the wiring
                 lr = _lr_at(h, ctx, int(st[j - 1]))
-                msg = (f"the loss jumped from {_g(before)} to {_g(loss)} after step {int(st[j - 1])}, and every layer's "
-                       f"gradient has been exactly 0 since step {since}: one update saturated the network" + _at(lr))
+                jumped = (f"the loss jumped from {_g(before)} to {_g(loss)} after step {int(st[j - 1])}" if not far else
+                          f"the gradient was there at step {int(st[j - 1])} under a rate of {lr:g}, "
+                          f"{lr / ctx.usual_lr:.0f}x {_optimizer_name(ctx)}'s usual {ctx.usual_lr:g}")
+                msg = (f"{jumped}, and every layer's gradient has been exactly 0 since step {since}: the updates saturated "
+                       "the network" + ("" if far else _at(lr)))
                 return [Finding("lr_too_high", SEVERITY["lr_too_high"], [], int(st[j - 1]), t, msg,
                                 {"min_loss": before, "loss": loss, "lr": lr, "gradient_died": True}, [])]
             msg = (f"every layer's gradient is exactly 0 since step {since} while the loss is {_g(loss)}{_ref(L, loss)}: "
                    "no gradient reaches the weights, so no learning rate can help")
             return [Finding("no_gradient", SEVERITY["no_gradient"], [], since, t, msg,
-                            {"loss": loss, "layers_with_gradient": int(have[k].sum()), "lr": _lr_at(h, ctx, since)}, [])]
+                            {"loss": loss, "layers_with_gradient": int(have[k].sum()), "lr": _lr_at(h, ctx, since),
+                             "from_start": j == 0}, [])]
     return []
 
 
@@ -2333,6 +2343,13 @@ def _reconcile(findings: list[Finding], saturating: bool = False, sat_stack: boo
         # a whole silent layer, or a ReLU on the logits, passes no gradient back: the dead units are the cause
         drop.add("no_gradient")
         found.discard("no_gradient")
+    if "no_gradient" in found and any(f.evidence.get("init_too_large") for f in findings) and any(
+            f.problem == "no_gradient" and f.evidence.get("from_start") for f in findings):
+        # zero from the first sample, with weights drawn far too large: the init saturated the output (Jeff Heaton's iris
+        # MLP with N(0, 1) weights, a softmax before its loss, every gradient exactly 0 from step 1; public set 20, after
+        # it was scored): the init is the finding, whose remedies re-draw it
+        drop.add("no_gradient")
+        found.discard("no_gradient")
     if "no_gradient" in found:  # nothing arrives: rates, stalls, depth profiles and a starved output are its consequences
         drop |= {"lr_too_low", "lr_too_high", "vanishing_gradients", "plateau", "exploding_gradients", "initial_loss_high",
                  "saturated_loss"}
@@ -2360,7 +2377,9 @@ def _reconcile(findings: list[Finding], saturating: bool = False, sat_stack: boo
         # NLLLoss over raw scores has no floor: the loss "grows" in size, the gradients with it, as the network lowers it
         drop |= {"exploding_gradients", "lr_too_high", "non_finite"}
         found -= {"exploding_gradients", "lr_too_high", "non_finite"}
-    if found & {"saturated_loss", "dead_units", "saturated_units"} or (sat_stack and "vanishing_gradients" in found):
+    init_held = any(f.evidence.get("init_too_large") for f in findings)  # (weights drawn far too large hold it too)
+    if found & {"saturated_loss", "dead_units", "saturated_units"} or (sat_stack and "vanishing_gradients" in found) \
+            or init_held:
         # a loss whose own gradient vanished, units that pass none, or a sigmoid/tanh stack that loses the gradient
         # through depth hold the run at chance under any rate: a rate 10-20x above usual whose only evidence is the stay
         # at chance (no rise, no overshoot) is not the cause (GPTs fed probabilities under Adam at 10-14x its usual rate
