@@ -861,3 +861,41 @@ def test_an_optimizer_wrapped_by_fabric_or_accelerate_is_read_through(kind):
     u = mon.history.layer("update_ratio")
     assert np.isfinite(u).any() and (u[np.isfinite(u)] > 0).all()
     assert mon.loop_facts["accumulation"] == (2 if kind == "accelerate" else 1)
+
+
+class ScratchSoftmax(nn.Module):
+    """d2l's SoftmaxRegressionScratch: plain tensors W and b (not nn.Parameter), ``parameters()`` overridden without the
+    ``recurse`` argument, its own softmax and cross-entropy."""
+
+    def __init__(self):
+        super().__init__()
+        self.W = torch.normal(0, 0.01, size=(4, 3), requires_grad=True)
+        self.b = torch.zeros(3, requires_grad=True)
+
+    def parameters(self):
+        return [self.W, self.b]
+
+    def forward(self, x):
+        e = torch.exp(x @ self.W + self.b)
+        return e / e.sum(1, keepdim=True)
+
+
+def test_a_module_that_overrides_parameters_without_recurse_is_watched():
+    """watch() asked every module for ``parameters(recurse=False)``, which a d2l from-scratch model's override does not
+    take (TypeError): such a module without children is watched through what its ``parameters()`` returns, and its
+    weights' gradient norm is the one plain PyTorch computes."""
+    torch.manual_seed(0)
+    model = ScratchSoftmax()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = torch.randn(32, 4), torch.randint(0, 3, (32,))
+    with watch(model, opt, every=1) as mon:
+        for _ in range(3):
+            y_hat = model(x)
+            loss = -torch.log(y_hat[range(len(y_hat)), y]).mean()
+            opt.zero_grad()
+            loss.backward()
+            want = torch.linalg.vector_norm(torch.cat([model.W.grad.flatten(), model.b.grad.flatten()])).item()
+            mon.step(loss)
+            opt.step()
+    assert mon.layer_names == ["ScratchSoftmax"]
+    assert mon.history.layer("grad_norm")[-1, 0] == pytest.approx(want, rel=1e-5)

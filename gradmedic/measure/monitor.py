@@ -152,7 +152,7 @@ class Monitor:
         for name, m in model.named_modules():
             # A parameter shared by two modules (tied embeddings: nanoGPT's wte and lm_head) is counted
             # once, for the first module that owns it; the second is a layer only if it owns others.
-            ps = [p for p in m.parameters(recurse=False) if p.requires_grad and id(p) not in seen]
+            ps = [p for p in _own_parameters(m) if p.requires_grad and id(p) not in seen]
             seen.update(id(p) for p in ps)
             if ps:
                 self.layer_names.append(name or type(m).__name__)
@@ -182,7 +182,7 @@ class Monitor:
                                 for ps, m in zip(by_layer, self._layer_objs, strict=True)]
         # The layer the data enters: the first registered until the first sampled training pass shows the first to run
         # (see _order_hook: nn.Transformer registers its encoder layers before a subclass's embedding)
-        self._first_layer = next(m for _, m in model.named_modules() if any(True for _ in m.parameters(recurse=False)))
+        self._first_layer = next(m for _, m in model.named_modules() if any(True for _ in _own_parameters(m)))
         self._order_known = False
         self._ran: set[nn.Module] = set()  # the layer modules that ran in the first sampled training pass (see _order_hook)
         # Features are along dim 1 for convolutions (N, C, ...), along the last dim otherwise (N, [T,] F).
@@ -1019,7 +1019,7 @@ class Monitor:
         bad_g, bad_w = [], []
         with torch.no_grad():
             for name, m in self.model.named_modules():
-                ps = [p for p in m.parameters(recurse=False) if p.requires_grad]
+                ps = [p for p in _own_parameters(m) if p.requires_grad]
                 if not ps:
                     continue
                 name = name or type(m).__name__
@@ -1028,6 +1028,17 @@ class Monitor:
                 if any(not torch.isfinite(p).all() for p in ps):
                     bad_w.append(name)
         return {"gradients": bad_g, "weights": bad_w}
+
+
+def _own_parameters(m: nn.Module) -> list[torch.Tensor]:
+    """The parameters ``m`` holds itself (not its children's).  A module may override ``parameters()`` without the
+    ``recurse`` argument - d2l's from-scratch models return their plain tensors ``[self.W, self.b]`` - and then, having no
+    children, what it returns is its own."""
+    try:
+        return list(m.parameters(recurse=False))
+    except TypeError:
+        return (list(m.parameters()) if next(m.children(), None) is None
+                else [p for p in m._parameters.values() if p is not None])
 
 
 def _inner_optimizer(opt: Any) -> Any:
