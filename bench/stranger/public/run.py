@@ -73,7 +73,8 @@ MODULES = ("mingpt", "hfbert", "siamese", "makemore", "super_resolution", "gcn",
            "ztmcircles", "ztmvgg", "bmlp", "gmlp",
            "udcharrnn", "gkbilstm", "bilstmcrf", "rasbtae", "yjlm", "fabriccls", "udmlp", "d2lbn",
            "buildnanogpt", "hfaccel", "alpvae", "pttransformer",
-           "heatonmlp", "morvanrnnreg", "rasbtresnet", "udcnn")
+           "heatonmlp", "morvanrnnreg", "rasbtresnet", "udcnn",
+           "udsgd", "udae", "alpcnnsched", "d2lscratch")
 PARTS = {"dcgan": ("netD", "netG")}  # programs watched by several monitors: one file per part, in train()'s order
 ARCH = {"nanogpt": "gpt", "word_language_model": "lstm", "mnist": "cnn", "vae": "vae", "dcgan": "gan",
         "time_sequence_prediction": "lstm", "regression": "linear", "mnist_rnn": "lstm"}
