@@ -74,7 +74,8 @@ MODULES = ("mingpt", "hfbert", "siamese", "makemore", "super_resolution", "gcn",
            "udcharrnn", "gkbilstm", "bilstmcrf", "rasbtae", "yjlm", "fabriccls", "udmlp", "d2lbn",
            "buildnanogpt", "hfaccel", "alpvae", "pttransformer",
            "heatonmlp", "morvanrnnreg", "rasbtresnet", "udcnn",
-           "udsgd", "udae", "alpcnnsched", "d2lscratch")
+           "udsgd", "udae", "alpcnnsched", "d2lscratch",
+           "morvancnn", "morvandrop", "d2lmlpscratch", "alpcnn")
 PARTS = {"dcgan": ("netD", "netG")}  # programs watched by several monitors: one file per part, in train()'s order
 ARCH = {"nanogpt": "gpt", "word_language_model": "lstm", "mnist": "cnn", "vae": "vae", "dcgan": "gan",
         "time_sequence_prediction": "lstm", "regression": "linear", "mnist_rnn": "lstm"}
