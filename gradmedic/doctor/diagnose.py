@@ -1522,14 +1522,21 @@ def _weight_gains(ctx: Context) -> list[tuple[int, float]]:
             if j < len(ctx.layer_types) and ctx.layer_types[j] in AFFINE_TYPES and math.isfinite(g)]
 
 
-def _input_rms(h: History) -> float:
-    """The root-mean-square of the model's input features (sqrt of the mean over features of mean^2 + std^2, medians
-    over the samples): a fan-in init gives a unit fed them a pre-activation of about its row gain times this.  1 when
-    not measured."""
+def _input_moments(h: History) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each input feature's mean and std, medians over the sampled steps; None when the inputs were not measured."""
     x = h.inputs
     if x.shape[0] == 0 or x.shape[2] == 0:
+        return None
+    return np.nanmedian(x[:, 0, :], axis=0), np.nanmedian(x[:, 1, :], axis=0)
+
+
+def _input_rms(h: History) -> float:
+    """The root-mean-square of the model's input features (sqrt of the mean over features of mean^2 + std^2): a fan-in
+    init gives a unit fed them a pre-activation of about its row gain times this.  1 when not measured."""
+    moments = _input_moments(h)
+    if moments is None:
         return 1.0
-    mean, std = np.nanmedian(x[:, 0, :], axis=0), np.nanmedian(x[:, 1, :], axis=0)
+    mean, std = moments
     ms = mean ** 2 + std ** 2
     ms = ms[np.isfinite(ms)]
     return float(np.sqrt(ms.mean())) if len(ms) else 1.0
@@ -2089,11 +2096,10 @@ def detect_plateau(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[F
 
 
 def detect_unscaled_inputs(h: History, ctx: Context, th: Thresholds, L: _Loss, suffering: bool) -> list[Finding]:
-    x = h.inputs
-    if x.shape[0] == 0 or x.shape[2] == 0:
+    moments = _input_moments(h)
+    if moments is None:
         return []
-    mean = np.nanmedian(x[:, 0, :], axis=0)
-    std = np.nanmedian(x[:, 1, :], axis=0)
+    mean, std = moments
     scale = np.maximum(np.abs(mean), std)
     # a feature constant within the sampled batches (a pixel that is 0, or one standardized value, in every sample)
     # says nothing about scale: float32 leaves such a column a std of ~1e-7 of its value, not 0, so "constant" is a std
