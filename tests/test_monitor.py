@@ -795,9 +795,11 @@ def test_weight_gain_is_the_rms_row_norm_of_each_layers_weight_matrices():
     mon2.close()
 
 
-def test_a_wrapper_whose_parts_the_loop_calls_directly_notes_that_the_output_checks_are_off():
-    """The seq2seq tutorial's encoder and decoder watched through one wrapper module: the loop calls the parts, the
-    wrapper's own forward never runs, so the output the loss sees is never recorded; the monitor says so, once."""
+def test_a_model_whose_own_forward_never_runs_through_call_is_read_at_its_last_layer():
+    """The seq2seq tutorial's encoder and decoder watched through one wrapper module, the loop calling the parts; a
+    LightningModule whose training_step calls self.forward(x) (the UvA transformer tutorial): the wrapper's forward hook
+    never fires.  From the second sample on the output is read at the last layer to run in a training pass (here the
+    3-way head: the chance level ln 3 is known), and the monitor says so, once.  Called as pair(x), nothing changes."""
     class Pair(nn.Module):
         def __init__(self):
             super().__init__()
@@ -808,21 +810,23 @@ def test_a_wrapper_whose_parts_the_loop_calls_directly_notes_that_the_output_che
 
     torch.manual_seed(0)
     x, y = torch.randn(16, 4), torch.randint(0, 3, (16,))
-    for direct in (True, False):
+    for how in ("parts", "forward", "call"):
         pair = Pair()
         opt = torch.optim.SGD(pair.parameters(), lr=0.1)
         with watch(pair, opt, every=2) as mon:
             for _ in range(5):
                 opt.zero_grad()
-                out = pair.dec(pair.enc(x)) if direct else pair(x)
+                out = pair.dec(pair.enc(x)) if how == "parts" else pair.forward(x) if how == "forward" else pair(x)
                 loss = nn.functional.cross_entropy(out, y)
                 loss.backward()
                 mon.step(loss)
                 opt.step()
-        off = [n for n in mon.notes if "output checks are off" in n]
-        assert len(off) == (1 if direct else 0)
-        assert np.isnan(mon.history.output("width")).all() == direct
-        assert np.isfinite(mon.history.act("zero_frac")).all()  # the parts' own hooks still fire
+        read = [n for n in mon.notes if "output checks read dec's output" in n]
+        width = mon.history.output("width")
+        assert len(read) == (0 if how == "call" else 1)
+        assert list(width) == ([3.0] * 3 if how == "call" else [pytest.approx(np.nan, nan_ok=True), 3.0, 3.0])
+        assert np.isfinite(mon.history.output("out_grad")[1:]).all()
+        assert np.isfinite(mon.history.act("zero_frac")).all()  # the parts' own hooks fire either way
 
 
 def test_weight_gain_reads_a_custom_layers_matrix_either_way_round():
@@ -880,3 +884,40 @@ def test_the_inputs_measured_are_those_of_the_first_layer_to_run_not_the_first_r
     assert h.inputs.shape[1:] == (2, 4)  # the data's 4 features, not the head's 16
     np.testing.assert_allclose(h.inputs[-1, 0], x.mean(0).numpy(), rtol=1e-5)
     np.testing.assert_allclose(h.inputs[-1, 1], x.std(0).numpy(), rtol=1e-5)
+
+
+def test_a_score_per_sample_and_a_batch_of_one_are_read_at_the_output():
+    """A regression whose forward ends in .squeeze(-1) (jinglescode's LSTM forecaster, rasbt's packed LSTM with its
+    .view(-1)) hands the loss an (N,) output; the word-embedding tutorials step one sample at a time, (1, C).  Both are
+    read: the (N,) output as (N, 1), with its width 1 and the targets' variance from its gradient (the squared error's
+    chance level), and the (1, C) output with its width and gradient but no spread across a batch of one."""
+    torch.manual_seed(0)
+    x = torch.randn(256, 8)
+    y = 3 * x @ torch.randn(8) + 5
+    reg = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1))
+    opt = torch.optim.Adam(reg.parameters(), 1e-2)
+    with watch(reg, opt, every=5) as mon:
+        for _ in range(20):
+            i = torch.randint(0, 256, (64,))
+            loss = nn.functional.mse_loss(reg(x[i]).squeeze(-1), y[i])
+            opt.zero_grad()
+            loss.backward()
+            mon.step(loss)
+            opt.step()
+    h = mon.history
+    assert list(h.output("width")) == [1.0] * 4 and np.isfinite(h.output("batch_spread")).all()
+    # the loss of predicting the batch's mean target: within sampling error of the targets' variance
+    assert 0.5 * y.var().item() < h.output("mse_const")[0] < 1.5 * y.var().item()
+    emb = nn.Sequential(nn.Embedding(50, 8), nn.Flatten(), nn.Linear(16, 50))
+    opt = torch.optim.SGD(emb.parameters(), 0.01)
+    with watch(emb, opt, every=5) as mon:
+        for _ in range(20):
+            w = torch.randint(0, 50, (1, 2))
+            loss = nn.functional.cross_entropy(emb(w), w[:, 0])
+            opt.zero_grad()
+            loss.backward()
+            mon.step(loss)
+            opt.step()
+    h = mon.history
+    assert list(h.output("width")) == [50.0] * 4 and np.isnan(h.output("batch_spread")).all()
+    assert np.isfinite(h.output("out_grad")).all() and (h.output("out_grad") > 0).all()

@@ -185,6 +185,11 @@ class Monitor:
         self._first_layer = next(m for _, m in model.named_modules() if any(True for _ in _own_parameters(m)))
         self._order_known = False
         self._ran: set[nn.Module] = set()  # the layer modules that ran in the first sampled training pass (see _order_hook)
+        self._last_ran: nn.Module | None = None  # ... and the last of them to start
+        # Where the output the loss sees is read: the watched module's own output, or - when its forward never runs through
+        # __call__ (a LightningModule whose training_step calls self.forward(x); an encoder and a decoder called one by
+        # one) - the output of the last layer to run in a training pass, in most models the head that makes the logits
+        self._out_module: nn.Module | None = None
         # Features are along dim 1 for convolutions (N, C, ...), along the last dim otherwise (N, [T,] F).
         self._feature_dim = 1 if isinstance(self._first_layer, _CONV) else -1
         self.device = self._params[0].device
@@ -464,7 +469,7 @@ class Monitor:
             if not self._order_known and not self._compiled:
                 for m in dict.fromkeys(self._layer_objs):  # (once: until a training pass has shown the order)
                     h.input(m, self._order_hook)
-            h.output(self.model, self._output_hook)
+            h.output(self._out_module or self.model, self._output_hook)
         with torch.inference_mode():  # the snapshot is the monitor's own: never part of a graph (see _record)
             params = [p.detach() for p in self._params]
             if self._snap is None:
@@ -545,6 +550,7 @@ class Monitor:
             return
         first = not self._ran
         self._ran.add(module)
+        self._last_ran = module
         if first and module is not self._first_layer:
             self._first_layer = module
             self._feature_dim = 1 if isinstance(module, _CONV) else -1
@@ -567,8 +573,13 @@ class Monitor:
     def _output_hook(self, module, args, out):
         if self._armed and self._out is None and module.training and torch.is_grad_enabled():
             t = _first_tensor(out)
-            if t is not None and t.dim() >= 2 and t.shape[0] > 1 and t.layout == torch.strided:
-                self._out = t.detach()
+            # (N, ...) outputs, a batch of one included (the word-embedding and char-RNN tutorials step per sample: the
+            # width and the gradient at the output still tell the loss's chance level, the spread across the batch is not
+            # measured); and (N,) with N > 1, one score per sample squeezed (a regression's .squeeze(), a binary
+            # classifier's .view(-1)): read as (N, 1).  Not a 0-d tensor (a loss the model returns) nor (1,).
+            if t is not None and t.layout == torch.strided and t.is_floating_point() and (
+                    t.dim() >= 2 or (t.dim() == 1 and t.shape[0] > 1)):
+                self._out = t.detach() if t.dim() >= 2 else t.detach().unsqueeze(-1)
                 if t.requires_grad:  # the gradient the loss hands the output (history.OUT_STATS: out_grad)
                     t.register_hook(self._out_grad_hook)
                 self._captured()
@@ -576,6 +587,7 @@ class Monitor:
     def _out_grad_hook(self, g: torch.Tensor) -> None:
         if self._out_grad is None:
             g = g.detach()
+            g = g if g.dim() >= 2 else g.unsqueeze(-1)  # (a per-sample score, as _output_hook reads it)
             rows = torch.linalg.vector_norm(g.reshape(-1, g.shape[-1]).float(), dim=1)
             self._out_grad = rows.sum()
             # Were the loss F.mse_loss(out, y) (mean over its n elements), g = 2 (out - y) / n: the loss would be
@@ -606,6 +618,8 @@ class Monitor:
         across = ((dev * dev).sum(dim=0) / max(o.shape[0] - 1, 1)).sqrt().mean()
         scale = o.mean(dim=0).abs().mean() + across
         spread = torch.where(scale > 0, across / scale.clamp(min=1e-30), torch.zeros_like(scale))
+        if o.shape[0] < 2:  # a batch of one has no spread across inputs (not a constant predictor: not measured)
+            spread = torch.full_like(spread, math.nan)
         # the range of each sample's outputs (max - min over C >= 2 outputs; |z| for one): it bounds a
         # cross-entropy over these logits to ln C +- range, which is how the doctor recognises one
         rng = (o.amax(-1) - o.amin(-1)).mean() if o.shape[-1] >= 2 else o.abs().mean()
@@ -715,6 +729,8 @@ class Monitor:
             self._carry_handle, self._carry_pending = None, None
         if self._ran:
             self._order_known = True  # (a training pass has run: the order hooks come off at the next arming)
+            if not self._outer_ran and self._out_module is None and self._last_ran is not None:
+                self._out_module = self._last_ran  # (read from the next sampled pass on; see __init__)
         if self._sampled(s):
             self._count_peers()
             self._record(s, grad_norm)  # raises WatchError without gradients: then the step is not counted
@@ -888,9 +904,15 @@ class Monitor:
                 # its submodules ran (their hooks fired) but never the module itself: a container whose parts the loop
                 # calls one by one (an encoder and a decoder watched through one wrapper)
                 self._outer_noted = True
-                self._notes.append(f"the output checks are off: {type(self.model).__name__}'s own forward never ran (the "
-                                   "loop calls its submodules directly), so the output the loss sees, and with it the "
-                                   "chance level, is not measured; watch the module whose forward makes that output")
+                why = (f"{type(self.model).__name__}'s own forward never ran through its __call__ (the loop calls "
+                       "forward() or its submodules directly)")
+                if self._out_module is not None:
+                    name = self.layer_names[self._layer_objs.index(self._out_module)]
+                    self._notes.append(f"the output checks read {name}'s output, the last layer to run in a training pass: "
+                                       f"{why}; if the loss reads another output, watch the module whose forward makes it")
+                else:
+                    self._notes.append(f"the output checks are off: {why}, so the output the loss sees, and with it the "
+                                       "chance level, is not measured; watch the module whose forward makes that output")
             out = self._out_stats()
             if broken is not None and broken[1]:
                 out[OUT_STATS.index("logit_range")] = math.inf
