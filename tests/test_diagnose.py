@@ -789,9 +789,12 @@ def test_layers_whose_gradient_fell_to_exactly_zero_behind_a_live_output_layer_a
 
 def test_sgd_momentum_lengthens_the_step_a_rate_is_judged_by():
     """The 60-minute blitz's classifier, SGD at 0.001 with momentum 0.9, sat at chance for 350 steps and then trained
-    to 0.96: its steps are those of SGD at 0.01, the usual rate.  Without momentum the same rate is 10x below it."""
+    to 0.96: its steps are those of SGD at 0.01, the usual rate.  At 5e-4 with momentum 0.9 its steps are 2x below it,
+    still usual; without momentum 20x below, far outside it.  (Plain SGD at 0.001, exactly 10x below, is the edge of
+    the usual range: see Thresholds.lr_far_below.)"""
     slow_start = np.r_[flat(350, level=2.30), 2.30 * np.exp(-np.arange(50) / 20)]
-    for momentum, low in ((0.9, False), (0.0, True), (None, True)):
-        c = ctx(reference_loss=2.30, lr=1e-3, loop={"optimizer": "SGD", "momentum": momentum})
+    for lr, momentum, low in ((1e-3, 0.9, False), (5e-4, 0.9, False), (5e-4, 0.0, True), (5e-4, None, True),
+                              (1e-3, None, False)):
+        c = ctx(reference_loss=2.30, lr=lr, loop={"optimizer": "SGD", "momentum": momentum})
         found = "lr_too_low" in diagnose(history(slow_start, update=6e-4), c).problems
-        assert found == low, momentum
+        assert found == low, (lr, momentum)

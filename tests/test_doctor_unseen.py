@@ -954,3 +954,59 @@ def test_a_rate_far_below_usual_is_reported_beside_large_targets_that_also_stall
     assert {"unscaled_target", "lr_too_low"} <= d.problems
     f = next(f for f in d.findings if f.problem == "lr_too_low")
     assert f.evidence["rate_far_below"] and f.detected_at <= 100
+
+
+def test_a_blow_up_in_the_first_steps_at_the_usual_rate_from_weights_drawn_far_too_large_is_the_init():
+    """Udacity's weight-init notebook with every weight 1 (rows of norm 28, 16, 11): the loss sat at ln 10 at step 1 (the
+    units are identical) and jumped to 6800 at step 2 under Adam's usual 0.001.  The weights did it, not the rate: one
+    init finding from step 2, whose remedies re-draw the weights, and no lr_too_high.  The same jump from weights drawn at a
+    fan-in scale is the rate's."""
+    loss = np.r_[2.3, 6.8e3, 1e4, 3.5e3, noisy(1.5e3, 396, 100.0)]
+    c = dict(lr=1e-3, loop={"optimizer": "Adam"})
+    d = diagnose(hist(loss, out=(10, 0.1, 2e4)), ctx(weight_gain=[28.0, 16.0, 11.3], **c))
+    f = next(f for f in d.findings if f.evidence.get("init_too_large"))
+    assert "lr_too_high" not in d.problems and f.detected_at == 2 and "the weights, not the rate" in f.message
+    assert "re-initialize" in f.remedies[0].change
+    fan_in = diagnose(hist(loss, out=(10, 0.1, 2e4)), ctx(weight_gain=[0.58] * 3, **c))
+    assert "lr_too_high" in fan_in.problems
+
+
+def test_parameters_the_loop_replaces_after_watch_are_a_note_not_a_cut_off_layer_while_the_loss_falls():
+    """zalando's VQ-VAE re-creates its EMA codebook as a new nn.Parameter each step and moves it by moving averages, not
+    gradients: the one watch() was given never gets a gradient, yet nothing is cut off (healthy on three seeds).  A note,
+    not no_gradient.  A head replaced after the optimizer was built is never trained: there the loss stays at chance and
+    it is a finding, whose message says the parameters were replaced."""
+    torch.manual_seed(0)
+    x = torch.randn(256, 8)
+    y = (x[:, 0] > 0).long()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body, self.head = nn.Linear(8, 16), nn.Linear(16, 2)
+            self.book = nn.Linear(16, 16, bias=False)  # used under no_grad, moved by hand: an EMA codebook's place
+
+        def forward(self, v):
+            h = torch.relu(self.body(v))
+            with torch.no_grad():
+                self.book.weight = nn.Parameter(0.99 * self.book.weight + 0.01 * h.T @ h / len(h))
+            return self.head(h)
+
+    net = Net()
+    opt = torch.optim.Adam([p for n, p in net.named_parameters() if not n.startswith("book")], 1e-2)
+    mon = gradmedic.watch(net, opt, every=5)
+    for _ in range(150):
+        loss = F.cross_entropy(net(x), y)
+        opt.zero_grad()
+        loss.backward()
+        mon.step(loss)
+        opt.step()
+    d = mon.diagnose()
+    assert "no_gradient" not in d.problems and any("book now hold parameters" in n for n in d.notes)
+
+    # a layer the loop replaced that never gets a gradient while the loss sits at chance: still a finding, and it says so
+    grad = np.ones((40, 3))
+    grad[:, 0] = np.nan
+    d = diagnose(hist(noisy(2.3), grad=grad, out=(10, 0.5, 0.2)), ctx(loop={"replaced_layers": ["fc1"]}))
+    f = next(f for f in d.findings if f.problem == "no_gradient")
+    assert f.severity == "serious" and "replaced their parameters after watch()" in f.message

@@ -427,9 +427,14 @@ class Monitor:
         pass); ``co_watched``: the most other monitors seen stepping between two of this one's sampled steps (models
         trained side by side in one loop, as a GAN's two); ``unoptimized_params``: trainable parameters the optimizer
         does not hold (absent without an optimizer); ``frozen_params``, ``params`` and ``frozen_modules``: the model's
-        parameters with requires_grad=False at watch(), of how many, in which top-level modules.
+        parameters with requires_grad=False at watch(), of how many, in which top-level modules; ``replaced_layers``:
+        the layers whose module now holds a trainable parameter that watch() was not given (assigned a new nn.Parameter
+        after it: an EMA codebook re-created each step, or a head replaced after the optimizer was built).
         """
         lr = self._current_lr()
+        watched = {id(p) for p in self._params}
+        replaced = [n for n, m in zip(self.layer_names, self._layer_objs, strict=True)
+                    if any(p.requires_grad and id(p) not in watched for p in _own_parameters(m))]
         acc = max(self._gaps.items(), key=lambda kv: (kv[1], -kv[0]))[0] if self._gaps else 1
         carried = [s for s, flag in self._carry if bool(flag)]
         groups = getattr(self.optimizer, "param_groups", None) if self.optimizer is not None else None
@@ -441,7 +446,7 @@ class Monitor:
                 "optimizer": type(_inner_optimizer(self.optimizer)).__name__ if self.optimizer is not None else None,
                 "lr": lr if math.isfinite(lr) else None,
                 "unused_layers": [n for n, m in zip(self.layer_names, self._layer_objs, strict=True) if m not in self._ran]
-                if self._order_known else None, "co_watched": self._peers, **self._frozen}
+                if self._order_known else None, "co_watched": self._peers, "replaced_layers": replaced, **self._frozen}
 
     # -- recording ---------------------------------------------------------------------------
     def _sampled(self, step: int) -> bool:
