@@ -415,6 +415,9 @@ def _grads_not_zeroed(x: _Rx) -> list[Remedy]:
     acc = int(x.loop.get("accumulation") or 1)
     when = (f"once per optimizer step (every {acc} micro-batches, after optimizer.step())" if acc > 1
             else "once per step, before loss.backward() (or right after optimizer.step())")
+    if not x.loop.get("optimizer"):  # a loop that updates the weights by hand (p -= lr * p.grad)
+        return [x.R("clear the gradients once per step, after the update by hand: backward() adds to .grad, it never "
+                    "replaces it", "torch.optim docs", {}, "model.zero_grad()  # after the update, before the next backward()")]
     return [x.R(f"clear the gradients {when}: backward() adds to .grad, it never replaces it", "torch.optim docs",
                 {}, "optimizer.zero_grad()  # each step, before loss.backward()")]
 

@@ -455,9 +455,11 @@ class Monitor:
     def _arm(self) -> None:
         """Before a sampled step's forward pass: hooks on, weights snapshotted."""
         self._armed = True
-        if self._opt_hook is not None and self._carry_handle is None and len(self._carry) < CARRY_CHECKS:
-            # (before this step's optimizer.step(), whose hook opens the check for the next backward())
-            self._carry_after_step, self._carry_backwards = False, 0
+        if self._carry_handle is None and len(self._carry) < CARRY_CHECKS:
+            # (before this step's optimizer.step(), whose hook opens the check for the next backward(); a loop that
+            # updates the weights by hand - fast.ai's fit(), word_language_model - has no optimizer to hook: its step is
+            # the one step() ends, so the next backward() is the first after it)
+            self._carry_after_step, self._carry_backwards = self._opt_hook is None, 0
             self._carry_handle = self._params[-1].register_hook(self._carry_hook)
         if not (self._compiled and self._hooks):
             # Eager: hooks only for sampled passes, so other steps run at unwatched speed.  Compiled:
