@@ -1010,3 +1010,40 @@ def test_parameters_the_loop_replaces_after_watch_are_a_note_not_a_cut_off_layer
     d = diagnose(hist(noisy(2.3), grad=grad, out=(10, 0.5, 0.2)), ctx(loop={"replaced_layers": ["fc1"]}))
     f = next(f for f in d.findings if f.problem == "no_gradient")
     assert f.severity == "serious" and "replaced their parameters after watch()" in f.message
+
+
+@pytest.mark.parametrize("summed", [True, False])
+def test_a_model_called_once_per_time_step_has_a_chance_level_only_for_a_per_step_loss(summed):
+    """The char-RNN name generator (the PyTorch tutorial) calls its model once per character of a name, one name a step,
+    and sums the cross-entropy over the characters: 24 at its start against ln 62 = 4.1.  The output read is the first
+    call's, and NLLLoss hands each call's row exactly its one-hot target, as a per-step loss would: with the loss summed
+    over six calls no chance level is inferred (it was: ln 62, and the healthy run was told initial_loss_high).
+    Averaged over the calls, ln C holds."""
+    torch.manual_seed(0)
+
+    class Cell(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.i2h, self.h2o = nn.Linear(20 + 16, 16), nn.Linear(16, 20)
+
+        def forward(self, x, h):
+            h = torch.tanh(self.i2h(torch.cat([x, h], 1)))
+            return F.log_softmax(self.h2o(h), 1), h  # (as the tutorial: LogSoftmax and NLLLoss)
+
+    cell = Cell()
+    opt = torch.optim.SGD(cell.parameters(), 0.005)
+    mon = gradmedic.watch(cell, opt, every=10)
+    for _ in range(200):
+        word = torch.randint(0, 20, (7,))
+        h, loss = torch.zeros(1, 16), 0.0
+        for a, b in zip(word[:-1], word[1:], strict=True):
+            out, h = cell(F.one_hot(a, 20).float()[None], h)
+            loss = loss + F.nll_loss(out, b[None])
+        loss = loss if summed else loss / 6
+        opt.zero_grad()
+        loss.backward()
+        mon.step(loss)
+        opt.step()
+    assert mon.loop_facts["output_calls"] == 6
+    chance, _ = infer_chance(mon.history, Context.from_monitor(mon))
+    assert chance is None if summed else chance == pytest.approx(math.log(20))

@@ -429,7 +429,9 @@ class Monitor:
         does not hold (absent without an optimizer); ``frozen_params``, ``params`` and ``frozen_modules``: the model's
         parameters with requires_grad=False at watch(), of how many, in which top-level modules; ``replaced_layers``:
         the layers whose module now holds a trainable parameter that watch() was not given (assigned a new nn.Parameter
-        after it: an EMA codebook re-created each step, or a head replaced after the optimizer was built).
+        after it: an EMA codebook re-created each step, or a head replaced after the optimizer was built);
+        ``output_calls``: the most times the module whose output is read ran in one sampled training pass (more than 1: a
+        recurrent cell called per time step, whose loss may sum over the calls; 0 before such a pass).
         """
         lr = self._current_lr()
         watched = {id(p) for p in self._params}
@@ -446,7 +448,8 @@ class Monitor:
                 "optimizer": type(_inner_optimizer(self.optimizer)).__name__ if self.optimizer is not None else None,
                 "lr": lr if math.isfinite(lr) else None,
                 "unused_layers": [n for n, m in zip(self.layer_names, self._layer_objs, strict=True) if m not in self._ran]
-                if self._order_known else None, "co_watched": self._peers, "replaced_layers": replaced, **self._frozen}
+                if self._order_known else None, "co_watched": self._peers, "replaced_layers": replaced,
+                "output_calls": self._out_calls_seen, **self._frozen}
 
     # -- recording ---------------------------------------------------------------------------
     def _sampled(self, step: int) -> bool:
@@ -495,6 +498,8 @@ class Monitor:
     _armed = False
     _sparse_noted = False
     _outer_ran = False  # the watched module's own forward ran on an armed step (its output is what the loss sees)
+    _out_calls = 0  # calls of the output's module in the sampled pass under way ...
+    _out_calls_seen = 0  # ... and the most in any sampled pass so far
     _outer_noted = False
 
     def _disarm(self) -> None:
@@ -503,6 +508,7 @@ class Monitor:
             self._hooks.remove()
 
     def _clear_capture(self) -> None:
+        self._out_calls = 0
         self._act_out = [None] * len(self._act_modules)
         self._inputs = None
         self._out = None
@@ -578,6 +584,8 @@ class Monitor:
                 self._captured()
 
     def _output_hook(self, module, args, out):
+        if self._armed and module.training and torch.is_grad_enabled():
+            self._out_calls += 1  # (a char-RNN called once per character: the loss may sum what those calls output)
         if self._armed and self._out is None and module.training and torch.is_grad_enabled():
             t = _first_tensor(out)
             # (N, ...) outputs, a batch of one included (the word-embedding and char-RNN tutorials step per sample: the
@@ -820,6 +828,7 @@ class Monitor:
 
     def _record(self, s: int, grad_norm: torch.Tensor | float | None = None,
                 broken: tuple[list[int], bool] | None = None) -> None:
+        self._out_calls_seen = max(self._out_calls_seen, self._out_calls)  # (the count restarts in _clear_capture)
         grads = [p.grad for p in self._params]
         if broken is None and all(g is None for g in grads):
             raise WatchError("step() found no gradients: call it after loss.backward() and before optimizer.zero_grad()")
