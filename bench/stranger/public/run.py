@@ -80,7 +80,8 @@ MODULES = ("mingpt", "hfbert", "siamese", "makemore", "super_resolution", "gcn",
            "annotxf", "mzbn", "plogreg", "pttextcls",
            "uvainit", "uvaxf", "bts2s", "gknlp",
            "udinit", "muongpt", "d2lxf", "ptpos",
-           "rasbtlstm", "vqvae", "tslstm", "hfner")
+           "rasbtlstm", "vqvae", "tslstm", "hfner",
+           "amprecipe", "fastaimb", "ddpm1d", "d2llstm")
 PARTS = {"dcgan": ("netD", "netG")}  # programs watched by several monitors: one file per part, in train()'s order
 ARCH = {"nanogpt": "gpt", "word_language_model": "lstm", "mnist": "cnn", "vae": "vae", "dcgan": "gan",
         "time_sequence_prediction": "lstm", "regression": "linear", "mnist_rnn": "lstm"}
