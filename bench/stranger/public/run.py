@@ -81,7 +81,8 @@ MODULES = ("mingpt", "hfbert", "siamese", "makemore", "super_resolution", "gcn",
            "uvainit", "uvaxf", "bts2s", "gknlp",
            "udinit", "muongpt", "d2lxf", "ptpos",
            "rasbtlstm", "vqvae", "tslstm", "hfner",
-           "amprecipe", "fastaimb", "ddpm1d", "d2llstm")
+           "amprecipe", "fastaimb", "ddpm1d", "d2llstm",
+           "mzopt", "d2lopt", "ptchatbot")
 PARTS = {"dcgan": ("netD", "netG")}  # programs watched by several monitors: one file per part, in train()'s order
 ARCH = {"nanogpt": "gpt", "word_language_model": "lstm", "mnist": "cnn", "vae": "vae", "dcgan": "gan",
         "time_sequence_prediction": "lstm", "regression": "linear", "mnist_rnn": "lstm"}
