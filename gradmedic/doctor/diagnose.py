@@ -2214,12 +2214,11 @@ def _diagnose(h: History, ctx: Context, th: Thresholds | None) -> Diagnosis:
             first.evidence.update({k: f.evidence[k] for k in ("weight_gain", "layer", "init_too_large")})
         elif f.problem not in {g.problem for g in findings}:
             findings.append(f)
-        elif f.problem == "exploding_gradients" and _blown_by_init(findings, h, ctx, th):
+        elif f.problem == "exploding_gradients" and (hi := _blown_by_init(findings, h, ctx, th)) is not None:
             # a loss that blew up in its first steps under the optimizer's usual rate, from weights drawn far too large:
             # the init's doing, not the rate's (Udacity's weight-init notebook with every weight 1, rows of norm 28:
             # the loss jumped from ln 10 to 6800 at step 2 under Adam's 0.001, and was told lr_too_high; public set 26,
             # after it was scored).  Its remedies re-draw the weights.
-            hi = next(g for g in findings if g.problem == "lr_too_high")
             f.message += f"; and {hi.message}, the optimizer's usual rate: the weights, not the rate, blew it up"
             f.detected_at = min(f.detected_at, hi.detected_at)
             findings = [g for g in findings if g.problem not in ("lr_too_high", "exploding_gradients")] + [f]
@@ -2277,14 +2276,14 @@ def _diagnose(h: History, ctx: Context, th: Thresholds | None) -> Diagnosis:
     return Diagnosis(findings, steps, notes, own_loop=ctx.spec is None)
 
 
-def _blown_by_init(findings: list[Finding], h: History, ctx: Context, th: Thresholds) -> bool:
-    """The loss blew up (lr_too_high) within the first window, under a rate below lr_far_above times the optimizer's usual
-    one: with weights drawn far too large (detect_large_init) that blow-up is the init's."""
+def _blown_by_init(findings: list[Finding], h: History, ctx: Context, th: Thresholds) -> Finding | None:
+    """The lr_too_high finding of a loss that blew up within the first window, under a rate below lr_far_above times the
+    optimizer's usual one (else None): with weights drawn far too large (detect_large_init) that blow-up is the init's."""
     hi = next((f for f in findings if f.problem == "lr_too_high"), None)
     if hi is None or hi.detected_at > th.window or hi.evidence.get("rate_far_above"):
-        return False
+        return None
     lr, usual = _lr_at(h, ctx, hi.step), ctx.usual_lr
-    return bool(lr and usual and lr < th.lr_far_above * usual)
+    return hi if lr and usual and lr < th.lr_far_above * usual else None
 
 
 _ACT_NAMES = {"ReLU": "relu", "LeakyReLU": "leaky_relu", "ELU": "elu", "SELU": "selu", "GELU": "gelu", "SiLU": "silu",
