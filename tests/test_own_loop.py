@@ -926,3 +926,29 @@ def test_a_loop_that_updates_by_hand_without_clearing_the_gradients_is_told_so(c
     if not clears:
         f = next(f for f in d.findings if f.problem == "grads_not_zeroed")
         assert "model.zero_grad()" in f.remedies[0].snippet and f.detected_at <= 100
+
+
+def test_a_loop_that_updates_by_hand_after_accumulating_micro_batches_is_not_told_it_carries_gradients():
+    """The same hand loop with gradient accumulation: step() per micro-batch (the loss divided by k), the update and
+    model.zero_grad() every k-th.  The gradients found between micro-batches were not carried over an update - no
+    weight moved since the last step() - so this is accumulation, not a missing zero_grad().  (Without the check on the
+    weights, every micro-batch after the first read as carrying them: grads_not_zeroed, critical, on a loop that
+    trains.)"""
+    torch.manual_seed(0)
+    x, y = torch.randn(256, 20), torch.randint(0, 4, (256,))
+    model = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 4))
+    mon = watch(model, every=5)
+    k = 4
+    for i in range(400):
+        b = slice((i * 8) % 256, (i * 8) % 256 + 8)
+        loss = nn.functional.cross_entropy(model(x[b]), y[b]) / k
+        loss.backward()
+        mon.step(loss)
+        if (i + 1) % k == 0:
+            with torch.no_grad():
+                for p in model.parameters():
+                    p -= p.grad * 0.05
+            model.zero_grad()
+    facts = mon.loop_facts
+    assert facts["carry_checks"] >= 20 and facts["grads_carried"] == 0
+    assert "grads_not_zeroed" not in mon.diagnose().problems

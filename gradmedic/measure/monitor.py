@@ -739,7 +739,16 @@ class Monitor:
         s = self.steps + 1
         if self._carry_handle is not None:
             if self._carry_pending is not None and self._carry_backwards == 1:
-                self._carry.append(self._carry_pending)  # (several backward() calls before this step(): not judged)
+                at, carried = self._carry_pending
+                if self._opt_hook is None and self._snap is not None and self._snap_valid:
+                    # a loop that updates by hand: gradients still there count only if the weights were updated since
+                    # the last step() (the snapshot _arm took then); none moved is gradient accumulation over
+                    # micro-batches, one step() each, with the update (and its zero_grad) every k-th
+                    with torch.inference_mode():
+                        moved = torch.stack([s_.ne(p.detach()).any() for s_, p in zip(self._snap, self._params,
+                                                                                       strict=False)]).any()
+                    carried = carried & moved
+                self._carry.append((at, carried))  # (several backward() calls before this step(): not judged)
             self._carry_handle.remove()
             self._carry_handle, self._carry_pending = None, None
         if self._ran:
