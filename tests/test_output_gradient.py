@@ -1,6 +1,7 @@
 """The gradient the loss hands the model's output (history out_grad) and what the doctor reads from it, and from the
 share of the model watch() found frozen."""
 
+import json
 import math
 
 import numpy as np
@@ -148,16 +149,19 @@ def test_label_noise_is_not_taken_for_a_squashed_output():
     assert mon.diagnose().findings == [], str(mon.diagnose())
 
 
-def test_a_squared_errors_chance_level_is_its_targets_variance():
+def test_a_squared_errors_chance_level_is_its_targets_variance(tmp_path):
     """F.mse_loss(out, y): the loss n/4 sum(g^2) the output gradient implies is the recorded loss, and the targets it
     implies (out - g n/2) have the variance of the batch's first 32 targets, recomputed here; the doctor takes that
-    variance as the chance level.  A loss halved (0.5 * MSE) or summed implies another loss: no chance level."""
+    variance as the chance level.  A loss halved (d2l's ``(y_hat - y) ** 2 / 2``) or summed over the batch's 64 x 2
+    elements implies r = 1/2 or 128 times the recorded loss at every step: the same targets, and a chance level r
+    times their variance, in the loss's own units.  An L1 loss's ratio follows the loss: no chance level."""
     from gradmedic.doctor.diagnose import Context, infer_chance
+    from gradmedic.measure.history import History
 
     g = torch.Generator().manual_seed(3)
     x = torch.randn(256, 6, generator=g)
     y = torch.stack([x[:, 0] * 2 + 5, x[:, 1] - x[:, 2] ** 2], 1) + 0.1 * torch.randn(256, 2, generator=g)
-    for form, expect in (("mean", True), ("half", False), ("sum", False)):
+    for form, r in (("mean", 1.0), ("half", 0.5), ("sum", 128.0), ("l1", None)):
         torch.manual_seed(0)
         model = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.Tanh(), torch.nn.Linear(16, 2))
         opt = torch.optim.SGD(model.parameters(), lr=1e-3 if form == "sum" else 0.05)
@@ -167,7 +171,7 @@ def test_a_squared_errors_chance_level_is_its_targets_variance():
             i = torch.arange(s * 64, s * 64 + 64) % 256
             out = model(x[i])
             loss = {"mean": F.mse_loss(out, y[i]), "half": 0.5 * F.mse_loss(out, y[i]),
-                    "sum": F.mse_loss(out, y[i], reduction="sum")}[form]
+                    "sum": F.mse_loss(out, y[i], reduction="sum"), "l1": F.l1_loss(out, y[i])}[form]
             opt.zero_grad()
             loss.backward()
             mon.step(loss)
@@ -178,14 +182,24 @@ def test_a_squared_errors_chance_level_is_its_targets_variance():
         h = mon.history
         imp, const = h.output("mse_implied"), h.output("mse_const")
         chance, how = infer_chance(h, Context.from_monitor(mon))
-        if form == "mean":
-            np.testing.assert_allclose(imp, [w[0] for w in want], rtol=1e-4)
-            np.testing.assert_allclose(const, [w[1] for w in want], rtol=1e-4)
-            assert chance == pytest.approx(float(np.median(const))) and "targets' mean" in how
-        else:
-            assert not np.allclose(imp, [w[0] for w in want], rtol=0.05)
+        if r is None:
             assert chance is None
-        assert (chance is not None) == expect
+            continue
+        np.testing.assert_allclose(imp, [r * w[0] for w in want], rtol=1e-4)
+        np.testing.assert_allclose(const, [w[1] for w in want], rtol=1e-4)
+        assert chance == pytest.approx(r * float(np.median([w[1] for w in want])), rel=1e-4) and "targets' mean" in how
+        # a file written before mse_const was formed at r (its header without the flag) holds the variance at r = 1:
+        # read back, only F.mse_loss's r = 1 gives a chance level
+        path = tmp_path / f"{form}.npz"
+        h.save(path)
+        with np.load(path) as z:
+            arrays = {k: z[k] for k in z.files}
+        header = json.loads(str(arrays.pop("header")))
+        assert header.pop("mse_const_at_r") is True
+        np.savez_compressed(path, header=np.array(json.dumps(header)), **arrays)
+        old, _ = History.load(path)
+        assert not old.mse_const_at_r
+        assert (infer_chance(old, Context.from_monitor(mon))[0] is not None) == (r == 1.0)
 
 
 def test_a_regression_that_learned_nothing_is_judged_against_its_targets_variance():

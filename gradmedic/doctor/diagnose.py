@@ -592,9 +592,20 @@ def infer_chance(h: History, ctx: Context) -> tuple[float | None, str]:
         return float(ctx.reference_loss), "given"
     if ctx.regression:
         return None, ""
-    sq = _squared_error_chance(h)
-    if sq is not None:
-        return sq, f"{_g(sq)}: the squared error of predicting the targets' mean (the loss is F.mse_loss of the output)"
+    sq = _squared_error_chance(h, ctx)
+    how = f"{_g(sq[0])}: the squared error of predicting the targets' mean" if sq else ""
+    if sq is not None and abs(sq[1] - 1.0) <= 0.02:
+        return sq[0], how + " (the loss is F.mse_loss of the output)"
+    ce = _cross_entropy_chance(h, ctx)
+    if ce[0] is not None or sq is None:
+        return ce
+    # a squared error r times the per-element mean: taken only where no cross-entropy fits, since a loss that holds still
+    # (a cross-entropy stuck at ln C) holds any ratio still - nanoGPT-like char models at 1/1000 of their rate did
+    return sq[0], how + f" (the loss is {_g(sq[1])}x the mean squared error of the output)"
+
+
+def _cross_entropy_chance(h: History, ctx: Context) -> tuple[float | None, str]:
+    """ln C for a C-way output whose loss behaves like a cross-entropy over it (see infer_chance), else (None, "")."""
     w = h.output("width")
     ok = np.isfinite(w)
     v = h.loss[np.isfinite(h.loss)]
@@ -633,15 +644,18 @@ def infer_chance(h: History, ctx: Context) -> tuple[float | None, str]:
     return (cand, how) if 0.5 * cand <= v[0] <= 2 * cand else (None, "")
 
 
-def _squared_error_chance(h: History) -> float | None:
+def _squared_error_chance(h: History, ctx: Context | None = None) -> tuple[float, float] | None:
     """A squared error's chance level: the variance of its targets, the loss of predicting their mean (R^2 = 0), which is
-    what a regression that learned nothing does.  Taken when the recorded loss is F.mse_loss of the output, mean-reduced:
-    the loss n/4 sum(g^2) its output gradient implies (history mse_implied) is the recorded loss within mse_fit at nine in
-    ten of at least two sampled steps (an identity up to rounding; a loss scaled, summed, divided over micro-batches
-    or with other terms added fails it).  The median of the targets' variance those steps imply (mse_const)."""
+    what a regression that learned nothing does.  Taken when the recorded loss is a squared error of the output: the loss
+    n/4 sum(g^2) its output gradient implies (history mse_implied) is the same multiple r of the recorded loss within
+    mse_fit at nine in ten of at least two sampled steps - 1 for F.mse_loss, 1/2 for d2l's ``(y_hat - y) ** 2 / 2``, n
+    for a sum over the output's n elements (an identity up to rounding; a loss with other terms added, or a
+    cross-entropy, fails it).  Then r times the median of the targets' variance those steps imply (mse_const, formed at
+    each step's r): the chance level in the loss's own units, and r.  Not under a GradScaler, whose scale is in the
+    gradient."""
     imp, const = h.output("mse_implied"), h.output("mse_const")
     steps = h.stat_steps
-    if not len(steps) or not np.isfinite(imp).any():
+    if not len(steps) or not np.isfinite(imp).any() or (ctx is not None and ctx.loop.get("scaler")):
         return None
     idx = np.minimum(np.searchsorted(h.loss_steps, steps), max(len(h.loss_steps) - 1, 0))
     if not len(h.loss_steps):
@@ -651,14 +665,16 @@ def _squared_error_chance(h: History) -> float | None:
     have = np.isfinite(imp) & np.isfinite(lv) & (lv > 0)
     if have.sum() < 2:  # (time_sequence_prediction's 15 LBFGS steps are sampled twice)
         return None
-    # 2%: the identity holds to float32 rounding (1e-6) for F.mse_loss; a 0.5 * MSE is off by 2x, a VAE's extra KL
-    # term by its share of the loss
-    fits = np.abs(imp[have] / lv[have] - 1.0) <= 0.02
-    if fits.mean() < 0.9:
-        return None
+    # 2%: the identity holds to float32 rounding (1e-6) for a squared error; a VAE's extra KL term moves it by its share
+    # of the loss, a cross-entropy's ratio follows the loss
+    ratio = imp[have] / lv[have]
+    r = float(np.median(ratio))
+    fits = np.abs(ratio / r - 1.0) <= 0.02
+    if r <= 0 or fits.mean() < 0.9 or (abs(r - 1.0) > 0.02 and not h.mse_const_at_r):
+        return None  # (a file written before mse_const was formed at r holds the targets' variance at r = 1 only)
     c = const[have][fits]
     c = c[np.isfinite(c) & (c > 0)]
-    return float(np.median(c)) if len(c) >= 2 else None
+    return (r * float(np.median(c)), r) if len(c) >= 2 else None
 
 
 def _squared_error_scale(h: History) -> float:
@@ -1062,9 +1078,11 @@ def _slow(L: _Loss, t: int, th: Thresholds) -> bool:
     return t >= th.slow_steps and L.high(t, th.slow_share)
 
 
-def _nothing_learned(h: History, L: _Loss, t: int, th: Thresholds, const: np.ndarray) -> bool:
-    """No progress at a high loss, or a model that gives every input the same output over a window."""
-    if L.stalled(t, th, early=True) and L.high(t, th.high_loss):
+def _nothing_learned(h: History, L: _Loss, t: int, th: Thresholds, const: np.ndarray, adversarial: bool = False) -> bool:
+    """No progress at a high loss, or a model that gives every input the same output over a window.  ``adversarial``:
+    a model trained against another in one loop (loop_facts co_watched), whose loss's course is no measure of progress
+    (see detect_plateau): the same output for every input (a collapsed generator) only."""
+    if not adversarial and L.stalled(t, th, early=True) and L.high(t, th.high_loss):
         return True
     rows = _window_rows(h, t, th.window)
     return t >= th.min_steps and len(rows) >= 3 and bool(const[rows].all())
@@ -1125,13 +1143,21 @@ def detect_units(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Fin
             worst = max(s for _, s in bad)
             whole = problem == "dead_units" and worst >= 1.0 and t >= min(th.min_steps, st[-1])
             # slow learning counts for saturation only: a narrow ReLU layer with 3 of 5 units silent sits at chance
-            # for 300 steps and then learns (seed 004's healthy ReLU/He net)
-            slow = problem == "saturated_units" and _slow(L, t, th) and len(rows) >= 3
+            # for 300 steps and then learns (seed 004's healthy ReLU/He net).  Neither, nor a stall, for a model trained
+            # against another in one loop (loop_facts co_watched): an adversarial loss's course is no measure of
+            # progress (see detect_plateau), and a generator's Tanh output sits in its tails wherever the images it
+            # learned are at their extremes (the digits' background at -1: eriklindernoren's WGAN-GP at 10x its rate,
+            # its generator's output 51% in the tails, trained better than at its own rate; public set 32, after it was
+            # scored)
+            adversarial = bool((ctx.loop or {}).get("co_watched"))
+            slow = problem == "saturated_units" and not adversarial and _slow(L, t, th) and len(rows) >= 3
             # a stall is blamed on dead units unless the layer was only partly silent from the first sample on (below
             # dead_init_share): then its live units still learn, and the silence is the untrained input's
             blamed = problem != "dead_units" or any(
                 s >= th.dead_init_share or not (np.nan_to_num(a[:k + 1, c], nan=-1.0) >= thr).all() for c, s in bad_cols)
-            if whole or (blamed and _nothing_learned(h, L, t, th, const)) or slow:
+            # (for saturation only: ReLUs that a GAN's high rate silenced are dead however its losses move -
+            # MorvanZhou's painter GAN at 10x its rate, seeds 1 and 2, public set 30)
+            if whole or (blamed and _nothing_learned(h, L, t, th, const, adversarial and kind != "relu")) or slow:
                 found = (k, t, rows, bad, "serious")
                 break
             if found is None and problem == "dead_units" and worst >= th.dead_alone and len(rows) >= 3 and t >= th.min_steps:

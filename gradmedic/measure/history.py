@@ -22,11 +22,12 @@ One place defines the names of the statistics and the arrays that hold them:
   for a cross-entropy over logits z, about sqrt(1 - 1/C) at chance level, whatever share of rows the
   loss counts (it includes a GradScaler's scale and a 1/k for a loss divided over k micro-batches).
   ``mse_implied``: the loss this gradient would give were it ``F.mse_loss(output, y)`` (mean over the output's n
-  elements: n/4 sum(g^2)), and ``mse_const``: the variance across the first samples of the targets it would then
-  imply (output - g n/2), the squared error of predicting their mean: a regression's chance level, which the doctor
-  takes when the implied loss is the recorded one.  ``zero_nonneg``: the share of the sampled outputs that are
-  exactly 0 when none of them is negative (0 when one is): an output passed through a ReLU (or a clamp at 0),
-  which a real-valued layer's output almost never is.
+  elements: n/4 sum(g^2)), and ``mse_const``: the variance across the first samples of the targets it would imply
+  were the recorded loss r times such an error, r = mse_implied / loss (output - g n / (2 r); r = 1/2 for a 0.5 * MSE,
+  n for a sum over the output's n elements): the squared error of predicting their mean, which times r is a
+  regression's chance level; the doctor takes it when r is the same at every sampled step.  ``zero_nonneg``: the
+  share of the sampled outputs that are exactly 0 when none of them is negative (0 when one is): an output passed
+  through a ReLU (or a clamp at 0), which a real-valued layer's output almost never is.
 - ``pre_clip`` on sampled steps: the total gradient norm before clipping, as returned by
   ``torch.nn.utils.clip_grad_norm_`` and passed to ``monitor.step(loss, grad_norm=...)`` (NaN when
   not given); the recorded gradient norms are those after clipping.
@@ -87,6 +88,9 @@ class History:
     max_rows: int = 20_000
     max_loss: int = 1_000_000
     hist_ranges: list[tuple[float, float]] | None = None  # per activation layer: the histogram's (lo, hi)
+    # mse_const formed at the loss's own factor r (see OUT_STATS); False for a file written before it was (there it
+    # is the targets' variance at r = 1 only, and the doctor reads it so)
+    mse_const_at_r: bool = True
     _chunks: list[Chunk] = field(default_factory=list)
 
     def append(self, c: Chunk) -> None:
@@ -211,7 +215,8 @@ class History:
         """Write the whole history (and any JSON-able ``meta``) to one ``.npz`` file."""
         m = self._merged()
         header = {"layer_names": self.layer_names, "act_names": self.act_names, "act_kinds": self.act_kinds,
-                  "hist_ranges": self.hist_ranges, "layer_stats": list(LAYER_STATS), "meta": meta}
+                  "hist_ranges": self.hist_ranges, "layer_stats": list(LAYER_STATS), "out_stats": list(OUT_STATS),
+                  "mse_const_at_r": self.mse_const_at_r, "meta": meta}
         arrays = {"loss_steps": m.loss_steps, "loss": m.loss, "stat_steps": m.stat_steps, "layers": m.layers,
                   "acts": m.acts, "inputs": m.inputs, "lr": self.lr,
                   "out": m.out if m.out is not None else _fill(len(m.stat_steps), (len(OUT_STATS),)),
@@ -227,7 +232,7 @@ class History:
             header = json.loads(str(z["header"]))
             ranges = [tuple(r) for r in header["hist_ranges"]] if header.get("hist_ranges") else None
             h = cls(header["layer_names"], header["act_names"], header["act_kinds"], max_rows=10**9, max_loss=10**9,
-                    hist_ranges=ranges)
+                    hist_ranges=ranges, mse_const_at_r=bool(header.get("mse_const_at_r", False)))
             names = header.get("layer_stats") or (_LAYER_STATS_V1 if z["layers"].shape[-1] == 4 else LAYER_STATS)
             if len(names) != z["layers"].shape[-1] or not set(LAYER_STATS) <= set(names):
                 raise ValueError(f"{path}: its header names the layer statistics {list(names)} but its layers array holds "

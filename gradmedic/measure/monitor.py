@@ -606,20 +606,26 @@ class Monitor:
             rows = torch.linalg.vector_norm(g.reshape(-1, g.shape[-1]).float(), dim=1)
             self._out_grad = rows.sum()
             # Were the loss F.mse_loss(out, y) (mean over its n elements), g = 2 (out - y) / n: the loss would be
-            # n/4 sum(g^2), and the targets out - g n/2.  The doctor compares the first with the recorded loss; when
-            # they agree, the targets' variance across the batch (the loss of predicting their mean, what a regression
-            # that learned nothing does) is its chance level.  (history.OUT_STATS: mse_implied, mse_const)
+            # n/4 sum(g^2), and the targets out - g n/2.  Were it r times that per-element error (0.5 * MSE: r = 1/2;
+            # a sum over the n elements: r = n), n/4 sum(g^2) is r times the recorded loss, and the targets are
+            # out - g n / (2 r).  The doctor compares the implied loss with the recorded one; when their ratio is the
+            # same at every sample, the targets' variance across the batch (the loss of predicting their mean, what a
+            # regression that learned nothing does) times r is its chance level.  Kept here: the variances of the
+            # output and of G = g n/2 across the first k samples and their covariance, so that _out_stats forms the
+            # targets' variance at the step's own r.  (history.OUT_STATS: mse_implied, mse_const)
             n = g.numel()
             self._out_mse = (rows.double() ** 2).sum() * (n / 4.0)
             o = self._out
             per = g[0].numel() if g.dim() >= 2 else 0
             k = min(ACT_SAMPLES, g.shape[0], MSE_CONST_VALUES // max(per, 1))
             if o is not None and o.shape == g.shape and k >= 2:  # (bounded: an LM's logits are not a regression)
-                y = (o[:k].double() - g[:k].double() * (n / 2.0)).reshape(k, -1)
-                dev = y - y.mean(dim=0)
-                self._out_const = ((dev * dev).sum(dim=0) / (k - 1)).mean()
+                zo = o[:k].double().reshape(k, -1)
+                zg = (g[:k].double() * (n / 2.0)).reshape(k, -1)
+                do, dg = zo - zo.mean(dim=0), zg - zg.mean(dim=0)
+                self._out_const = torch.stack([(do * do).sum(dim=0).mean(), (do * dg).sum(dim=0).mean(),
+                                               (dg * dg).sum(dim=0).mean()]) / (k - 1)
 
-    def _out_stats(self) -> torch.Tensor:
+    def _out_stats(self, loss: torch.Tensor | float | None = None) -> torch.Tensor:
         """(len(OUT_STATS),) the output's width and its spread across the batch (see ``history``)."""
         o = self._out
         if o is None:
@@ -641,7 +647,15 @@ class Monitor:
         nan = torch.full_like(spread, math.nan)
         og = self._out_grad.to(spread.dtype) if self._out_grad is not None else nan
         mse = self._out_mse.to(spread.dtype) if self._out_mse is not None else nan
-        const = self._out_const.to(spread.dtype) if self._out_const is not None else nan
+        const = nan
+        if self._out_const is not None and self._out_mse is not None:
+            # var(out - G / r) = var(out) - 2 cov(out, G) / r + var(G) / r^2, at r = implied / recorded loss (1 when
+            # the loss is not known here): the targets' variance were the loss r times a per-element squared error
+            vo, cv, vg = self._out_const
+            r = self._out_mse / loss.double() if isinstance(loss, torch.Tensor) else (
+                self._out_mse / float(loss) if loss is not None and float(loss) != 0 else torch.ones_like(vo))
+            r = torch.where(torch.isfinite(r) & (r > 0), r, torch.ones_like(r))
+            const = (vo - 2.0 * cv / r + vg / (r * r)).to(spread.dtype)
         # exact zeros in an output with no negative entry: a ReLU (or clamp) after the last layer (history: zero_nonneg)
         zn = torch.where(o.amin() >= 0, (o == 0).float().mean(), torch.zeros_like(spread))
         return torch.stack([torch.tensor(float(o.shape[-1]), device=self.device), spread, rng, og, mse, const, zn])
@@ -757,7 +771,7 @@ class Monitor:
                 self._out_module = self._last_ran  # (read from the next sampled pass on; see __init__)
         if self._sampled(s):
             self._count_peers()
-            self._record(s, grad_norm)  # raises WatchError without gradients: then the step is not counted
+            self._record(s, grad_norm, loss=loss)  # raises WatchError without gradients: then the step is not counted
         elif self._armed:  # step 2's pass, watched for a crash only: it finished, nothing to keep
             self._clear_capture()
             self._snap_valid = False
@@ -836,7 +850,7 @@ class Monitor:
             self._record(self.steps + 1, broken=(bad, out_bad))
 
     def _record(self, s: int, grad_norm: torch.Tensor | float | None = None,
-                broken: tuple[list[int], bool] | None = None) -> None:
+                broken: tuple[list[int], bool] | None = None, loss: torch.Tensor | float | None = None) -> None:
         self._out_calls_seen = max(self._out_calls_seen, self._out_calls)  # (the count restarts in _clear_capture)
         grads = [p.grad for p in self._params]
         if broken is None and all(g is None for g in grads):
@@ -938,7 +952,7 @@ class Monitor:
                 else:
                     self._notes.append(f"the output checks are off: {why}, so the output the loss sees, and with it the "
                                        "chance level, is not measured; watch the module whose forward makes that output")
-            out = self._out_stats()
+            out = self._out_stats(loss.detach().reshape(()) if isinstance(loss, torch.Tensor) else loss)
             if broken is not None and broken[1]:
                 out[OUT_STATS.index("logit_range")] = math.inf
             if gs and broken is None and self._opt_pre_hook is not None:
