@@ -82,7 +82,10 @@ MODULES = ("mingpt", "hfbert", "siamese", "makemore", "super_resolution", "gcn",
            "udinit", "muongpt", "d2lxf", "ptpos",
            "rasbtlstm", "vqvae", "tslstm", "hfner",
            "amprecipe", "fastaimb", "ddpm1d", "d2llstm",
-           "mzopt", "d2lopt", "ptchatbot")
+           "mzopt", "d2lopt", "ptchatbot",
+           "mzgan", "yjvae", "yjbirnn",
+           "ptkd", "triplet", "gkattn",
+           "zthwavenet", "wgangp", "d2lgru")
 PARTS = {"dcgan": ("netD", "netG")}  # programs watched by several monitors: one file per part, in train()'s order
 ARCH = {"nanogpt": "gpt", "word_language_model": "lstm", "mnist": "cnn", "vae": "vae", "dcgan": "gan",
         "time_sequence_prediction": "lstm", "regression": "linear", "mnist_rnn": "lstm"}
