@@ -1070,3 +1070,15 @@ def test_a_generators_tanh_in_its_tails_is_not_blamed_on_a_stalled_adversarial_l
 
     assert problem in found(0)
     assert (problem in found(1)) == (kind == "relu")
+
+
+def test_a_loss_that_settles_above_where_it_started_is_the_rate_not_a_plateau():
+    """graykode's seq2seq with attention under Adam at 10x its rate: the loss rose from 3.2 to 3.6 (114%) and held there
+    for 500 steps - training made the predictions worse than untrained, which a rate too high does; a rate too low or a
+    network that cannot learn stays where it started (a plateau).  No chance level is known (a summed NLL)."""
+    risen = np.r_[np.full(20, 3.2), noisy(3.6, 680, 0.002)]
+    d = diagnose(hist(risen, lr=[0.01] * 700), ctx(lr=0.01, loop={"optimizer": "Adam"}))
+    f = next(f for f in d.findings if f.problem == "lr_too_high")
+    assert f.evidence["settled_above"] and "worse than untrained" in f.message and "plateau" not in d.problems
+    flat = diagnose(hist(noisy(3.2, 700, 0.002)), ctx(loop={"optimizer": "Adam"}))
+    assert flat.problems == {"plateau"}

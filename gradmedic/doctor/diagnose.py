@@ -244,6 +244,13 @@ class Thresholds(BaseModel):
         "near chance (above_start), and that ends no better than chance, has been thrown out by its updates. Every "
         "corpus (6,750 runs so started): 174 lr_high and 29 no_clipping runs had such a window, 3 healthy ones did "
         "(recurrent nets whose clipping let them spike, then learn: they end below chance) and 1 constant-init run."))
+    settled_above: float = Field(1.1, gt=1, description=(
+        "level, as a multiple of the loss the run started at (the first quarter window's median, or chance level if "
+        "lower), above which a plateau is the updates' doing: training settled somewhere worse than the untrained "
+        "model, which a rate too high does and a rate too low or a network that cannot learn does not (they stay "
+        "where they started, 92-102% of it in the corpora's plateaus). graykode's seq2seq with attention under Adam at "
+        "10x its rate rose to 114% and held there for 500 steps (public set 31, after it was scored); the highest "
+        "plateau of a healthy run was a batch-of-one summed loss at 108%."))
     above_start: float = Field(1.2, gt=1, description=(
         "first loss at most this many times chance for above_chance to apply: a run that starts far above chance owes "
         "it to its initialization (initial_loss_high), not to its updates."))
@@ -2138,6 +2145,13 @@ def detect_plateau(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[F
             rows = _window_rows(h, t, th.window)
             upd = float(np.nanmedian(np.nanmax(u[rows], axis=1))) if len(rows) and u.shape[1] else math.nan
             severity = "serious" if constant or L.ref_is_chance else SEVERITY["plateau"]
+            ref = L.reference
+            if not constant and math.isfinite(ref) and ref > 0 and now > th.settled_above * ref:
+                lr = _lr_at(h, ctx, since)
+                msg = (f"the loss settled at {_g(now)}, {now / ref:.2f}x where it started ({_g(ref)}), and stayed there "
+                       f"from step {since} to step {t}: the updates made the predictions worse than untrained{_at(lr)}")
+                return [Finding("lr_too_high", SEVERITY["lr_too_high"], [], since, t, msg,
+                                {"loss": now, "min_loss": ref, "settled_above": True, "lr": lr}, [])]
             return [Finding("plateau", severity, [], since, t, msg,
                             {"loss": now, "reference_loss": L.reference, "update_ratio": upd, "constant_output": constant,
                              "lr": _lr_at(h, ctx, since)}, [])]
