@@ -390,6 +390,10 @@ def test_a_crawl_that_ends_low_under_a_rate_still_far_below_usual_is_still_the_r
     assert f.detected_at <= 110 and f.evidence["rate_far_below"]
     raised = diagnose(hist(loss, update=5e-4, lr=np.r_[np.full(250, 5e-5), np.full(134, 1e-3)]), ctx(lr=1e-3, **kw))
     assert "lr_too_low" not in raised.problems
+    # ... and a run that fell all the way, below fitted_share (5%) of its reference, was not held back by it (rasbt's
+    # chapter-6 classifier fine-tuned at AdamW's 5e-5: at chance for 60 steps, then 0.01-0.03 of it; public set 33)
+    fitted = np.r_[noisy(1.0, 250, 0.03), np.geomspace(1.0, 0.02, 134)]
+    assert "lr_too_low" not in diagnose(hist(fitted, update=5e-4, lr=np.full(384, 5e-5)), ctx(lr=5e-5, **kw)).problems
 
 
 def test_a_schedule_decayed_to_zero_is_not_a_rate_set_too_low():

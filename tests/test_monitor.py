@@ -921,3 +921,30 @@ def test_a_score_per_sample_and_a_batch_of_one_are_read_at_the_output():
     h = mon.history
     assert list(h.output("width")) == [50.0] * 4 and np.isnan(h.output("batch_spread")).all()
     assert np.isfinite(h.output("out_grad")).all() and (h.output("out_grad") > 0).all()
+
+
+def test_a_layer_called_several_times_in_a_pass_is_read_at_its_largest_input():
+    """A GAN's discriminator runs on the generator's batch first (its monitor armed since its last step()), then on the
+    real batch and the detached fake one, and one backward() follows: its inputs are all three.  Real data of scale 100
+    (MorvanZhou's painter GAN with the paintings x100, public set 30) shows only in the second call; the input statistics
+    are those of the call of the largest scale, recomputed here from that batch."""
+    torch.manual_seed(0)
+    D = nn.Sequential(nn.Linear(15, 32), nn.ReLU(), nn.Linear(32, 1))
+    opt = torch.optim.Adam(D.parameters(), lr=1e-3)
+    mon = watch(D, opt, every=1)
+    reals = []
+    for _ in range(4):
+        fake = torch.randn(64, 15) * 0.3
+        real = 100.0 * (torch.rand(64, 15) + 1.0)
+        reals.append(real)
+        D(fake)  # the generator's step: D's graph on the fake batch (its loss backpropagates into G only)
+        loss = -(torch.log(torch.sigmoid(D(real))) + torch.log(1 - torch.sigmoid(D(fake)))).mean()
+        opt.zero_grad()
+        loss.backward()
+        mon.step(loss)
+        opt.step()
+    mon.close()
+    x = mon.history.inputs  # (samples, [mean, std], features)
+    np.testing.assert_allclose(x[-1, 0], reals[-1].mean(0).numpy(), rtol=1e-4)
+    np.testing.assert_allclose(x[-1, 1], reals[-1].std(0).numpy(), rtol=1e-4)
+    assert "unscaled_inputs" in mon.diagnose().problems

@@ -396,7 +396,8 @@ def test_gradients_carried_over_an_optimizer_step_are_grads_not_zeroed(loop):
 
 
 def test_a_pass_with_gradients_is_kept_when_no_fresh_pass_comes():
-    """zero_grad(set_to_none=False): no pass is fresh; the first training pass is recorded, as before."""
+    """zero_grad(set_to_none=False): no pass is fresh; the first training pass is recorded, as before (its inputs: the
+    larger of its two calls, x * 10, since the scale check reads the call of the largest scale a pass makes)."""
     model = mlp()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     x, y = data()
@@ -406,7 +407,7 @@ def test_a_pass_with_gradients_is_kept_when_no_fresh_pass_comes():
         loss = ((model(x) - y) ** 2).mean() + ((model(x * 10) - y) ** 2).mean()
         loss.backward()
         mon.step(loss)
-    np.testing.assert_allclose(mon.history.inputs[0, 0], x.mean(0).numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(mon.history.inputs[0, 0], (x * 10).mean(0).numpy(), rtol=1e-5, atol=1e-6)
 
 
 # -- 6. tied weights -----------------------------------------------------------------------------------
@@ -952,3 +953,65 @@ def test_a_loop_that_updates_by_hand_after_accumulating_micro_batches_is_not_tol
     facts = mon.loop_facts
     assert facts["carry_checks"] >= 20 and facts["grads_carried"] == 0
     assert "grads_not_zeroed" not in mon.diagnose().problems
+
+
+def test_gradients_decayed_on_purpose_instead_of_cleared_are_not_a_missing_zero_grad():
+    """fast.ai's MomentumLearner (course22p2's miniai) replaces zero_grad() with ``p.grad *= mom``: the gradient left
+    in .grad is the last one times 0.85, a running sum that is its momentum, not a forgotten zero_grad() (whose .grad
+    is exactly what the last update used).  With the decay the loop is not told it carries its gradients; without any
+    clearing it is."""
+    torch.manual_seed(0)
+    x, y = torch.randn(256, 20), torch.randint(0, 4, (256,))
+
+    def run(clear):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 4))
+        opt = torch.optim.SGD(model.parameters(), lr=0.02)
+        mon = watch(model, opt, every=5)
+        for i in range(100):
+            b = slice((i * 32) % 256, (i * 32) % 256 + 32)
+            loss = nn.functional.cross_entropy(model(x[b]), y[b])
+            loss.backward()
+            mon.step(loss)
+            opt.step()
+            with torch.no_grad():
+                for p in model.parameters():
+                    if clear == "decay":
+                        p.grad *= 0.85
+        mon.close()
+        return mon.loop_facts, mon.diagnose()
+
+    facts, d = run("decay")
+    assert facts["carry_checks"] >= 10 and facts["grads_carried"] == 0 and "grads_not_zeroed" not in d.problems
+    facts, d = run("none")
+    assert facts["grads_carried"] == facts["carry_checks"] >= 10 and "grads_not_zeroed" in d.problems
+
+
+@pytest.mark.parametrize("case", ["clip_after", "l1"])
+def test_a_norm_that_holds_still_is_a_clip_only_at_a_value_someone_typed(case):
+    """Not told (step() after clip_grad_norm_, no grad_norm=): a total norm sitting at 0.5 on every step is the loop's
+    clip.  A full-batch L1 loss on a linear model holds its gradient's norm still too (the mean of the inputs' signs:
+    mrdbourke's workflow regression, 1.0733 at every step) - no number anyone types, so no clip (it had hidden the
+    rate's oscillation from the doctor)."""
+    torch.manual_seed(0)
+    x = torch.rand(40, 1)
+    y = 0.7 * x + 0.3
+    model = nn.Linear(1, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    mon = watch(model, opt, every=5)
+    for _ in range(60):
+        out = model(x)
+        loss = nn.functional.l1_loss(out, y) if case == "l1" else nn.functional.mse_loss(out, 50 * y)
+        opt.zero_grad()
+        loss.backward()
+        if case == "clip_after":
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+        mon.step(loss)
+        opt.step()
+    mon.close()
+    g = mon.history.layer("grad_norm")[1:, 0]
+    assert np.allclose(g, g[0], rtol=1e-3)  # the norm holds still in both
+    if case == "l1":
+        assert mon.loop_facts["clips"] is None
+    else:
+        assert mon.loop_facts["clips"] == pytest.approx(0.5, rel=1e-3)
