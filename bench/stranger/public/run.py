@@ -91,7 +91,11 @@ MODULES = ("mingpt", "hfbert", "siamese", "makemore", "super_resolution", "gcn",
            "mlbxor", "mlbchar",
            "btnbow", "mlbiris",
            "mlbgan",
-           "d2ldrop")
+           "d2ldrop",
+           "rasbtmse", "rasbtgan",
+           "faact", "d2lgan",
+           "nflows", "made",
+           "dlwfnn", "dlwcnn")
 PARTS = {"dcgan": ("netD", "netG")}  # programs watched by several monitors: one file per part, in train()'s order
 ARCH = {"nanogpt": "gpt", "word_language_model": "lstm", "mnist": "cnn", "vae": "vae", "dcgan": "gan",
         "time_sequence_prediction": "lstm", "regression": "linear", "mnist_rnn": "lstm"}
