@@ -798,3 +798,20 @@ def test_sgd_momentum_lengthens_the_step_a_rate_is_judged_by():
         c = ctx(reference_loss=2.30, lr=lr, loop={"optimizer": "SGD", "momentum": momentum})
         found = "lr_too_low" in diagnose(history(slow_start, update=6e-4), c).problems
         assert found == low, (lr, momentum)
+
+
+def test_unscaled_inputs_that_cost_nothing_the_loss_shows_move_to_the_notes():
+    """Raw inputs of scale 1e4 are reported at once (unscaled_extreme) and stay reported while the loss is far from
+    fitted; once the run has ended below fitted_share (5%) of chance the scale cost it nothing the loss shows: said in
+    the notes, with the fix, not as a finding (raw 0..255 pixels into CNNs that ended at 1-4% of chance, as accurate as
+    on scaled pixels)."""
+    inputs = np.array([[5e3, 0.1], [1.2e4, 0.5]])[None]
+    T = 400
+    fitted = np.log(2) * np.exp(-np.arange(T) / 40)  # ends at 5e-5 of ln 2
+    d = diagnose(history(fitted, inputs=inputs), ctx(reference_loss=np.log(2)))
+    assert d.findings == []
+    assert any("input feature 0 has std 1.2e+04" in n and "scale the inputs" in n for n in d.notes)
+    half = np.log(2) * (0.5 + 0.5 * np.exp(-np.arange(T) / 40))  # ends at half of chance: still reported
+    assert "unscaled_inputs" in diagnose(history(half, inputs=inputs), ctx(reference_loss=np.log(2))).problems
+    live = diagnose(history(fitted[:60], inputs=inputs), ctx(reference_loss=np.log(2)))  # early, at 0.2 of chance
+    assert "unscaled_inputs" in live.problems

@@ -948,3 +948,114 @@ def test_a_layer_called_several_times_in_a_pass_is_read_at_its_largest_input():
     np.testing.assert_allclose(x[-1, 0], reals[-1].mean(0).numpy(), rtol=1e-4)
     np.testing.assert_allclose(x[-1, 1], reals[-1].std(0).numpy(), rtol=1e-4)
     assert "unscaled_inputs" in mon.diagnose().problems
+
+
+def test_unit_counts_of_each_activation_entry_are_recorded_and_saved(tmp_path):
+    """history.act_units: channels of a conv's feature map, features of a Linear's output, and for a model with
+    functional activations the features entering each Linear; 0 before the first sampled pass; kept by save/load, and
+    absent (None) in a file written before it was recorded."""
+    import json
+
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    conv = nn.Sequential(nn.Conv2d(1, 6, 3), nn.ReLU(), nn.Flatten(), nn.Linear(216, 20), nn.Tanh(), nn.Linear(20, 3))
+
+    class Functional(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Linear(5, 7), nn.Linear(7, 2)
+
+        def forward(self, x):
+            return self.b(F.relu(self.a(x)))
+
+    for model, x, want in ((conv, torch.randn(16, 1, 8, 8), [6, 20]), (Functional(), torch.randn(16, 5), [7])):
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        mon = watch(model, opt, every=5)
+        assert mon.history.act_units == [0] * len(want)
+        for _ in range(6):
+            loss = F.cross_entropy(model(x), torch.arange(16) % 2)
+            opt.zero_grad()
+            loss.backward()
+            mon.step(loss)
+            opt.step()
+        mon.close()
+        assert mon.history.act_units == want
+        path = tmp_path / "run.npz"
+        mon.save(path)
+        assert History.load(path)[0].act_units == want
+        with np.load(path) as z:
+            arrays = {k: z[k] for k in z.files}
+        header = json.loads(str(arrays.pop("header")))
+        del header["act_units"]
+        np.savez_compressed(path, header=np.array(json.dumps(header)), **arrays)
+        assert History.load(path)[0].act_units is None
+
+
+@pytest.mark.parametrize("act, measured", [(nn.ReLU(), True), (nn.GELU(), True), (nn.ELU(), True),
+                                           (nn.LeakyReLU(0.0), True), (nn.LeakyReLU(), False), (nn.LeakyReLU(0.2), False),
+                                           (nn.PReLU(), False)])
+def test_dead_units_are_measured_only_where_a_silent_unit_passes_no_gradient(act, measured):
+    """A unit with no positive output for any input is dead when its slope there is 0 or fades to 0: ReLU, GELU, ELU.
+    A leaky unit (LeakyReLU of any slope c > 0, PReLU) "backpropagates a gradient of c ... thus avoiding the Dead ReLU
+    problem" (seed 002 §7.4.3): no dead share is recorded for it (its silent share still is)."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 16), act, nn.Linear(16, 2))
+    with torch.no_grad():
+        model[0].bias.fill_(-5.0)  # every pre-activation below 0
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    mon = watch(model, opt, every=5)
+    for _ in range(11):
+        loss = nn.functional.cross_entropy(model(torch.randn(32, 4)), torch.randint(0, 2, (32,)))
+        opt.zero_grad()
+        loss.backward()
+        mon.step(loss)
+        opt.step()
+    mon.close()
+    np.testing.assert_array_equal(mon.history.act("zero_frac")[:, 0], 1.0)
+    dead = mon.history.act("dead_frac")[:, 0]
+    assert (dead == 1.0).all() if measured else np.isnan(dead).all()
+
+
+@pytest.mark.parametrize("update, rate", [("sgd", 0.05), ("sgd_clip_then_none", 0.05), ("momentum", None),
+                                          ("rms", None), ("sgd_clip_in_place", None)])
+def test_a_loop_updating_by_hand_has_its_sgd_rate_read_from_its_steps(update, rate):
+    """Without an optimizer the monitor sets each sampled step, w_{t-1} - w_t, against the gradient step() saw: plain
+    SGD (w -= lr * w.grad) is parallel to it and the ratio of their norms is lr - recorded in history.lr, and
+    loop_facts says optimizer "SGD", by_hand.  Momentum or RMSprop written out turn the step away from the gradient
+    (no rate); so does nothing a clip in place does to the step's direction, but it scales each step by its own factor,
+    and a rate that does not hold from one sample to the next is not read.  A gradient clipped in place and then let go
+    (zero_grad() to None) is the one the update used: the rate read is lr."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
+    x, y = torch.randn(256, 8) * 5, torch.randint(0, 3, (256,))
+    mon = watch(model, every=10)
+    state = [torch.zeros_like(p) for p in model.parameters()]
+    for _ in range(60):
+        i = torch.randint(0, 256, (32,))
+        loss = nn.functional.cross_entropy(model(x[i]), y[i])
+        model.zero_grad(set_to_none=True)
+        loss.backward()
+        mon.step(loss)
+        if "clip" in update:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 0.1)
+        with torch.no_grad():
+            for p, s in zip(model.parameters(), state, strict=True):
+                if update == "momentum":
+                    s.mul_(0.9).add_(p.grad)
+                    p -= 0.05 * s
+                elif update == "rms":
+                    s.mul_(0.9).add_(0.1 * p.grad ** 2)
+                    p -= 0.001 * p.grad / (s.sqrt() + 1e-8)
+                else:
+                    p -= 0.05 * p.grad
+                    if update == "sgd_clip_in_place":
+                        p.grad.zero_()
+    mon.close()
+    facts, lrs = mon.loop_facts, mon.history.lr
+    if rate is None:
+        assert not facts["by_hand"] and facts["optimizer"] is None and np.isnan(lrs).all()
+    else:
+        assert facts["by_hand"] and facts["optimizer"] == "SGD" and facts["lr"] == pytest.approx(rate, rel=1e-4)
+        read = lrs[np.isfinite(lrs)]
+        assert len(read) >= 30 and np.allclose(read, rate, rtol=1e-4)

@@ -562,9 +562,9 @@ def test_loop_facts():
     assert facts["clips"] == pytest.approx(0.25, rel=1e-3) and facts["scaler"] is True
     assert facts["accumulation"] == 2 and facts["optimizer"] == "AdamW" and facts["lr"] == pytest.approx(3e-4)
     bare = watch(mlp(), every=1)
-    assert bare.loop_facts == {"clips": None, "scaler": False, "accumulation": 1, "momentum": None, "optimizer": None,
-                               "lr": None, "unused_layers": None, "co_watched": 0, "replaced_layers": [], "output_calls": 0,
-                               "carry_checks": 0, "grads_carried": 0, "grads_carried_at": None,
+    assert bare.loop_facts == {"by_hand": False, "clips": None, "scaler": False, "accumulation": 1, "momentum": None,
+                               "optimizer": None, "lr": None, "unused_layers": None, "co_watched": 0, "replaced_layers": [],
+                               "output_calls": 0, "carry_checks": 0, "grads_carried": 0, "grads_carried_at": None,
                                "frozen_params": 0, "params": 3 * 8 + 8 + 8 * 4 + 4 + 4 + 1, "frozen_modules": []}
     bare.close()
     partly = mlp()

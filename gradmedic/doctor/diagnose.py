@@ -317,6 +317,15 @@ class Thresholds(BaseModel):
         "at lr 0.9 on three seeds, Zero to Mastery's TinyVGG) ended at 0.012-0.049 of chance, and every broken run it "
         "found at 0.18 or more (a deep sigmoid stack learns slowly, seed 002 §7.4, but one that fits its data has been "
         "reached; set after public set 16 was scored)."))
+    adversarial_rise: float = Field(round(math.log(10) / math.log(2), 2), gt=1, description=(
+        "for a model trained against another in one loop (loop_facts co_watched), a rising loss is the rate's only once "
+        "it tops this many times its start.  An untrained pair starts at the game's equilibrium (the discriminator cannot "
+        "tell: D = 1/2, ln 2 per cross-entropy term), so the loss over its start, times ln 2, is the loss per term: up to "
+        "ln 10 (log 10 / log 2 = 3.32x the start) the discriminator still gives the fakes a tenth or more and the "
+        "generator still learns from it - one side leads, the game is alive.  The healthy runs of four GAN programs "
+        "(rasbt's two, d2l's, Aladdin Persson's) rose to 2.1-3.1x their start; of their broken runs that rose, 2 of 13 "
+        "stayed below 3.32x with no other finding (Aladdin Persson's N(0, 1) init, 2.4x; set after public sets 37, 39 "
+        "and 42 were scored)."))
     out_grad_share: float = Field(0.6, gt=0, lt=1, description=(
         "share of what a cross-entropy over logits hands the model's output at chance level (||softmax(z) - y|| = "
         "sqrt(1 - 1/C), 0.5 for one logit; history out_grad) below which, for a window at a loss of at least half of "
@@ -427,12 +436,14 @@ class Context:
     @classmethod
     def from_monitor(cls, m: Any) -> Context:
         """What a live ``Monitor`` knows: its layers, activations, optimizer's rate, the model's symmetry."""
-        lr = m._current_lr() if m.optimizer is not None else None
+        loop = dict(getattr(m, "loop_facts", {}) or {})
+        # (a loop updating by hand in plain SGD steps: the rate read from its steps, loop_facts by_hand)
+        lr = m._current_lr() if m.optimizer is not None else (loop.get("lr") if loop.get("by_hand") else None)
         return cls(list(m.layer_names), list(m.layer_types), list(m.act_names), list(m.act_kinds),
                    list(m.act_types), lr=lr if lr is not None and math.isfinite(lr) else None,
                    reference_loss=m.reference_loss, symmetric=m.row_spread(), weight_gain=list(m.weight_gain),
                    spec=m.spec, regression=m.regression,
-                   notes=list(getattr(m, "notes", [])), loop=dict(getattr(m, "loop_facts", {}) or {}))
+                   notes=list(getattr(m, "notes", [])), loop=loop)
 
     @classmethod
     def from_run(cls, run: Any) -> Context:
@@ -1599,12 +1610,21 @@ def _input_rms(h: History) -> float:
     return float(np.sqrt(ms.mean())) if len(ms) else 1.0
 
 
-def _slow_from_chance(h: History, th: Thresholds, L: _Loss) -> tuple[int, float] | None:
+def _slow_from_chance(h: History, ctx: Context, th: Thresholds, L: _Loss, large: bool = False) -> tuple[int, float] | None:
     """(step, loss) a window in, for a run that started untrained (at chance or above: not a fine-tune) and is still
     above init_slow of chance there; None otherwise.  What an init's scale is judged by.  Without a chance level (a
     squared error) the first loss is the yardstick, as elsewhere."""
     ref = L.chance or L.reference
     if not ref or not math.isfinite(ref) or not math.isfinite(L.head) or L.head < th.high_loss * ref:
+        return None
+    # A model trained against another in one loop (loop_facts co_watched): its loss's course is no measure of progress
+    # (see detect_plateau).  Weights far too small then only slow it, which nothing shows (d2l's GAN on Gaussian data
+    # draws its weights N(0, 0.02), rows of norm 0.02-0.04, and its discriminator's loss at step 100 was still 73-85% of
+    # its first in all three healthy runs; public set 39, after it was scored): not judged.  Weights far too large
+    # saturate or blow up its units from the first step whatever the loss does (rasbt's GAN with N(0, 1) weights, rows
+    # of norm 11: its generator's Tanh saturated; set 42): judged by the weights alone (``large``).
+    adversarial = bool((ctx.loop or {}).get("co_watched"))
+    if adversarial and not large:
         return None
     pts = [t for t in _eval_points(h, th).tolist() if t >= th.window]
     if pts:
@@ -1612,7 +1632,7 @@ def _slow_from_chance(h: History, th: Thresholds, L: _Loss) -> tuple[int, float]
         now = L.level(t - L.q, t)
     else:  # a run shorter than a window: at its end (_window_later)
         t, now = _window_later(L, th, L.head_step)
-    return (t, now) if math.isfinite(now) and now > th.init_slow * ref else None
+    return (t, now) if math.isfinite(now) and (now > th.init_slow * ref or adversarial) else None
 
 
 def detect_large_init(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
@@ -1620,7 +1640,7 @@ def detect_large_init(h: History, ctx: Context, th: Thresholds, L: _Loss) -> lis
     untrained and a window later is still far from trained (seed 002 §7.5).  A model whose first loss is already
     well below chance was trained before watch() (a fine-tune): its weights are not an initialization."""
     gains = ctx.weight_gain
-    slow = _slow_from_chance(h, th, L)
+    slow = _slow_from_chance(h, ctx, th, L, large=True)
     if not gains or slow is None:
         return []
     t, now = slow
@@ -1687,7 +1707,7 @@ def detect_small_init(h: History, ctx: Context, th: Thresholds, L: _Loss) -> lis
     a window later is still far from trained: each layer shrinks the signal, and the gradient coming back, by that
     factor (seed 002 §7.5).  The median, not the least: a zero-initialized head or residual projection is a choice."""
     gains = _weight_gains(ctx)
-    slow = _slow_from_chance(h, th, L)
+    slow = _slow_from_chance(h, ctx, th, L)
     if len(gains) < 2 or slow is None:
         return []
     t, now = slow
@@ -1747,11 +1767,14 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
             cands.append(Finding("lr_too_high", SEVERITY["lr_too_high"], [], t, t, msg,
                                  {"min_loss": lo, "loss": float(L.values_f[i]), "chance_loss": L.chance, "lr": lr}, []))
     # Too high: the smoothed loss rises well above its running minimum.
+    adversarial = bool((ctx.loop or {}).get("co_watched"))
     for t in pts.tolist():
         if t < L.q * 2:
             continue
         if _rising(L, t, th):
             now = L.level(t - L.q, t)
+            if adversarial and math.isfinite(L.head) and now < th.adversarial_rise * abs(L.head):
+                continue  # back at the game's equilibrium, not diverging (adversarial_rise)
             best, sbest = L.best_before(t - L.q)
             if not math.isfinite(best) or (math.isfinite(L.head) and L.head < best):
                 best, sbest = L.head, L.head_step
@@ -2273,8 +2296,14 @@ def _diagnose(h: History, ctx: Context, th: Thresholds | None) -> Diagnosis:
     suffering = bool(findings) or any(L.stalled(t, th) and L.high(t, th.high_loss) for t in _eval_points(h, th).tolist())
     findings += detect_unscaled_inputs(h, ctx, th, L, suffering)
     carried = next((f for f in findings if f.problem == "grads_not_zeroed"), None)
-    findings = _recovered(findings, L, th, h, ctx)  # (a reported scale of the inputs stays: it is true however the run ends)
+    unscaled = next((f for f in findings if f.problem == "unscaled_inputs"), None)
+    findings = _recovered(findings, L, th, h, ctx)
     loop_notes = []
+    if unscaled is not None and unscaled not in findings:
+        end = L.level(steps - L.q, steps)
+        loop_notes.append(f"{unscaled.message}; the loss still fell to {_g(end)}{_ref(L, end)}, so it cost this run nothing "
+                          "the loss shows, but scale the inputs (standardize each feature, or divide pixels by 255) before "
+                          "changing anything else")
     if carried is not None and carried not in findings:
         end = L.level(steps - L.q, steps)
         loop_notes.append(f"{carried.message}; the loss still fell to {_g(end)}{_ref(L, end)}, so it cost this run nothing "
@@ -2360,9 +2389,16 @@ def _step_gain(ctx: Context) -> float:
 
 
 def _low_side_lr(h: History, ctx: Context) -> float | None:
-    """The set rate (:func:`_set_lr`) as long as its steps are, for judging it far below usual (:func:`_step_gain`)."""
+    """The set rate (:func:`_set_lr`) as long as its steps are, for judging it far below usual (:func:`_step_gain`):
+    and under SGD, whose step is the rate times the gradient, times how many per-element squared errors the loss sums
+    (:func:`_squared_error_scale`; the usual rates are for a mean).  jcjohnson's two-layer net updated by hand at 1e-4 on
+    a squared error summed over 64 x 10 outputs steps like SGD at 0.064 on their mean: its layers moved 1e-2 of their
+    weights per step and it fitted its targets, three healthy runs told lr_too_low once the rate was read from its
+    steps (tuning body, this session).  Not under an adaptive optimizer, whose step does not scale with the gradient."""
     lr = _set_lr(h, ctx)
-    return lr * _step_gain(ctx) if lr else lr
+    if not lr:
+        return lr
+    return lr * _step_gain(ctx) * (1.0 if _adaptive(ctx) else _squared_error_scale(h))
 
 
 def _far_below(lr: float, usual: float, th: Thresholds, k: float = 1.0) -> bool:
@@ -2420,6 +2456,13 @@ def _recovered(findings: list[Finding], L: _Loss, th: Thresholds, h: History, ct
             continue  # mostly dead while the loss fell, and it fell all the way: the silent units cost nothing visible
         if f.problem == "vanishing_gradients" and final < th.fitted_share * abs(ref):
             continue  # gradients faded through depth, and still the loss fell all the way: they reached far enough
+        if f.problem == "unscaled_inputs" and final < th.fitted_share * abs(ref) and not (ctx.loop or {}).get("co_watched"):
+            # inputs far from unit scale, and still the loss fell all the way: a fact of the data (said in the notes), not
+            # a problem of this run - as for carried gradients below (tuning body: raw 0..255 pixels into CNNs, an LSTM,
+            # the distillation tutorial's nets that ended at 0.01-0.04 of chance and as accurate as on scaled inputs).
+            # Not for a model trained against another (co_watched): a discriminator that wins outright drives its loss
+            # to 0 (rasbt's GAN on raw pixels, public set 42)
+            continue
         if f.problem == "grads_not_zeroed" and final < th.fitted_share * abs(ref):
             # the loop carries its gradients, and still the loss fell all the way: a fact of the loop (said in the notes),
             # not a problem of this run (yunjey's logistic regression and MorvanZhou's classifier without zero_grad() ended

@@ -130,6 +130,9 @@ class _Rx:
             return self.R(f"{verb} the learning rate {1 / factor if factor < 1 else factor:.3g}x", source, {},
                           f"for g in optimizer.param_groups:\n    g['lr'] *= {factor:g}")
         new = float(f"{cur * factor:.3g}")
+        if self.loop.get("by_hand"):  # no optimizer: the rate read from the loop's own steps, p -= lr * p.grad
+            return self.R(f"{verb} the learning rate of the update by hand from {cur:g} to {new:g}", source, {"lr": new},
+                          f"lr = {new:g}  # in p -= lr * p.grad")
         return self.R(f"{verb} the learning rate from {cur:g} to {new:g}", source, {"lr": new},
                       f"for g in optimizer.param_groups:\n    g['lr'] = {new:g}  # and the scheduler's base/max lr")
 
@@ -415,7 +418,7 @@ def _grads_not_zeroed(x: _Rx) -> list[Remedy]:
     acc = int(x.loop.get("accumulation") or 1)
     when = (f"once per optimizer step (every {acc} micro-batches, after optimizer.step())" if acc > 1
             else "once per step, before loss.backward() (or right after optimizer.step())")
-    if not x.loop.get("optimizer"):  # a loop that updates the weights by hand (p -= lr * p.grad)
+    if not x.loop.get("optimizer") or x.loop.get("by_hand"):  # a loop that updates the weights by hand (p -= lr * p.grad)
         return [x.R("clear the gradients once per step, after the update by hand: backward() adds to .grad, it never "
                     "replaces it", "torch.optim docs", {}, "model.zero_grad()  # after the update, before the next backward()")]
     return [x.R(f"clear the gradients {when}: backward() adds to .grad, it never replaces it", "torch.optim docs",

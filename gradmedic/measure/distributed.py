@@ -78,8 +78,9 @@ class Reducer:
         self._hooks = Hooks()
         self._hooks.input(monitor._first_layer, self._count_rows)
         # which units fired, per sampled step, for the ReLU-family modules whose dead units are measured
-        self._dead_idx = [i for i, (k, src) in enumerate(zip(monitor.act_kinds, monitor._act_src, strict=True))
-                          if k == "relu" and src == "out"]
+        self._dead_idx = [i for i, (k, src, mortal) in enumerate(zip(monitor.act_kinds, monitor._act_src,
+                                                                      monitor._can_die, strict=True))
+                          if k == "relu" and src == "out" and mortal]
         self._units: dict[int, int] = {}
         self._alive: dict[int, dict[int, torch.Tensor]] = {}  # step -> act index -> (units,) bool
         for i in self._dead_idx:

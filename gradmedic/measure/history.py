@@ -91,6 +91,9 @@ class History:
     # mse_const formed at the loss's own factor r (see OUT_STATS); False for a file written before it was (there it
     # is the targets' variance at r = 1 only, and the doctor reads it so)
     mse_const_at_r: bool = True
+    # per activation entry, how many units it has (features; channels of an image), 0 while unknown (before its first
+    # sampled pass, and in files written before it was recorded)
+    act_units: list[int] | None = None
     _chunks: list[Chunk] = field(default_factory=list)
 
     def append(self, c: Chunk) -> None:
@@ -224,7 +227,7 @@ class History:
         m = self._merged()
         header = {"layer_names": self.layer_names, "act_names": self.act_names, "act_kinds": self.act_kinds,
                   "hist_ranges": self.hist_ranges, "layer_stats": list(LAYER_STATS), "out_stats": list(OUT_STATS),
-                  "mse_const_at_r": self.mse_const_at_r, "meta": meta}
+                  "mse_const_at_r": self.mse_const_at_r, "act_units": self.act_units, "meta": meta}
         arrays = {"loss_steps": m.loss_steps, "loss": m.loss, "stat_steps": m.stat_steps, "layers": m.layers,
                   "acts": m.acts, "inputs": m.inputs, "lr": self.lr,
                   "out": m.out if m.out is not None else _fill(len(m.stat_steps), (len(OUT_STATS),)),
@@ -240,7 +243,8 @@ class History:
             header = json.loads(str(z["header"]))
             ranges = [tuple(r) for r in header["hist_ranges"]] if header.get("hist_ranges") else None
             h = cls(header["layer_names"], header["act_names"], header["act_kinds"], max_rows=10**9, max_loss=10**9,
-                    hist_ranges=ranges, mse_const_at_r=bool(header.get("mse_const_at_r", False)))
+                    hist_ranges=ranges, mse_const_at_r=bool(header.get("mse_const_at_r", False)),
+                    act_units=header.get("act_units"))
             names = header.get("layer_stats") or (_LAYER_STATS_V1 if z["layers"].shape[-1] == 4 else LAYER_STATS)
             if len(names) != z["layers"].shape[-1] or not set(LAYER_STATS) <= set(names):
                 raise ValueError(f"{path}: its header names the layer statistics {list(names)} but its layers array holds "

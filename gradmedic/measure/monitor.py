@@ -78,6 +78,11 @@ CARRY_CHECKS = 64
 # called on the generator's batch and then on the real one: three calls a pass); the first calls of an RNN stepped
 # by hand are alike, so a few tell as much as all.
 MORE_INPUTS = 3
+# A loop that updates by hand takes plain SGD steps when each step is parallel to the gradient it had: a cosine of at
+# least this (8 degrees; float32 rounding of a step of 1e-5 of its weights costs ~1e-5 of it) - then the ratio of their
+# norms is its learning rate (loop_facts optimizer "SGD", history.lr), read where it held within 1% since the sample
+# before.
+SGD_COSINE = 0.99
 _CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 _watched: weakref.WeakSet[nn.Module] = weakref.WeakSet()
@@ -94,7 +99,7 @@ class _Group(NamedTuple):
     relu: bool  # ReLU family: share <= 0 is meaningful
     sat: tuple[float, float] | None  # sigmoid/tanh: the bounds of saturation
     hist_range: tuple[float, float]
-    dead: bool  # dead units are measured (ReLU family, a batch of more than one sample)
+    dead: bool  # dead units are measured (units.can_die, a batch of more than one sample)
 
 
 class Monitor:
@@ -226,6 +231,8 @@ class Monitor:
                                + " gradient, update and loss checks still run")
         elif rnn:
             self._notes.append("the gates inside nn.LSTM/GRU/RNN are not hooked: their saturation is not measured")
+        # (an '.input' entry follows a functional activation, F.relu as a rule: exact zeros there are dead)
+        self._can_die = [src == "in" or units.can_die(m) for m, src in zip(self._act_modules, self._act_src, strict=True)]
         self._sat = [(units.saturation_bounds(m) if k == "saturating" and src == "out" else None)
                      for m, k, src in zip(self._act_modules, self.act_kinds, self._act_src, strict=False)]
         self.hist_ranges = [activation_range(m) if src == "out" else (0.0, UNBOUNDED_RANGE)
@@ -234,7 +241,7 @@ class Monitor:
         self._in_idx = [i for i, src in enumerate(self._act_src) if src == "in"]
 
         self.history = History(self.layer_names, self.act_names, self.act_kinds, max_rows=max_rows,
-                               hist_ranges=self.hist_ranges)
+                               hist_ranges=self.hist_ranges, act_units=[0] * len(self.act_names))
         self.steps = 0
         self._losses: list[torch.Tensor] = []
         self._loss_steps: list[int] = []
@@ -284,6 +291,13 @@ class Monitor:
         self._carry_pending: tuple[int, torch.Tensor, torch.Tensor] | None = None  # (step, carried, judged)
         self._carry_snap: torch.Tensor | None = None  # the last parameter's gradient norm as the weights were updated
         self._carry: list[tuple[int, torch.Tensor, torch.Tensor]] = []
+        # a loop without an optimizer (weights updated by hand): the gradients step() saw before the update, and from
+        # each sampled update its rate and whether it followed them (see _hand_rate)
+        self._gsnap: list[torch.Tensor | None] | None = None
+        self._gref: list[torch.Tensor | None] | None = None  # the .grad tensors themselves, as step() saw them
+        # (rate, cosine, rate held since the sample before) per sampled update, on the device
+        self._hand: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+        self._hand_lr: float | torch.Tensor = math.nan  # the rate of the last update seen to follow the gradient
         self._carry_handle = None  # the hook, on while a sampled step is armed (no cost on other steps)
         self._closed = False
         self._closers: list[Callable[[], None]] = []  # watch(log_to=...)'s writers
@@ -450,7 +464,9 @@ class Monitor:
         the layers whose module now holds a trainable parameter that watch() was not given (assigned a new nn.Parameter
         after it: an EMA codebook re-created each step, or a head replaced after the optimizer was built);
         ``output_calls``: the most times the module whose output is read ran in one sampled training pass (more than 1: a
-        recurrent cell called per time step, whose loss may sum over the calls; 0 before such a pass).
+        recurrent cell called per time step, whose loss may sum over the calls; 0 before such a pass); ``by_hand``: no
+        optimizer, and every sampled update (two at least) was a plain SGD step along the gradient step() saw - then
+        ``optimizer`` is "SGD" and ``lr`` the rate read from the last one (see ``SGD_COSINE``).
         """
         lr = self._current_lr()
         watched = {id(p) for p in self._params}
@@ -461,11 +477,19 @@ class Monitor:
         carried = [s for s, c in judged if c]
         groups = getattr(self.optimizer, "param_groups", None) if self.optimizer is not None else None
         momentum = groups[0].get("momentum") if groups else None
-        return {"clips": self.clip_norm_seen, "scaler": self._scaler_on(), "accumulation": int(acc),
+        optimizer = type(_inner_optimizer(self.optimizer)).__name__ if self.optimizer is not None else None
+        by_hand = self.optimizer is None and len(self._hand) >= 2 and \
+            bool((torch.stack([c for _, c, _ in self._hand]) >= SGD_COSINE).all()) and \
+            bool(torch.stack([k for _, _, k in self._hand]).any())
+        if by_hand:  # every sampled update followed the gradient, at a rate held from one sample to the next (_hand_rate)
+            optimizer = "SGD"
+            if not math.isfinite(lr):
+                lr = next(float(r) for r, _, k in reversed(self._hand) if bool(k))
+        return {"by_hand": by_hand, "clips": self.clip_norm_seen, "scaler": self._scaler_on(), "accumulation": int(acc),
                 "momentum": float(momentum) if isinstance(momentum, (int, float)) else None,
                 "carry_checks": len(judged), "grads_carried": len(carried),
                 "grads_carried_at": carried[0] if carried else None,
-                "optimizer": type(_inner_optimizer(self.optimizer)).__name__ if self.optimizer is not None else None,
+                "optimizer": optimizer,
                 "lr": lr if math.isfinite(lr) else None,
                 "unused_layers": [n for n, m in zip(self.layer_names, self._layer_objs, strict=True) if m not in self._ran]
                 if self._order_known else None, "co_watched": self._peers, "replaced_layers": replaced,
@@ -513,6 +537,10 @@ class Monitor:
             else:
                 torch._foreach_copy_(self._snap, params)
                 self._snap_norms = torch._foreach_norm(params)
+            if self.optimizer is None:  # (the gradient this step() saw is the one a hand update uses next)
+                self._gsnap = [p.grad.detach().clone() if p.grad is not None and p.requires_grad else None
+                               for p in self._params]
+                self._gref = [p.grad for p in self._params]
         self._snap_valid = True
         self._snap_opt = self._opt_steps
 
@@ -705,10 +733,15 @@ class Monitor:
             if o is None:
                 continue
             fd = 1 if isinstance(self._act_modules[i], _CONV) else o.dim() - 1
+            self._units(i, o.shape[fd])
             zero, dead = units.zero_features(o, fd)
             out[i, ACT_STATS.index("zero_frac")] = zero
             out[i, ACT_STATS.index("dead_frac")] = dead
         idx = [i for i in self._out_idx if self._act_out[i] is not None]
+        for i in idx:
+            o = self._act_out[i]
+            if o.dim() >= 2:
+                self._units(i, o.shape[units.unit_dim(o.dim())])
         if not idx:
             return out, hists
         key = tuple((i, self._act_out[i].shape) for i in idx)
@@ -727,18 +760,54 @@ class Monitor:
         hists[rows_t] = hs[0] if one else torch.cat(hs)
         return out, hists
 
+    def _hand_rate(self) -> None:
+        """A loop that updates the weights by hand (no optimizer): the step it took, w_{t-1} - w_t (in the snapshot), set
+        against the gradient it had, g_{t-1} (_gsnap).  Plain SGD, w -= lr * w.grad, makes them parallel (cosine 1) and
+        their ratio of norms is the rate; momentum, Adam or weight decay written by hand turn the step away from the
+        gradient, and then no rate is read (history.lr stays NaN)."""
+        # (a gradient the loop changed in place after step() and then let go - clipped, then zero_grad() setting it to
+        # None - is the one the update used: the old tensor is read; one zeroed in place, or the live .grad again, not)
+        grads = [g if r is None or r is p.grad or not bool(r.detach().ne(0).any()) else r.detach()
+                 for g, r, p in zip(self._gsnap, self._gref, self._params, strict=False)]
+        pairs = [(d, g) for d, g in zip(self._snap, grads, strict=False) if g is not None]
+        self._gsnap = self._gref = None
+        if not pairs:
+            return
+        dot = sum((d.double() * g.double()).sum() for d, g in pairs)
+        dd = sum((d.double() ** 2).sum() for d, _ in pairs)
+        gg = sum((g.double() ** 2).sum() for _, g in pairs)
+        cos = dot / (dd * gg).sqrt().clamp(min=1e-300)
+        rate = dot / gg.clamp(min=1e-300)
+        # ... and the same rate as at the sample before (within 1%): a rate that changes every step is no plain SGD's
+        # (a clip applied in place, w.grad then zeroed, scales each step by its own factor; so does a decay per step)
+        same = cos >= SGD_COSINE
+        if self._hand:
+            r0, c0, _ = self._hand[-1]
+            same = same & (c0 >= SGD_COSINE) & ((rate - r0).abs() <= 0.01 * r0.abs())
+        else:
+            same = same & False
+        self._hand.append((rate, cos, same))
+        self._hand_lr = torch.where(same, rate, torch.full_like(rate, math.nan))
+
+    def _units(self, i: int, n: int) -> None:
+        """Note how many units activation entry ``i`` has, from its first sampled output (history.act_units)."""
+        u = self.history.act_units
+        if u is not None and not u[i]:
+            u[i] = int(n)
+
     def _plan_groups(self, idx: list[int]) -> list[_Group]:
         """The captured outputs grouped by shape, kind and bounds: each group is stacked into one
         (k, ...) tensor, so every statistic is a handful of ops per group (one group for a net of one
         activation type and width) whatever the depth, and every bound is a scalar."""
         by_key: dict[tuple, list[int]] = {}
         for i in idx:
-            key = (tuple(self._act_out[i].shape), self.act_kinds[i] == "relu", self._sat[i], self.hist_ranges[i])
+            key = (tuple(self._act_out[i].shape), self.act_kinds[i] == "relu", self._sat[i], self.hist_ranges[i],
+                   self._can_die[i])
             by_key.setdefault(key, []).append(i)
         groups = []
-        for (shape, relu, sat, hist_range), members in by_key.items():
-            # dead units need a batch dim of more than one sample
-            dead = relu and len(shape) >= 2 and shape[0] > 1
+        for (shape, relu, sat, hist_range, mortal), members in by_key.items():
+            # dead units need a batch dim of more than one sample, and units that pass no gradient when silent
+            dead = relu and mortal and len(shape) >= 2 and shape[0] > 1
             groups.append(_Group(members, torch.tensor(members, device=self.device), relu, sat, hist_range, dead))
         return groups
 
@@ -860,7 +929,9 @@ class Monitor:
     def _step_lr(self) -> float | torch.Tensor:
         """The rate for this step's record without a host sync: a tensor rate (capturable optimizers) is kept as a
         tensor and read at the next flush, with everything else."""
-        if self.optimizer is None or not self.optimizer.param_groups:
+        if self.optimizer is None:  # by hand: the rate of the last sampled update that followed the gradient
+            return self._hand_lr.clone() if isinstance(self._hand_lr, torch.Tensor) else math.nan
+        if not self.optimizer.param_groups:
             return math.nan
         lr = self.optimizer.param_groups[0].get("lr", math.nan)
         return lr.detach().clone() if isinstance(lr, torch.Tensor) else float(lr)
@@ -935,6 +1006,8 @@ class Monitor:
             sq = _stack(norms).reshape(-1, P) ** 2
             sums = torch.zeros(sq.shape[0], L, device=self.device).index_add_(1, self._owner, sq).sqrt()
             update = sums[1] / sums[2] if have_update else torch.full((L,), math.nan, device=self.device)
+            if have_update and self._gsnap is not None:
+                self._hand_rate()
             self._snap_valid = False
             # NaN means "not measured": a gradient or weight that is itself non-finite reads +inf
             gnorm, wnorm = (torch.where(torch.isnan(t), math.inf, t) for t in (gsq.sqrt(), sums[0]))

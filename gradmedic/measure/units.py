@@ -45,6 +45,20 @@ def activation_kind(m: nn.Module) -> str | None:
     return None
 
 
+def can_die(m: nn.Module) -> bool:
+    """Whether a unit of the ReLU-family module ``m`` that never fires passes no gradient (or one that fades to 0), and
+    so is dead: ReLU and ReLU6 (exactly 0 below 0), and the smooth members (GELU, SiLU, ELU, SELU, CELU, Mish: their
+    slope tends to 0 far below 0).  Not a leaky unit - LeakyReLU of any slope c > 0 (PyTorch's default 0.01; GANs'
+    0.2), PReLU (a learned slope), RReLU (random slopes): it "backpropagates a gradient of c if the input a < 0, thus
+    avoiding the Dead ReLU problem" (seed 002 §7.4.3), so a unit of it with no positive output still learns and can
+    come back.  (It is the remedy the doctor prescribes for dead ReLUs.)"""
+    if isinstance(m, (nn.PReLU, nn.RReLU)):
+        return False
+    if isinstance(m, nn.LeakyReLU):
+        return float(m.negative_slope) == 0.0
+    return isinstance(m, RELU_FAMILY)
+
+
 def activation_modules(model: nn.Module) -> list[tuple[str, nn.Module, str]]:
     """(name, module, kind) of every measured activation module of ``model``, in ``named_modules()`` order."""
     return [(name, m, kind) for name, m in model.named_modules() if (kind := activation_kind(m)) is not None]
