@@ -1086,3 +1086,20 @@ def test_a_loss_that_settles_above_where_it_started_is_the_rate_not_a_plateau():
     assert f.evidence["settled_above"] and "worse than untrained" in f.message and "plateau" not in d.problems
     flat = diagnose(hist(noisy(3.2, 700, 0.002)), ctx(loop={"optimizer": "Adam"}))
     assert flat.problems == {"plateau"}
+
+
+def test_a_first_update_that_throws_the_network_flat_is_the_rates():
+    """rasbt's sigmoid + MSE net updated by hand at 100x its rate: the gradient at step 1, before any update, was 0.09;
+    from step 11 on it was 1e-9 (every sigmoid output pinned at 0) and the loss sat at 0.1 for good.  Tiny updates there
+    are the flat region's, not a low rate's: lr_too_high, not lr_too_low.  A gradient that falls as far while the loss
+    falls with it is a run that learned."""
+    grad = np.full((40, 3), 1e-9)
+    grad[0] = 0.09
+    flat = np.r_[0.2576, np.full(399, 0.1)]
+    d = diagnose(hist(flat, grad=grad, update=1e-10), ctx())
+    f = next(f for f in d.findings if f.problem == "lr_too_high")
+    assert f.evidence["thrown_flat"] and "lr_too_low" not in d.problems
+    learning = 0.2576 * np.exp(-np.arange(400) / 30)
+    assert "lr_too_high" not in diagnose(hist(learning, grad=grad, update=1e-3), ctx()).problems
+    grad[1:] = 1e-3  # a hundredfold fall only: not thrown flat
+    assert "lr_too_high" not in diagnose(hist(flat, grad=grad, update=1e-10), ctx()).problems

@@ -289,6 +289,11 @@ class Thresholds(BaseModel):
         "anything. Every corpus: the unscaled-target runs reported by this rule alone started at 7,952x or more and "
         "ended 2.5-7x worse in test MSE than standardized; MorvanZhou's batch-normalized regression (targets ~33, "
         "1,034x) trained well (public set 14, after it was scored: it was 1,000 until then)."))
+    collapse_gradient: float = Field(1e4, gt=1, description=(
+        "a gradient this many times smaller at every sample after step 1 than at step 1, before any update, with the loss "
+        "unmoved since, was thrown flat by the first update (lr_too_high): far beyond the fading_gradient of a loss that "
+        "saturates over many steps, and beyond any fall a learning run makes while its loss stands still (rasbt's sigmoid "
+        "+ MSE net at 100x its rate: 1e8x in ten steps; public set 42)."))
     fading_gradient: float = Field(10.0, gt=1, description=(
         "a run stuck at chance whose largest gradient norm fell this many times below its first samples is not starved "
         "by its rate but by its loss: with a rate too low the gradients stay as they were (nothing changes: pytorch/"
@@ -1036,6 +1041,34 @@ def _overshoot(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Finding | 
     return Finding("lr_too_high", SEVERITY["lr_too_high"], [], int(s[1]), t, msg,
                    {"loss": now, "chance_loss": L.chance, "lr": lr, "usual_lr": usual, "rate_far_above": True,
                     "overshoot": True}, [])
+
+
+def _thrown_flat(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Finding | None:
+    """lr_too_high from the first update: the largest gradient of any layer, sampled at step 1 before any update, is
+    collapse_gradient times larger than at every sample after it, and the loss has not moved since the second sample.
+    One update took the network into a flat region (saturated outputs) it never left: an oversized step - the rate's,
+    since the weights it started from still passed a gradient.  (rasbt's sigmoid + MSE net updated by hand at 100x its
+    rate: a gradient of 0.09 at step 1, 1e-9 from step 11 on, the loss pinned at 0.1 - told lr_too_low, then plateau;
+    public set 42, after it was scored.)"""
+    g = h.layer("grad_norm")
+    st = h.stat_steps
+    if not g.shape[1] or len(st) < 4 or st[0] > 1 or len(L.steps_f) < 2:
+        return None
+    gmax = np.nanmax(np.where(np.isfinite(g), g, np.nan), axis=1)
+    first, later = float(gmax[0]), gmax[1:]
+    if not (math.isfinite(first) and first > 0 and np.isfinite(later).all()
+            and float(later.max()) * th.collapse_gradient <= first):
+        return None
+    t1, end = int(st[1]), int(L.steps_f[-1])
+    then, now = L.level(t1 - L.q, t1 + L.q), L.level(end - L.q, end)
+    if not (math.isfinite(then) and math.isfinite(now) and abs(now - then) <= 0.05 * abs(then)):
+        return None  # (it learns after all: the gradient fell because the loss did)
+    lr = _lr_at(h, ctx, 1)
+    msg = (f"the largest gradient fell from {_g(first)} at step 1, before any update, to {_g(float(later[0]))} by step "
+           f"{t1} and never came back (at most {_g(float(later.max()))} since), while the loss has stayed at {_g(now)}: "
+           f"the first update threw the network into a flat region it never left" + _at(lr))
+    return Finding("lr_too_high", SEVERITY["lr_too_high"], [], 2, t1, msg,
+                   {"grad_first": first, "grad_after": float(later.max()), "loss": now, "lr": lr, "thrown_flat": True}, [])
 
 
 def _weights_grown(h: History, ctx: Context, th: Thresholds) -> Finding | None:
@@ -1788,6 +1821,9 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
     over = _overshoot(h, ctx, th, L)
     if over is not None:
         cands.append(over)
+    thrown = _thrown_flat(h, ctx, th, L)
+    if thrown is not None:
+        cands.append(thrown)
     # Too high, sustained above chance: a whole window whose median loss is above_chance x a cross-entropy's chance level,
     # in a run that started near it.  Worse than predicting uniformly for a hundred steps is confident wrong predictions
     # the updates made (word_language_model's Transformer under its main.py's default SGD at 20: 6.3 at step 2, then
@@ -2005,6 +2041,12 @@ def _faded(h: History, t: int, th: Thresholds) -> tuple[float, float, int] | Non
     gmax = np.nanmax(np.where(np.isfinite(g), g, np.nan), axis=1)
     rows = _window_rows(h, t, th.window)
     early = float(np.nanmedian(gmax[:3])) if np.isfinite(gmax[:3]).any() else math.nan
+    # ... or the gradient before any update, sampled at step 1, where the first update itself saturated the network:
+    # rasbt's sigmoid + MSE net updated by hand at 100x its rate had a gradient of 0.09 at step 1 and of 1e-9 from step
+    # 11 on (its sigmoid outputs pinned at 0), and a median over the first three samples started at 1e-9 (public set 42,
+    # after it was scored: told lr_too_low on both seeds)
+    if len(gmax) and h.stat_steps[0] <= 1 and np.isfinite(gmax[0]) and not gmax[0] <= early:
+        early = float(gmax[0])
     now = float(np.nanmedian(gmax[rows])) if len(rows) and np.isfinite(gmax[rows]).any() else math.nan
     if not (math.isfinite(early) and math.isfinite(now) and now < early / th.fading_gradient):
         return None
