@@ -1103,3 +1103,25 @@ def test_a_first_update_that_throws_the_network_flat_is_the_rates():
     assert "lr_too_high" not in diagnose(hist(learning, grad=grad, update=1e-3), ctx()).problems
     grad[1:] = 1e-3  # a hundredfold fall only: not thrown flat
     assert "lr_too_high" not in diagnose(hist(flat, grad=grad, update=1e-10), ctx()).problems
+
+
+def test_an_adversarial_loss_is_not_read_as_progress_or_divergence():
+    """A model trained against another in one loop (co_watched) starts at the game's equilibrium and returns there: a
+    generator's loss that rises 2.5x from its low back past its start (rasbt's, mlbgan's healthy GANs: 2.1-3.1x) is not
+    the rate's, one that tops 5x its start is; a loss at ln 2 under Adam at 50x its usual rate (d2l's discriminator at
+    0.05, as the book trains it) is the equilibrium, not a run held at chance; and weights drawn N(0, 0.02) are not
+    judged by a loss still near its start at step 100.  Each is reported for a model trained alone."""
+    def rise(top):
+        return np.r_[np.linspace(0.69, 0.35, 60), np.linspace(0.35, top * 0.69, 100), np.full(240, top * 0.69)]
+
+    gan, alone = {"co_watched": 1, "optimizer": "Adam"}, {"co_watched": 0, "optimizer": "Adam"}
+    assert "lr_too_high" not in diagnose(hist(rise(2.5)), ctx(loop=gan, lr=1e-3)).problems
+    assert "lr_too_high" in diagnose(hist(rise(2.5)), ctx(loop=alone, lr=1e-3)).problems
+    assert "lr_too_high" in diagnose(hist(rise(5.0)), ctx(loop=gan, lr=1e-3)).problems
+    at_equilibrium = noisy(math.log(2), 400, 0.01)
+    assert "lr_too_high" not in diagnose(hist(at_equilibrium, out=(1, 0.5, 0.3)), ctx(loop=gan, lr=0.05)).problems
+    assert "lr_too_high" in diagnose(hist(at_equilibrium, out=(1, 0.5, 0.3)), ctx(loop=alone, lr=0.05)).problems
+    slow = np.linspace(4.0, 3.0, 400)
+    small = dict(weight_gain=[0.03, 0.03, 0.03], lr=0.005)
+    assert "vanishing_gradients" not in diagnose(hist(slow), ctx(loop=gan, **small)).problems
+    assert "vanishing_gradients" in diagnose(hist(slow), ctx(loop=alone, **small)).problems

@@ -1895,7 +1895,10 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
     # to norm 1 still moves each weight by about the rate - a ViT under the HF Trainer, which clips at 1.0, sat at chance
     # for 600-1100 steps under AdamW at 10x and 100x its usual rate; public set 9, seen after it was scored)
     usual = ctx.usual_lr
-    if usual and _adaptive(ctx) and L.chance:
+    # (not for a model trained against another, loop_facts co_watched: at chance is the game's equilibrium, where a
+    # discriminator that can no longer tell sits - see detect_plateau.  d2l's GAN on Gaussian data trains its
+    # discriminator under Adam at 0.05, 50x the usual rate, as the book does; public set 39, after it was scored)
+    if usual and _adaptive(ctx) and L.chance and not (ctx.loop or {}).get("co_watched"):
         # the first window lost at 100x the usual rate: a window in, still at chance (high_loss of it); such a finding
         # stays however the loss ends (_recovered).  (Above slow_share but below high_loss is progress, slow: the run may
         # still recover and be healthy; at chance after a window it has lost that window for good)
@@ -2158,7 +2161,8 @@ def detect_saturated_loss(h: History, ctx: Context, th: Thresholds, L: _Loss) ->
     layers but not the output layer's; only a loss whose own gradient vanishes while it stays at chance fades them all:
     probabilities (a softmax or sigmoid) fed to a loss that expects logits, an output squashed twice (seed 002 §7.4).
     Where the gradient at the output was recorded, it says so directly (:func:`_squashed_output`)."""
-    direct = _nll_on_probabilities(h, ctx, L) or _no_floor(h, ctx, th, L) or _squashed_output(h, ctx, th, L)
+    direct = _nll_on_probabilities(h, ctx, L) or _no_floor(h, ctx, th, L) or (
+        None if (ctx.loop or {}).get("co_watched") else _squashed_output(h, ctx, th, L))
     if direct is not None:
         return [direct]
     measured = np.isfinite(h.output("out_grad"))
