@@ -495,6 +495,10 @@ def test_dead_units_warn_while_the_loss_falls_and_turn_serious_when_it_stalls():
     falling = 2.3 * np.exp(-np.arange(400) / 200) + 0.1
     f = next(f for f in diagnose(hist(falling, acts=acts, kinds=["relu"]), ctx(["relu"])).findings if f.problem == "dead_units")
     assert f.severity == "warning" and "still falls" in f.message
+    counted = hist(falling, acts=acts, kinds=["relu"])
+    counted.act_units = [500]  # recorded by the monitor: the message counts the units that still fire
+    f = next(f for f in diagnose(counted, ctx(["relu"])).findings if f.problem == "dead_units")
+    assert "78% of the 500 units in act1 (110 still fire)" in f.message
     acts[:, 0, ACT_STATS.index("dead_frac")] = 0.6  # below dead_alone while learning: silent
     assert diagnose(hist(falling, acts=acts, kinds=["relu"]), ctx(["relu"])).findings == []
     acts[:3, 0, ACT_STATS.index("dead_frac")] = 0.3  # died after step 21: the stall is theirs

@@ -1056,7 +1056,8 @@ def _thrown_flat(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Finding 
         return None
     gmax = np.nanmax(np.where(np.isfinite(g), g, np.nan), axis=1)
     first, later = float(gmax[0]), gmax[1:]
-    if not (math.isfinite(first) and first > 0 and np.isfinite(later).all()
+    # (a gradient exactly 0 from then on is no_gradient's to judge: taken away by the update - detect_no_gradient)
+    if not (math.isfinite(first) and first > 0 and np.isfinite(later).all() and float(later.min()) > 0
             and float(later.max()) * th.collapse_gradient <= first):
         return None
     t1, end = int(st[1]), int(L.steps_f[-1])
@@ -1143,6 +1144,13 @@ def _nothing_learned(h: History, L: _Loss, t: int, th: Thresholds, const: np.nda
 _HARD_ZERO = {"ReLU", "ReLU6"}  # activations whose silent outputs are exactly 0 and pass no gradient
 
 
+def _units_of(h: History, name: str) -> int:
+    """How many units the activation entry ``name`` has (history.act_units), 0 where not recorded."""
+    units = h.act_units or []
+    i = h.act_names.index(name) if name in h.act_names else -1
+    return int(units[i]) if 0 <= i < len(units) else 0
+
+
 def detect_units(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
     """Dead ReLU units and saturated sigmoid/tanh units, graded by their effect: serious when training
     suffers (no progress at a high loss, learning far below a healthy rate, a whole layer silent),
@@ -1224,7 +1232,11 @@ def detect_units(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Fin
         if problem == "dead_units" and name.endswith(".input"):  # measured at a layer's input (no activation module)
             msg = f"{s:.0%} of the features entering {_n(name[:-6])} were exactly 0 for every input of each sampled batch{when}"
         elif problem == "dead_units":
-            msg = f"{s:.0%} of the units in {_n(name)} gave no positive output for any input of each sampled batch{when}"
+            units = _units_of(h, name)
+            of = f"the {units} units" if units else "the units"
+            alive = f" ({units - round(s * units)} still fire)" if units and s < 1.0 else ""
+            msg = (f"{s:.0%} of {of} in {_n(name)}{alive} gave no positive output for any input of each sampled "
+                   f"batch{when}")
         else:
             msg = (f"{s:.0%} of {_n(name)}'s outputs sit in the flat tails of the activation "
                    f"(derivative <= 1/25 of its peak){when}")
@@ -1821,7 +1833,8 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
     over = _overshoot(h, ctx, th, L)
     if over is not None:
         cands.append(over)
-    thrown = _thrown_flat(h, ctx, th, L)
+    # (the last word: a loss that blew up in the same step says more, in the loss's own terms)
+    thrown = None if cands else _thrown_flat(h, ctx, th, L)
     if thrown is not None:
         cands.append(thrown)
     # Too high, sustained above chance: a whole window whose median loss is above_chance x a cross-entropy's chance level,
