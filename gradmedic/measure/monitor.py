@@ -295,9 +295,15 @@ class Monitor:
         # each sampled update its rate and whether it followed them (see _hand_rate)
         self._gsnap: list[torch.Tensor | None] | None = None
         self._gref: list[torch.Tensor | None] | None = None  # the .grad tensors themselves, as step() saw them
-        # (rate, cosine, rate held since the sample before) per sampled update, on the device
-        self._hand: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
-        self._hand_lr: float | torch.Tensor = math.nan  # the rate of the last update seen to follow the gradient
+        # what the sampled updates said, on the device (no host sync): how many were read, whether every one followed
+        # its gradient, whether the rate held from one to the next at least once, the last (rate, cosine), and the rate
+        # of the last update that followed the gradient at a held rate (NaN before one did)
+        self._hand_n = 0
+        self._hand_all: torch.Tensor | None = None
+        self._hand_held: torch.Tensor | None = None
+        self._hand_prev: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._hand_rate_held: torch.Tensor | None = None
+        self._hand_lr: float | torch.Tensor = math.nan  # the rate in force for history.lr (NaN where not read)
         self._carry_handle = None  # the hook, on while a sampled step is armed (no cost on other steps)
         self._closed = False
         self._closers: list[Callable[[], None]] = []  # watch(log_to=...)'s writers
@@ -478,13 +484,11 @@ class Monitor:
         groups = getattr(self.optimizer, "param_groups", None) if self.optimizer is not None else None
         momentum = groups[0].get("momentum") if groups else None
         optimizer = type(_inner_optimizer(self.optimizer)).__name__ if self.optimizer is not None else None
-        by_hand = self.optimizer is None and len(self._hand) >= 2 and \
-            bool((torch.stack([c for _, c, _ in self._hand]) >= SGD_COSINE).all()) and \
-            bool(torch.stack([k for _, _, k in self._hand]).any())
+        by_hand = self.optimizer is None and self._hand_n >= 2 and bool(self._hand_all) and bool(self._hand_held)
         if by_hand:  # every sampled update followed the gradient, at a rate held from one sample to the next (_hand_rate)
             optimizer = "SGD"
             if not math.isfinite(lr):
-                lr = next(float(r) for r, _, k in reversed(self._hand) if bool(k))
+                lr = float(self._hand_rate_held)
         return {"by_hand": by_hand, "clips": self.clip_norm_seen, "scaler": self._scaler_on(), "accumulation": int(acc),
                 "momentum": float(momentum) if isinstance(momentum, (int, float)) else None,
                 "carry_checks": len(judged), "grads_carried": len(carried),
@@ -767,7 +771,7 @@ class Monitor:
         gradient, and then no rate is read (history.lr stays NaN)."""
         # (a gradient the loop changed in place after step() and then let go - clipped, then zero_grad() setting it to
         # None - is the one the update used: the old tensor is read; one zeroed in place, or the live .grad again, not)
-        grads = [g if r is None or r is p.grad or not bool(r.detach().ne(0).any()) else r.detach()
+        grads = [g if r is None or g is None or r is p.grad else torch.where(r.detach().ne(0).any(), r.detach(), g)
                  for g, r, p in zip(self._gsnap, self._gref, self._params, strict=False)]
         pairs = [(d, g) for d, g in zip(self._snap, grads, strict=False) if g is not None]
         self._gsnap = self._gref = None
@@ -780,14 +784,19 @@ class Monitor:
         rate = dot / gg.clamp(min=1e-300)
         # ... and the same rate as at the sample before (within 1%): a rate that changes every step is no plain SGD's
         # (a clip applied in place, w.grad then zeroed, scales each step by its own factor; so does a decay per step)
-        same = cos >= SGD_COSINE
-        if self._hand:
-            r0, c0, _ = self._hand[-1]
-            same = same & (c0 >= SGD_COSINE) & ((rate - r0).abs() <= 0.01 * r0.abs())
+        follows = cos >= SGD_COSINE
+        if self._hand_prev is not None:
+            r0, c0 = self._hand_prev
+            same = follows & (c0 >= SGD_COSINE) & ((rate - r0).abs() <= 0.01 * r0.abs())
         else:
-            same = same & False
-        self._hand.append((rate, cos, same))
-        self._hand_lr = torch.where(same, rate, torch.full_like(rate, math.nan))
+            same = follows & False
+        nan = torch.full_like(rate, math.nan)
+        self._hand_n += 1
+        self._hand_all = follows if self._hand_all is None else self._hand_all & follows
+        self._hand_held = same if self._hand_held is None else self._hand_held | same
+        self._hand_prev = (rate, cos)
+        self._hand_rate_held = torch.where(same, rate, nan if self._hand_rate_held is None else self._hand_rate_held)
+        self._hand_lr = torch.where(same, rate, nan)
 
     def _units(self, i: int, n: int) -> None:
         """Note how many units activation entry ``i`` has, from its first sampled output (history.act_units)."""
