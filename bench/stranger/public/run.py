@@ -99,7 +99,8 @@ MODULES = ("mingpt", "hfbert", "siamese", "makemore", "super_resolution", "gcn",
            "alpinit", "alpbilstm",
            "d2lresnet", "d2ldensenet",
            "gklstm", "gkxf",
-           "uvaact", "uvaintro")
+           "uvaact", "uvaintro",
+           "d2lwd", "d2lnw")
 PARTS = {"dcgan": ("netD", "netG")}  # programs watched by several monitors: one file per part, in train()'s order
 ARCH = {"nanogpt": "gpt", "word_language_model": "lstm", "mnist": "cnn", "vae": "vae", "dcgan": "gan",
         "time_sequence_prediction": "lstm", "regression": "linear", "mnist_rnn": "lstm"}
