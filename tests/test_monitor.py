@@ -1053,9 +1053,12 @@ def test_a_loop_updating_by_hand_has_its_sgd_rate_read_from_its_steps(update, ra
                         p.grad.zero_()
     mon.close()
     facts, lrs = mon.loop_facts, mon.history.lr
+    notes = mon.diagnose().notes
     if rate is None:
         assert not facts["by_hand"] and facts["optimizer"] is None and np.isnan(lrs).all()
+        assert any("no rate could be read" in n for n in notes)  # a check that is off says so
     else:
         assert facts["by_hand"] and facts["optimizer"] == "SGD" and facts["lr"] == pytest.approx(rate, rel=1e-4)
         read = lrs[np.isfinite(lrs)]
         assert len(read) >= 30 and np.allclose(read, rate, rtol=1e-4)
+        assert any(f"at a rate of {rate:.3g} read from them" in n for n in notes)

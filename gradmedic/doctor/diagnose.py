@@ -2365,6 +2365,15 @@ def _diagnose(h: History, ctx: Context, th: Thresholds | None) -> Diagnosis:
         loop_notes.append(f"{unscaled.message}; the loss still fell to {_g(end)}{_ref(L, end)}, so it cost this run nothing "
                           "the loss shows, but scale the inputs (standardize each feature, or divide pixels by 255) before "
                           "changing anything else")
+    loop = ctx.loop or {}
+    if "by_hand" in loop and ctx.spec is None and not loop.get("optimizer"):
+        loop_notes.append("no optimizer was given to watch() and the updates are not plain SGD steps along the gradient "
+                          "(momentum or Adam written out, a clip, or an optimizer not passed): no rate could be read from "
+                          "them, so the checks that judge the rate itself are off; pass it, watch(model, optimizer), if "
+                          "there is one")
+    elif loop.get("by_hand") and ctx.lr:
+        loop_notes.append(f"no optimizer was given to watch(): the updates are plain SGD steps along the gradient, at a "
+                          f"rate of {ctx.lr:.3g} read from them")
     if carried is not None and carried not in findings:
         end = L.level(steps - L.q, steps)
         loop_notes.append(f"{carried.message}; the loss still fell to {_g(end)}{_ref(L, end)}, so it cost this run nothing "
