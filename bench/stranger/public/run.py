@@ -100,7 +100,8 @@ MODULES = ("mingpt", "hfbert", "siamese", "makemore", "super_resolution", "gcn",
            "d2lresnet", "d2ldensenet",
            "gklstm", "gkxf",
            "uvaact", "uvaintro",
-           "d2lwd", "d2lnw")
+           "d2lwd", "d2lnw",
+           "ptlegendre", "ptdynnet")
 PARTS = {"dcgan": ("netD", "netG")}  # programs watched by several monitors: one file per part, in train()'s order
 ARCH = {"nanogpt": "gpt", "word_language_model": "lstm", "mnist": "cnn", "vae": "vae", "dcgan": "gan",
         "time_sequence_prediction": "lstm", "regression": "linear", "mnist_rnn": "lstm"}
