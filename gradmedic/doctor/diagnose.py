@@ -467,6 +467,12 @@ class Context:
                    regression=spec.data.dataset == "regression" or (run.summary or {}).get("metric") == "mse")
 
     @property
+    def adversarial(self) -> bool:
+        """A model trained against another in one loop (loop_facts co_watched: a GAN's two monitors), whose loss's
+        course is no measure of its progress."""
+        return bool((self.loop or {}).get("co_watched"))
+
+    @property
     def usual_lr(self) -> float | None:
         """The optimizer's usual rate (seed 002 §7.3), from the spec or the loop's optimizer class; None if unknown."""
         return usual_lr(self.spec, self.loop.get("optimizer"))
@@ -1216,7 +1222,7 @@ def detect_units(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Fin
             # learned are at their extremes (the digits' background at -1: eriklindernoren's WGAN-GP at 10x its rate,
             # its generator's output 51% in the tails, trained better than at its own rate; public set 32, after it was
             # scored)
-            adversarial = bool((ctx.loop or {}).get("co_watched"))
+            adversarial = ctx.adversarial
             slow = problem == "saturated_units" and not adversarial and _slow(L, t, th) and len(rows) >= 3
             # a stall is blamed on dead units unless the layer was only partly silent from the first sample on (below
             # dead_init_share): then its live units still learn, and the silence is the untrained input's
@@ -1675,7 +1681,7 @@ def _slow_from_chance(h: History, ctx: Context, th: Thresholds, L: _Loss, large:
     # its first in all three healthy runs; public set 39, after it was scored): not judged.  Weights far too large
     # saturate or blow up its units from the first step whatever the loss does (rasbt's GAN with N(0, 1) weights, rows
     # of norm 11: its generator's Tanh saturated; set 42): judged by the weights alone (``large``).
-    adversarial = bool((ctx.loop or {}).get("co_watched"))
+    adversarial = ctx.adversarial
     if adversarial and not large:
         return None
     pts = [t for t in _eval_points(h, th).tolist() if t >= th.window]
@@ -1819,7 +1825,7 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
             cands.append(Finding("lr_too_high", SEVERITY["lr_too_high"], [], t, t, msg,
                                  {"min_loss": lo, "loss": float(L.values_f[i]), "chance_loss": L.chance, "lr": lr}, []))
     # Too high: the smoothed loss rises well above its running minimum.
-    adversarial = bool((ctx.loop or {}).get("co_watched"))
+    adversarial = ctx.adversarial
     for t in pts.tolist():
         if t < L.q * 2:
             continue
@@ -1918,7 +1924,7 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
     # (not for a model trained against another, loop_facts co_watched: at chance is the game's equilibrium, where a
     # discriminator that can no longer tell sits - see detect_plateau.  d2l's GAN on Gaussian data trains its
     # discriminator under Adam at 0.05, 50x the usual rate, as the book does; public set 39, after it was scored)
-    if usual and _adaptive(ctx) and L.chance and not (ctx.loop or {}).get("co_watched"):
+    if usual and _adaptive(ctx) and L.chance and not ctx.adversarial:
         # the first window lost at 100x the usual rate: a window in, still at chance (high_loss of it); such a finding
         # stays however the loss ends (_recovered).  (Above slow_share but below high_loss is progress, slow: the run may
         # still recover and be healthy; at chance after a window it has lost that window for good)
@@ -2182,7 +2188,7 @@ def detect_saturated_loss(h: History, ctx: Context, th: Thresholds, L: _Loss) ->
     probabilities (a softmax or sigmoid) fed to a loss that expects logits, an output squashed twice (seed 002 §7.4).
     Where the gradient at the output was recorded, it says so directly (:func:`_squashed_output`)."""
     direct = _nll_on_probabilities(h, ctx, L) or _no_floor(h, ctx, th, L) or (
-        None if (ctx.loop or {}).get("co_watched") else _squashed_output(h, ctx, th, L))
+        None if ctx.adversarial else _squashed_output(h, ctx, th, L))
     if direct is not None:
         return [direct]
     measured = np.isfinite(h.output("out_grad"))
@@ -2215,7 +2221,7 @@ def detect_plateau(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[F
     still at their equilibrium, a discriminator's at ln 2 when it can no longer tell real from fake, and a generator's
     rises as the discriminator learns (Aladdin Persson's fully-connected GAN, healthy on three seeds, was told plateau;
     public set 15, after it was scored)."""
-    if (ctx.loop or {}).get("co_watched"):
+    if ctx.adversarial:
         return []
     const = _const_rows(h, th)
     st = h.stat_steps
@@ -2531,7 +2537,7 @@ def _recovered(findings: list[Finding], L: _Loss, th: Thresholds, h: History, ct
             continue  # mostly dead while the loss fell, and it fell all the way: the silent units cost nothing visible
         if f.problem == "vanishing_gradients" and final < th.fitted_share * abs(ref):
             continue  # gradients faded through depth, and still the loss fell all the way: they reached far enough
-        if f.problem == "unscaled_inputs" and final < th.fitted_share * abs(ref) and not (ctx.loop or {}).get("co_watched"):
+        if f.problem == "unscaled_inputs" and final < th.fitted_share * abs(ref) and not ctx.adversarial:
             # inputs far from unit scale, and still the loss fell all the way: a fact of the data (said in the notes), not
             # a problem of this run - as for carried gradients below (a body of 22 programs each with raw inputs, this
             # stop: the runs it moved to the notes ended at 0-0.03 of chance - d2l's LeNet on raw pixels, healthy, and
