@@ -101,7 +101,11 @@ MODULES = ("mingpt", "hfbert", "siamese", "makemore", "super_resolution", "gcn",
            "gklstm", "gkxf",
            "uvaact", "uvaintro",
            "d2lwd", "d2lnw",
-           "ptlegendre", "ptdynnet")
+           "ptlegendre", "ptdynnet",
+           "szkdiab", "szkrnn",
+           "atcspiral", "atcseq",
+           "btmlp", "btlenet",
+           "d2lrnnscratch")
 PARTS = {"dcgan": ("netD", "netG")}  # programs watched by several monitors: one file per part, in train()'s order
 ARCH = {"nanogpt": "gpt", "word_language_model": "lstm", "mnist": "cnn", "vae": "vae", "dcgan": "gan",
         "time_sequence_prediction": "lstm", "regression": "linear", "mnist_rnn": "lstm"}
