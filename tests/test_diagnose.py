@@ -342,7 +342,7 @@ def _watched_regression(model, opt, x, y, steps=200):
 
 
 def test_regression_outputs_several_times_unit_scale_at_init_are_initial_loss_high():
-    """A squared error with no chance level: first outputs ~4-5x unit scale that alone make the first loss, still
+    """A squared error with no chance level: first outputs ~4-6x unit scale that alone make the first loss, still
     above 1% of it a window later, are weights too large for their fan-in (initial_output); the fan-in init is silent."""
     import torch
 
@@ -359,7 +359,7 @@ def test_regression_outputs_several_times_unit_scale_at_init_are_initial_loss_hi
                     nn.init.normal_(m.bias, 0.0, std)
         return _watched_regression(model, torch.optim.RMSprop(model.parameters(), lr=8e-4), x, y)
 
-    big = run(1.5)
+    big = run(2.0)  # (at 1.5 the first sampled outputs span 3.5-4.7x, depending on which 32 rows are read)
     assert 4 <= big.history.output("logit_range")[0] < 30  # below the old threshold of 30
     f = next((f for f in big.diagnose().findings if f.problem == "initial_loss_high"), None)
     assert f is not None and f.evidence["regression"], str(big.diagnose())

@@ -308,10 +308,23 @@ class Thresholds(BaseModel):
     lr_low_rate_stall: float = Field(1e-3, gt=0, description=(
         "largest update-to-weight ratio per step below which a run stuck at chance under a rate lr_far_below its "
         "usual one is starved: the healthy ~1e-3 itself (CS231n); healthy runs at chance for a while move more."))
+    lr_low_moving: float = Field(1e-2, gt=0, description=(
+        "largest update-to-weight ratio per step, 10x the healthy ~1e-3, at or above which the steps are not small "
+        "whatever the rate's number: a rate far below the optimizer's usual one is then not what holds a run back. The "
+        "PyTorch tutorials' DynamicNet steps at SGD 1e-8, a millionth of SGD's usual rate, on gradients 1e3-1e6x its "
+        "weights: its layers move 0.015-0.26 per step (public set 48, after it was scored); a Transformer at 1/60 of "
+        "SGD's rate held at chance moved 1e-3."))
     recover_share: float = Field(0.5, gt=0, lt=1, description=(
         "a run whose loss ends below this share of its reference (chance level, else the first loss) has recovered from "
         "a stall or an early spike that was reported during training: the corpus's own 'trained well' bar (a loss below "
         "half of chance level). Healthy CNNs at SGD 0.05-0.1 spike to 20x chance at step 3 and end at 0.95 accuracy."))
+    plateau_left: float = Field(0.8, gt=0, lt=1, description=(
+        "a run that gave every input the same output (a constant predictor's plateau) and ends with outputs that vary "
+        "across the batch again (none of the last window's samples below const_spread) and its loss below this share "
+        "of the plateau's level has left the plateau behind, on data whose best loss may lie far above half of chance: "
+        "PyTorchZeroToAll's sigmoid net on the diabetes table sat at the class prior's 0.64 for 2000 steps, then fell "
+        "to 0.47 (0.73 of it) as upstream's program does (public set 50, after it was scored); the constant predictors "
+        "of the broken runs that never left ended at their plateau's level."))
     fitted_share: float = Field(0.05, gt=0, lt=1, description=(
         "a run whose loss ends below this share of its chance level has fitted its training data (a 10-way "
         "cross-entropy of 0.12: ~0.89 probability on the right class on average): a layer mostly dead while that loss "
@@ -941,6 +954,13 @@ def _rising(L: _Loss, t: int, th: Thresholds) -> bool:
     return now > th.lr_high_rise * max(best, 1e-12) and (now - best) > th.rise_undo * L.start
 
 
+def _near_zero(ctx: Context, n: int) -> list[int]:
+    """The layers (of the first n) whose weights were drawn near 0 by design: row gain at watch() below 0.3, a third of
+    a fan-in init's 1 (d2l's linear regression from scratch draws N(0, 0.01): gain 0.007).  Relative to such weights any
+    gradient or step is large, so the rules that read one against the weights leave them out."""
+    return [j for j, gain in enumerate(ctx.weight_gain) if j < n and math.isfinite(gain) and gain < 0.3]
+
+
 def _growth(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Finding | None:
     """Gradient norms or the loss growing 1000x over their early level: divergence."""
     g = h.layer("grad_norm")
@@ -953,13 +973,21 @@ def _growth(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Finding | Non
     # Adam's rate it was told exploding_gradients; public set 19, after it was scored)
     with np.errstate(divide="ignore", invalid="ignore"):
         huge = np.isfinite(g) & (g > th.exploding_growth * np.maximum(w, 1e-12)) & (not _adaptive(ctx))
-    # ... nor at the first sample, for weights drawn near 0 by design (row gain below 0.3, as _weights_grown leaves out):
+    # ... nor at the first sample, for weights drawn near 0 by design (_near_zero, as _weights_grown leaves out):
     # their first gradient is any multiple of them (d2l's linear regression from scratch draws w ~ N(0, 0.01): 1,200x at
     # step 1, and at 10x its rate it trained better than at its own; public set 23, after it was scored)
-    tiny = [j for j, gain in enumerate(ctx.weight_gain) if j < huge.shape[1] and math.isfinite(gain) and gain < 0.3]
+    tiny = _near_zero(ctx, huge.shape[1])
     if len(huge) and tiny:
         huge[0, tiny] = False
     doomed = not np.all(np.isfinite(h.loss))
+    # ... nor when the steps taken were ordinary all the same: the rate made them small (the PyTorch tutorials'
+    # DynamicNet sums its squared error over 2000 points of x^5 and steps at SGD 1e-8: gradients 1e3-1e6x its weights
+    # at 1054 of 1500 samples, each step 1e-4 of its weights; public set 48, after it was scored)
+    u = h.layer("update_ratio")
+    if len(huge) and u.shape == huge.shape and not doomed:
+        moved = np.where(huge & np.isfinite(u) & (np.arange(len(u))[:, None] > 0), u, np.nan)
+        if np.isfinite(moved).any() and float(np.nanmedian(moved)) < th.lr_high_update:
+            huge[:] = False
     rows = np.nonzero(huge.any(axis=1))[0]
     # (whether the loss rises at some sample from k on: judged once per sample and carried back from the last, not once
     # per pair - a 15000-step run sampled 1500 times took 60 s here; the PyTorch tutorials' DynamicNet, public set 48)
@@ -1098,7 +1126,8 @@ def _weights_grown(h: History, ctx: Context, th: Thresholds) -> Finding | None:
     # was scored)
     if not usual or not ctx.weight_gain or len(st) < 2 or sum(math.isfinite(g) for g in ctx.weight_gain) < 2:
         return None
-    cols = [j for j, g in enumerate(ctx.weight_gain) if j < w.shape[1] and math.isfinite(g) and g >= 0.3]
+    near = _near_zero(ctx, w.shape[1])
+    cols = [j for j, g in enumerate(ctx.weight_gain[: w.shape[1]]) if math.isfinite(g) and j not in near]
     if not cols:
         return None
     w0 = w[0, cols]
@@ -1981,6 +2010,9 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
     # below lr_low_rate_stall when the rate is lr_far_below the optimizer's usual one).
     if len(st):
         umax = np.nanmax(np.where(np.isfinite(u), u, np.nan), axis=1) if u.shape[1] else np.full(len(st), np.nan)
+        drawn = np.where(np.isfinite(u), u, np.nan)
+        drawn[:, _near_zero(ctx, u.shape[1])] = np.nan
+        umax_drawn = np.fmax.reduce(drawn, axis=1) if u.shape[1] else np.full(len(st), np.nan)  # (NaN where none)
         g = h.layer("grad_norm")
         moving = np.isfinite(g) & (g > 0)
         alive = moving.any(axis=1)  # some gradient arrives: the rate, not the network, holds it back
@@ -1999,9 +2031,15 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
             if (t < th.min_steps and not last_short) or len(rows) < 2:
                 continue
             before, now = L.level(t - th.window - L.q, t - th.window), L.level(t - L.q, t)
+            over = th.window
+            lr_now, usual = _low_side_lr(h, ctx), ctx.usual_lr
+            if not math.isfinite(before) and lr_now and usual and _far_below(lr_now, usual, th):
+                # within the first window, under a rate far below usual (the rate is evidence, as for span below): the
+                # progress since the start (PyTorchZeroToAll's hello-RNN trains 100 steps; under Adam at 1e-4 its summed
+                # loss went 9.28 -> 9.14, with no chance level; public set 50, after it was scored)
+                before, over = L.head, t - L.head_step
             slow = math.isfinite(before) and math.isfinite(now) and (before - now) < 0.05 * abs(before)
             starved = tiny[rows].all() and slow and L.high(t, th.high_loss)
-            lr_now, usual = _low_side_lr(h, ctx), ctx.usual_lr
             # the rate itself far below the optimizer's usual one (seed 002 §7.3) while no layer moves even the healthy
             # ~1e-3 per step: then updates between 1e-4 and 1e-3 are the rate's too (Adam at 1/35 of 1e-3 moves its
             # largest layer 4e-4 per step; SGD at 1/100 of 0.01 a CNN's 2e-4), while a plateau at a usual rate
@@ -2019,7 +2057,9 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
                 # 30x or more below: a window at chance is enough, whatever the updates (SGD with momentum at 1/60 of
                 # its usual rate moved a Transformer's layers 1e-3 per step and left it at chance; in seeds 0-8 every
                 # run a window at chance under a rate 10x or more below usual was an lr_low run)
-                small_enough = np.isfinite(umax) & alive
+                # ... unless the steps are not small (lr_low_moving), read on weights not drawn near 0 (_near_zero: d2l's
+                # linear regression from scratch at 1/1000 of its rate moves its N(0, 0.01) weights 1-3e-2 per step)
+                small_enough = np.isfinite(umax) & alive & ~(umax_drawn >= th.lr_low_moving)
             stuck = at_chance and float(np.nanmedian(np.where(small_enough[long_rows], 0.0, 1.0))) == 0.0
             # ... or, with the rate itself far below, no progress for a window above slow_share of chance (a run that
             # learned the easy part in its first steps and then crawls: two Transformers at 1/84 and 1/270 of Adam's and
@@ -2040,7 +2080,7 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
                 med = float(np.median(umax[rows])) if starved else float(np.nanmedian(umax[long_rows]))
                 lr = _lr_at(h, ctx, since)
                 which = "largest"
-                moved = (f"the loss moved only from {_g(before)} to {_g(now)} in {th.window} steps" if math.isfinite(before)
+                moved = (f"the loss moved only from {_g(before)} to {_g(now)} in {over} steps" if math.isfinite(before)
                          else f"the loss is {_g(now)} at step {t}")  # judged within the first window (a rate far below usual)
                 msg = (f"the {which} update-to-weight ratio per step is {_g(med)} (healthy is about 1e-3) since step {since}, "
                        f"and {moved}{_ref(L, now)}" + _at(lr))
@@ -2056,9 +2096,16 @@ def _at_chance(h: History, L: _Loss, th: Thresholds, t: int, span: int, short: b
     min_steps, or the whole of a ``short`` run) and never went below it: nothing learned.  A drift above chance is no
     progress either."""
     rows = _window_rows(h, t, span)
+    # (nor a loss far above it, chance_jump x or more, that fell over the stretch by more than high_loss leaves: a model
+    # that much worse than guessing owes it to its init or its steps, and it is learning its way down - the PyTorch
+    # tutorials' DynamicNet drawn at std 10 fell 3.2e5 -> 2.1e5 over steps 200-300, 200x its chance level, and was told
+    # lr_too_low; public set 48, after it was scored)
+    began = L.level(t - span, t - span + L.q) if len(L.steps_f) and t - span >= L.steps_f[0] else L.head
+    now = L.level(t - L.q, t)
+    learning = bool(L.chance) and now >= th.chance_jump * L.chance and now < th.high_loss * began
     return (L.ref_is_chance and t >= (span if short else max(span, th.min_steps)) and len(rows) >= 3
             and L.high(t, th.high_loss) and L.high(t - span + L.q, th.high_loss)
-            and not L.best_before(t)[0] < th.high_loss * L.reference)
+            and not L.best_before(t)[0] < th.high_loss * L.reference and not learning)
 
 
 def _faded(h: History, t: int, th: Thresholds) -> tuple[float, float, int] | None:
@@ -2511,6 +2558,13 @@ def _recovered(findings: list[Finding], L: _Loss, th: Thresholds, h: History, ct
     # RNN that fell to 0.31 in its first 25 steps, spiked back to chance at step 175 and ended at 0.17 (0.90 accuracy,
     # seed 14) had not "recovered" against 0.31
     ref = L.chance or L.reference
+    # a constant predictor's plateau the network has left (plateau_left), however far above half of chance the data's
+    # best loss lies
+    last = _window_rows(h, int(end), th.window)
+    varied = bool(len(last)) and not _const_rows(h, th)[last].any() and np.isfinite(h.output("batch_spread")[last]).all()
+    findings = [f for f in findings if not (
+        f.problem == "plateau" and f.evidence.get("constant_output") and varied and math.isfinite(final)
+        and final < th.plateau_left * float(f.evidence.get("loss", math.nan)))]
     if not (math.isfinite(final) and ref and math.isfinite(ref) and final < th.recover_share * abs(ref)):
         return findings
     out = []

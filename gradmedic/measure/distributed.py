@@ -15,7 +15,7 @@ What "global" means, statistic by statistic (``n_r``: the values rank r sampled,
   a unit is dead when it is silent on every rank's samples (each rank keeps, at sampled steps, which
   of its units fired: one bool per unit, gathered with the rest).  For the ``.input`` entries of
   models with functional activations the smallest rank's share is taken (an upper bound of the global
-  share).  Each rank samples the first ``ACT_SAMPLES`` of its own batch, so up to ``world_size x 32``
+  share).  Each rank samples ``ACT_SAMPLES`` rows spread over its own batch, so up to ``world_size x 32``
   samples are summarised;
 - input features: mean and std pooled exactly (the rows each rank saw are counted at sampled steps);
 - model output: width and mean logit range averaged; the spread across the batch averaged (an

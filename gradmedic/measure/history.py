@@ -22,7 +22,7 @@ One place defines the names of the statistics and the arrays that hold them:
   for a cross-entropy over logits z, about sqrt(1 - 1/C) at chance level, whatever share of rows the
   loss counts (it includes a GradScaler's scale and a 1/k for a loss divided over k micro-batches).
   ``mse_implied``: the loss this gradient would give were it ``F.mse_loss(output, y)`` (mean over the output's n
-  elements: n/4 sum(g^2)), and ``mse_const``: the variance across the first samples of the targets it would imply
+  elements: n/4 sum(g^2)), and ``mse_const``: the variance across samples spread over the batch of the targets it would imply
   were the recorded loss r times such an error, r = mse_implied / loss (output - g n / (2 r); r = 1/2 for a 0.5 * MSE,
   n for a sum over the output's n elements): the squared error of predicting their mean, which times r is a
   regression's chance level; the doctor takes it when r is the same at every sampled step.  ``zero_nonneg``: the

@@ -9,8 +9,8 @@
   ReLU family (exactly the zeros for ReLU), the share of its units (features; channels of an
   image) with no positive output for any input of the batch (``dead_frac``: a healthy unit fires
   for about half the inputs, so for a batch of 32 it is silent on all of them with odds 2^-32),
-  and the share saturated for sigmoid and tanh (estimated on the first ``ACT_SAMPLES`` = 32 samples
-  of the batch); what counts as silent, dead and saturated is defined once, in :mod:`gradmedic.measure.units`;
+  and the share saturated for sigmoid and tanh (estimated on ``ACT_SAMPLES`` = 32 samples spread over the
+  batch); what counts as silent, dead and saturated is defined once, in :mod:`gradmedic.measure.units`;
 - per input feature of the first layer's input: mean and std (for the unscaled-input check);
 - per activation module, a histogram of the first of those samples that hold ``HIST_VALUES`` = 2048 outputs
   (all 32 for a layer of up to 64 units): ``ACT_HIST_BINS`` = 40 equal bins
@@ -58,10 +58,17 @@ from gradmedic.measure.history import (  # noqa: F401  (re-exported: the contrac
 from gradmedic.measure.hooks import Hooks
 from gradmedic.measure.units import UNBOUNDED_RANGE, activation_kind, activation_range  # noqa: F401  (re-exported)
 
-# Activation statistics are estimated from the first 32 samples of a batch: 32 x units values per
+# Activation statistics are estimated from 32 samples of a batch: 32 x units values per
 # layer estimate shares to a few percent, and a unit silent for all 32 inputs is still dead with
 # odds 2^-32 against; larger batches would only cost time.
 ACT_SAMPLES = 32
+
+
+def _rows_over(t: torch.Tensor, k: int = ACT_SAMPLES) -> torch.Tensor:
+    """k rows of a batch spread evenly over it (a view): rows 0, s, 2s, ... with s = N // k.  Not the first k: a
+    full batch in the data's own order (the PyTorch tutorials fit sin(x) on linspace(-pi, pi, 2000)) starts with k
+    neighbouring points, whose targets barely vary and whose units fire alike; a shuffled batch is a sample either way."""
+    return t[:: max(1, t.shape[0] // k)][:k]
 # The histograms (pictures only: no diagnosis reads them) count the first samples that give at least
 # HIST_VALUES values per layer (all ACT_SAMPLES for a layer narrower than 64 units, one sample of a
 # conv map of 2048 values or more): 2048 values over 40 bins are ~50 a bin, and a value in 2048 is below
@@ -595,7 +602,7 @@ class Monitor:
                     and isinstance(out, torch.Tensor) and out.is_floating_point() and out.layout == torch.strided \
                     and out.numel() > 0:
                 o = out.detach()
-                self._act_out[i] = o[:ACT_SAMPLES] if o.dim() >= 2 else o
+                self._act_out[i] = _rows_over(o) if o.dim() >= 2 else o
                 self._captured()
         return hook
 
@@ -607,7 +614,7 @@ class Monitor:
                 x = args[0]
                 if isinstance(x, torch.Tensor) and x.requires_grad and x.is_floating_point() and x.dim() >= 2 \
                         and x.shape[0] > 1 and x.layout == torch.strided:
-                    self._act_out[i] = x.detach()[:ACT_SAMPLES]
+                    self._act_out[i] = _rows_over(x.detach())
                     self._captured()
         return hook
 
@@ -673,16 +680,16 @@ class Monitor:
             # out - g n / (2 r).  The doctor compares the implied loss with the recorded one; when their ratio is the
             # same at every sample, the targets' variance across the batch (the loss of predicting their mean, what a
             # regression that learned nothing does) times r is its chance level.  Kept here: the variances of the
-            # output and of G = g n/2 across the first k samples and their covariance, so that _out_stats forms the
-            # targets' variance at the step's own r.  (history.OUT_STATS: mse_implied, mse_const)
+            # output and of G = g n/2 across k samples spread over the batch and their covariance, so that _out_stats
+            # forms the targets' variance at the step's own r.  (history.OUT_STATS: mse_implied, mse_const)
             n = g.numel()
             self._out_mse = (rows.double() ** 2).sum() * (n / 4.0)
             o = self._out
             per = g[0].numel() if g.dim() >= 2 else 0
             k = min(ACT_SAMPLES, g.shape[0], MSE_CONST_VALUES // max(per, 1))
             if o is not None and o.shape == g.shape and k >= 2:  # (bounded: an LM's logits are not a regression)
-                zo = o[:k].double().reshape(k, -1)
-                zg = (g[:k].double() * (n / 2.0)).reshape(k, -1)
+                zo = _rows_over(o, k).double().reshape(k, -1)
+                zg = (_rows_over(g, k).double() * (n / 2.0)).reshape(k, -1)
                 do, dg = zo - zo.mean(dim=0), zg - zg.mean(dim=0)
                 self._out_const = torch.stack([(do * do).sum(dim=0).mean(), (do * dg).sum(dim=0).mean(),
                                                (dg * dg).sum(dim=0).mean()]) / (k - 1)
@@ -692,7 +699,7 @@ class Monitor:
         o = self._out
         if o is None:
             return torch.full((len(OUT_STATS),), math.nan, device=self.device)
-        o = o[:ACT_SAMPLES].float()
+        o = _rows_over(o).float()
         o = o.reshape(o.shape[0], -1, o.shape[-1]) if o.dim() >= 3 else o.reshape(o.shape[0], 1, -1)
         # spread across samples, per position and output, relative to the output's own scale:
         # 0 when every input gets the same output (a constant predictor), about 1 when outputs vary around 0
