@@ -63,6 +63,18 @@ def test_chance_is_ln_c_when_the_loss_lies_within_the_logits_range():
     assert infer_chance(hist(noisy(2.3), out=(10, 0.5, 0.2)), ctx(regression=True)) == (None, "")
 
 
+def test_a_cross_entropy_summed_over_rows_has_no_chance_level_though_trained_samples_fit_ln_c():
+    """graykode's Seq2Seq sums its cross-entropy over 6 word pairs: 20 = 6 ln 29 at step 1, far outside ln 29 +- the
+    untrained logits' range 0.3, then near 0 with logits 5-9 wide, which any small loss fits.  The untrained sample
+    decides: no chance level (so no "first loss 6x chance").  The mean over the same rows starts at ln 29 and keeps it."""
+    S = 150
+    rng = np.minimum(9.0, 0.3 + 4.0 * np.arange(S))  # (sampled every 10 steps: 0.3 at step 1, 4.3 at step 11, ...)
+    out = np.stack([np.full(S, 29.0), np.full(S, 0.5), rng], axis=1)
+    summed = 20.2 * np.exp(-np.arange(1500) / 30.0) + 0.002
+    assert infer_chance(hist(summed, out=out), ctx()) == (None, "")
+    assert infer_chance(hist(summed / 6, out=out), ctx())[0] == pytest.approx(math.log(29))
+
+
 def _digits():
     """scikit-learn's digits, standardized per feature: (x, y)."""
     from sklearn.datasets import load_digits
