@@ -63,6 +63,18 @@ def test_chance_is_ln_c_when_the_loss_lies_within_the_logits_range():
     assert infer_chance(hist(noisy(2.3), out=(10, 0.5, 0.2)), ctx(regression=True)) == (None, "")
 
 
+def test_a_last_layer_at_its_optimum_for_a_constant_output_is_no_gradient_growth_through_depth():
+    """PyTorchZeroToAll's sigmoid net drawn at std 1e-3 settles on the class prior: every input gets the same output,
+    the last layer sits at its optimum for that constant input and its gradient falls below 1e-6, so the first layer's
+    tiny 3.5e-5 is "240x the last one's".  That is no gradient growing layer by layer; with outputs that vary, it is."""
+    grad = np.tile([3.5e-5, 5e-6, 1e-7], (50, 1))
+    loss = np.r_[np.linspace(0.69, 0.644, 50), noisy(0.644, 450, 0.0005)]
+    const = diagnose(hist(loss, grad=grad, out=(1, 0.001, 0.05)), ctx(lr=0.1, loop={"optimizer": "SGD"}))
+    assert "exploding_gradients" not in const.problems and const.problems
+    varying = diagnose(hist(loss, grad=grad, out=(1, 0.5, 0.05)), ctx(lr=0.1, loop={"optimizer": "SGD"}))
+    assert "exploding_gradients" in varying.problems
+
+
 def test_a_cross_entropy_summed_over_rows_has_no_chance_level_though_trained_samples_fit_ln_c():
     """graykode's Seq2Seq sums its cross-entropy over 6 word pairs: 20 = 6 ln 29 at step 1, far outside ln 29 +- the
     untrained logits' range 0.3, then near 0 with logits 5-9 wide, which any small loss fits.  The untrained sample

@@ -914,7 +914,11 @@ def detect_depth_gradients(h: History, ctx: Context, th: Thresholds, L: _Loss) -
                                    inner or [ev["first_layer"]], since, t, msg, ev, []))
                 break
         # Exploding through depth: early layers get >= 100x the last layer's gradient while training suffers.
-        big = np.isfinite(ratio) & (ratio > th.exploding_ratio)
+        # (not where the model gives every input the same output, _const_rows: the last layer then sits at its optimum for
+        # a constant input and its gradient goes to 0, so any ratio to it is large - PyTorchZeroToAll's sigmoid net drawn
+        # at std 1e-3 settled on the class prior with its last gradient below 1e-6, told "gradients grow layer by layer";
+        # public set 50, after it was scored)
+        big = np.isfinite(ratio) & (ratio > th.exploding_ratio) & ~_const_rows(h, th)
         for k, t in enumerate(st.tolist()):
             rows = _window_rows(h, t, th.window)
             if t < th.min_steps or len(rows) == 0 or not big[rows].all():
