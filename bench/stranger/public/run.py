@@ -114,7 +114,10 @@ MODULES = ("mingpt", "hfbert", "siamese", "makemore", "super_resolution", "gcn",
            "dflconv", "dflmlp",
            "elgan", "elwgan",
            "mlblin", "mlbmlp",
-           "ptff", "ptbowtoy")
+           "ptff", "ptbowtoy",
+           "d2lsoftmax", "d2ldeeprnn",
+           "alpamp", "alpfcnn",
+           "yjrnn")
 PARTS = {"dcgan": ("netD", "netG")}  # programs watched by several monitors: one file per part, in train()'s order
 ARCH = {"nanogpt": "gpt", "word_language_model": "lstm", "mnist": "cnn", "vae": "vae", "dcgan": "gan",
         "time_sequence_prediction": "lstm", "regression": "linear", "mnist_rnn": "lstm"}
