@@ -1208,6 +1208,25 @@ def test_a_rate_far_below_usual_whose_steps_are_large_is_not_too_low():
     assert "lr_too_low" in near_zero.problems
 
 
+def test_a_rate_below_usual_that_holds_a_run_at_chance_with_steps_below_the_healthy_size_is_too_low():
+    """d2l's RNN from scratch at 1/1000 of its SGD rate of 1: at ln 28 for 400 steps, its weights moving 7e-4 per step.
+    1e-3 is 10x below SGD's usual 1e-2, not more, so not "far below"; but at 10x, two windows at chance with steps
+    under the healthy ~1e-3 are the rate's.  At 3x below (a plateau scenario's rate) the same stall is not blamed on it."""
+    stuck = noisy(math.log(28), 400, 0.001)
+    out = (28, 0.5, 0.3)
+    low = diagnose(hist(stuck, update=7e-4, out=out), ctx(lr=1e-3, loop={"optimizer": "SGD"}))
+    assert "lr_too_low" in low.problems
+    usual = diagnose(hist(stuck, update=7e-4, out=out), ctx(lr=3e-3, loop={"optimizer": "SGD"}))
+    assert "lr_too_low" not in usual.problems
+    # a cross-entropy held at ln 28 holds the ratio of the squared error its gradient implies still too (here 2x): it is
+    # not a squared error summed twice, and its rate is not read as 2e-3
+    S = len(range(1, 401, 10))
+    implied = np.stack([np.full(S, 28.0), np.full(S, 0.5), np.full(S, 0.3), np.full(S, np.nan),
+                        2.0 * stuck[::10]], axis=1)
+    ce = diagnose(hist(stuck, update=7e-4, out=implied), ctx(lr=1e-3, loop={"optimizer": "SGD"}))
+    assert "lr_too_low" in ce.problems
+
+
 def test_a_loss_far_above_chance_that_keeps_falling_is_not_sitting_at_chance():
     """A loss 30-300x its chance level falling a third per 100 steps (DynamicNet drawn at std 10 under SGD at 1e-8,
     its layers moving 4e-3 per step, fell 3.2e5 -> 2.1e5 over steps 200-300) is learning its way down from a bad start:
