@@ -152,9 +152,10 @@ def test_label_noise_is_not_taken_for_a_squashed_output():
 def test_a_squared_errors_chance_level_is_its_targets_variance(tmp_path):
     """F.mse_loss(out, y): the loss n/4 sum(g^2) the output gradient implies is the recorded loss, and the targets it
     implies (out - g n/2) have the variance of 32 of the batch's targets spread over it (every 2nd of 64), recomputed
-    here; the doctor takes that variance as the chance level.  A loss halved (d2l's ``(y_hat - y) ** 2 / 2``) or summed over the batch's 64 x 2
-    elements implies r = 1/2 or 128 times the recorded loss at every step: the same targets, and a chance level r
-    times their variance, in the loss's own units.  An L1 loss's ratio follows the loss: no chance level."""
+    here; the doctor takes that variance as the chance level.  A loss halved (d2l's ``(y_hat - y) ** 2 / 2``) or
+    summed over the batch's 64 x 2 elements implies r = 1/2 or 128 times the recorded loss at every step: the same
+    targets, and a chance level r times their variance, in the loss's own units.  An L1 loss's ratio follows the loss:
+    no chance level."""
     from gradmedic.doctor.diagnose import Context, infer_chance
     from gradmedic.measure.history import History
 
