@@ -117,7 +117,10 @@ MODULES = ("mingpt", "hfbert", "siamese", "makemore", "super_resolution", "gcn",
            "ptff", "ptbowtoy",
            "d2lsoftmax", "d2ldeeprnn",
            "alpamp", "alpfcnn",
-           "yjrnn")
+           "yjrnn",
+           "uvaae", "udval",
+           "rasbtdropout",
+           "d2lregnet")
 PARTS = {"dcgan": ("netD", "netG")}  # programs watched by several monitors: one file per part, in train()'s order
 ARCH = {"nanogpt": "gpt", "word_language_model": "lstm", "mnist": "cnn", "vae": "vae", "dcgan": "gan",
         "time_sequence_prediction": "lstm", "regression": "linear", "mnist_rnn": "lstm"}
