@@ -2,6 +2,7 @@
 
     python bench/stranger/score.py [--cases bench/stranger/cases] [--split tune|held-out|all] [--json FILE]
                                    [--show missed|alarms|contradictions|all] [--threshold FIELD=VALUE ...]
+                                   [--against EARLIER.json]
 
 Cases are recorded once by ``generated.py``, ``public/run.py`` and ``bugreports.py`` (one ``.npz``
 per run, labelled by outcome against its counterfactual: see ``causes.py``) and judged here again
@@ -97,6 +98,41 @@ def programs(cases: list, th: Thresholds) -> list:
     return out
 
 
+def compare(old: list[dict], new: list[dict]) -> list[str]:
+    """Lines that set a doctor's per-case results (``--json`` rows) against an earlier doctor's on the same recordings,
+    joined by case name: the totals of each (recall, healthy runs flagged, contradictions, over the cases both judged)
+    and every case whose findings differ, tagged HIT+/HIT-, ALARM+/ALARM-, CONTRA+/CONTRA- where its score moved."""
+    before, after = {r["name"]: r for r in old}, {r["name"]: r for r in new}
+    both = [k for k in after if k in before]
+
+    def totals(rows: dict) -> str:
+        judged = [rows[k] for k in both]
+        broken = [r for r in judged if r["label"] == "broken"]
+        healthy = [r for r in judged if r["label"] == "healthy"]
+        return (f"recall {sum(bool(r['hit']) for r in broken)}/{len(broken)}, healthy flagged "
+                f"{sum(bool(r['false_alarm']) for r in healthy)} of {len(healthy)}, contradictions "
+                f"{sum(bool(r['contradiction']) for r in judged)} in {len(judged)}")
+
+    out = [f"before: {totals(before)}", f"after:  {totals(after)}"]
+    left = len(set(before) ^ set(after))
+    if left:
+        out.append(f"({left} case(s) judged on one side only, left out)")
+    for k in sorted(both):
+        b, a = before[k], after[k]
+        if b["findings"] == a["findings"]:
+            continue
+        tags = "".join(f" {name}{'+' if a[key] else '-'}" for key, name in
+                       (("hit", "HIT"), ("false_alarm", "ALARM"), ("contradiction", "CONTRA")) if bool(a[key]) != bool(b[key]))
+        out.append(f"{k} ({a['label']}, {a['cause']}): {b['findings']} -> {a['findings']}{tags}")
+    return out
+
+
+def _bad(msg: str) -> None:
+    """Bad input: one line naming the option, exit code 2."""
+    print(f"score.py: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cases", default=str(Path(__file__).parent / "cases"), help="folder of recorded .npz cases")
@@ -105,18 +141,28 @@ def main() -> None:
                     help="list the cases the doctor got wrong")
     ap.add_argument("--threshold", action="append", default=[], metavar="FIELD=VALUE", help="override a doctor threshold")
     ap.add_argument("--json", dest="json_out", help="also write per-case results to this JSON file")
+    ap.add_argument("--against", metavar="JSON", help="a --json file an earlier doctor wrote for the same cases: print "
+                                                      "both doctors' totals and every case whose findings changed")
     a = ap.parse_args()
     root = Path(a.cases)
     if not root.is_dir():
-        sys.exit(f"--cases: {root} is not a folder of recorded cases (run generated.py, public/run.py, bugreports.py first)")
+        _bad(f"--cases: {root} is not a folder of recorded cases (run generated.py, public/run.py, bugreports.py first)")
     try:
         th = Thresholds(**{k: float(v) if "." in v or "e" in v else int(v) for k, v in (t.split("=", 1) for t in a.threshold)})
     except Exception as e:
-        sys.exit(f"--threshold: {e}")
+        _bad(f"--threshold: {e}")
+    earlier = None
+    if a.against:
+        try:
+            earlier = json.loads(Path(a.against).read_text())
+            if not (isinstance(earlier, list) and all(isinstance(r, dict) and "name" in r and "findings" in r for r in earlier)):
+                raise ValueError("not a list of per-case results written by --json")
+        except (OSError, ValueError) as e:
+            _bad(f"--against: {a.against}: {e}")
     t0 = time.perf_counter()
     cases = load(root, a.split)
     if not cases:
-        sys.exit(f"no labelled cases under {root} for split {a.split}")
+        _bad(f"--cases: no labelled cases under {root} for split {a.split}")
     rows = []
     G = defaultdict(lambda: defaultdict(int))
     per_problem = defaultdict(lambda: [0, 0])  # code -> [right, wrong]
@@ -187,6 +233,10 @@ def main() -> None:
                     print(f"      {m}")
     if a.json_out:
         Path(a.json_out).write_text(json.dumps(rows, indent=1))
+    if earlier is not None:
+        print(f"\nagainst {a.against}:")
+        for line in compare(earlier, rows):
+            print(f"  {line}")
 
 
 if __name__ == "__main__":
