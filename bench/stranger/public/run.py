@@ -120,7 +120,10 @@ MODULES = ("mingpt", "hfbert", "siamese", "makemore", "super_resolution", "gcn",
            "yjrnn",
            "uvaae", "udval",
            "rasbtdropout",
-           "d2lregnet")
+           "d2lregnet",
+           "faaccel", "faresnet",
+           "atcconv", "atcecho",
+           "gkw2v", "gkbert")
 PARTS = {"dcgan": ("netD", "netG")}  # programs watched by several monitors: one file per part, in train()'s order
 ARCH = {"nanogpt": "gpt", "word_language_model": "lstm", "mnist": "cnn", "vae": "vae", "dcgan": "gan",
         "time_sequence_prediction": "lstm", "regression": "linear", "mnist_rnn": "lstm"}
