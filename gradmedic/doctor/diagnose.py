@@ -2045,8 +2045,9 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
             lr_now, usual = _low_side_lr(h, ctx), ctx.usual_lr
             if not math.isfinite(before) and lr_now and usual and _far_below(lr_now, usual, th):
                 # within the first window, under a rate far below usual (the rate is evidence, as for span below): the
-                # progress since the start (PyTorchZeroToAll's hello-RNN trains 100 steps; under Adam at 1e-4 its summed
-                # loss went 9.28 -> 9.14, with no chance level; public set 50, after it was scored)
+                # progress since the start (the PyTorch tutorials' LegendrePolynomial3 at 1/1000 of its hand-written SGD
+                # rate, a summed squared error with no chance level, was reported at step 221 and now at 61; eleven
+                # lr_low runs of the bodies looked at in the stop of public sets 49-70 moved so, none found or lost)
                 before, over = L.head, t - L.head_step
             slow = math.isfinite(before) and math.isfinite(now) and (before - now) < 0.05 * abs(before)
             starved = tiny[rows].all() and slow and L.high(t, th.high_loss)
