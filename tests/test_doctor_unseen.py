@@ -272,9 +272,9 @@ def test_a_constant_predictors_plateau_the_run_left_behind_is_not_reported():
 
 
 def test_a_rate_far_below_usual_is_judged_within_the_first_window_from_where_the_loss_began():
-    """A hand-updating regression at 1/1000 of its rate (no chance level: a squared error whose identity the loss does
-    not meet) creeps 9.28 -> 9.14 over its 100 steps.  Under a rate far below usual the first window is judged from the
-    first loss, so lr_too_low is said at step 61, not a window later."""
+    """A run under SGD at 1/1000 of its usual rate with no chance level (a loss whose kind the history does not show)
+    creeps 9.28 -> 9.14 over 400 steps.  Under a rate far below usual the first window is judged from the first loss, so
+    lr_too_low is said at step 61, not a window later (the PyTorch tutorials' LegendrePolynomial3 at 1/1000: 221 -> 61)."""
     loss = np.linspace(9.28, 9.14, 400) + noisy(0.0, 400, 0.005)
     d = diagnose(hist(loss, update=4e-4), ctx(lr=1e-5, loop={"optimizer": "SGD"}))
     f = next(f for f in d.findings if f.problem == "lr_too_low")
