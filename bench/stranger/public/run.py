@@ -123,7 +123,10 @@ MODULES = ("mingpt", "hfbert", "siamese", "makemore", "super_resolution", "gcn",
            "d2lregnet",
            "faaccel", "faresnet",
            "atcconv", "atcecho",
-           "gkw2v", "gkbert")
+           "gkw2v", "gkbert",
+           "d2lrnnconcise", "d2lsmconcise",
+           "mingptadder", "mmbow",
+           "rasbtmlpbasic", "rasbtlogreg")
 PARTS = {"dcgan": ("netD", "netG")}  # programs watched by several monitors: one file per part, in train()'s order
 ARCH = {"nanogpt": "gpt", "word_language_model": "lstm", "mnist": "cnn", "vae": "vae", "dcgan": "gan",
         "time_sequence_prediction": "lstm", "regression": "linear", "mnist_rnn": "lstm"}
