@@ -2042,7 +2042,7 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
                 continue
             before, now = L.level(t - th.window - L.q, t - th.window), L.level(t - L.q, t)
             over = th.window
-            lr_now, usual = _low_side_lr(h, ctx), ctx.usual_lr
+            lr_now, usual = lr_set, usual_lr  # (the same at every sample: computed once above)
             if not math.isfinite(before) and lr_now and usual and _far_below(lr_now, usual, th):
                 # within the first window, under a rate far below usual (the rate is evidence, as for span below): the
                 # progress since the start (the PyTorch tutorials' LegendrePolynomial3 at 1/1000 of its hand-written SGD
