@@ -628,6 +628,18 @@ def test_batch_of_one_noise_is_not_a_rise_from_a_low_first_step():
     assert "lr_too_high" in diagnose(history(loss), ctx(lr=0.01)).problems
 
 
+def test_a_rise_over_weights_that_barely_moved_is_the_datas_not_the_rates():
+    """dataflowr's moons MLP, one example per step in the data's order, at 1/1000 of its rate: its per-example loss sits
+    near 0.02 and climbs to ~1 for a stretch of hard examples while each step moves the weights 4e-6 of their norm - in
+    total 1e-4 over the rise, far under rise_still (1e-2), so the network's function did not change: no lr_too_high.
+    The same losses with steps of 5e-3 each (0.5 over the rise) are a rise the updates made."""
+    loss = np.r_[np.full(150, 0.02), np.full(100, 1.0)] + 0.001 * np.random.default_rng(0).random(250)
+    assert "lr_too_high" not in diagnose(history(loss, update=4e-6), ctx(lr=1e-5)).problems
+    assert "lr_too_high" in diagnose(history(loss, update=5e-3), ctx(lr=1e-5)).problems
+    # the guard is the total: 4e-6 a step stays under it over 100 steps (4e-4), 2e-4 a step does not (2e-2)
+    assert "lr_too_high" in diagnose(history(loss, update=2e-4), ctx(lr=1e-5)).problems
+
+
 def test_targets_far_from_the_outputs_scale_are_reported_even_while_the_loss_falls():
     """A real regression loop (PyTorch default init, Adam): targets x100 make the first squared error ~1e4 against
     outputs of scale ~0.3; the loss falls (to ~1e3 by step 100), so only target_extreme reports it, as a warning;

@@ -862,6 +862,35 @@ def test_weight_gain_reads_a_custom_layers_matrix_either_way_round():
     m.close()
 
 
+def test_a_hand_written_affine_layer_drawn_constant_reads_as_identical_units():
+    """dataflowr's MyLinear_mod keeps A (in, out) and b (out) and computes x @ A + b; drawn all zero (torch.randn * 0)
+    its 50 hidden units are identical and stay so.  row_spread reads its rows along the axis the bias's length names
+    (units = 50, spread = that of A's columns with b, as a plain computation gives), reads a constant matrix without a
+    bias as spread 0 either way round, and a random one as far from 0 either way round."""
+
+    class MyLinear(nn.Module):
+        def __init__(self, n_in, n_out, scale, bias=True):
+            super().__init__()
+            self.A = nn.Parameter(torch.randn(n_in, n_out) * scale)
+            self.b = nn.Parameter(torch.randn(n_out) * scale) if bias else None
+
+        def forward(self, x):
+            return x @ self.A + (self.b if self.b is not None else 0)
+
+    torch.manual_seed(0)
+    model = nn.Sequential(MyLinear(2, 50, 0.0), nn.ReLU(), MyLinear(50, 3, 1.0), nn.ReLU(), MyLinear(3, 4, 0.0, bias=False))
+    with torch.no_grad():
+        model[4].A.fill_(0.5)  # constant, not zero
+    m = watch(model)
+    spread = {n: (u, s) for n, u, s in m.row_spread()}
+    assert spread["0"] == (50, 0.0)
+    rows = torch.cat([model[2].A.detach().T, model[2].b.detach()[:, None]], 1).double()  # a unit's weights and bias
+    ref = float((rows - rows.mean(0)).norm(dim=1).max() / rows.norm(dim=1).mean())
+    assert spread["2"][0] == 3 and spread["2"][1] == pytest.approx(ref, rel=1e-9) and ref > 0.1
+    assert spread["4"][1] == 0.0
+    m.close()
+
+
 def test_the_inputs_measured_are_those_of_the_first_layer_to_run_not_the_first_registered():
     """nn.Transformer registers its encoder layers before a subclass's embedding (pytorch/examples word LM): the input
     of the first registered layer was the embedding's output, 11x too large under an N(0, 1) embedding, and the doctor

@@ -78,15 +78,26 @@ def test_out_grad_is_the_mean_per_sample_gradient_at_the_output():
 
 def test_softmax_before_cross_entropy_is_named_from_the_output_gradient():
     """Probabilities fed to CrossEntropyLoss over 10 classes: the loss never gets below ln(e + 9) - 1 and the output
-    receives about 1/10 of a cross-entropy's gradient.  The same run on logits is silent."""
+    receives about 1/10 of a cross-entropy's gradient.  While the loss is above that floor (150 steps: 0.15 over it,
+    more than floor_fit) it is a finding; once the network fits the blobs through the squash (400 steps: within 0.01 of
+    the floor) it is a note, not a finding: nothing the loss shows was lost.  The same run on logits is silent."""
     x, y = _blobs(10)
-    sick = _train(_mlp(8, 10), x, y, squash=lambda z: z.softmax(-1))
-    d = sick.diagnose()
+    floor = math.log(math.e + 9) - 1
+    early = _train(_mlp(8, 10), x, y, squash=lambda z: z.softmax(-1), steps=150)
+    assert np.median(early.history.loss[-25:]) - floor > 0.1
+    d = early.diagnose()
     f = next((f for f in d.findings if f.problem == "saturated_loss"), None)
     assert f is not None, str(d)
     assert f.evidence["out_grad"] < 0.2 * f.evidence["out_grad_at_chance"]
     assert f.evidence["out_grad_at_chance"] == pytest.approx(math.sqrt(0.9))
-    assert f.detected_at <= 200
+    assert f.detected_at <= 150
+    sick = _train(_mlp(8, 10), x, y, squash=lambda z: z.softmax(-1))
+    end = float(np.median(sick.history.loss[-25:]))
+    assert 0 <= end - floor < 0.02
+    d = sick.diagnose()
+    assert d.findings == [], str(d)
+    note = next(n for n in d.notes if "squashed" in n)
+    assert f"least a cross-entropy over probabilities can be ({floor:.3g})" in note
     healthy = _train(_mlp(8, 10), x, y)
     assert healthy.diagnose().findings == [], str(healthy.diagnose())
     assert np.nanmedian(healthy.history.output("out_grad")[:5]) > 0.5  # the full gradient while it learns

@@ -629,6 +629,47 @@ def test_a_zero_initialized_lstm_has_symmetric_units():
         assert bool(sym) == zero and (not zero or "rnn" in sym[0].layers), [f.message for f in d.findings]
 
 
+def test_every_layer_drawn_constant_is_symmetric_even_once_dropout_has_told_the_units_apart():
+    """vinhkhuc's MLP with every weight 0.01 (bias-free, dropout 0.2, Adam): dropout's noise makes the units differ a
+    little, so by the end their rows spread far above symmetric_spread and the end-of-run check says nothing - but at
+    step 1 every layer's rows were identical.  Applied after watch() (as udlbook's notebooks init their nets), the check
+    still reads them at the first step().  A zero-initialized head alone over random layers is not a symmetric init."""
+    torch.manual_seed(0)
+    x = torch.randn(512, 16)
+    y = (x[:, :4].sum(1) > 0).long() + (x[:, 4:8].sum(1) > 0).long()
+
+    def run(init):
+        net = nn.Sequential(nn.Linear(16, 64, bias=False), nn.ReLU(), nn.Dropout(0.2), nn.Linear(64, 64, bias=False),
+                            nn.ReLU(), nn.Dropout(0.2), nn.Linear(64, 3, bias=False))
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+        with watch(net, opt, every=5) as mon:
+            init(net)  # after watch(), before the first step()
+            for i in range(120):
+                b = slice((i * 32) % 512, (i * 32) % 512 + 32)
+                opt.zero_grad()
+                loss = F.cross_entropy(net(x[b]), y[b])
+                loss.backward()
+                mon.step(loss)
+                opt.step()
+            spread_end = max(s for *_, s in mon.row_spread())
+            return mon.diagnose(), spread_end
+
+    def constant(net):
+        for m in net:
+            if isinstance(m, nn.Linear):
+                nn.init.constant_(m.weight, 0.01)
+
+    def zero_head(net):
+        nn.init.zeros_(net[6].weight)
+
+    d, spread_end = run(constant)
+    assert spread_end > 1e-3  # dropout told the units apart: the end-of-run reading alone would be silent
+    f = next(f for f in d.findings if f.problem == "symmetric_units")
+    assert f.evidence["at_start"] and set(f.layers) == {"0", "3", "6"} and f.step == 1
+    d, _ = run(zero_head)
+    assert "symmetric_units" not in d.problems, str(d)
+
+
 def test_a_loop_that_clips_without_telling_is_seen_clipping_from_its_repeated_norm():
     """clip_grad_norm_ before step() but no grad_norm=: every clipped step leaves the total norm at max_norm (to ~1e-6),
     which unclipped gradients never repeat; so the monitor sees the clip, and the remedies do not advise it again."""

@@ -314,6 +314,14 @@ class Thresholds(BaseModel):
         "PyTorch tutorials' DynamicNet steps at SGD 1e-8, a millionth of SGD's usual rate, on gradients 1e3-1e6x its "
         "weights: its layers move 0.015-0.26 per step (public set 48, after it was scored); a Transformer at 1/60 of "
         "SGD's rate held at chance moved 1e-3."))
+    rise_still: float = Field(1e-2, gt=0, description=(
+        "the most any layer's weights may have moved in total over a rise of the loss (its mean sampled update-to-weight "
+        "ratio there times the rise's steps) for the rise to be the data's, not the rate's.  Weights moved 1% change a "
+        "layer's output by about 1%; a rise counts only when it gives back rise_undo of the start (0.17 nats of a binary "
+        "cross-entropy), which a 1% change could make only from logits of 17 or more.  So a loss 3x up over weights "
+        "that moved less is other batches (data in order, one example per step), not divergence, which moves them 1e-2 "
+        "or more per step: dataflowr's moons MLP, one example per step, at 1/1000 of its SGD rate moves 4e-6 per step and "
+        "its per-example loss went 0.02 -> 1.1 over 25 steps (told lr_too_high; public set 58, after it was scored)."))
     recover_share: float = Field(0.5, gt=0, lt=1, description=(
         "a run whose loss ends below this share of its reference (chance level, else the first loss) has recovered from "
         "a stall or an early spike that was reported during training: the corpus's own 'trained well' bar (a loss below "
@@ -362,6 +370,15 @@ class Thresholds(BaseModel):
         "L / (ln C + r)) below which the output gradient contradicts a loss over logits; half, since the recorded range "
         "is the rows' mean, not each row's. It keeps a model with a few confidently wrong rows (label noise: a high "
         "loss on a small mean gradient) from being taken for a squashed one."))
+    floor_fit: float = Field(0.1, gt=0, lt=1, description=(
+        "how far above its floor a cross-entropy fed probabilities (a softmax or sigmoid in front) may end for the "
+        "network to have fitted its data through the squash.  Over probabilities p a row's loss is at least ln(e + C - 1) "
+        "- 1 (all of p on the right class: 1.46 for 10 classes, 0.31 for two or one sigmoid) and 1 more with all of it on "
+        "a wrong class, so the mean excess over the floor is about the share of rows the network gets wrong: at 0.1 or "
+        "less about nine in ten or more are right, the corpus's good-outcome bar, and the squash cost the fit nothing "
+        "(said in a note, not a finding).  vinhkhuc's MLP with a softmax before CrossEntropyLoss ended 0.008-0.011 above "
+        "the floor at 0.97 test accuracy, its ConvNet with the same mistake 0.68 above at 0.66 (public set 75, after it "
+        "was scored)."))
     frozen_share: float = Field(0.9, gt=0, lt=1, description=(
         "share of the model's parameters frozen (requires_grad=False at watch()) above which a run whose loss makes no "
         "progress is told so: nine in ten parameters cannot learn. Linear probes and adapters (LoRA trains ~0.1-1%) "
@@ -447,6 +464,7 @@ class Context:
     lr: float | None = None
     reference_loss: float | None = None  # chance-level loss when known (ln 2 for binary cross-entropy, ...)
     symmetric: list[tuple[str, int, float]] = field(default_factory=list)  # (layer, units, relative row spread)
+    symmetric_at_start: list[tuple[str, int, float]] = field(default_factory=list)  # the same, at the first step()
     weight_gain: list[float] = field(default_factory=list)  # per layer, at watch(): measure.units.row_gain
     spec: Spec | None = None
     regression: bool = False
@@ -461,7 +479,8 @@ class Context:
         lr = m._current_lr() if m.optimizer is not None else (loop.get("lr") if loop.get("by_hand") else None)
         return cls(list(m.layer_names), list(m.layer_types), list(m.act_names), list(m.act_kinds),
                    list(m.act_types), lr=lr if lr is not None and math.isfinite(lr) else None,
-                   reference_loss=m.reference_loss, symmetric=m.row_spread(), weight_gain=list(m.weight_gain),
+                   reference_loss=m.reference_loss, symmetric=m.row_spread(),
+                   symmetric_at_start=list(getattr(m, "spread_at_start", [])), weight_gain=list(m.weight_gain),
                    spec=m.spec, regression=m.regression,
                    notes=list(getattr(m, "notes", [])), loop=loop)
 
@@ -494,6 +513,7 @@ class Context:
         d = {k: getattr(self, k) for k in ("layer_names", "layer_types", "act_names", "act_kinds", "act_types", "lr",
                                            "reference_loss", "regression", "notes", "loop", "weight_gain")}
         d["symmetric"] = [list(x) for x in self.symmetric]
+        d["symmetric_at_start"] = [list(x) for x in self.symmetric_at_start]
         d["spec"] = self.spec.model_dump(mode="json") if self.spec is not None else None
         return _jsonable(d)
 
@@ -504,6 +524,7 @@ class Context:
         d = dict(d)
         spec = d.pop("spec", None)
         d["symmetric"] = [tuple(x) for x in d.get("symmetric", [])]
+        d["symmetric_at_start"] = [tuple(x) for x in d.get("symmetric_at_start", [])]
         d["weight_gain"] = _gains(d.get("weight_gain"))
         return cls(**d, spec=validate(spec) if spec else None)
 
@@ -1176,6 +1197,29 @@ def _peak_lr(h: History, ctx: Context, t: int, span: int, every: int) -> float:
 
 def _at(lr: float | None) -> str:
     return f" at lr {lr:g}" if lr else ""
+
+
+def _still(h: History, ctx: Context, th: Thresholds, lo: int, hi: int) -> bool:
+    """The weights barely moved over steps (lo, hi]: for every layer not drawn near 0 (_near_zero), its mean update ratio
+    sampled there (or, with none there, at the last sample before hi) times the span is below rise_still.  False where
+    no update ratio was measured (no optimizer and no hand rate read)."""
+    u, st = h.layer("update_ratio"), h.stat_steps
+    if not len(st) or not u.shape[1] or hi <= lo:
+        return False
+    rows = np.nonzero((st > lo) & (st <= hi))[0]
+    if not len(rows):
+        k = int(np.searchsorted(st, hi, side="right")) - 1
+        if k < 0:
+            return False
+        rows = np.array([k])
+    keep = [j for j in range(u.shape[1]) if j not in set(_near_zero(ctx, u.shape[1]))]
+    win = u[np.ix_(rows, keep)] if keep else np.zeros((0, 0))
+    if not np.isfinite(win).any():
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # (a layer with no finite ratio in the span: NaN, left out)
+        moved = np.nanmean(win, axis=0) * (hi - lo)
+    return bool(np.nanmax(moved) < th.rise_still)
 
 
 def _slow(L: _Loss, t: int, th: Thresholds) -> bool:
@@ -1878,6 +1922,8 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
             lr = _lr_at(h, ctx, sbest)
             where = L.head_where if (best, sbest) == (L.head, L.head_step) else f"at step {sbest}"
             rise = now / max(best, 1e-12)
+            if _still(h, ctx, th, sbest, t):
+                continue  # the weights barely moved over the rise: other batches' losses, not divergence (rise_still)
             msg = f"the loss rose {_g(rise)}x in {t - sbest} steps (from {_g(best)} {where} to {_g(now)})" + _at(lr)
             cands.append(Finding("lr_too_high", SEVERITY["lr_too_high"], [], sbest, t, msg,
                                  {"min_loss": best, "min_step": sbest, "loss": now, "lr": lr}, []))
@@ -2183,6 +2229,21 @@ def _squashed_output(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Find
     return None
 
 
+def _probability_floor(h: History, L: _Loss) -> float | None:
+    """The least a cross-entropy over probabilities can be (see floor_fit): ln(e + C - 1) - 1 for C outputs (C >= 2, a
+    softmax in front of a C-way cross-entropy, chance ln C), ln(1 + 1/e) for one (a sigmoid in front of a binary one,
+    chance ln 2); None where the output's width and the chance level do not say which."""
+    w = h.output("width")
+    if not L.chance or L.squared_error or not np.isfinite(w).any():
+        return None
+    c = float(np.nanmedian(w))
+    if c >= 2 and abs(L.chance - math.log(c)) <= 0.05 * math.log(c):
+        return math.log(math.e + c - 1) - 1
+    if c == 1 and abs(L.chance - math.log(2)) <= 0.05 * math.log(2):
+        return math.log(1 + math.exp(-1))
+    return None
+
+
 def _nll_on_probabilities(h: History, ctx: Context, L: _Loss) -> Finding | None:
     """NLLLoss given outputs that are not log-probabilities: it returns -mean z_y and hands each row minus its one-hot
     target (norm 1, history out_grad) whatever the outputs, so its loss can be negative, which over log-probabilities
@@ -2359,7 +2420,23 @@ def detect_unscaled_inputs(h: History, ctx: Context, th: Thresholds, L: _Loss, s
 
 def detect_symmetric(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
     layers = [(n, u, s) for n, u, s in ctx.symmetric if s < th.symmetric_spread]
-    if not layers or not len(h.loss_steps) or h.loss_steps[-1] < 2:
+    if not len(h.loss_steps) or h.loss_steps[-1] < 2:
+        return []
+    init = ctx.symmetric_at_start
+    if not layers and len(init) >= 2 and all(s < th.symmetric_spread for _, _, s in init):
+        # every layer's units drawn identical (a constant init of every weight: no layer random to tell them apart), now
+        # apart only by what float rounding or dropout's noise made of them: vinhkhuc's MLP with every weight 0.01 ended
+        # at 0.87 against 0.97 (dropout), udlbook's residual MLP at 0.32 against 0.70 (rounding, under a rate that
+        # amplified it), each spread 2-9 by the end (public sets 75-76, after they were scored).  A zero-initialized head
+        # alone (its rows the outputs, each with its own target) leaves the layers below random and is not this
+        now = dict((n, s) for n, _, s in ctx.symmetric)
+        desc = ", ".join(f"all {u} units of {_n(n)}" for n, u, _ in init[:3]) + (" ..." if len(init) > 3 else "")
+        msg = (f"every layer's units were drawn identical ({desc}: relative spread 0 at step 1): a constant init, with no "
+               "layer drawn at random to tell them apart; they can differ only by float rounding or dropout noise"
+               + (f" (spread {_g(max(now.values()))} by now)" if now else ""))
+        return [Finding("symmetric_units", SEVERITY["symmetric_units"], [n for n, _, _ in init], 1, 2, msg,
+                        {"layers": {n: u for n, u, _ in init}, "at_start": True}, [])]
+    if not layers:
         return []
     names = [n for n, _, _ in layers]
     desc = ", ".join(f"all {u} units of {_n(n)}" for n, u, _ in layers[:3])
@@ -2434,6 +2511,16 @@ def _diagnose(h: History, ctx: Context, th: Thresholds | None) -> Diagnosis:
     unscaled = next((f for f in findings if f.problem == "unscaled_inputs"), None)
     findings = _recovered(findings, L, th, h, ctx)
     loop_notes = []
+    squashed = next((f for f in findings if f.problem == "saturated_loss" and "out_grad_at_chance" in f.evidence), None)
+    floor = _probability_floor(h, L) if squashed is not None else None
+    if squashed is not None and floor is not None and L.level(steps - L.q, steps) - floor <= th.floor_fit:
+        # fitted through the squash (floor_fit): the loss ends at the least a cross-entropy over probabilities can be
+        end = L.level(steps - L.q, steps)
+        findings = [f for f in findings if f is not squashed]
+        loop_notes.append(f"{squashed.message}; but the loss ends at {end:.3g}, {end - floor:.2g} above the least a "
+                          f"cross-entropy over probabilities can be ({floor:.3g}), so the network gets nearly every "
+                          "training example right all the same: this run lost nothing the loss shows, but give the loss "
+                          "the logits (drop the softmax/sigmoid before it) before changing anything else")
     if unscaled is not None and unscaled not in findings:
         end = L.level(steps - L.q, steps)
         loop_notes.append(f"{unscaled.message}; the loss still fell to {_g(end)}{_ref(L, end)}, so it cost this run nothing "

@@ -196,6 +196,10 @@ class Monitor:
         with torch.no_grad():  # (a module PyTorch did not define may keep its matrix either way round)
             self.weight_gain = [units.row_gain(ps, layout_known=type(m).__module__.startswith("torch."))
                                 for ps, m in zip(by_layer, self._layer_objs, strict=True)]
+        # whether the units start identical (row_spread at the first step(), before the first update: a loop may apply
+        # its init after watch(), as udlbook's notebooks do): units drawn alike in every layer are the classic constant
+        # init, which float rounding or dropout may later break by a little
+        self.spread_at_start: list[tuple[str, int, float]] = []
         # The layer the data enters: the first registered until the first sampled training pass shows the first to run
         # (see _order_hook: nn.Transformer registers its encoder layers before a subclass's embedding)
         self._first_layer = next(m for _, m in model.named_modules() if any(True for _ in _own_parameters(m)))
@@ -866,6 +870,8 @@ class Monitor:
             raise WatchError("step(grad_norm=) needs the scalar total norm clip_grad_norm_ returns, "
                              f"got shape {tuple(grad_norm.shape)}")
         s = self.steps + 1
+        if s == 1:
+            self.spread_at_start = self.row_spread()
         if self._carry_handle is not None:
             if self._carry_pending is not None and self._carry_backwards == 1:
                 at, carried, judged = self._carry_pending
@@ -1184,6 +1190,11 @@ class Monitor:
                     if blocks:
                         out.append((name or type(m).__name__, int(m.hidden_size), max(_spread(b) for b in blocks)))
                     continue
+                if m in self._layer_objs and not isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Embedding)):
+                    rows = _constant_matrix(m)  # a hand-written affine layer (its own 2-D weight): constant or not
+                    if rows is not None:
+                        out.append((name or type(m).__name__, *rows))
+                    continue
                 if not isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)) or w is None or w.shape[0] < 2:
                     continue
                 rows = w.detach().reshape(w.shape[0], -1).double()
@@ -1330,6 +1341,30 @@ def _spread(rows: torch.Tensor) -> float:
     dev = (rows - rows.mean(0, keepdim=True)).norm(dim=1).max()
     scale = torch.maximum(rows.norm(dim=1).mean(), torch.tensor(1e-12, dtype=torch.float64, device=rows.device))
     return float(dev / scale) if float(rows.abs().max()) > 0 else 0.0
+
+
+def _constant_matrix(m: nn.Module) -> tuple[int, float] | None:
+    """(units, spread) of a module that is not one of torch's layers but owns one 2-D weight (a hand-written affine
+    layer: dataflowr's ``MyLinear_mod`` keeps ``A`` (in, out) and ``b``), None where it does not or where its orientation
+    is unknown and its weight not constant.  Which axis holds the units is the one a 1-D bias's length matches; without
+    one, the spread is the larger over both axes, so only a constant weight (all zeros, a fill_) reads as identical units."""
+    own = [p for p in _own_parameters(m) if p.requires_grad]
+    mats = [p for p in own if p.dim() == 2]
+    if len(mats) != 1 or min(mats[0].shape) < 2 or any(p.dim() > 2 for p in own):
+        return None
+    w = mats[0].detach().double()
+    if not bool(torch.isfinite(w).all()):
+        return None
+    biases = [p.detach().double() for p in own if p.dim() == 1]
+    cands = []
+    for rows in (w, w.T):  # rows = one unit's incoming weights
+        b = [v for v in biases if v.numel() == rows.shape[0]]
+        cands.append((int(rows.shape[0]), _spread(torch.cat([rows, b[0][:, None]], 1) if b else rows), bool(b)))
+    with_bias = [c for c in cands if c[2]]
+    if len(with_bias) == 1 and w.shape[0] != w.shape[1]:
+        return with_bias[0][:2]
+    units, spread, _ = max(cands, key=lambda c: c[1])
+    return units, spread
 
 
 def _recurrent_rows(m: nn.RNNBase) -> list[torch.Tensor]:
