@@ -640,6 +640,26 @@ def test_a_rise_over_weights_that_barely_moved_is_the_datas_not_the_rates():
     assert "lr_too_high" in diagnose(history(loss, update=2e-4), ctx(lr=1e-5)).problems
 
 
+def test_a_generators_gradient_growing_from_nothing_is_not_exploding_while_the_game_goes_on():
+    """devnag's GAN: the generator's gradients start at 0.002 (the untrained discriminator hands it next to none) and grow
+    2000x once the discriminator learns, while its adversarial loss wanders between 0.3 and 1.5 around a start of 0.8 -
+    a stall "at a high loss" and rises back to the game's equilibrium, which say nothing of its progress (co_watched).
+    The same history for a model trained alone is exploding_gradients; and a generator whose loss runs past
+    adversarial_rise x its start (the game lost) still is."""
+    rng = np.random.default_rng(0)
+    T = 3000
+    loss = 0.8 + 0.3 * np.sin(np.arange(T) / 150.0) + 0.05 * rng.standard_normal(T)
+    grad = np.tile([0.002, 0.002, 0.002], (T // 10, 1))
+    grad[100:] = 4.0  # 2000x its start, above the weights (norm 1)
+    alone = diagnose(history(loss, grad=grad), ctx(lr=0.001))
+    assert "exploding_gradients" in alone.problems
+    game = diagnose(history(loss, grad=grad), ctx(lr=0.001, loop={"co_watched": 1}))
+    assert "exploding_gradients" not in game.problems, str(game)
+    lost = loss.copy()
+    lost[1500:] = 5.0  # 6x its start: the discriminator won outright
+    assert "exploding_gradients" in diagnose(history(lost, grad=grad), ctx(lr=0.001, loop={"co_watched": 1})).problems
+
+
 def test_targets_far_from_the_outputs_scale_are_reported_even_while_the_loss_falls():
     """A real regression loop (PyTorch default init, Adam): targets x100 make the first squared error ~1e4 against
     outputs of scale ~0.3; the loss falls (to ~1e3 by step 100), so only target_extreme reports it, as a warning;

@@ -1020,15 +1020,28 @@ def _growth(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Finding | Non
         if np.isfinite(moved).any() and float(np.nanmedian(moved)) < th.lr_high_update:
             huge[:] = False
     rows = np.nonzero(huge.any(axis=1))[0]
+    # (a stall at a high loss is no sign of suffering for a model trained against another, whose loss's course is no
+    # measure of its progress (loop_facts co_watched; see detect_plateau): devnag's 50-line GAN, healthy, had its
+    # generator's gradients grow 2000x from a start of 0.002-0.005 - the untrained discriminator hands it next to none - and
+    # was told exploding_gradients on two of three seeds (public set 77, after it was scored))
+    # ... nor a rise back to the game's equilibrium, as in detect_lr (adversarial_rise): its generator's loss then went
+    # 0.33 -> 1.5 against a start of 0.81
+    stall_counts = not ctx.adversarial
+
+    def rises(t: int) -> bool:
+        if not _rising(L, t, th):
+            return False
+        return not (ctx.adversarial and math.isfinite(L.head) and L.level(t - L.q, t) < th.adversarial_rise * abs(L.head))
+
     # (whether the loss rises at some sample from k on: judged once per sample and carried back from the last, not once
     # per pair - a 15000-step run sampled 1500 times took 60 s here; the PyTorch tutorials' DynamicNet, public set 48)
-    rising = np.array([_rising(L, int(t), th) for t in st.tolist()]) if len(rows) else np.zeros(0, bool)
+    rising = np.array([rises(int(t)) for t in st.tolist()]) if len(rows) else np.zeros(0, bool)
     rising_after = np.flip(np.logical_or.accumulate(np.flip(rising))) if len(rising) else rising
     for k in rows:
         # ... when training suffers then or later: a small linear model with a large-valued target has gradients
         # 1000x its tiny initial weights at step 1 and trains fine at a small rate (a healthy bug-report fix)
         t = int(st[k])
-        if not (doomed or rising_after[k] or (L.stalled(t, th) and L.high(t, th.high_loss))):
+        if not (doomed or rising_after[k] or (stall_counts and L.stalled(t, th) and L.high(t, th.high_loss))):
             huge[k] = False
     if huge.any():
         k = int(np.argmax(huge.any(axis=1)))
@@ -1047,7 +1060,7 @@ def _growth(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Finding | Non
         # ... and only when training suffers then: divergence ahead, a rising loss, or a stall at a high loss.
         for k in np.nonzero(hit.any(axis=1))[0]:
             t = int(st[k])
-            if not (doomed or _rising(L, t, th) or (L.stalled(t, th) and L.high(t, th.high_loss))):
+            if not (doomed or rises(t) or (stall_counts and L.stalled(t, th) and L.high(t, th.high_loss))):
                 hit[k] = False
         if hit.any():
             k = int(np.argmax(hit.any(axis=1)))
