@@ -135,6 +135,23 @@ def test_gradient_far_larger_than_its_weights_is_exploding():
     assert f.step == 1 and f.layers == ["fc2"] and "1e+14x its weight norm" in f.message
 
 
+def test_units_silent_for_a_stretch_that_fire_again_by_the_end_were_not_dead():
+    """A generated RNN's ReLU head: 56-81% of its units silent for every input while the run sat at chance for 250 steps,
+    then 6% once it learned (0.88 accuracy, healthy).  A live diagnose() during the stretch reports dead_units; at the
+    end, with the layer below dead_share over its last window, it does not.  Still silent at the end: still reported."""
+    T = 400
+    rng = np.random.default_rng(0)
+    loss = np.r_[np.full(250, 0.69), np.linspace(0.69, 0.41, 150)] + 0.003 * rng.standard_normal(T)
+    acts = np.full((T // 10, 1, len(ACT_STATS)), np.nan)
+    acts[:, 0, ACT_STATS.index("dead_frac")] = np.r_[np.full(26, 0.7), np.full(14, 0.06)]
+    c = ctx(act_kinds=["relu"], reference_loss=0.69)
+    live = diagnose(history(loss[:200], acts=acts[:20], act_kinds=["relu"]), c)
+    assert "dead_units" in live.problems
+    assert "dead_units" not in diagnose(history(loss, acts=acts, act_kinds=["relu"]), c).problems
+    acts[:, 0, ACT_STATS.index("dead_frac")] = 0.7
+    assert "dead_units" in diagnose(history(loss, acts=acts, act_kinds=["relu"]), c).problems
+
+
 def test_dead_units_whole_layer_reported_even_while_loss_falls():
     acts = np.full((40, 1, len(ACT_STATS)), np.nan)
     acts[:, 0, ACT_STATS.index("dead_frac")] = 1.0
@@ -658,6 +675,26 @@ def test_a_generators_gradient_growing_from_nothing_is_not_exploding_while_the_g
     lost = loss.copy()
     lost[1500:] = 5.0  # 6x its start: the discriminator won outright
     assert "exploding_gradients" in diagnose(history(lost, grad=grad), ctx(lr=0.001, loop={"co_watched": 1})).problems
+
+
+def test_a_run_that_ends_at_chance_before_two_windows_is_judged_over_its_whole_length():
+    """fast.ai's hand-written Adam at 1/1000 of its rate, watched without an optimizer (no rate known): 180 steps at ln 10
+    (2.40 -> 2.20), every layer moving 1e-5 per step.  The two windows at chance lr_too_low asks for without a rate are
+    more than the run has; at its last sample the whole run, at chance from first step to last with steps that small,
+    is lr_too_low.  Steps of a healthy size (1e-3) over the same losses are not the rate's; a run that learns is silent."""
+    rng = np.random.default_rng(0)
+    loss = np.linspace(2.40, 2.20, 180) + 0.01 * rng.standard_normal(180)
+    d = diagnose(history(loss, update=1e-5), ctx(reference_loss=math.log(10)))
+    f = next(f for f in d.findings if f.problem == "lr_too_low")
+    assert f.detected_at == 171  # the last sample (steps 1, 11, ..., 171)
+    assert "lr_too_low" not in diagnose(history(loss, update=1e-3), ctx(reference_loss=math.log(10))).problems
+    learns = np.r_[np.linspace(2.40, 0.5, 90), np.full(90, 0.5)] + 0.01 * rng.standard_normal(180)
+    assert diagnose(history(learns, update=1e-5), ctx(reference_loss=math.log(10))).findings == []
+    # 400 steps: two windows fit, and the rule is what it was (found from the second window's end on)
+    long = np.linspace(2.40, 2.25, 400) + 0.01 * rng.standard_normal(400)
+    f = next(f for f in diagnose(history(long, update=1e-5), ctx(reference_loss=math.log(10))).findings
+             if f.problem == "lr_too_low")
+    assert f.detected_at >= 200
 
 
 def test_targets_far_from_the_outputs_scale_are_reported_even_while_the_loss_falls():

@@ -893,6 +893,12 @@ def test_a_loss_that_falls_below_zero_without_end_is_a_wrong_loss_not_a_divergen
     assert "mind the leading minus" in f.remedies[0].snippet
     dip = np.linspace(1.0, -2.0, 600)
     assert "saturated_loss" not in diagnose(hist(dip), ctx(regression=True)).problems
+    # fast.ai's chapter-4 mnist_loss without its sigmoid: 0.47 at step 1, below zero from step 2 (the median of steps 1-3
+    # is -0.35, no start above zero to measure from), -7000 by the end: no floor, measured from the first step
+    fastai = np.r_[0.47, -0.35, -0.76, -np.linspace(1.0, 7000.0, 597)]
+    d = diagnose(hist(fastai), ctx())
+    f = next(f for f in d.findings if f.problem == "saturated_loss")
+    assert f.evidence["no_floor"] and f.evidence["initial_loss"] == pytest.approx(0.47) and "exploding_gradients" not in d.problems
 
 
 def test_a_gradient_far_larger_than_its_weights_under_an_adaptive_optimizer_is_not_divergence():

@@ -2122,6 +2122,13 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
             # stuck: the median layer's update over the span (the median over samples too: an early
             # burst does not hide a rate that starves the rest of the run)
             at_chance = _at_chance(h, L, th, t, span, short=last_short)
+            if not at_chance and k == len(st) - 1 and not rate_low and th.min_steps <= t < span:
+                # a run that ends before the lr_low_windows windows asked for, at chance from its first step to its last:
+                # the second window is there for a healthy net that sits at chance a while and then learns, but this run
+                # ended there, so its outcome is chance whatever would have come (fast.ai's hand-written Adam, nb 12, at
+                # 1/1000 of its rate: 180 steps from 2.40 to 2.20 at ln 10, every layer moving 1e-5 per step, 0.17
+                # accuracy against 0.98; public set 68, after it was scored)
+                at_chance = _at_chance(h, L, th, t, t, short=True)
             # (a rate lr_far_below its usual one exactly, not more: then too the updates below the healthy ~1e-3 are the
             # rate's, over the lr_low_windows windows at chance that stuck asks for - d2l's RNN from scratch at 1/1000 of
             # its SGD rate of 1 sits at ln 28 for 400 steps moving its weights 7e-4 per step, 10x below SGD's usual 1e-2;
@@ -2304,18 +2311,22 @@ def _no_floor(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Finding | N
     end - one with the wrong sign, or a likelihood with no bound (Aladdin Persson's VAE with its KL term's sign flipped:
     1.5e4 -> -1.2e12, told exploding_gradients, a contradiction; public set 19, after it was scored)."""
     v = L.values_f
-    if not len(v) or not (math.isfinite(L.head) and L.head > 0):
+    # where it started: the median of the first three steps, or the first step itself when the loss is already below
+    # zero by the second or third (fast.ai's chapter-4 mnist_loss without its sigmoid: 0.47, -0.35, -0.76, ... -7100;
+    # its median start was below zero and the run was told exploding_gradients; public set 80, after it was scored)
+    start = L.head if math.isfinite(L.head) and L.head > 0 else (float(v[0]) if len(v) else math.nan)
+    if not len(v) or not (math.isfinite(start) and start > 0):
         return None
     low = float(v.min())
-    if not low < -th.exploding_growth * L.head:
+    if not low < -th.exploding_growth * start:
         return None
-    t = int(L.steps_f[int(np.argmax(v < -th.exploding_growth * L.head))])
+    t = int(L.steps_f[int(np.argmax(v < -th.exploding_growth * start))])
     below = int(L.steps_f[int(np.argmax(v < 0))])
-    msg = (f"the loss fell below zero at step {below} and has no floor: from {_g(L.head)} to {_g(low)}, "
-           f"{_g(-low / L.head)}x its starting size below zero; no loss bounded below (a cross-entropy, a squared error, a KL "
+    msg = (f"the loss fell below zero at step {below} and has no floor: from {_g(start)} to {_g(low)}, "
+           f"{_g(-low / start)}x its starting size below zero; no loss bounded below (a cross-entropy, a squared error, a KL "
            "divergence) goes there, so the network is lowering a term without end (a term with the wrong sign?)")
     return Finding("saturated_loss", SEVERITY["saturated_loss"], [], below, t, msg,
-                   {"loss": low, "initial_loss": L.head, "no_floor": True, "lr": _lr_at(h, ctx, below)}, [])
+                   {"loss": low, "initial_loss": start, "no_floor": True, "lr": _lr_at(h, ctx, below)}, [])
 
 
 def detect_saturated_loss(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
@@ -2684,6 +2695,14 @@ def _recovered(findings: list[Finding], L: _Loss, th: Thresholds, h: History, ct
     findings = [f for f in findings if not (
         f.problem == "plateau" and f.evidence.get("constant_output") and varied and math.isfinite(final)
         and final < th.plateau_left * float(f.evidence.get("loss", math.nan)))]
+    # units silent for a stretch that fire again by the end were resting, not dead: every layer the finding named is below
+    # dead_share over the last window's samples (median), however the loss ends (a generated RNN's ReLU head 56-81%
+    # silent while it sat at chance for 250 steps, 6% at the end, 0.88 accuracy; generated draw 25, after it was scored)
+    dead_now = h.act("dead_frac")
+    findings = [f for f in findings if not (
+        f.problem == "dead_units" and not f.evidence.get("output_relu") and len(last) >= 3 and f.evidence.get("layers")
+        and all(n in ctx.act_names and float(np.nanmedian(dead_now[last, ctx.act_names.index(n)])) < th.dead_share
+                for n in f.evidence["layers"]))]
     if not (math.isfinite(final) and ref and math.isfinite(ref) and final < th.recover_share * abs(ref)):
         return findings
     out = []
