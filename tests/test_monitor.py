@@ -889,6 +889,12 @@ def test_a_hand_written_affine_layer_drawn_constant_reads_as_identical_units():
     assert spread["2"][0] == 3 and spread["2"][1] == pytest.approx(ref, rel=1e-9) and ref > 0.1
     assert spread["4"][1] == 0.0
     m.close()
+    # a lookup table's rows are tokens, not units: a constant EmbeddingBag is no symmetric layer
+    bag = nn.Sequential(nn.EmbeddingBag(10, 4), nn.Linear(4, 2))
+    nn.init.constant_(bag[0].weight, 0.1)
+    m = watch(bag)
+    assert [n for n, _, _ in m.row_spread()] == ["1"]
+    m.close()
 
 
 def test_the_inputs_measured_are_those_of_the_first_layer_to_run_not_the_first_registered():

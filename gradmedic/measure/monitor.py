@@ -1190,7 +1190,8 @@ class Monitor:
                     if blocks:
                         out.append((name or type(m).__name__, int(m.hidden_size), max(_spread(b) for b in blocks)))
                     continue
-                if m in self._layer_objs and not isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Embedding)):
+                if m in self._layer_objs and not isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Embedding,
+                                                                  nn.EmbeddingBag)):  # (a table's rows are tokens)
                     rows = _constant_matrix(m)  # a hand-written affine layer (its own 2-D weight): constant or not
                     if rows is not None:
                         out.append((name or type(m).__name__, *rows))
