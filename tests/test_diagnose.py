@@ -697,6 +697,21 @@ def test_a_run_that_ends_at_chance_before_two_windows_is_judged_over_its_whole_l
     assert f.detected_at >= 200
 
 
+def test_a_generator_whose_gradient_died_when_its_discriminator_won_is_told_the_rate_not_no_gradient():
+    """pytorch-beginner's simple GAN at 10x its rate: the discriminator wins outright, its sigmoid output saturates, and
+    every one of the generator's gradients is exactly 0 from step 700 while its loss sits at 11, 16x its start of 0.69.
+    For a model trained against another (co_watched) that is the game lost to the pair's steps (lr_too_high), not a
+    network no rate can help; the same history for a model trained alone stays no_gradient."""
+    T = 1000
+    loss = np.r_[np.full(50, 0.69), np.linspace(0.69, 11.0, 200), np.full(750, 11.0)]
+    grad = np.tile([0.5, 0.5, 0.5], (T // 10, 1))
+    grad[70:] = 0.0  # from step 701, long after the rise: no jump to blame on the last update
+    game = diagnose(history(loss, grad=grad), ctx(lr=3e-3, loop={"co_watched": 1}))
+    assert game.problems == {"lr_too_high"}, str(game)  # (the rise that lost the game is its first sign, at step 25)
+    alone = diagnose(history(loss, grad=grad), ctx(lr=3e-3))
+    assert "no_gradient" in alone.problems and "lr_too_high" not in alone.problems, str(alone)
+
+
 def test_targets_far_from_the_outputs_scale_are_reported_even_while_the_loss_falls():
     """A real regression loop (PyTorch default init, Adam): targets x100 make the first squared error ~1e4 against
     outputs of scale ~0.3; the loss falls (to ~1e3 by step 100), so only target_extreme reports it, as a warning;

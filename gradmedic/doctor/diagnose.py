@@ -1540,6 +1540,19 @@ def detect_no_gradient(h: History, ctx: Context, th: Thresholds, L: _Loss) -> li
             # CrossEntropyLoss as upstream writes it, under Adam at 0.1-10: gradients there at step 1, exactly 0 from
             # step 11 or 21, the loss held at 1.13x chance; told no_gradient; public set 20, after it was scored)
             far = bool(lr_then and ctx.usual_lr and lr_then >= th.lr_far_above * ctx.usual_lr)
+            head = abs(L.head) if math.isfinite(L.head) else 0.0
+            if ctx.adversarial and head > 0 and math.isfinite(loss) and abs(loss) >= th.adversarial_rise * head:
+                # a model trained against another, its loss past the game's equilibrium (adversarial_rise) when every
+                # gradient went to 0: the other won outright and its saturated output passes this one nothing - the
+                # pair's steps decided the game, not this model's wiring (pytorch-beginner's simple GAN at 10x its
+                # rate: the generator's loss at 11-14 against a start of 1.6-2.1, every gradient exactly 0; told
+                # no_gradient, "no learning rate can help"; public set 86, after it was scored)
+                lr = _lr_at(h, ctx, int(st[j - 1])) if j > 0 else _lr_at(h, ctx, since)
+                msg = (f"every layer's gradient has been exactly 0 since step {since} while the loss is {_g(loss)}, "
+                       f"{_g(abs(loss) / head)}x its start: the model it is trained against won outright, and its "
+                       f"saturated output passes this one no gradient" + _at(lr))
+                return [Finding("lr_too_high", SEVERITY["lr_too_high"], [], since, t, msg,
+                                {"min_loss": head, "loss": loss, "lr": lr, "gradient_died": True, "game_lost": True}, [])]
             if (math.isfinite(before) and math.isfinite(loss) and abs(loss) >= th.lr_high_rise * abs(before) > 0) or far:
                 # the gradient was there and an update took it away, jumping the loss: the step was too large for the
                 # network (a siamese net under Adadelta at 100x its rate: 0.73 -> 50 at step 2, its sigmoid output
