@@ -712,6 +712,24 @@ def test_a_generator_whose_gradient_died_when_its_discriminator_won_is_told_the_
     assert "no_gradient" in alone.problems and "lr_too_high" not in alone.problems, str(alone)
 
 
+def test_a_generator_loss_that_led_and_came_back_is_a_game_still_alive():
+    """Udacity's MNIST GAN, healthy: its generator's loss climbs to 7x its start (the discriminator gives the fakes 1-2%)
+    around step 500 and is back near 1.5x by the end.  For a model trained against another that is one side leading,
+    not divergence: no lr_too_high once the run has come back.  Still up at the end (the discriminator won and stayed
+    ahead), or a model trained alone, it is."""
+    T = 1200
+    rng = np.random.default_rng(0)
+    up = np.r_[np.full(200, 0.6), np.linspace(0.6, 4.2, 300), np.linspace(4.2, 0.9, 300), np.full(400, 0.9)]
+    up = up + 0.02 * rng.standard_normal(T)
+    game = ctx(lr=2e-3, loop={"co_watched": 1})
+    assert "lr_too_high" not in diagnose(history(up), game).problems
+    live = diagnose(history(up[:520]), game)  # a live diagnose() while it is up: told
+    assert "lr_too_high" in live.problems
+    stays = np.r_[up[:500], np.full(700, 4.2)]
+    assert "lr_too_high" in diagnose(history(stays), game).problems
+    assert "lr_too_high" in diagnose(history(up), ctx(lr=2e-3)).problems
+
+
 def test_targets_far_from_the_outputs_scale_are_reported_even_while_the_loss_falls():
     """A real regression loop (PyTorch default init, Adam): targets x100 make the first squared error ~1e4 against
     outputs of scale ~0.3; the loss falls (to ~1e3 by step 100), so only target_extreme reports it, as a warning;

@@ -1942,6 +1942,9 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
             now = L.level(t - L.q, t)
             if adversarial and math.isfinite(L.head) and now < th.adversarial_rise * abs(L.head):
                 continue  # back at the game's equilibrium, not diverging (adversarial_rise)
+            end = int(L.steps_f[-1])
+            if adversarial and math.isfinite(L.head) and L.level(end - L.q, end) < th.adversarial_rise * abs(L.head):
+                continue  # ... and a game the run came back to by its end is alive, however far one side led on the way
             best, sbest = L.best_before(t - L.q)
             if not math.isfinite(best) or (math.isfinite(L.head) and L.head < best):
                 best, sbest = L.head, L.head_step
