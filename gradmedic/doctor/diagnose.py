@@ -985,6 +985,12 @@ def _rising(L: _Loss, t: int, th: Thresholds) -> bool:
     return now > th.lr_high_rise * max(best, 1e-12) and (now - best) > th.rise_undo * L.start
 
 
+def _at_game_level(ctx: Context, L: _Loss, th: Thresholds, level: float) -> bool:
+    """For a model trained against another (co_watched), a loss below adversarial_rise x its start: the game's equilibrium
+    or one side leading, not divergence.  False for a model trained alone."""
+    return ctx.adversarial and math.isfinite(L.head) and level < th.adversarial_rise * abs(L.head)
+
+
 def _near_zero(ctx: Context, n: int) -> list[int]:
     """The layers (of the first n) whose weights were drawn near 0 by design: row gain at watch() below 0.3, a third of
     a fan-in init's 1 (d2l's linear regression from scratch draws N(0, 0.01): gain 0.007).  Relative to such weights any
@@ -1031,7 +1037,7 @@ def _growth(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Finding | Non
     def rises(t: int) -> bool:
         if not _rising(L, t, th):
             return False
-        return not (ctx.adversarial and math.isfinite(L.head) and L.level(t - L.q, t) < th.adversarial_rise * abs(L.head))
+        return not _at_game_level(ctx, L, th, L.level(t - L.q, t))
 
     # (whether the loss rises at some sample from k on: judged once per sample and carried back from the last, not once
     # per pair - a 15000-step run sampled 1500 times took 60 s here; the PyTorch tutorials' DynamicNet, public set 48)
@@ -1934,16 +1940,15 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
             cands.append(Finding("lr_too_high", SEVERITY["lr_too_high"], [], t, t, msg,
                                  {"min_loss": lo, "loss": float(L.values_f[i]), "chance_loss": L.chance, "lr": lr}, []))
     # Too high: the smoothed loss rises well above its running minimum.
-    adversarial = ctx.adversarial
     for t in pts.tolist():
         if t < L.q * 2:
             continue
         if _rising(L, t, th):
             now = L.level(t - L.q, t)
-            if adversarial and math.isfinite(L.head) and now < th.adversarial_rise * abs(L.head):
+            if _at_game_level(ctx, L, th, now):
                 continue  # back at the game's equilibrium, not diverging (adversarial_rise)
             end = int(L.steps_f[-1])
-            if adversarial and math.isfinite(L.head) and L.level(end - L.q, end) < th.adversarial_rise * abs(L.head):
+            if _at_game_level(ctx, L, th, L.level(end - L.q, end)):
                 continue  # ... and a game the run came back to by its end is alive, however far one side led on the way
             best, sbest = L.best_before(t - L.q)
             if not math.isfinite(best) or (math.isfinite(L.head) and L.head < best):
