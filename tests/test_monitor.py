@@ -897,6 +897,38 @@ def test_a_hand_written_affine_layer_drawn_constant_reads_as_identical_units():
     m.close()
 
 
+def test_a_hand_written_layer_with_several_weights_reads_its_units_along_their_shared_first_axis():
+    """efficient-kan's KANLinear keeps base_weight (out, in), spline_weight (out, in, k) and spline_scaler (out, in):
+    one unit's row is all three tensors' slices for it (spread as a plain computation gives), so every parameter filled
+    with 0.1 reads as identical units (public set 93's miss), and a random draw does not."""
+
+    class KANish(nn.Module):
+        def __init__(self, n_in, n_out, k=4):
+            super().__init__()
+            self.base_weight = nn.Parameter(torch.randn(n_out, n_in))
+            self.spline_weight = nn.Parameter(torch.randn(n_out, n_in, k))
+            self.spline_scaler = nn.Parameter(torch.ones(n_out, n_in))
+
+        def forward(self, x):
+            spline = self.spline_weight * self.spline_scaler[..., None]
+            return x @ self.base_weight.T + torch.einsum("bi,oik->bo", x.tanh(), spline)
+
+    torch.manual_seed(0)
+    model = nn.Sequential(KANish(5, 6), KANish(6, 3))
+    with torch.no_grad():
+        for p in model[0].parameters():
+            p.fill_(0.1)
+    m = watch(model)
+    spread = {n: (u, s) for n, u, s in m.row_spread()}
+    assert spread["0"] == (6, 0.0)
+    lay = model[1]
+    rows = torch.cat([lay.base_weight.detach(), lay.spline_weight.detach().reshape(3, -1), lay.spline_scaler.detach()],
+                     1).double()
+    ref = float((rows - rows.mean(0)).norm(dim=1).max() / rows.norm(dim=1).mean())
+    assert spread["1"][0] == 3 and spread["1"][1] == pytest.approx(ref, rel=1e-9) and ref > 0.1
+    m.close()
+
+
 def test_the_inputs_measured_are_those_of_the_first_layer_to_run_not_the_first_registered():
     """nn.Transformer registers its encoder layers before a subclass's embedding (pytorch/examples word LM): the input
     of the first registered layer was the embedding's output, 11x too large under an N(0, 1) embedding, and the doctor

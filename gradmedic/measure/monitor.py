@@ -1352,7 +1352,7 @@ def _constant_matrix(m: nn.Module) -> tuple[int, float] | None:
     own = [p for p in _own_parameters(m) if p.requires_grad]
     mats = [p for p in own if p.dim() == 2]
     if len(mats) != 1 or min(mats[0].shape) < 2 or any(p.dim() > 2 for p in own):
-        return None
+        return _shared_rows(own)
     w = mats[0].detach().double()
     if not bool(torch.isfinite(w).all()):
         return None
@@ -1366,6 +1366,20 @@ def _constant_matrix(m: nn.Module) -> tuple[int, float] | None:
         return with_bias[0][:2]
     units, spread, _ = max(cands, key=lambda c: c[1])
     return units, spread
+
+
+def _shared_rows(own: list[torch.Tensor]) -> tuple[int, float] | None:
+    """(units, spread) of a hand-written layer with several weight tensors that all lead with the same size, the units
+    (efficient-kan's KANLinear: base_weight (out, in), spline_weight (out, in, k), spline_scaler (out, in)): one unit's
+    row is everything its tensors hold for it.  None for fewer than two such tensors, a leading size below 2 or any
+    non-finite value."""
+    big = [p for p in own if p.dim() >= 2]
+    if len(big) < 2 or any(p.dim() == 0 for p in own) or len({p.shape[0] for p in own}) != 1 or own[0].shape[0] < 2:
+        return None
+    rows = torch.cat([p.detach().double().reshape(p.shape[0], -1) for p in own], 1)
+    if not bool(torch.isfinite(rows).all()):
+        return None
+    return int(rows.shape[0]), _spread(rows)
 
 
 def _recurrent_rows(m: nn.RNNBase) -> list[torch.Tensor]:
