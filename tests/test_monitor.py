@@ -929,6 +929,32 @@ def test_a_hand_written_layer_with_several_weights_reads_its_units_along_their_s
     m.close()
 
 
+def test_weights_registered_only_through_a_parameter_list_are_said_to_hide_the_layers():
+    """philipperemy's N-BEATS keeps its blocks in a plain Python list and registers their weights through one
+    nn.ParameterList (public set 102): watch() sees one 'layer' and no activation.  The notes say why, and what to do;
+    the same blocks in an nn.ModuleList are watched layer by layer, with no such note."""
+
+    class Hidden(nn.Module):
+        def __init__(self, registered):
+            super().__init__()
+            blocks = [nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)) for _ in range(2)]
+            if registered:
+                self.blocks = nn.ModuleList(blocks)
+            else:
+                self.blocks_list = blocks
+                self.parameters_ = nn.ParameterList([p for b in blocks for p in b.parameters()])
+
+        def forward(self, x):
+            return sum(b(x) for b in (self.blocks if hasattr(self, "blocks") else self.blocks_list))
+
+    m = watch(Hidden(False))
+    assert m.layer_names == ["parameters_"] and any("nn.ModuleList" in n for n in m.notes)
+    m.close()
+    m = watch(Hidden(True))
+    assert len(m.layer_names) == 4 and not any("nn.ModuleList" in n for n in m.notes)
+    m.close()
+
+
 def test_the_inputs_measured_are_those_of_the_first_layer_to_run_not_the_first_registered():
     """nn.Transformer registers its encoder layers before a subclass's embedding (pytorch/examples word LM): the input
     of the first registered layer was the embedding's output, 11x too large under an N(0, 1) embedding, and the doctor

@@ -223,6 +223,14 @@ class Monitor:
             self._act_modules.append(m)
             self._act_src.append("out")
         self._notes: list[str] = []
+        if all(t in ("ParameterList", "ParameterDict") for t in self.layer_types):
+            # the layers that use these weights are not submodules (philipperemy's N-BEATS keeps its blocks in a plain
+            # Python list and registers their weights through one nn.ParameterList; public set 102): watch() sees no
+            # Linear, no activation, no input - say why every per-layer check is blind
+            self._notes.append(f"every trainable weight is registered only through {', '.join(self.layer_names[:3])} "
+                               f"({'/'.join(sorted(set(self.layer_types)))}): the layers that use them are not submodules "
+                               "(kept in a plain Python list?), so watch() sees them as one layer, with no activations or "
+                               "inputs to read; hold them in an nn.ModuleList to have each layer watched")
         rnn = any(isinstance(m, nn.RNNBase) for m in model.modules())
         if not self._act_modules:
             # Functional activations (F.relu in forward) leave nothing to hook.  ReLU outputs exact
