@@ -228,6 +228,17 @@ def test_symmetric_units_from_row_spread():
     assert d.findings[0].layers == ["fc1"] and d.findings[0].step == 1
 
 
+def test_units_worn_alike_after_being_drawn_apart_are_not_symmetric_units():
+    """Rows identical at the end but apart at the first step were worn alike (no gradient, decayed to 0: pytorch-beginner's
+    conv autoencoder behind ReLUs dead from its first step, public set 103), not drawn alike: that is not an init's
+    symmetry.  Identical at the first step as well, it is."""
+    now = [("fc1", 32, 0.0)]
+    worn = diagnose(history(flat()), ctx(symmetric=now, symmetric_at_start=[("fc1", 32, 0.06)], reference_loss=0.69))
+    assert "symmetric_units" not in worn.problems
+    drawn = diagnose(history(flat()), ctx(symmetric=now, symmetric_at_start=[("fc1", 32, 0.0)], reference_loss=0.69))
+    assert "symmetric_units" in drawn.problems
+
+
 def test_diagnosis_serializes_and_prints():
     d = diagnose(history(flat(), grad=np.tile([1e-4, 1e-2, 1.0], (40, 1))), ctx(reference_loss=0.69))
     back = json.loads(json.dumps(d.to_dict()))

@@ -2519,7 +2519,13 @@ def detect_unscaled_inputs(h: History, ctx: Context, th: Thresholds, L: _Loss, s
 
 
 def detect_symmetric(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
-    layers = [(n, u, s) for n, u, s in ctx.symmetric if s < th.symmetric_spread]
+    # identical now, but drawn apart at the first step (Context.symmetric_at_start): the units did not start alike, they
+    # were worn alike - rows that got no gradient and decayed to 0 under weight decay - which is the finding that starved
+    # them (dead units upstream), not an init's symmetry (pytorch-beginner's conv autoencoder with its encoder's biases at
+    # -10: encoder.3's rows at spread 0.057 at step 1 and 7e-28 after 1,200 steps of Adam's weight decay, told
+    # symmetric_units, which hid the dead ReLUs; public set 103, after it was scored)
+    apart = {n for n, _, s in ctx.symmetric_at_start if s >= th.symmetric_spread}
+    layers = [(n, u, s) for n, u, s in ctx.symmetric if s < th.symmetric_spread and n not in apart]
     if not len(h.loss_steps) or h.loss_steps[-1] < 2:
         return []
     init = ctx.symmetric_at_start
