@@ -348,10 +348,11 @@ class Thresholds(BaseModel):
         "it tops this many times its start.  An untrained pair starts at the game's equilibrium (the discriminator cannot "
         "tell: D = 1/2, ln 2 per cross-entropy term), so the loss over its start, times ln 2, is the loss per term: up to "
         "ln 100 (log 100 / log 2 = 6.64x the start) the discriminator still gives the fakes a hundredth or more and the "
-        "generator still learns from it - one side leads, the game is alive (PyTorch's DCGAN tutorial shows a healthy "
-        "generator's loss at 2-5 per term).  The healthy runs of six GAN programs rose to 2.1-6.3x their start: "
-        "pytorch-beginner's and Udacity's, whose discriminators lead all along, ended at 2.4-6.3x (public sets 86-87; "
-        "set at 3.32x, ln 10, before them, which told four of their eight healthy runs lr_too_high).  The broken runs "
+        "generator still learns from it - one side leads, the game is alive (PyTorch's DCGAN tutorial logs a healthy "
+        "generator's loss at about 2-5 per term).  Of the healthy generators of eleven BCE GAN programs on disk, "
+        "pytorch-beginner's and Udacity's, whose discriminators lead all along, ended at 2.1-6.6x their start (public "
+        "sets 86-87; set at 3.32x, ln 10, before them, which told four of their eight healthy runs lr_too_high), the "
+        "others at 0.8-1.9x.  The broken runs "
         "a rise alone found ended at 7.8x (devnag's GAN on inputs x100, the discriminator at 0.01) or far above (Udacity's "
         "at 2x its rate: 34x; set after public set 87 was scored)."))
     adversarial_unmoved: float = Field(1.25, gt=1, description=(
