@@ -357,8 +357,8 @@ class Thresholds(BaseModel):
         "at 2x its rate: 34x; set after public set 87 was scored)."))
     adversarial_unmoved: float = Field(1.25, gt=1, description=(
         "for a model trained against another in one loop (loop_facts co_watched), a stall is the model's (its units dead "
-        "or its early layers' gradient faded) only while its loss is still within this factor of its start: the game has "
-        "not moved from where it began (a generator's loss at 1.25 x ln 2 means the discriminator still gives its fakes "
+        "or its early layers' gradient faded) only while its loss is no higher than this factor of its start: the game has "
+        "not moved up from where it began (a generator's loss at 1.25 x ln 2 means the discriminator still gives its fakes "
         "0.42).  A generator's loss far above its start is its discriminator winning, a discriminator's its generator: "
         "the game moving, not a stall.  The healthy generators told dead units or vanishing gradients sat at 1.38-3.9x "
         "their start (pytorch-beginner's GAN, public set 86); the broken models a stall found sat at 0.85-0.96x (devnag's "
@@ -1025,8 +1025,10 @@ def _at_game_level(ctx: Context, L: _Loss, th: Thresholds, level: float) -> bool
 
 
 def _game_unmoved(L: _Loss, th: Thresholds, t: int) -> bool:
-    """For a model trained against another (co_watched): its loss at step t still within adversarial_unmoved of its
-    start, the game where it began - the only place its stall says the model learns nothing."""
+    """For a model trained against another (co_watched): its loss at step t no higher than adversarial_unmoved x its
+    start - the game where it began, or this side ahead (a discriminator's loss fallen far below its start is its own
+    progress, and its stall there can still be its units') - and not the other side winning, where a stall says nothing
+    of this model."""
     now = L.level(t - L.q, t)
     return math.isfinite(L.head) and math.isfinite(now) and now <= th.adversarial_unmoved * abs(L.head)
 
@@ -1291,7 +1293,7 @@ def _nothing_learned(h: History, L: _Loss, t: int, th: Thresholds, const: np.nda
     """No progress at a high loss, or a model that gives every input the same output over a window.  ``adversarial``:
     a model trained against another in one loop (loop_facts co_watched), whose loss's course is no measure of progress
     (see detect_plateau): the same output for every input (a collapsed generator) only.  ``game``: such a model, whose
-    stall counts while its loss is still where the game began (_game_unmoved)."""
+    stall counts while its loss has not risen past where the game began (_game_unmoved)."""
     if (not adversarial and L.stalled(t, th, early=True) and L.high(t, th.high_loss)
             and (not game or _game_unmoved(L, th, t))):
         return True
