@@ -348,6 +348,16 @@ def test_unscaled_regression_target_when_training_suffers():
     # over 256 samples, 177 at the start, read as targets of scale 13 on all its healthy runs; public set 105)
     game = diagnose(hist(stuck, out=(1, 0.5, 0.2)), ctx(loop={"co_watched": 1, "optimizer": "Adam"}))
     assert "unscaled_target" not in game.problems
+    # a loss far above the squared error its output gradient implies holds other terms (Bayes by Backprop's ELBO: a KL of
+    # 57,000 beside a summed NLL of 230, read as targets of scale 240; public set 108): not a target's scale
+    def with_implied(v):
+        out = np.full((30, len(OUT_STATS)), np.nan)
+        out[:, OUT_STATS.index("width")], out[:, OUT_STATS.index("batch_spread")] = 1, 0.5
+        out[:, OUT_STATS.index("logit_range")], out[:, OUT_STATS.index("mse_implied")] = 0.2, v
+        return diagnose(hist(stuck, out=out), ctx()).problems
+
+    assert "unscaled_target" in with_implied(9000.0)  # the loss is the squared error its gradient implies
+    assert "unscaled_target" not in with_implied(900.0)  # ten times it: something else is in the loss
 
 
 def test_initial_loss_far_above_chance_only_when_it_stays_high():
