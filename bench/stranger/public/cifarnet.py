@@ -136,8 +136,9 @@ def no_norm(planes):
 SIZE = 16
 
 
-def digits16(raw_pixels: bool = False):
-    """(train, test) tensors: digits upsampled to 3x16x16, normalized per channel, or raw 0..256 values."""
+def digits16(raw_pixels: bool = False, raw_scale: float = 16.0):
+    """(train, test) tensors: digits upsampled to 3x16x16, normalized per channel, or raw 0..16 values times raw_scale
+    (16: 0..256 "pixels"; kcifar.py's variant uses 100).  Shared with kcifar.py (the same repository's main.py)."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -150,7 +151,7 @@ def digits16(raw_pixels: bool = False):
         return x.repeat(1, 3, 1, 1)
 
     if raw_pixels:  # the bug: raw 0..16 values x16 (0..256 "pixels"), no ToTensor scaling, no Normalize
-        xtr, xte = up(xtr, 1.0) * 16.0, up(xte, 1.0) * 16.0
+        xtr, xte = up(xtr, 1.0) * raw_scale, up(xte, 1.0) * raw_scale
     else:  # ToTensor ([0, 1]) and transforms.Normalize(mean, std) per channel with the training set's statistics
         xtr, xte = up(xtr, 16.0), up(xte, 16.0)
         mean = xtr.mean(dim=(0, 2, 3), keepdim=True)

@@ -63,6 +63,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from cifarnet import SIZE, digits16, no_norm  # the same repository's data and norm-less helpers (cifarnet.py)
 
 import gradmedic
 
@@ -147,37 +148,6 @@ class MobileNetV2(nn.Module):
         return out
 
 
-def no_norm(planes):
-    """The BatchNorm removed: nn.Identity in every BatchNorm2d's place."""
-    return nn.Identity()
-
-
-SIZE = 16
-
-
-def digits16(raw_pixels: bool = False):
-    """(train, test) tensors: digits upsampled to 3x16x16, normalized per channel, or raw 0..16 values x100."""
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    d = load_digits()
-    xtr, xte, ytr, yte = train_test_split(d.images, d.target, test_size=0.2, random_state=0)
-
-    def up(x, scale):
-        x = torch.tensor(x, dtype=torch.float32)[:, None] / scale
-        x = F.interpolate(x, size=(SIZE, SIZE), mode="bilinear", align_corners=False).clamp(0, 16.0 / scale)
-        return x.repeat(1, 3, 1, 1)
-
-    if raw_pixels:  # the bug: raw 0..16 values x100 (0..1600), no ToTensor scaling, no Normalize
-        xtr, xte = up(xtr, 1.0) * 100.0, up(xte, 1.0) * 100.0
-    else:  # ToTensor ([0, 1]) and transforms.Normalize(mean, std) per channel with the training set's statistics
-        xtr, xte = up(xtr, 16.0), up(xte, 16.0)
-        mean = xtr.mean(dim=(0, 2, 3), keepdim=True)
-        std = xtr.std(dim=(0, 2, 3), keepdim=True)
-        xtr, xte = (xtr - mean) / std, (xte - mean) / std
-    return xtr, torch.tensor(ytr), xte, torch.tensor(yte)
-
-
 def random_crop(x, padding, g):
     """transforms.RandomCrop(size, padding) on each image of a batch (zero padding, as torchvision's default)."""
     n, _, h, w = x.shape
@@ -193,7 +163,7 @@ def train(seed: int = 1, lr_mult: float = 1.0, raw_pixels: bool = False, init_st
     torch.set_num_threads(1)
     torch.set_flush_denormal(True)
     torch.manual_seed(seed)
-    xtr, ytr, xte, yte = digits16(raw_pixels)
+    xtr, ytr, xte, yte = digits16(raw_pixels, raw_scale=100.0)  # the bug: raw 0..16 values x100, no Normalize
     g = torch.Generator()
     g.manual_seed(seed)
 
