@@ -809,6 +809,17 @@ def test_a_first_window_lost_at_100x_an_adaptive_rate_is_reported_after_the_loss
     assert "lr_too_high" not in diagnose(hist(loss, out=(10, 0.5, 5.0)), ctx(lr=1e-3, **kw)).problems
 
 
+def test_a_first_window_lost_at_100x_is_not_reported_once_the_loss_fell_all_the_way():
+    """efficient-kan's KAN under AdamW at 100x its usual rate lost its first window at chance, then fitted its data: its
+    loss ended at 7e-4 of chance, as accurate as at the usual rate.  Below fitted_share of chance the harm a lost window
+    leaves would show, and does not: silent.  Ending at 0.1 of chance (above fitted_share) it stays reported."""
+    kw = dict(loop={"optimizer": "AdamW"})
+    for end, reported in ((2.3 * 7e-4, False), (0.23, True)):
+        loss = np.r_[noisy(2.3, 110, 0.02), np.geomspace(2.3, end, 90), end * noisy(1.0, 200, 0.02)]
+        d = diagnose(hist(loss, out=(10, 0.5, 5.0)), ctx(lr=0.1, **kw))
+        assert ("lr_too_high" in d.problems) is reported, end
+
+
 def test_units_dead_from_the_first_step_take_a_stay_under_a_high_rate_from_the_rate():
     """MorvanZhou's ReLU net without batch norm under its Adam at 0.03 (30x the usual rate): fc2's input silent from
     step 1, the loss stuck.  The units died before any update, so the stay is theirs: dead_units, no lr_too_high."""
