@@ -1388,3 +1388,17 @@ def test_an_ordered_full_batch_is_measured_on_rows_spread_over_it():
     chance, how = infer_chance(mon.history, Context.from_monitor(mon))
     assert chance == pytest.approx(float(((y - y.mean()) ** 2).sum()), rel=0.1) and "2e+03x" in how
     assert (mon.history.act("dead_frac")[:, 0] == 0).all()
+
+
+def test_a_blow_up_at_step_2_that_the_loss_never_came_back_below_its_first_value_from_is_reported():
+    """RealNVP on moons under Adam at 100x its rate: 2.5 at step 1 (before any update), 54410 at step 2, then down to
+    ~9 and slowly to 3.9, where it stays - below half of its first quarter window, but 1.6x where it started (0.55 at
+    its usual rate).  The rise is reported; the same course ending at 1.5, below its first value, has recovered."""
+    def course(end):
+        return np.r_[2.5, 54410.0, 47.0, 13.6, np.linspace(9.1, 8.2, 30), np.geomspace(8.2, end, 300),
+                     end * noisy(1.0, 600, 0.01)]
+
+    kw = dict(loop={"optimizer": "Adam"})
+    f = next(f for f in diagnose(hist(course(3.9)), ctx(lr=0.01, **kw)).findings if f.problem == "lr_too_high")
+    assert f.detected_at <= 100 and "2.5 at step 1" in f.message
+    assert "lr_too_high" not in diagnose(hist(course(1.5)), ctx(lr=0.01, **kw)).problems

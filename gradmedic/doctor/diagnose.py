@@ -2866,10 +2866,16 @@ def _recovered(findings: list[Finding], L: _Loss, th: Thresholds, h: History, ct
         # - is as transient as the rise: SIREN under PyTorch's default init, its first layer's gradient 5e3x its last
         # one's all run long, spiked from 0.0025 to 0.40 at step 180 and ended at 3e-5, 10x below SIREN's own init;
         # public set 95, after it was scored)
+        # a rise the loss has not come back from, however far below its reference it ends: it ends above its loss at step
+        # 1, before any update (a reference lifted by the rise itself is no yardstick: RealNVP under Adam at 100x went
+        # from 2.5 at step 1 to 54410 at step 2 and ended at 3.9 - below half of its first quarter window's 8.6, and 1.6x
+        # where it started, against 0.55 at its usual rate; public set 107, after it was scored)
+        first = float(L.values_f[0]) if len(L.steps_f) and L.steps_f[0] <= 1 else math.nan
+        unrecovered = f.problem == "lr_too_high" and math.isfinite(first) and first > 0 and final > first
         rise_only = f.problem == "exploding_gradients" and bool(f.evidence.get("on_rise"))
         transient = ((f.problem in _TRANSIENT or rise_only) and not whole and not diverged
                      and (f.severity != "warning" or f.problem == "plateau")
-                     and not starving and not lasting
+                     and not starving and not lasting and not unrecovered
                      and not f.evidence.get("nll_on_probabilities")  # (a wrong loss stays wrong however low it ends)
                      and not f.evidence.get("no_floor")
                      and math.isfinite(at) and final < at)
