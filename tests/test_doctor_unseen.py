@@ -1402,3 +1402,19 @@ def test_a_blow_up_at_step_2_that_the_loss_never_came_back_below_its_first_value
     f = next(f for f in diagnose(hist(course(3.9)), ctx(lr=0.01, **kw)).findings if f.problem == "lr_too_high")
     assert f.detected_at <= 100 and "2.5 at step 1" in f.message
     assert "lr_too_high" not in diagnose(hist(course(1.5)), ctx(lr=0.01, **kw)).problems
+
+
+def test_a_jump_to_ten_times_chance_from_an_untrained_network_stays_reported_after_the_loss_comes_back():
+    """fxia22's PointNet under Adam at 100x its rate: ln 4 at step 1, 22x chance at steps 2-3, then back down to a
+    training loss of 0.25 (0.03 at its usual rate, and 0.77 test accuracy against 1.0).  The first updates threw the init
+    away: the jump stays reported however the loss ends.  The same spike from a network already learning (a GRU at 0.58 of
+    chance, one step at 46x, then 0.05 of chance) is a passing one: silent; so is one under a rate nearer the usual one
+    (test_an_early_spike_the_run_recovers_from_is_not_reported_at_the_end)."""
+    ln4 = math.log(4)
+    out, adam = (4, 0.5, 5.0), ctx(lr=0.1, loop={"optimizer": "Adam"})
+    thrown = np.r_[ln4, 30.0, 31.0, 8.0, np.geomspace(3.0, 0.25, 60), 0.25 * noisy(1.0, 200, 0.02)]
+    f = next(f for f in diagnose(hist(thrown, out=out), adam).findings if f.problem == "lr_too_high")
+    assert f.detected_at == 2 and f.evidence["thrown_untrained"]
+    spiked = np.r_[np.linspace(ln4, 0.58 * ln4, 24), 46 * ln4, 3.0, np.geomspace(0.8, 0.05 * ln4, 60),
+                   0.05 * ln4 * noisy(1.0, 200, 0.02)]
+    assert "lr_too_high" not in diagnose(hist(spiked, out=out), adam).problems

@@ -2009,7 +2009,9 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
             msg = (f"the loss jumped to {_g(L.values_f[i])} at step {t}, {L.values_f[i] / L.chance:.0f}x the chance level "
                    f"{_g(L.chance)} (it had been {_g(lo)}){_at(lr)}")
             cands.append(Finding("lr_too_high", SEVERITY["lr_too_high"], [], t, t, msg,
-                                 {"min_loss": lo, "loss": float(L.values_f[i]), "chance_loss": L.chance, "lr": lr}, []))
+                                 {"min_loss": lo, "loss": float(L.values_f[i]), "chance_loss": L.chance, "lr": lr,
+                                  "thrown_untrained": bool(lo >= th.high_loss * L.chance and lr and ctx.usual_lr
+                                                           and lr >= th.lr_far_above * ctx.usual_lr)}, []))
     # Too high: the smoothed loss rises well above its running minimum.
     for t in pts.tolist():
         if t < L.q * 2:
@@ -2872,6 +2874,17 @@ def _recovered(findings: list[Finding], L: _Loss, th: Thresholds, h: History, ct
         # where it started, against 0.55 at its usual rate; public set 107, after it was scored)
         first = float(L.values_f[0]) if len(L.steps_f) and L.steps_f[0] <= 1 else math.nan
         unrecovered = f.problem == "lr_too_high" and math.isfinite(first) and first > 0 and final > first
+        # ... and a jump to chance_jump x chance from an untrained network (the loss had not left high_loss of chance) under
+        # a rate lr_far_above the optimizer's usual one is no passing spike: its first updates threw away the init, and the
+        # weights they landed on are not all found again (a rate nearer usual may throw it once and recover: a healthy
+        # CNN at SGD 0.07 spiked to 22x chance at step 3 and ended at 0.95 accuracy, tuning body).
+        # Of the 64 runs of every body on disk with a jump, 63 were broken, the two whose loss came back among them (Ben
+        # Trevett's MLP under Adam at 100x, 13.6x chance at step 2, then 0.46 of chance and 0.91 accuracy against 0.98;
+        # fxia22's PointNet under Adam at 100x, 22x chance at steps 2-3, then a training loss of 0.25 against 0.03 and
+        # 0.77 test accuracy against 1.0; public sets 16 and 109, after they were scored); the healthy one jumped from
+        # 0.58 of chance, already learning (a generated GRU under Adagrad at 4x, 46x chance for one step at step 25, then
+        # 0.05 of chance; draw 26), and such a spike stays transient
+        unrecovered = unrecovered or bool(f.evidence.get("thrown_untrained"))
         rise_only = f.problem == "exploding_gradients" and bool(f.evidence.get("on_rise"))
         transient = ((f.problem in _TRANSIENT or rise_only) and not whole and not diverged
                      and (f.severity != "warning" or f.problem == "plateau")
