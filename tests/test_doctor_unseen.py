@@ -1418,3 +1418,17 @@ def test_a_jump_to_ten_times_chance_from_an_untrained_network_stays_reported_aft
     spiked = np.r_[np.linspace(ln4, 0.58 * ln4, 24), 46 * ln4, 3.0, np.geomspace(0.8, 0.05 * ln4, 60),
                    0.05 * ln4 * noisy(1.0, 200, 0.02)]
     assert "lr_too_high" not in diagnose(hist(spiked, out=out), adam).problems
+
+
+def test_a_loss_with_no_chance_level_that_jumps_tenfold_over_its_first_value_under_a_rate_far_above_usual_is_reported():
+    """coral-pytorch's CORAL MLP under Adam at 0.5 (a loss summed over 9 binary thresholds: no chance level): 7.8 at step
+    1, 168 at step 2, 12-210 for 25 steps, then down to the healthy run's level (0.72 test error against 0.35).  The
+    jump over the untrained network's loss is reported at step 2 and stays; under Adam's usual rate the same jump is
+    left to the other rules (dataflowr's MLP's first batches are 50-1500x apart at its usual rate, healthy)."""
+    rng = np.random.default_rng(0)
+    loss = np.r_[7.8, 168.0, 110.0, 89.0, rng.uniform(12, 210, 22), np.geomspace(12.0, 1.3, 40), 1.3 * noisy(1.0, 200, 0.05)]
+    adam = {"optimizer": "Adam"}
+    f = next(f for f in diagnose(hist(loss), ctx(lr=0.5, loop=adam)).findings if f.problem == "lr_too_high")
+    assert f.detected_at == 2 and "before any update" in f.message and "500x Adam's usual" in f.message
+    usual = diagnose(hist(loss), ctx(lr=1e-3, loop=adam)).findings
+    assert not any(f.evidence.get("thrown_untrained") for f in usual)
