@@ -535,6 +535,28 @@ def test_raw_pixels_into_a_conv_normalized_right_away_are_not_reported_before_ha
     assert "unscaled_inputs" not in _raw_digits_loop(norm_first).problems
     # a norm layer the program wrote itself, known by its class name (d2l's BatchNorm LeNet on raw pixels: as [0, 1])
     assert "unscaled_inputs" not in _raw_digits_loop(_conv_stem(BatchNorm())).problems
+    # a conv the program subclassed (jzbontar's PixelCNN: MaskedConv2d(nn.Conv2d), then BatchNorm) is a conv stem too
+    torch.manual_seed(0)
+    masked = nn.Sequential(MaskedConv2d(1, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(), nn.Flatten(),
+                           nn.Linear(512, 10))
+    with gradmedic.watch(masked) as mon:
+        assert mon.layer_types[0] == "Conv2d"
+    assert "unscaled_inputs" not in _raw_digits_loop(masked).problems
+
+
+class MaskedConv2d(nn.Conv2d):
+    """jzbontar's PixelCNN mask, type A: each output sees only the pixels above and to the left of its centre."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.register_buffer("mask", torch.ones_like(self.weight))
+        _, _, kh, kw = self.weight.shape
+        self.mask[:, :, kh // 2, kw // 2:] = 0
+        self.mask[:, :, kh // 2 + 1:] = 0
+
+    def forward(self, x):
+        self.weight.data *= self.mask
+        return super().forward(x)
 
 
 class BatchNorm(nn.Module):
