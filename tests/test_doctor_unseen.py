@@ -127,6 +127,36 @@ class _Head(nn.Module):
         return self.fn(z, dim=1)
 
 
+def _per_pixel_classifier(steps: int = 150):
+    """Two convs classifying every pixel of 8x8 two-channel images into 4 classes (the signs of its two channels):
+    F.cross_entropy over the (N, 4, H, W) output, as a segmentation net or PixelCNN's 256 levels."""
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(256, 2, 8, 8, generator=g)
+    y = (x[:, 0] > 0).long() + 2 * (x[:, 1] > 0).long()
+    net = nn.Sequential(nn.Conv2d(2, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 4, 1))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    with gradmedic.watch(net, opt, every=10) as mon:
+        for i in range(steps):
+            b = slice(i * 32 % 256, i * 32 % 256 + 32)
+            opt.zero_grad()
+            loss = F.cross_entropy(net(x[b]), y[b])
+            loss.backward()
+            mon.step(loss)
+            opt.step()
+    return mon
+
+
+def test_a_convolution_output_is_read_with_its_channels_as_the_outputs():
+    """A per-pixel classifier's logits are (N, C, H, W), and F.cross_entropy takes dim 1 for the classes: the output is
+    read with C last, width 4 and chance ln 4 (jzbontar's PixelCNN was read as 8 outputs wide, its images' width, for 256
+    levels, and given no chance level; public set 114), the gradient per pixel fitting a cross-entropy's at every sample."""
+    mon = _per_pixel_classifier()
+    assert np.all(mon.history.output("width") == 4)
+    assert infer_chance(mon.history, Context.from_monitor(mon))[0] == pytest.approx(math.log(4))
+    assert mon.history.loss[-20:].mean() < 0.3 * math.log(4) and mon.diagnose().problems == set()
+
+
 def test_log_softmax_then_nll_is_a_cross_entropy_at_any_loss():
     """log_softmax then NLLLoss (pytorch/examples mnist, gcn): the gradient at the output is minus the one-hot target, norm
     1 at any loss, which fits neither bound of a loss over logits or over probabilities once the loss is low; a trained gcn

@@ -271,6 +271,7 @@ class Monitor:
         self._inputs: torch.Tensor | None = None
         self._more_inputs: list[torch.Tensor] = []  # later calls of the first layer in the same sampled pass (see _input_hook)
         self._out: torch.Tensor | None = None
+        self._out_channels_first = False  # (the output is a convolution's (N, C, ...): read with C last)
         self._out_grad: torch.Tensor | None = None
         self._out_mse: torch.Tensor | None = None
         self._out_const: torch.Tensor | None = None
@@ -675,7 +676,14 @@ class Monitor:
             # classifier's .view(-1)): read as (N, 1).  Not a 0-d tensor (a loss the model returns) nor (1,).
             if t is not None and t.layout == torch.strided and t.is_floating_point() and (
                     t.dim() >= 2 or (t.dim() == 1 and t.shape[0] > 1)):
-                self._out = t.detach() if t.dim() >= 2 else t.detach().unsqueeze(-1)
+                # a convolution's output keeps its channels on dim 1, (N, C, H, W), and a loss over it takes them for the
+                # outputs (F.cross_entropy over each pixel's C classes: a segmentation net, PixelCNN's 256 levels): read
+                # as (N, H, W, C), so that the width is C and each row one position's outputs, as an LM's (N, T, V)
+                # (jzbontar's PixelCNN read width 8, its images' width, for 256 levels; public set 114, after it was
+                # scored).  The gradient is read the same way (_out_grad_hook).
+                self._out_channels_first = t.dim() >= 3 and isinstance(self._last_ran, _CONV)
+                o = t.detach().movedim(1, -1) if self._out_channels_first else t.detach()
+                self._out = o if t.dim() >= 2 else o.unsqueeze(-1)
                 if t.requires_grad:  # the gradient the loss hands the output (history.OUT_STATS: out_grad)
                     t.register_hook(self._out_grad_hook)
                 self._captured()
@@ -684,6 +692,7 @@ class Monitor:
         if self._out_grad is None:
             g = g.detach()
             g = g if g.dim() >= 2 else g.unsqueeze(-1)  # (a per-sample score, as _output_hook reads it)
+            g = g.movedim(1, -1) if self._out_channels_first else g  # (channels last, as _output_hook reads it)
             rows = torch.linalg.vector_norm(g.reshape(-1, g.shape[-1]).float(), dim=1)
             self._out_grad = rows.sum()
             # Were the loss F.mse_loss(out, y) (mean over its n elements), g = 2 (out - y) / n: the loss would be
