@@ -1484,3 +1484,23 @@ def test_a_loss_with_no_chance_level_that_jumps_tenfold_over_its_first_value_und
     assert f.detected_at == 2 and "before any update" in f.message and "500x Adam's usual" in f.message
     usual = diagnose(hist(loss), ctx(lr=1e-3, loop=adam)).findings
     assert not any(f.evidence.get("thrown_untrained") for f in usual)
+
+
+def test_an_output_squashed_flat_only_after_the_loss_jumped_is_the_rates_doing():
+    """AttentionDeepMIL under Adam at 100x: a bag's loss jumped to 17x chance at step 3, and from step 550 the sigmoid sat
+    pinned at its clamp, handing the output no gradient - told saturated_loss beside the rate, a code that contradicts a
+    rate 100x too high.  A squashed output that comes after such a jump is the jump's; one with no jump before it stays."""
+    from gradmedic.doctor.diagnose import SEVERITY, Finding, _reconcile
+
+    def jump():
+        return Finding("lr_too_high", SEVERITY["lr_too_high"], [], 3, 3, "the loss jumped to 12 at step 3",
+                       {"loss": 12.0, "chance_loss": 0.69, "jump": True}, [])
+
+    def squashed(at):
+        return Finding("saturated_loss", SEVERITY["saturated_loss"], [], at, at, "the output is squashed",
+                       {"out_grad": 0.0, "out_grad_at_chance": 0.5}, [])
+
+    assert {f.problem for f in _reconcile([jump(), squashed(550)])} == {"lr_too_high"}
+    assert "saturated_loss" in {f.problem for f in _reconcile([squashed(550)])}
+    rise = Finding("lr_too_high", SEVERITY["lr_too_high"], [], 3, 100, "the loss rose 3x", {"loss": 2.0, "min_loss": 0.6}, [])
+    assert "saturated_loss" in {f.problem for f in _reconcile([rise, squashed(550)])}

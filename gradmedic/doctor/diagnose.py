@@ -2014,7 +2014,7 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
                    f"{_g(L.chance)} (it had been {_g(lo)}){_at(lr)}")
             cands.append(Finding("lr_too_high", SEVERITY["lr_too_high"], [], t, t, msg,
                                  {"min_loss": lo, "loss": float(L.values_f[i]), "chance_loss": L.chance, "lr": lr,
-                                  "thrown_untrained": bool(lo >= th.high_loss * L.chance and lr and ctx.usual_lr
+                                  "jump": True, "thrown_untrained": bool(lo >= th.high_loss * L.chance and lr and ctx.usual_lr
                                                            and lr >= th.lr_far_above * ctx.usual_lr)}, []))
     # Too high, at once, with no chance level (a summed or composite loss): within its first jump_steps updates the loss
     # jumped to chance_jump x its value at step 1, before any update - the untrained network's loss standing in for
@@ -3008,6 +3008,13 @@ def _reconcile(findings: list[Finding], saturating: bool = False, sat_stack: boo
         findings = [f for f in findings if not any(f is r for r in rate_only)]
         if rate_only and not any(f.problem == "lr_too_high" for f in findings):
             found.discard("lr_too_high")
+    jumped = [f.detected_at for f in findings if f.problem == "lr_too_high" and f.evidence.get("jump")]
+    if jumped and any(f.problem == "saturated_loss" and f.detected_at > min(jumped) for f in findings):
+        # an output squashed flat only after the loss jumped to chance_jump x chance was thrown there by that jump: the rate's
+        # doing, not the loss's (AttentionDeepMIL under Adam at 100x: a bag's loss 12 at step 3, then the sigmoid pinned
+        # at its clamp, 1e-5, with no gradient, from step 550 on; public set 118, after it was scored)
+        drop.add("saturated_loss")
+        found.discard("saturated_loss")
     squashed = any(f.problem == "saturated_loss" and "out_grad" in f.evidence for f in findings)
     if not squashed and (found & {"lr_too_high", "exploding_gradients", "non_finite", "initial_loss_high"} or (
             saturating and "vanishing_gradients" in found)):
