@@ -572,6 +572,13 @@ def test_raw_pixels_into_a_conv_normalized_right_away_are_not_reported_before_ha
     with gradmedic.watch(masked) as mon:
         assert mon.layer_types[0] == "Conv2d"
     assert "unscaled_inputs" not in _raw_digits_loop(masked).problems
+    # and a norm layer with no parameters of its own, which is no layer in the list (lukasruff's Deep SVDD LeNet: a
+    # bias-free conv, then BatchNorm2d(affine=False)); InstanceNorm2d has none by default
+    for norm in (nn.BatchNorm2d(8, affine=False), nn.InstanceNorm2d(8)):
+        stem = _conv_stem(norm)
+        with gradmedic.watch(stem) as mon:
+            assert mon.loop_facts["norm_after"] == ["0"] and mon.layer_names == ["0", "4"]
+        assert "unscaled_inputs" not in _raw_digits_loop(stem).problems
 
 
 class MaskedConv2d(nn.Conv2d):

@@ -1558,6 +1558,12 @@ def _is_norm(layer_type: str) -> bool:
     return layer_type in _NORM_TYPES or bool(_NORM_NAME.search(layer_type))
 
 
+def _norm_after(ctx: Context) -> set[int]:
+    """The layers a norm layer with no parameters follows (loop_facts ``norm_after``: BatchNorm2d(affine=False) is no
+    layer in the layer list, so ``_is_norm`` on the next layer's type cannot see it), by index."""
+    return {ctx.layer_names.index(n) for n in ctx.loop.get("norm_after") or () if n in ctx.layer_names}
+
+
 def _layer_type(ctx: Context, name: str) -> str | None:
     return ctx.layer_types[ctx.layer_names.index(name)] if name in ctx.layer_names else None
 
@@ -1891,7 +1897,7 @@ def detect_large_init(h: History, ctx: Context, th: Thresholds, L: _Loss) -> lis
     # (nn-zero-to-hero's BatchNorm MLP, 5/3 Kaiming); N(0, 1) weights there (U-Net, the tutorial ResNet, pytorch-cifar,
     # ConvNeXt) gave 11-34 and trained far worse.  (Until its custom Linear's gain was read across the right axis that
     # MLP read 3, and such layers were left out here.)
-    normed = {j for j in range(len(ctx.layer_types) - 1) if _is_norm(ctx.layer_types[j + 1])}
+    normed = {j for j in range(len(ctx.layer_types) - 1) if _is_norm(ctx.layer_types[j + 1])} | _norm_after(ctx)
     # The row gain is the pre-activation's scale for unit-scale inputs.  The first layer's inputs are data, and their
     # scale is measured: inputs far below unit scale (one-hot words, 1 in 100 features on) give each unit a
     # pre-activation of the gain times their root-mean-square, not the gain (graykode's Bi-LSTM over one-hot words:
@@ -2546,7 +2552,7 @@ def detect_unscaled_inputs(h: History, ctx: Context, th: Thresholds, L: _Loss, s
     # A norm layer first (SimpleViT's LayerNorm over each raw patch: raw pixels trained exactly as [0, 1]) does the same.
     types = ctx.layer_types
     normalized = bool(types) and (_is_norm(types[0]) or (
-        len(types) > 1 and types[0] in _AFFINE_STEM and _is_norm(types[1])))
+        types[0] in _AFFINE_STEM and (len(types) > 1 and _is_norm(types[1]) or 0 in _norm_after(ctx))))
     if not (big and (suffering or (extreme and not normalized))):
         return []
     step = int(h.stat_steps[0])

@@ -91,6 +91,8 @@ MORE_INPUTS = 3
 # before.
 SGD_COSINE = 0.99
 _CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+# norm layers that may hold no parameters (affine=False; InstanceNorm's default): see Monitor._norm_after
+_PARAM_FREE_NORMS = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm, nn.RMSNorm)
 
 _watched: weakref.WeakSet[nn.Module] = weakref.WeakSet()
 # the open monitors: models trained side by side in one loop (a GAN's generator and discriminator) see each other step
@@ -178,6 +180,20 @@ class Monitor:
                 owner += [len(self.layer_names) - 1] * len(ps)
         if not self._params:
             raise WatchError("the model has no trainable parameters: nothing to watch")
+        # layers a norm layer with no parameters of its own follows (BatchNorm2d(affine=False), InstanceNorm's default):
+        # such a norm is no layer here, so the layer list cannot show it; the doctor reads these as normalized like any
+        # other (lukasruff's Deep SVDD LeNet, a bias-free conv then an affine-free BatchNorm, took raw 0..255 pixels as
+        # [0, 1] and was told unscaled_inputs; public set 119, after it was scored).  In registration order, as the
+        # layer list itself: the parameter-free modules between a layer and the next one.
+        self._norm_after: list[str] = []
+        last: str | None = None
+        layer_ids = {id(m): n for n, m in zip(self.layer_names, self._layer_objs, strict=True)}
+        for _, m in model.named_modules():
+            if id(m) in layer_ids:
+                last = layer_ids[id(m)]
+            elif last is not None and isinstance(m, _PARAM_FREE_NORMS) and not _own_parameters(m) \
+                    and last not in self._norm_after:
+                self._norm_after.append(last)
         # what watch() leaves out because it cannot learn (requires_grad=False): a finding when it is nearly all
         frozen = [(name, p.numel()) for name, p in model.named_parameters() if not p.requires_grad]
         self._frozen = {"frozen_params": int(sum(n for _, n in frozen)),
@@ -492,7 +508,8 @@ class Monitor:
         ``output_calls``: the most times the module whose output is read ran in one sampled training pass (more than 1: a
         recurrent cell called per time step, whose loss may sum over the calls; 0 before such a pass); ``by_hand``: no
         optimizer, and every sampled update (two at least) was a plain SGD step along the gradient step() saw - then
-        ``optimizer`` is "SGD" and ``lr`` the rate read from the last one (see ``SGD_COSINE``).
+        ``optimizer`` is "SGD" and ``lr`` the rate read from the last one (see ``SGD_COSINE``); ``norm_after``: the layers
+        a norm layer without parameters of its own follows (BatchNorm2d(affine=False)), which the layer list cannot show.
         """
         lr = self._current_lr()
         watched = {id(p) for p in self._params}
@@ -517,7 +534,7 @@ class Monitor:
                 "lr": lr if math.isfinite(lr) else None,
                 "unused_layers": [n for n, m in zip(self.layer_names, self._layer_objs, strict=True) if m not in self._ran]
                 if self._order_known else None, "co_watched": self._peers, "replaced_layers": replaced,
-                "output_calls": self._out_calls_seen, **self._frozen}
+                "output_calls": self._out_calls_seen, "norm_after": list(self._norm_after), **self._frozen}
 
     # -- recording ---------------------------------------------------------------------------
     def _sampled(self, step: int) -> bool:
