@@ -135,12 +135,18 @@ def _per_pixel_classifier(steps: int = 150):
     x = torch.randn(256, 2, 8, 8, generator=g)
     y = (x[:, 0] > 0).long() + 2 * (x[:, 1] > 0).long()
     net = nn.Sequential(nn.Conv2d(2, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 4, 1))
-    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
-    with gradmedic.watch(net, opt, every=10) as mon:
+    return _cross_entropy_loop(net, x, y, steps, batch=32, wrap=256, lr=1e-2)
+
+
+def _cross_entropy_loop(model, x, y, steps, batch, wrap, lr):
+    """``model`` trained by Adam at ``lr`` on F.cross_entropy over consecutive batches of (x, y) starting at i * batch
+    modulo ``wrap``, watched every 10 steps."""
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    with gradmedic.watch(model, opt, every=10) as mon:
         for i in range(steps):
-            b = slice(i * 32 % 256, i * 32 % 256 + 32)
+            b = slice(i * batch % wrap, i * batch % wrap + batch)
             opt.zero_grad()
-            loss = F.cross_entropy(net(x[b]), y[b])
+            loss = F.cross_entropy(model(x[b]), y[b])
             loss.backward()
             mon.step(loss)
             opt.step()
@@ -536,16 +542,7 @@ def _raw_digits_loop(model):
     d = load_digits()
     x = torch.tensor(d.data.reshape(-1, 1, 8, 8) * 16.0, dtype=torch.float32)
     y = torch.tensor(d.target)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    with gradmedic.watch(model, opt, every=10) as mon:
-        for i in range(30):
-            b = slice(i * 64 % 1728, i * 64 % 1728 + 64)
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x[b]), y[b])
-            loss.backward()
-            mon.step(loss)
-            opt.step()
-    return mon.diagnose()
+    return _cross_entropy_loop(model, x, y, 30, batch=64, wrap=1728, lr=1e-3).diagnose()
 
 
 def _conv_stem(stem):
