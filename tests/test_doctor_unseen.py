@@ -1508,3 +1508,24 @@ def test_an_output_squashed_flat_only_after_the_loss_jumped_is_the_rates_doing()
     assert "saturated_loss" in {f.problem for f in _reconcile([squashed(550)])}
     rise = Finding("lr_too_high", SEVERITY["lr_too_high"], [], 3, 100, "the loss rose 3x", {"loss": 2.0, "min_loss": 0.6}, [])
     assert "saturated_loss" in {f.problem for f in _reconcile([rise, squashed(550)])}
+
+
+def test_a_squared_error_chance_level_far_above_the_first_loss_is_no_chance_level():
+    """greydanus's Hamiltonian network: its loss is on the time derivatives autograd takes of its output (the energy), so
+    the targets its output gradient implies are no targets - 610 against a first loss of 0.93, and its stall under a rate
+    1000x too low read as 0.0015 of "chance".  An untrained network 100x better than predicting the targets' mean is no
+    untrained regression: no chance level; the same loss with targets of variance 1 keeps it."""
+    loss = np.linspace(0.926, 0.916, 600)
+    S = len(np.arange(1, 601, 10))
+
+    def out(var):
+        o = np.full((S, len(OUT_STATS)), np.nan)
+        o[:, OUT_STATS.index("width")] = 1
+        o[:, OUT_STATS.index("mse_implied")] = loss[::10]
+        o[:, OUT_STATS.index("mse_const")] = var
+        return o
+
+    from gradmedic.doctor.diagnose import _squared_error_chance
+
+    assert _squared_error_chance(hist(loss, out=out(610.0))) is None
+    assert _squared_error_chance(hist(loss, out=out(1.0)))[0] == pytest.approx(1.0)

@@ -759,7 +759,17 @@ def _squared_error_chance(h: History, ctx: Context | None = None) -> tuple[float
         return None  # (a file written before mse_const was formed at r holds the targets' variance at r = 1 only)
     c = const[have][fits]
     c = c[np.isfinite(c) & (c > 0)]
-    return (r * float(np.median(c)), r) if len(c) >= 2 else None
+    if len(c) < 2:
+        return None
+    chance = r * float(np.median(c))
+    # an untrained network no better than a guess starts at about the targets' variance or above; one whose first loss is
+    # 100x below it is either a fine-tune or an output that is not the prediction: the Hamiltonian network's loss is on
+    # the time derivatives autograd takes of its output, the energy, whose "targets" implied 610 against a first loss of
+    # 0.93 (greydanus's HNN, public set 122, after it was scored), which hid a rate 1000x too low.  Not a chance level.
+    first = h.loss[np.isfinite(h.loss)][:1]
+    if len(first) and 0 < float(first[0]) * 100.0 < chance:
+        return None
+    return chance, r
 
 
 def _squared_error_scale(h: History) -> float:
