@@ -230,8 +230,9 @@ class Thresholds(BaseModel):
         "it happens: no smoothing needed, a model 10x worse than guessing has thrown its weights away."))
     jump_steps: int = Field(4, ge=1, description=(
         "updates after step 1 within which a loss chance_jump x its step-1 value, with no chance level, under a rate "
-        "lr_far_above usual, is a jump from the init (detect_lr): 123 of the 136 such jumps on every body on disk came "
-        "at steps 2-3, and every one under a rate 10x usual or more was in a broken run."))
+        "lr_far_above usual, is a jump from the init (detect_lr): 122 of the 136 such jumps on every body on disk came "
+        "at steps 2-3 (the first two updates), the other 14 at steps 4-5, and every one under a rate 10x usual or more "
+        "was in a broken run."))
     overshoot: float = Field(1.2, gt=1, description=(
         "under an adaptive optimizer at overshoot_rate x its usual rate or more, a run that starts at chance whose loss "
         "(median of 3 steps) climbs to this multiple of chance within overshoot_steps is thrown off by its first steps. "
@@ -2918,12 +2919,13 @@ def _recovered(findings: list[Finding], L: _Loss, th: Thresholds, h: History, ct
         # a rate lr_far_above the optimizer's usual one is no passing spike: its first updates threw away the init, and the
         # weights they landed on are not all found again (a rate nearer usual may throw it once and recover: a healthy
         # CNN at SGD 0.07 spiked to 22x chance at step 3 and ended at 0.95 accuracy, tuning body).
-        # Of the 64 runs of every body on disk with a jump, 63 were broken, the two whose loss came back among them (Ben
-        # Trevett's MLP under Adam at 100x, 13.6x chance at step 2, then 0.46 of chance and 0.91 accuracy against 0.98;
-        # fxia22's PointNet under Adam at 100x, 22x chance at steps 2-3, then a training loss of 0.25 against 0.03 and
-        # 0.77 test accuracy against 1.0; public sets 16 and 109, after they were scored); the healthy one jumped from
-        # 0.58 of chance, already learning (a generated GRU under Adagrad at 4x, 46x chance for one step at step 25, then
-        # 0.05 of chance; draw 26), and such a spike stays transient
+        # Of the 64 runs with a jump on the bodies recorded before set 109, 63 were broken, the two whose loss came back
+        # among them (Ben Trevett's MLP under Adam at 100x, 13.6x chance at step 2, then 0.46 of chance and 0.91 accuracy
+        # against 0.98, public set 16; udlbook's residual MLP without zero_grad()); fxia22's PointNet under Adam at 100x
+        # came back too (22x chance at steps 2-3, then a training loss of 0.25 against 0.03 and 0.77 test accuracy against
+        # 1.0; public set 109, after it was scored).  The healthy one jumped from 0.58 of chance, already learning (a
+        # generated GRU under Adagrad at 4x, 46x chance for one step at step 25, then 0.05 of chance; draw 26), and such
+        # a spike stays transient
         unrecovered = unrecovered or bool(f.evidence.get("thrown_untrained"))
         rise_only = f.problem == "exploding_gradients" and bool(f.evidence.get("on_rise"))
         transient = ((f.problem in _TRANSIENT or rise_only) and not whole and not diverged
