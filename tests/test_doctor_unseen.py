@@ -1529,3 +1529,56 @@ def test_a_squared_error_chance_level_far_above_the_first_loss_is_no_chance_leve
 
     assert _squared_error_chance(hist(loss, out=out(610.0))) is None
     assert _squared_error_chance(hist(loss, out=out(1.0)))[0] == pytest.approx(1.0)
+
+
+def test_constant_targets_give_a_squared_error_no_chance_level():
+    """Deep SVDD's loss is the squared distance to one fixed centre c: the variance of those "targets" is float rounding
+    (1e-16 to 1e-14 of the first loss), so predicting their mean is the whole task, not an untrained guess, and every
+    healthy run sat at 1e14x "chance".  Targets of variance 1e-3 against the same first loss keep their chance level."""
+    loss = np.linspace(1.2, 0.01, 150)
+    S = len(np.arange(1, 151, 10))
+
+    def out(var):
+        o = np.full((S, len(OUT_STATS)), np.nan)
+        o[:, OUT_STATS.index("width")] = 32
+        o[:, OUT_STATS.index("mse_implied")] = loss[::10]
+        o[:, OUT_STATS.index("mse_const")] = var
+        return o
+
+    from gradmedic.doctor.diagnose import _squared_error_chance
+
+    assert _squared_error_chance(hist(loss, out=out(2e-15))) is None
+    assert _squared_error_chance(hist(loss, out=out(1e-3)))[0] == pytest.approx(1e-3)
+
+
+def test_a_run_that_ended_at_chance_without_ever_leaving_it_learned_nothing():
+    """d2l's deep GRU at 1/1000 of its SGD rate sat at ln 28 for all its 395 steps (5x below SGD's usual rate, its steps
+    not small enough for lr_too_low): nothing learned, told nothing.  A run that never left chance and ended there is a
+    plateau at its last sample, one window long at least; the same course cut at step 90, or one that leaves chance by
+    its end, or a live diagnose() while the loss still sits there and the run may yet learn (the monitor not closed:
+    loop_facts ended), is not judged so."""
+    c = ctx(lr=2e-3, loop={"optimizer": "SGD", "ended": True})
+    out = (28, 0.5, 0.3)
+    stuck = noisy(math.log(28), 395, 0.003)
+    assert "plateau" in diagnose(hist(stuck, update=5e-3, out=out), c).problems
+    assert not diagnose(hist(stuck, update=5e-3, out=out), ctx(lr=2e-3, loop={"optimizer": "SGD"})).problems
+    assert not diagnose(hist(stuck[:90], update=5e-3, out=out), c).problems
+    learns = np.concatenate([stuck[:300], np.linspace(math.log(28), 0.3, 95)])
+    assert not diagnose(hist(learns, update=5e-3, out=out), c).problems
+
+
+def test_a_closed_monitor_says_its_run_is_over():
+    """loop_facts ended: False while the loop runs (a live diagnose() judges a moment of it), True once close() ran."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    mon = gradmedic.watch(model, opt, every=1)
+    for _ in range(3):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(torch.randn(16, 4)), torch.randint(0, 3, (16,)))
+        loss.backward()
+        mon.step(loss)
+        opt.step()
+    assert mon.loop_facts["ended"] is False
+    mon.close()
+    assert mon.loop_facts["ended"] is True

@@ -62,7 +62,6 @@ CAUSES: dict[str, dict[str, set[str]]] = {
     # no gradient reaches the weights: a detached graph, softmax over one unit, a saturated output under a clipped loss
     "no_gradient": {"answers": {"no_gradient", "vanishing_gradients", "dead_units", "saturated_units", "saturated_loss"},
                     "contradicts": {"lr_too_high", "exploding_gradients", "lr_too_low"}},
-    # a loss that cannot fall: wrong loss for the output (sigmoid then CrossEntropy, double softmax) - learns slowly or not
     # the normalization layers taken out of a network built around them (BatchNorm removed): the signal shrinks or
     # grows through depth at the rate the network was tuned for with them
     "no_norm": {"answers": {"vanishing_gradients", "exploding_gradients", "non_finite", "lr_too_high", "plateau",
@@ -71,6 +70,7 @@ CAUSES: dict[str, dict[str, set[str]]] = {
     # the loop never calls optimizer.zero_grad(): every step follows the sum of all past gradients
     "no_zero_grad": {"answers": {"grads_not_zeroed", "lr_too_high", "exploding_gradients", "non_finite"},
                      "contradicts": {"lr_too_low", "vanishing_gradients", "symmetric_units", "saturated_loss"}},
+    # a loss that cannot fall: wrong loss for the output (sigmoid then CrossEntropy, double softmax) - learns slowly or not
     "wrong_loss": {"answers": {"plateau", "saturated_units", "no_gradient", "vanishing_gradients", "initial_loss_high",
                                "saturated_loss"},
                    "contradicts": {"exploding_gradients", "lr_too_high"}},

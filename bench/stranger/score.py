@@ -62,6 +62,10 @@ def load(root: Path, split: str) -> list:
         if split == "tune" and not is_tune(c.meta) or split == "held-out" and is_tune(c.meta):
             continue
         c.meta["path"] = str(p)
+        # every case is a finished training, saved after its loop's last step (run.py, generated.py and bugreports.py
+        # save once train() has returned): its last sample is the run's end, as a closed monitor's is (loop_facts ended),
+        # which files recorded before that fact existed do not say
+        c.context.loop.setdefault("ended", True)
         out.append(c)
     return out
 

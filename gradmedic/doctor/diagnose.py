@@ -770,6 +770,12 @@ def _squared_error_chance(h: History, ctx: Context | None = None) -> tuple[float
     first = h.loss[np.isfinite(h.loss)][:1]
     if len(first) and 0 < float(first[0]) * 100.0 < chance:
         return None
+    # ... nor targets that are one constant: their variance is float rounding, 1e-16 to 1e-14 of the first loss (Deep
+    # SVDD's distance to its fixed centre c; a least-squares GAN discriminator's all-ones labels, 9e-13), so predicting
+    # their mean is the whole task, not a guess.  Below 1e-9 of the first loss and 1e-9 in itself: the least of any other
+    # body's was 2e-10 of the first (tiny-diffusion drawn at N(0, 1): a first loss of 5e9 on noise targets of variance 1)
+    if len(first) and chance < 1e-9 and chance < 1e-9 * abs(float(first[0])):
+        return None
     return chance, r
 
 
@@ -2508,12 +2514,26 @@ def detect_plateau(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[F
         return []
     const = _const_rows(h, th)
     st = h.stat_steps
-    for t in _eval_points(h, th).tolist():
+    points = _eval_points(h, th).tolist()
+    for t in points:
         crow = _window_rows(h, t, 2 * th.window)
         constant = t >= 2 * th.window and len(crow) >= 3 and bool(const[crow].all()) and L.stalled(t, th)
-        if constant or (L.stalled(t, th, windows=th.plateau_windows) and L.high(t, th.high_loss)):
+        # ... or a run that ended at chance level without ever leaving it, a window long at least: the plateau_windows
+        # are there for a net that sits at chance a while and then learns, but this one ended there, so its outcome is
+        # chance whatever would have come (the rule lr_too_low has for a run shorter than its windows, without asking
+        # for small updates).  d2l's deep GRU at 1/1000 of its SGD rate sat at ln 28 for all its 395 steps; MobileNetV2
+        # under SGD at 1/1000 at ln 10 for its 120; both told nothing (public sets 64 and 98, after they were scored).
+        # Only for a run that is over (loop_facts ended: close() has run): a live diagnose() while the loss still sits
+        # at chance is a moment of a run that may yet learn
+        whole = (not constant and bool(ctx.loop.get("ended")) and t == points[-1] and t >= th.window
+                 and _at_chance(h, L, th, t, t - int(L.steps_f[0]) + 1 if len(L.steps_f) else t, short=True))
+        if constant or whole or (L.stalled(t, th, windows=th.plateau_windows) and L.high(t, th.high_loss)):
             now = L.level(t - L.q, t)
-            if constant:
+            if whole:
+                since = int(L.steps_f[0])
+                msg = (f"the loss never left chance level: it has stayed at {_g(now)}{_ref(L, now)} from step {since} to "
+                       f"step {t}, so the run learned nothing")
+            elif constant:
                 since = _since(st, const, int(crow[-1]))
                 msg = (f"the network has given every input the same output since step {since}; "
                        f"the loss stays at {_g(now)}{_ref(L, now)}")

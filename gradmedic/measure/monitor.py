@@ -509,7 +509,8 @@ class Monitor:
         recurrent cell called per time step, whose loss may sum over the calls; 0 before such a pass); ``by_hand``: no
         optimizer, and every sampled update (two at least) was a plain SGD step along the gradient step() saw - then
         ``optimizer`` is "SGD" and ``lr`` the rate read from the last one (see ``SGD_COSINE``); ``norm_after``: the layers
-        a norm layer without parameters of its own follows (BatchNorm2d(affine=False)), which the layer list cannot show.
+        a norm layer without parameters of its own follows (BatchNorm2d(affine=False)), which the layer list cannot show;
+        ``ended``: close() has run - the loop is over, so the last sample is the run's end, not a moment in it.
         """
         lr = self._current_lr()
         watched = {id(p) for p in self._params}
@@ -534,7 +535,8 @@ class Monitor:
                 "lr": lr if math.isfinite(lr) else None,
                 "unused_layers": [n for n, m in zip(self.layer_names, self._layer_objs, strict=True) if m not in self._ran]
                 if self._order_known else None, "co_watched": self._peers, "replaced_layers": replaced,
-                "output_calls": self._out_calls_seen, "norm_after": list(self._norm_after), **self._frozen}
+                "output_calls": self._out_calls_seen, "norm_after": list(self._norm_after), "ended": self._closed,
+                **self._frozen}
 
     # -- recording ---------------------------------------------------------------------------
     def _sampled(self, step: int) -> bool:

@@ -419,8 +419,8 @@ def train(spec: Spec, *, runs_dir: str | Path | None = "runs", progress: str = "
                     stop.non_finite, extra={"loss": p.loss, "device": str(device), "task": data.task,
                                             **({"tensorboard": str(tb.log_dir)} if tb else {}),
                                             **({"stopped": stop.reason} if stop.reason else {})})
+    monitor.close()  # (first: the run is over, and its diagnosis judges it whole - loop_facts ended)
     result.diagnosis = monitor.diagnose()
-    monitor.close()
     events.fire("after_fit", run, result)
     return result
 
