@@ -564,8 +564,8 @@ def test_loop_facts():
     bare = watch(mlp(), every=1)
     assert bare.loop_facts == {"by_hand": False, "clips": None, "scaler": False, "accumulation": 1, "momentum": None,
                                "optimizer": None, "lr": None, "unused_layers": None, "co_watched": 0, "replaced_layers": [],
-                               "output_calls": 0, "norm_after": [], "carry_checks": 0, "grads_carried": 0,
-                               "grads_carried_at": None, "ended": False, "frozen_params": 0, "params": 3 * 8 + 8 + 8 * 4 + 4 + 4 + 1,
+                               "output_calls": 0, "norm_after": [], "carry_checks": 0, "grads_carried": 0, "ended": False,
+                               "grads_carried_at": None, "frozen_params": 0, "params": 3 * 8 + 8 + 8 * 4 + 4 + 4 + 1,
                                "frozen_modules": []}
     bare.close()
     partly = mlp()
