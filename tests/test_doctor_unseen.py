@@ -1582,3 +1582,26 @@ def test_a_closed_monitor_says_its_run_is_over():
     assert mon.loop_facts["ended"] is False
     mon.close()
     assert mon.loop_facts["ended"] is True
+
+
+@pytest.mark.parametrize("assign", [True, False])
+def test_a_loop_that_sets_grad_itself_is_not_read_as_one_that_never_zeroes_it(assign):
+    """vmikulik's MAML takes its meta-gradient with torch.autograd.grad and assigns it, p.grad = g, never calling
+    zero_grad(): nothing is summed, yet the check saw last step's gradient in .grad as the hook fired and told every run
+    grads_not_zeroed (7 healthy runs of public set 126).  The same loop with backward() and no zero_grad() sums them."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 1))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    mon = gradmedic.watch(model, opt, every=1)
+    x, y = torch.randn(64, 4), torch.randn(64, 1)
+    for _ in range(30):
+        loss = F.mse_loss(model(x), y)
+        if assign:
+            for p, g in zip(model.parameters(), torch.autograd.grad(loss, list(model.parameters())), strict=True):
+                p.grad = g
+        else:
+            loss.backward()
+        mon.step(loss)
+        opt.step()
+    mon.close()
+    assert ("grads_not_zeroed" in mon.diagnose().problems) is (not assign)

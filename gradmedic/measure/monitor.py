@@ -43,6 +43,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from gradmedic.errors import WatchError
 from gradmedic.measure import distributed as _dist
@@ -325,6 +326,7 @@ class Monitor:
         self._carry_after_step = False
         self._carry_backwards = 0
         self._carry_pending: tuple[int, torch.Tensor, torch.Tensor] | None = None  # (step, carried, judged)
+        self._carry_expect: tuple[torch.Tensor, torch.Tensor] | None = None  # .grad summed, and the new part (_carry_hook)
         self._carry_snap: torch.Tensor | None = None  # the last parameter's gradient norm as the weights were updated
         self._carry: list[tuple[int, torch.Tensor, torch.Tensor]] = []
         # a loop without an optimizer (weights updated by hand): the gradients step() saw before the update, and from
@@ -409,6 +411,12 @@ class Monitor:
                 now = _grad_norm_of(self._params[-1])
                 carried = carried & ((now - snap).abs() <= 1e-3 * snap)
                 judged = torch.isfinite(now) & torch.isfinite(snap)
+            if g is not None:
+                # what .grad holds after this backward() if autograd adds to it: checked at step(), since a loop may set
+                # .grad itself instead (MAML's meta-gradient from torch.autograd.grad, assigned p.grad = g: the hook fires
+                # while the last step's gradient is still there, yet nothing is summed; vmikulik's MAML, public set 126)
+                with torch.no_grad():
+                    self._carry_expect = ((g.detach() + grad.detach()).flatten().float(), grad.detach().flatten().float())
             self._carry_pending = (self.steps + 1, carried, judged)
 
     def _on_opt_pre_step(self, optimizer, args, kwargs) -> None:
@@ -919,7 +927,23 @@ class Monitor:
                         moved = torch.stack([s_.ne(p.detach()).any() for s_, p in zip(self._snap, self._params,
                                                                                        strict=False)]).any()
                     carried = carried & moved
+                expect, now = self._carry_expect, self._params[-1].grad
+                if expect is not None:
+                    # carried only if .grad is now nearer the sum than this backward()'s own gradient, which a loop that
+                    # sets .grad to it holds exactly: nearer as it is, or in direction (a clip or a GradScaler's unscale
+                    # between backward() and step() scales it and keeps its direction).  Both, since a full batch's
+                    # gradients from one step to the next can be 0.9999 alike in direction, and then only size tells
+                    total, own = expect
+                    with torch.inference_mode():
+                        if now is not None and now.numel() == total.numel():
+                            v = now.detach().flatten().float()
+                            nearer = torch.linalg.vector_norm(v - total) < torch.linalg.vector_norm(v - own)
+                            same = nearer | (F.cosine_similarity(v, total, dim=0) > F.cosine_similarity(v, own, dim=0))
+                        else:
+                            same = self._false0
+                    carried = carried & same
                 self._carry.append((at, carried, judged))  # (several backward() calls before this step(): not judged)
+            self._carry_expect = None
             self._carry_handle.remove()
             self._carry_handle, self._carry_pending = None, None
         if self._ran:
