@@ -176,11 +176,15 @@ MODULES = ("mingpt", "hfbert", "siamese", "makemore", "super_resolution", "gcn",
            "hnnspring",
            "nalu",
            "deepsets",
-           "spytorch", "deepfm", "binarynet", "dann",
+           "spytorch",
+           "deepfm",
+           "binarynet",
+           "dann",
            "pointernet",
            "ntmcopy",
            "mamlsine",
-           "fastadv")
+           "fastadv",
+           "lotteryticket")
 PARTS = {"dcgan": ("netD", "netG")}  # programs watched by several monitors: one file per part, in train()'s order
 ARCH = {"nanogpt": "gpt", "word_language_model": "lstm", "mnist": "cnn", "vae": "vae", "dcgan": "gan",
         "time_sequence_prediction": "lstm", "regression": "linear", "mnist_rnn": "lstm"}
