@@ -1605,3 +1605,44 @@ def test_a_loop_that_sets_grad_itself_is_not_read_as_one_that_never_zeroes_it(as
         opt.step()
     mon.close()
     assert ("grads_not_zeroed" in mon.diagnose().problems) is (not assign)
+
+
+@pytest.mark.parametrize("zero", [True, False])
+def test_a_step_with_two_backward_calls_is_judged_for_carried_gradients(zero):
+    """locuslab's fast adversarial training: each step's FGSM backward() (for the input's gradient) comes before its
+    opt.zero_grad(), then the training loss's backward().  Steps with several backward() calls were not judged, so the
+    loop without that zero_grad() was told dead units, never grads_not_zeroed (public set 129).  Now .grad at step()
+    is checked for the last step's gradient plus all that backward() handed it since: only what nothing cleared."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 3))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    mon = gradmedic.watch(model, opt, every=1)
+    for _ in range(30):
+        x, y = torch.randn(32, 8), torch.randint(0, 3, (32,))
+        delta = torch.zeros_like(x).uniform_(-0.1, 0.1).requires_grad_(True)
+        F.cross_entropy(model(x + delta), y).backward()  # the attack's gradient (into the weights' .grad too)
+        adv = (x + 0.1 * delta.grad.sign()).detach()
+        if zero:
+            opt.zero_grad()
+        loss = F.cross_entropy(model(adv), y)
+        loss.backward()
+        mon.step(loss)
+        opt.step()
+    mon.close()
+    facts = mon.loop_facts
+    assert facts["carry_checks"] >= 20
+    assert ("grads_not_zeroed" in mon.diagnose().problems) is (not zero)
+
+
+@pytest.mark.parametrize("evidence", [{"gradient_died": True}, {"weight_growth": 27.0}, {"settled_above": True}])
+def test_an_output_squashed_after_the_rate_killed_the_gradient_or_grew_the_weights_is_the_rates(evidence):
+    """haowei01's RankNet under Adam at 100x and 1000x: every gradient 0 from step 11 (or the weights 27x by then), its
+    ReLU6 score pinned flat, then told saturated_loss at step 61 beside the rate (public set 138).  A squash that comes
+    after the rate visibly acted - a jump, a killed gradient, weights grown many times - is the rate's doing; after a
+    finding that only says the loss settled, it is kept."""
+    from gradmedic.doctor.diagnose import Finding, _reconcile
+
+    rate = Finding("lr_too_high", "serious", [], 11, 11, "", dict(evidence), [])
+    squash = Finding("saturated_loss", "serious", [], 61, 61, "", {"out_grad": 1e-3}, [])
+    kept = {f.problem for f in _reconcile([rate, squash])}
+    assert ("saturated_loss" in kept) is bool(evidence.get("settled_above"))

@@ -3046,11 +3046,15 @@ def _reconcile(findings: list[Finding], saturating: bool = False, sat_stack: boo
         findings = [f for f in findings if not any(f is r for r in rate_only)]
         if rate_only and not any(f.problem == "lr_too_high" for f in findings):
             found.discard("lr_too_high")
-    jumped = [f.detected_at for f in findings if f.problem == "lr_too_high" and f.evidence.get("jump")]
+    jumped = [f.detected_at for f in findings if f.problem == "lr_too_high" and (
+        f.evidence.get("jump") or f.evidence.get("gradient_died") or f.evidence.get("weight_growth"))]
     if jumped and any(f.problem == "saturated_loss" and f.detected_at > min(jumped) for f in findings):
         # an output squashed flat only after the loss jumped to chance_jump x chance was thrown there by that jump: the rate's
         # doing, not the loss's (AttentionDeepMIL under Adam at 100x: a bag's loss 12 at step 3, then the sigmoid pinned
-        # at its clamp, 1e-5, with no gradient, from step 550 on; public set 118, after it was scored)
+        # at its clamp, 1e-5, with no gradient, from step 550 on; public set 118, after it was scored).  So is one squashed
+        # after the rate killed every gradient or grew the weights many times over (haowei01's RankNet under Adam at 100x
+        # and 1000x: its ReLU6 score pinned flat from step 11, told saturated_loss beside the rate; public set 138, after
+        # it was scored)
         drop.add("saturated_loss")
         found.discard("saturated_loss")
     squashed = any(f.problem == "saturated_loss" and "out_grad" in f.evidence for f in findings)

@@ -326,7 +326,8 @@ class Monitor:
         self._carry_after_step = False
         self._carry_backwards = 0
         self._carry_pending: tuple[int, torch.Tensor, torch.Tensor] | None = None  # (step, carried, judged)
-        self._carry_expect: tuple[torch.Tensor, torch.Tensor] | None = None  # .grad summed, and the new part (_carry_hook)
+        # .grad as the first backward() after a step found it, and the sum of what backward() handed it since (_carry_hook)
+        self._carry_expect: tuple[torch.Tensor, torch.Tensor] | None = None
         self._carry_snap: torch.Tensor | None = None  # the last parameter's gradient norm as the weights were updated
         self._carry: list[tuple[int, torch.Tensor, torch.Tensor]] = []
         # a loop without an optimizer (weights updated by hand): the gradients step() saw before the update, and from
@@ -393,10 +394,14 @@ class Monitor:
     def _carry_hook(self, grad: torch.Tensor) -> None:
         """Runs as backward() reaches the last parameter, before autograd adds ``grad`` to its ``.grad``.  On the
         first backward() after optimizer.step() that feeds a sampled step, a ``.grad`` still nonzero was not cleared
-        since that step: zero_grad() missing, so every step adds all past gradients.  Judged only when that one
-        backward() is the step's only one (see step()): a GAN's discriminator legitimately holds its gradients when
-        the generator's loss flows back through it, then zeroes them before its own two backward() calls."""
+        since that step: zero_grad() missing, so every step adds all past gradients - if step() then finds .grad holding
+        that old gradient plus what backward() handed it since (see step()): a GAN's discriminator legitimately holds its
+        gradients when the generator's loss flows back through it, then zeroes them before its own two backward() calls,
+        and a loop may assign .grad itself."""
         self._carry_backwards += 1
+        if not self._carry_after_step and self._carry_expect is not None and self._carry_expect[1].numel() == grad.numel():
+            with torch.no_grad():  # (a later backward() of the same step: the sum of what backward() hands .grad)
+                self._carry_expect[1].add_(grad.detach().flatten().float())
         if self._carry_after_step:
             self._carry_after_step = False
             g = self._params[-1].grad
@@ -416,7 +421,7 @@ class Monitor:
                 # .grad itself instead (MAML's meta-gradient from torch.autograd.grad, assigned p.grad = g: the hook fires
                 # while the last step's gradient is still there, yet nothing is summed; vmikulik's MAML, public set 126)
                 with torch.no_grad():
-                    self._carry_expect = ((g.detach() + grad.detach()).flatten().float(), grad.detach().flatten().float())
+                    self._carry_expect = (g.detach().flatten().float().clone(), grad.detach().flatten().float().clone())
             self._carry_pending = (self.steps + 1, carried, judged)
 
     def _on_opt_pre_step(self, optimizer, args, kwargs) -> None:
@@ -917,15 +922,34 @@ class Monitor:
         if s == 1:
             self.spread_at_start = self.row_spread()
         if self._carry_handle is not None:
-            if self._carry_pending is not None and self._carry_backwards == 1:
+            moved = None
+            if self._carry_pending is not None and self._opt_hook is None and self._snap is not None and self._snap_valid:
+                # a loop that updates by hand: gradients still there count only if the weights were updated since
+                # the last step() (the snapshot _arm took then); none moved is gradient accumulation over
+                # micro-batches, one step() each, with the update (and its zero_grad) every k-th
+                with torch.inference_mode():
+                    moved = torch.stack([s_.ne(p.detach()).any() for s_, p in zip(self._snap, self._params,
+                                                                                   strict=False)]).any()
+            if self._carry_pending is not None and self._carry_backwards > 1 and self._carry_expect is not None:
+                # several backward() calls before this step() (an adversarial example's gradient, then the training
+                # loss's; a GAN's generator loss flowing through its discriminator): carried only if .grad now is the last
+                # step's gradient plus every one backward() handed it since, so nothing cleared it in between - a
+                # zero_grad() between the calls leaves it without the first part (locuslab's fast adversarial training,
+                # whose FGSM backward() comes before its zero_grad(), without that zero_grad: public set 129, after it
+                # was scored, where such steps were not judged)
                 at, carried, judged = self._carry_pending
-                if self._opt_hook is None and self._snap is not None and self._snap_valid:
-                    # a loop that updates by hand: gradients still there count only if the weights were updated since
-                    # the last step() (the snapshot _arm took then); none moved is gradient accumulation over
-                    # micro-batches, one step() each, with the update (and its zero_grad) every k-th
-                    with torch.inference_mode():
-                        moved = torch.stack([s_.ne(p.detach()).any() for s_, p in zip(self._snap, self._params,
-                                                                                       strict=False)]).any()
+                prev, handed = self._carry_expect
+                now = self._params[-1].grad
+                with torch.inference_mode():
+                    if now is not None and now.numel() == prev.numel():
+                        rest = now.detach().flatten().float() - handed
+                        carried = carried & (torch.linalg.vector_norm(rest - prev) <= 1e-3 * torch.linalg.vector_norm(prev))
+                    else:
+                        carried = self._false0
+                self._carry.append((at, carried if moved is None else carried & moved, judged))
+            elif self._carry_pending is not None and self._carry_backwards == 1:
+                at, carried, judged = self._carry_pending
+                if moved is not None:
                     carried = carried & moved
                 expect, now = self._carry_expect, self._params[-1].grad
                 if expect is not None:
@@ -933,7 +957,8 @@ class Monitor:
                     # sets .grad to it holds exactly: nearer as it is, or in direction (a clip or a GradScaler's unscale
                     # between backward() and step() scales it and keeps its direction).  Both, since a full batch's
                     # gradients from one step to the next can be 0.9999 alike in direction, and then only size tells
-                    total, own = expect
+                    prev, own = expect
+                    total = prev + own
                     with torch.inference_mode():
                         if now is not None and now.numel() == total.numel():
                             v = now.detach().flatten().float()
@@ -942,7 +967,7 @@ class Monitor:
                         else:
                             same = self._false0
                     carried = carried & same
-                self._carry.append((at, carried, judged))  # (several backward() calls before this step(): not judged)
+                self._carry.append((at, carried, judged))
             self._carry_expect = None
             self._carry_handle.remove()
             self._carry_handle, self._carry_pending = None, None
