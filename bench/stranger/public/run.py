@@ -194,6 +194,7 @@ MODULES = ("mingpt", "hfbert", "siamese", "makemore", "super_resolution", "gcn",
            "hypernet",
            "planarflow",
            "mtluncert",
+           "elaae",
            "gaelink",
            "autorec")
 PARTS = {"dcgan": ("netD", "netG")}  # programs watched by several monitors: one file per part, in train()'s order
