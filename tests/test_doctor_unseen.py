@@ -675,6 +675,23 @@ def test_weights_carried_far_away_by_a_rate_far_above_usual_are_lr_too_high():
     assert "lr_too_high" not in diagnose(grown(40.0), ctx(lr=0.01, **sgd)).problems
 
 
+def test_layers_drawn_near_zero_and_thrown_past_any_init_are_lr_too_high():
+    """SIREN under Adam at 100x: every layer drawn at rows of ~0.05 (left out of the median growth, as near-zero
+    layers grow by design) grew 420x, to rows of 20, and the loss never fell.  A near-zero layer grown 60x to rows of 3
+    (d2l's GAN discriminator head, healthy) is not reported, nor the same growth at Adam's usual rate."""
+    loss = noisy(0.38, 300, 0.01)
+
+    def grown(factor):
+        return hist(loss, weight=np.geomspace(1.0, factor, 30)[:, None] * np.ones(3))
+
+    kw = dict(weight_gain=[0.047] * 3, loop={"optimizer": "Adam"})
+    f = next(f for f in diagnose(grown(420.0), ctx(lr=0.1, **kw)).findings if f.problem == "lr_too_high")
+    # reported at the first sampled step past rows of 5 (0.047 x 106), not at the end
+    assert 106 <= f.evidence["weight_growth"] < 150 and f.step < 300 and "past any fan-in initialization" in f.message
+    assert "lr_too_high" not in diagnose(grown(420.0), ctx(lr=1e-3, **kw)).problems
+    assert "lr_too_high" not in diagnose(grown(64.0), ctx(lr=0.1, **kw)).problems  # rows of 3: a fan-in's reach
+
+
 def test_a_dead_units_warning_is_dropped_once_the_loss_has_fallen_all_the_way():
     """A layer 78% dead while the loss falls is a warning; once the run ends below fitted_share (5%) of its reference
     the silent units cost nothing the loss shows (yunjey's feedforward net at 10x: 71% dead, loss 0.8% of chance, 0.97

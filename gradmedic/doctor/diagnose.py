@@ -188,6 +188,12 @@ class Thresholds(BaseModel):
         "gradient: the PyTorch BiLSTM-CRF tutorial at 1000x grew its layers 95-3400x and was told only the vanishing "
         "gradients of its blown-up LSTM (public set 17, after it was scored); over every corpus the healthy runs under SGD "
         "at 20x or more (137, the word-LM tutorials at 500-2000x among them) grew at most 9.8x."))
+    lr_grown_gain: float = Field(5.0, gt=1, description=(
+        "row norm (measure.units.row_gain at watch() times the layer's weight-norm growth since) past which a layer drawn "
+        "near 0 (row gain below 0.3: left out of lr_weight_growth's median, as it grows from there by design) that has "
+        "also grown lr_weight_growth times under a rate lr_far_above its usual one was thrown there by the rate: fan-in "
+        "inits give 0.58-1.41 and init_gain calls 3 too large; every body on disk, such layers in healthy runs reached "
+        "at most 3.45 (d2l's GAN discriminator's head, drawn N(0, 0.01)), in lr_high runs up to 110 (SIREN at 100x: 20)."))
     lr_long_above: float = Field(10.0, gt=1, description=(
         "a rate this many times an adaptive optimizer's usual one under which a cross-entropy still at chance "
         "lr_long_windows windows after the start is held there by the rate. Every corpus: the 108 healthy runs under "
@@ -1241,17 +1247,29 @@ def _weights_grown(h: History, ctx: Context, th: Thresholds) -> Finding | None:
         return None
     near = _near_zero(ctx, w.shape[1])
     cols = [j for j, g in enumerate(ctx.weight_gain[: w.shape[1]]) if math.isfinite(g) and j not in near]
-    if not cols:
-        return None
-    w0 = w[0, cols]
     for k in range(1, len(st)):
         t = int(st[k])
         top = _peak_lr(h, ctx, t, t, max(1, t // 20))
         if top < th.lr_far_above * usual:
             continue
         with np.errstate(divide="ignore", invalid="ignore"):
-            grew = w[k, cols] / w0
+            grew = w[k, cols] / w[0, cols]
+            # A layer drawn near 0 grows from there by design, and is not judged by its growth alone; but one carried
+            # past any fan-in init's rows (lr_grown_gain) has been thrown, not trained (SIREN's layers drawn at rows of
+            # 0.05 grew 420x to 20 under Adam at 100x and the image fit never began; public set 95, after it was scored)
+            thrown = [(j, w[k, j] / w[0, j]) for j in near
+                      if w[0, j] > 0 and w[k, j] >= th.lr_weight_growth * w[0, j]
+                      and ctx.weight_gain[j] * w[k, j] / w[0, j] >= th.lr_grown_gain]
         r = grew[np.isfinite(grew)]
+        if thrown:
+            j, gr = max(thrown, key=lambda x: x[1])
+            msg = (f"the weights grew under a rate of {top:g}, {top / usual:.0f}x {_optimizer_name(ctx)}'s usual {usual:g}: "
+                   f"by step {t} {_n(ctx.layer_names[j])}'s, drawn near 0 (rows of norm {_g(ctx.weight_gain[j])}), are "
+                   f"{gr:.0f}x what they were, rows of norm {_g(ctx.weight_gain[j] * gr)}, past any fan-in initialization; "
+                   "each step moves every weight by about the rate, and steps that do not cancel out carry the weights away")
+            return Finding("lr_too_high", SEVERITY["lr_too_high"], [ctx.layer_names[j]], int(st[0]), t, msg,
+                           {"lr": top, "usual_lr": usual, "rate_far_above": True, "weight_growth": float(gr),
+                            "lasting": True}, [])
         if not len(r) or float(np.median(r)) < th.lr_weight_growth:
             continue
         j = cols[int(np.nanargmax(np.where(np.isfinite(grew), grew, np.nan)))]
@@ -1625,7 +1643,7 @@ def detect_no_gradient(h: History, ctx: Context, th: Thresholds, L: _Loss) -> li
                 # gradient went to 0: the other won outright and its saturated output passes this one nothing - the
                 # pair's steps decided the game, not this model's wiring (pytorch-beginner's simple GAN at 10x its
                 # rate: the generator's loss at 11-14 against a start of 1.6-2.1, every gradient exactly 0; told
-                # no_gradient, "no learning rate can help"; public set 86, after it was scored)
+                # no_gradient, "no learning rate can help"; public set 95, after it was scored)
                 lr = _lr_at(h, ctx, int(st[j - 1])) if j > 0 else _lr_at(h, ctx, since)
                 msg = (f"every layer's gradient has been exactly 0 since step {since} while the loss is {_g(loss)}, "
                        f"{_g(abs(loss) / head)}x its start: the model it is trained against won outright, and its "
