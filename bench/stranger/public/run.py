@@ -197,7 +197,8 @@ MODULES = ("mingpt", "hfbert", "siamese", "makemore", "super_resolution", "gcn",
            "elaae",
            "gaelink",
            "autorec",
-           "settransformer")
+           "settransformer",
+           "protonet")
 PARTS = {"dcgan": ("netD", "netG")}  # programs watched by several monitors: one file per part, in train()'s order
 ARCH = {"nanogpt": "gpt", "word_language_model": "lstm", "mnist": "cnn", "vae": "vae", "dcgan": "gan",
         "time_sequence_prediction": "lstm", "regression": "linear", "mnist_rnn": "lstm"}
