@@ -1000,6 +1000,17 @@ def test_a_loss_far_above_chance_is_not_a_squashed_output():
     assert far.findings and "saturated_loss" not in far.problems
 
 
+def test_a_small_gradient_at_one_of_several_output_calls_is_not_a_squashed_output():
+    """Virtual adversarial training runs the model three times a step; the output read is the first call's, its power
+    iteration at x + xi d, whose own backward() hands it a KL's gradient 50-2000x below a cross-entropy's.  With the
+    model run more than once in a pass (output_calls), that gradient does not say what the loss hands its output."""
+    og = 0.01 * math.sqrt(0.9)
+    loss = noisy(math.log(10), 300, 0.01)
+    assert "saturated_loss" in diagnose(hist(loss, out=(10, 0.5, 0.2, og, np.nan, np.nan, 0.0)), ctx()).problems
+    several = diagnose(hist(loss, out=(10, 0.5, 0.2, og, np.nan, np.nan, 0.0)), ctx(loop={"output_calls": 3}))
+    assert "saturated_loss" not in several.problems
+
+
 def test_a_loss_that_falls_below_zero_without_end_is_a_wrong_loss_not_a_divergence():
     """Aladdin Persson's VAE with its KL term's sign flipped: 1.5e4 -> -1.2e12.  No loss bounded below goes there: a
     term is lowered without end (saturated_loss, no_floor), and the growing size of the loss is not called exploding

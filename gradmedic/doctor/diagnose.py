@@ -2378,6 +2378,13 @@ def _squashed_output(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Find
     og = h.output("out_grad")
     if not L.chance or L.squared_error or not np.isfinite(og).any():  # (a cross-entropy's gradient, not a squared error's)
         return None
+    # Not where the model ran several times in a pass (loop_facts output_calls): the output read is its first call's,
+    # and the gradient that reached it need not be the loss's - virtual adversarial training's first call is its power
+    # iteration's, x + xi d, whose own backward() hands it a KL's gradient 50-2000x below a cross-entropy's (three runs
+    # told saturated_loss, a healthy one and two whose rate was the cause; public set 151, after it was scored); RankNet
+    # scores each document in its own call and divides its pairwise loss over the pairs (a rate /1000 told it; set 138)
+    if int(ctx.loop.get("output_calls") or 1) > 1:
+        return None
     c = float(np.nanmedian(h.output("width")))
     full = math.sqrt(1.0 - 1.0 / c) if c >= 2 else 0.5  # ||softmax(z) - y|| at uniform p; |sigmoid(z) - y| at z = 0
     og = og * max(1, int(ctx.loop.get("accumulation") or 1))  # a loss divided over k micro-batches hands 1/k of it
