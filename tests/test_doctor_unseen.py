@@ -636,6 +636,18 @@ def test_lr_too_low_is_the_cause_not_vanishing_gradients():
     assert "lr_too_low" in d.problems and "vanishing_gradients" not in d.problems
 
 
+def test_a_depth_profile_kept_by_a_rate_far_below_usual_is_the_rates():
+    """SASRec at 1/1000 of Adam's rate: its first attention layer gets 350-1300x its last layer's gradient all along -
+    the untrained network's profile (4454x at step 1 in every run, 2-5x after one update at its own rate), which steps
+    that small never changed.  lr_too_low, not exploding_gradients.  The same profile at the usual rate stays."""
+    g = np.tile([800.0, 1.0, 1.0], (40, 1))
+    kw = dict(reference_loss=1.41, loop={"optimizer": "Adam"})
+    slow = diagnose(hist(noisy(1.41, 400, 0.001), grad=g, update=1e-5), ctx(lr=1e-6, **kw))
+    assert "lr_too_low" in slow.problems and "exploding_gradients" not in slow.problems
+    usual = diagnose(hist(noisy(1.41, 400, 0.001), grad=g, update=1e-5), ctx(lr=1e-3, **kw))
+    assert "exploding_gradients" in usual.problems and "lr_too_low" not in usual.problems
+
+
 def test_dead_units_warn_while_the_loss_falls_and_turn_serious_when_it_stalls():
     acts = np.full((40, 1, len(ACT_STATS)), np.nan)
     acts[:, 0, ACT_STATS.index("dead_frac")] = 0.78
