@@ -405,6 +405,17 @@ def test_initial_loss_far_above_chance_only_when_it_stays_high():
     assert "initial_loss_high" not in diagnose(hist(recovering, out=(10, 0.5, 40.0)), ctx()).problems
 
 
+def test_a_first_loss_far_above_chance_from_fan_in_weights_is_the_losss_not_the_inits():
+    """ArcFace's margin head, s cos(theta + m), puts the target's logit near -14 from step 1: a first loss of 9-18
+    against ln 10 from xavier weights (rows of norm 1.4 at most) on unit-scale inputs, in healthy runs too.  Weights
+    drawn far larger than a fan-in init make such a start (initial_loss_high); weights at a fan-in scale do not."""
+    loss = np.r_[np.linspace(20.0, 2.5, 50), noisy(2.4, 350)]
+    large = diagnose(hist(loss, out=(10, 0.5, 40.0)), ctx(weight_gain=[11.0, 1.0, 0.6]))
+    assert "initial_loss_high" in large.problems
+    fan_in = diagnose(hist(loss, out=(10, 0.5, 40.0)), ctx(weight_gain=[1.4, 1.0, 0.6]))
+    assert "initial_loss_high" not in fan_in.problems
+
+
 def test_a_run_shorter_than_a_window_is_judged_at_its_end():
     """yunjey's BatchNorm CNN with N(0, 1) weights ran 90 steps: 28x chance at its start, above chance at its end.  A
     run as short that ends well below chance is healthy; one that ends too soon to tell (a quarter window) says nothing."""
@@ -989,9 +1000,11 @@ def test_a_layer_whose_every_output_is_zero_is_dead_with_a_batch_of_one():
 def test_a_large_row_gain_over_sparse_inputs_is_judged_by_the_pre_activation_it_gives():
     """PyTorch's default LSTM init, U(+-1/sqrt(hidden)), reads a row gain of 2.6 across 101 one-hot inputs (graykode's
     Bi-LSTM, hidden 5): over inputs of root-mean-square 0.1 its units get a pre-activation of 0.26, and the run that
-    sits at chance a window in is not told its init saturates the gates.  The same gain over unit-scale inputs is."""
+    sits at chance a window in is not told its init saturates the gates.  A gain past the recurrent bar (3.5 here) is
+    judged the same way: told over unit-scale inputs, not over one-hot ones (root-mean-square 0.1: a pre-activation of
+    0.35)."""
     loss = noisy(math.log(10), 300, 0.01)
-    c = dict(types=("LSTM", "Linear", "Linear"), weight_gain=[2.6, 0.58, 0.58])
+    c = dict(types=("LSTM", "Linear", "Linear"), weight_gain=[3.5, 0.58, 0.58])
     one_hot = np.stack([np.full(101, 1 / 101), np.full(101, math.sqrt(1 / 101 * (1 - 1 / 101)))])
     sparse = diagnose(hist(loss, out=(10, 0.5, 0.2), inputs=one_hot), ctx(**c))
     assert "saturated_units" not in sparse.problems
