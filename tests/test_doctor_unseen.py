@@ -1541,6 +1541,11 @@ def test_a_loss_with_no_chance_level_that_jumps_tenfold_over_its_first_value_und
     assert f.detected_at == 2 and "before any update" in f.message and "500x Adam's usual" in f.message
     usual = diagnose(hist(loss), ctx(lr=1e-3, loop=adam)).findings
     assert not any(f.evidence.get("thrown_untrained") for f in usual)
+    # a run that ends inside those updates (Mean Teacher asserts its loss below 1e5 and stops: at SGD 5000x its usual
+    # rate, 0.6 -> 2.6 -> 1061 in three steps) or whose loss turns NaN there is judged on what it recorded
+    short = diagnose(hist(np.array([0.6, 2.6, 1061.0])), ctx(lr=50.0, loop={"optimizer": "SGD"}))
+    f = next(f for f in short.findings if f.problem == "lr_too_high")
+    assert f.detected_at == 3 and "5000x SGD's usual 0.01" in f.message
 
 
 def test_an_output_squashed_flat_only_after_the_loss_jumped_is_the_rates_doing():

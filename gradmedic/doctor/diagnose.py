@@ -2075,8 +2075,10 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
     # ones all at their usual rate (dataflowr's MLP at x1-x2, whose first batches' losses are 50-1500x apart); none at
     # 10x or more (coral-pytorch's CORAL MLP under Adam at 0.5: 7.8 at step 1, 168 at step 2, 25 steps at 12-210, and
     # 0.72 test error against 0.35; public set 112, after it was scored)
+    # (a run may end inside those updates: Mean Teacher asserts its loss below 1e5 and stops, at SGD 5000x its usual rate
+    # after 3 steps, 0.6 -> 2.6 -> 1061; public set 156, after it was scored)
     lr1 = _lr_at(h, ctx, 1)
-    if (not L.chance and len(L.values_f) > th.jump_steps and L.steps_f[0] <= 1 and L.values_f[0] > 0 and lr1
+    if (not L.chance and len(L.values_f) >= 2 and L.steps_f[0] <= 1 and L.values_f[0] > 0 and lr1
             and ctx.usual_lr and lr1 >= th.lr_far_above * ctx.usual_lr):
         early = L.values_f[1:th.jump_steps + 1]
         if float(early.max()) >= th.chance_jump * float(L.values_f[0]):
