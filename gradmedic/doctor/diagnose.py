@@ -1625,9 +1625,9 @@ def _a_branch(h: History, ctx: Context, act_name: str, rows: np.ndarray) -> bool
         return False
     g = h.layer("grad_norm")
     i = ctx.layer_names.index(feeder)
-    if not len(rows) or g.shape[1] < i:
+    if not len(rows) or i == 0 or g.shape[1] < i:
         return False
-    before = g[np.ix_(rows, list(range(min(i, g.shape[1]))))]
+    before = g[rows][:, :i]
     return bool(np.isfinite(before).any() and (np.nanmedian(np.where(np.isfinite(before), before, np.nan), axis=0) > 0).any())
 
 
@@ -1671,7 +1671,7 @@ def detect_no_gradient(h: History, ctx: Context, th: Thresholds, L: _Loss) -> li
                 # gradient went to 0: the other won outright and its saturated output passes this one nothing - the
                 # pair's steps decided the game, not this model's wiring (pytorch-beginner's simple GAN at 10x its
                 # rate: the generator's loss at 11-14 against a start of 1.6-2.1, every gradient exactly 0; told
-                # no_gradient, "no learning rate can help"; public set 95, after it was scored)
+                # no_gradient, "no learning rate can help"; public set 86, after it was scored)
                 lr = _lr_at(h, ctx, int(st[j - 1])) if j > 0 else _lr_at(h, ctx, since)
                 msg = (f"every layer's gradient has been exactly 0 since step {since} while the loss is {_g(loss)}, "
                        f"{_g(abs(loss) / head)}x its start: the model it is trained against won outright, and its "
