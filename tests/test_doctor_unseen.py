@@ -1724,3 +1724,31 @@ def test_an_output_squashed_after_the_rate_killed_the_gradient_or_grew_the_weigh
     squash = Finding("saturated_loss", "serious", [], 61, 61, "", {"out_grad": 1e-3}, [])
     kept = {f.problem for f in _reconcile([rate, squash])}
     assert ("saturated_loss" in kept) is bool(evidence.get("settled_above"))
+
+
+def test_weights_drawn_far_too_large_under_a_loss_with_no_chance_level_are_judged_by_their_first_gradient():
+    """A Burgers PINN, an HNN, MAML's sine regression and a CVAE with N(0, 1) weights: no chance level, so the first loss
+    is the yardstick, and the loss the init made huge (5e5, 1e12) fell 100x and read as progress - nothing was reported
+    (public sets 126, 131, 166, 167).  Their first gradient was 35 to 1e15x the weight norm of a layer drawn above
+    init_gain; a fan-in init's is a small fraction of it, and so was that of the healthy runs with such a layer (a neural
+    additive model 0.19, an MDN 0.26).  The init is reported at the first sample, the steepness in its evidence."""
+    loss = np.r_[5e5, np.geomspace(5e4, 2e3, 24), np.geomspace(1.9e3, 1e3, 375)]  # 0.14 of the first quarter window's
+    c = dict(lr=5e-4, loop={"optimizer": "Adam"})
+    grad = np.repeat(np.r_[[3e4 * 63.0] * 3, np.geomspace(3e3, 1.0, 37)][:, None], 3, axis=1)  # 3e4x the weight norm
+    steep = hist(loss, grad=grad, weight=63.0, kinds=("saturating",) * 2)
+    d = diagnose(steep, ctx(("saturating",) * 2, act_types=["Tanh", "Tanh"], weight_gain=[8.0, 8.0, 8.0], **c))
+    f = next(f for f in d.findings if f.evidence.get("init_too_large"))
+    assert f.problem == "saturated_units" and f.detected_at == 1 and "rows of norm 8" in f.message
+    # the same first gradient from fan-in weights is not the init's; nor a gradient 0.2x the weights from large ones
+    fan_in = diagnose(steep, ctx(("saturating",) * 2, act_types=["Tanh", "Tanh"], weight_gain=[0.58] * 3, **c))
+    assert not any(f.evidence.get("init_too_large") for f in fan_in.findings)
+    gentle = grad.copy()
+    gentle[0] = 0.2 * 63.0
+    calm = diagnose(hist(loss, grad=gentle, weight=63.0, kinds=("saturating",) * 2),
+                    ctx(("saturating",) * 2, act_types=["Tanh", "Tanh"], weight_gain=[8.0, 8.0, 8.0], **c))
+    assert not any(f.evidence.get("init_too_large") for f in calm.findings)
+    # a ReLU net with a Sigmoid output (the CVAE) is held to init_gain, not to a sigmoid net's 4x: its signal grows
+    relu = diagnose(hist(loss, grad=grad, weight=63.0, kinds=("relu", "saturating")),
+                    ctx(("relu", "saturating"), act_types=["ReLU", "Sigmoid"], weight_gain=[9.0, 9.0, 9.0], **c))
+    g = next(f for f in relu.findings if f.evidence.get("init_too_large"))
+    assert g.problem == "exploding_gradients" and "grow layer by layer" in g.message

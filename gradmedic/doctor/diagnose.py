@@ -235,6 +235,14 @@ class Thresholds(BaseModel):
         "a run with an init_gain layer that started at chance or above is reported when, a window in, its loss is "
         "still above this share of chance: the init is then what holds it back. Tuning corpus: the missed init_large "
         "runs were at 0.38-1.1 of chance at step 100, the healthy high-gain CNNs at 0.04-0.06."))
+    init_steep: float = Field(10.0, gt=1, description=(
+        "gradient norm over weight norm, at the first sample, of a layer drawn above init_gain, from which a run with no "
+        "chance level is reported without waiting for its loss: with no chance level the first loss is the yardstick, "
+        "and a loss the init made huge falls 100-1000x and still looks like progress. A fan-in init's first gradient "
+        "is a small fraction of its weights. Public sets 49-166: the init_large runs with no chance level that trained "
+        "healthy or ambiguous had 0.03-0.87 (a neural additive model 0.19, an MDN 0.26), except five ambiguous ones "
+        "(15-190); the broken ones missed for want of a yardstick had 35 (an HNN) to 1e15 (a CVAE's KL term), "
+        "MAML's sine regression 3e4-3e5 (set 167's PINN was found by it after it was scored)."))
     chance_jump: float = Field(10.0, gt=1, description=(
         "a loss above this multiple of the chance level after it started below it is divergence, reported at the step "
         "it happens: no smoothing needed, a model 10x worse than guessing has thrown its weights away."))
@@ -1940,19 +1948,45 @@ def _slow_from_chance(h: History, ctx: Context, th: Thresholds, L: _Loss, large:
     return (t, now) if math.isfinite(now) and (now > th.init_slow * ref or adversarial) else None
 
 
+def _steep_start(h: History, ctx: Context, th: Thresholds, L: _Loss) -> tuple[int, float] | None:
+    """(step, loss) at the first sample, for a run with no chance level (so its first loss is the only yardstick, and
+    an init that made that loss huge makes any fall look like progress) in which a layer drawn above init_gain has a
+    gradient init_steep x its weight norm there: the init put the model where the loss is huge and steep.  None
+    otherwise, and for a model trained against another (see _slow_from_chance)."""
+    if L.chance or ctx.adversarial:
+        return None
+    g, w = h.layer("grad_norm"), h.layer("weight_norm")
+    big = [j for j, gain in _weight_gains(ctx) if gain >= th.init_gain and j < g.shape[1]]
+    if not big or g.shape != w.shape:
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = g[:, big] / w[:, big]
+    seen = np.nonzero(np.isfinite(ratio).any(axis=1))[0]
+    if not len(seen) or not np.nanmax(ratio[seen[0]]) >= th.init_steep:
+        return None
+    t = int(h.stat_steps[seen[0]])
+    return t, L.head
+
+
 def detect_large_init(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
     """Weights far larger than their fan-in asks (Context.weight_gain, measured at watch()) in a run that started
     untrained and a window later is still far from trained (seed 002 §7.5).  A model whose first loss is already
     well below chance was trained before watch() (a fine-tune): its weights are not an initialization."""
     gains = ctx.weight_gain
     slow = _slow_from_chance(h, ctx, th, L, large=True)
-    if not gains or slow is None:
+    if not gains:
+        return []
+    if slow is None:
+        slow = _steep_start(h, ctx, th, L)
+    if slow is None:
         return []
     t, now = slow
     # A sigmoid's slope is at most 1/4 (tanh's 1): a sigmoid net needs 4x the weights for the same signal, which is why
     # Glorot & Bengio scale its init by 4 (an 8x32 sigmoid stack with N(0, 1) weights, gain 5.7, learns; with Glorot or
     # PyTorch's default it never leaves chance - scenario mlp_sigmoid_8x32_normal1)
-    bar = th.init_gain * (4.0 if "Sigmoid" in ctx.act_types else 1.0)
+    # (a sigmoid net's: its hidden units are sigmoids - a ReLU net with a Sigmoid output, timbmg's CVAE, has ReLU
+    # hidden layers held to init_gain; public set 166, after it was scored)
+    bar = th.init_gain * (4.0 if "Sigmoid" in ctx.act_types and "relu" not in ctx.act_kinds else 1.0)
     # A layer a norm layer follows (BatchNorm/LayerNorm) has its output rescaled to unit scale whatever its weights'
     # scale, so nothing grows layer by layer; but its loss is then scale-invariant in those weights, and the gradient
     # reaching them shrinks as their norm grows: each step moves them 1/gain^2 as much relative to their size, a rate
@@ -1988,7 +2022,7 @@ def detect_large_init(h: History, ctx: Context, th: Thresholds, L: _Loss) -> lis
                         {"weight_gain": float(gains[j0]), "layer": ctx.layer_names[j0], "loss": now,
                          "chance_loss": L.chance, "init_too_large": True, "normed": True}, [])]
     gated = [j for j in big if ctx.layer_types[j] in _GATED]
-    saturating = bool(gated) or "saturating" in ctx.act_kinds
+    saturating = bool(gated) or ("saturating" in ctx.act_kinds and "relu" not in ctx.act_kinds)
     if not saturating and ctx.act_names and all(a.endswith(".input") for a in ctx.act_names):
         # functional activations: a ReLU's outputs are exact zeros about half the time, a sigmoid's or tanh's never
         z = h.act("zero_frac")
