@@ -1752,3 +1752,101 @@ def test_weights_drawn_far_too_large_under_a_loss_with_no_chance_level_are_judge
                     ctx(("relu", "saturating"), act_types=["ReLU", "Sigmoid"], weight_gain=[9.0, 9.0, 9.0], **c))
     g = next(f for f in relu.findings if f.evidence.get("init_too_large"))
     assert g.problem == "exploding_gradients" and "grow layer by layer" in g.message
+
+
+def test_a_first_layer_that_indexes_its_input_into_embeddings_leaves_the_input_scale_unjudged():
+    """DeepCTR-Torch feeds its models one float table: category ids in some columns, dense features in others; its Linear
+    (run first) holds the ids' embedding tables and a weight over the dense columns only.  The ids' scale is no
+    pre-activation's, yet it was read as input features of scale 49 and told unscaled_inputs on every healthy run (public
+    set 172).  Such a first layer - the user's own module, holding embeddings, no weight of its own over the input's
+    features - leaves the check off, with a note; the same table fed to an nn.Linear is still unscaled_inputs."""
+
+    class CTRLinear(nn.Module):  # DeepCTR-Torch's Linear: embeddings for the id columns, a weight for the dense ones
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.ModuleList(nn.Embedding(1000, 1) for _ in range(4))
+            self.weight = nn.Parameter(torch.randn(2, 1) * 1e-2)
+
+        def forward(self, x):
+            ids = sum(e(x[:, i].long()) for i, e in enumerate(self.emb))
+            return ids + x[:, 4:] @ self.weight
+
+    class CTR(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = CTRLinear()
+            self.emb = nn.ModuleList(nn.Embedding(1000, 8) for _ in range(4))
+            self.dnn = nn.Sequential(nn.Linear(34, 32), nn.ReLU(), nn.Linear(32, 1))
+
+        def forward(self, x):
+            logit = self.linear(x)  # run first, as in DeepCTR's models: the layer the data enters
+            deep = torch.cat([e(x[:, i].long()) for i, e in enumerate(self.emb)] + [x[:, 4:]], dim=1)
+            return logit + self.dnn(deep)
+
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(0, 1000, (512, 4), generator=g).float()
+    x = torch.cat([ids, torch.rand(512, 2, generator=g)], dim=1)
+    y = ((ids[:, 0] % 2) == 0).float()[:, None]
+    torch.manual_seed(0)
+    net = CTR()
+    opt = torch.optim.Adam(net.parameters(), 1e-2)
+    mon = gradmedic.watch(net, opt, every=5)
+    for _ in range(120):
+        loss = F.binary_cross_entropy_with_logits(net(x), y)
+        opt.zero_grad()
+        loss.backward()
+        mon.step(loss)
+        opt.step()
+    mon.close()
+    d = mon.diagnose()
+    assert "unscaled_inputs" not in d.problems and any("input scale check is off" in n and "CTRLinear" in n
+                                                        for n in d.notes)
+    assert mon.history.inputs.shape[2] == 0
+    # the same table into a plain nn.Linear is read, and its id columns are far from unit scale
+    torch.manual_seed(0)
+    flat = nn.Sequential(nn.Linear(6, 32), nn.ReLU(), nn.Linear(32, 1))
+    opt = torch.optim.SGD(flat.parameters(), 1e-3)
+    mon = gradmedic.watch(flat, opt, every=5)
+    for _ in range(60):
+        loss = F.binary_cross_entropy_with_logits(flat(x), y)
+        opt.zero_grad()
+        loss.backward()
+        mon.step(loss)
+        opt.step()
+    mon.close()
+    assert "unscaled_inputs" in mon.diagnose().problems
+
+
+def test_a_cross_entropy_summed_over_the_batch_is_no_squared_error_over_large_targets():
+    """DeepCTR-Torch sums its binary cross-entropy over the batch: 256 ln 2 = 177 at the start, over a sigmoid output of
+    scale 0.5, which read as a squared error over targets of scale 13 once the loss stalled (public set 172, every healthy
+    run).  The targets' variance that the output gradient implies beside the loss (mse_const) is that of 0/1 labels, far
+    inside the bar: no unscaled_target.  A real squared error over targets of scale 100 still is one."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(256, 8, generator=g)
+    y = (torch.rand(256, 1, generator=g) < 0.25).float()  # labels independent of x: the loss stalls at 256 H(0.25)
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1), nn.Sigmoid())
+    opt = torch.optim.Adam(net.parameters(), 1e-3)
+    mon = gradmedic.watch(net, opt, every=10)
+    for _ in range(400):
+        loss = F.binary_cross_entropy(net(x), y, reduction="sum")
+        opt.zero_grad()
+        loss.backward()
+        mon.step(loss)
+        opt.step()
+    mon.close()
+    assert "unscaled_target" not in mon.diagnose().problems
+    torch.manual_seed(0)
+    reg = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 1))
+    opt = torch.optim.SGD(reg.parameters(), 1e-5)
+    mon = gradmedic.watch(reg, opt, every=10)
+    target = 100.0 * (x[:, :1] + 1.0)
+    for _ in range(200):
+        loss = F.mse_loss(reg(x), target)
+        opt.zero_grad()
+        loss.backward()
+        mon.step(loss)
+        opt.step()
+    mon.close()
+    assert "unscaled_target" in mon.diagnose().problems

@@ -1837,6 +1837,16 @@ def detect_unscaled_target(h: History, ctx: Context, th: Thresholds, L: _Loss) -
     head = L.head / per
     if head < th.target_scale * (1.0 + scale ** 2):
         return []
+    # ... nor when the targets' own variance, which the output gradient implies beside the loss (mse_const, the first
+    # samples' median), is within that bar: the loss is large for another reason than its targets.  A cross-entropy
+    # summed over a batch of 256 (DeepCTR-Torch's DCN, 256 ln 2 = 177 at its start) implied targets of variance 0.2-0.4
+    # and was read as targets of scale 13 on every healthy run (public set 172, after it was scored); NALU's outputs of
+    # scale 40 under a rate 1000x off made a first loss of 5,000 over targets of variance 21 (set 114).  The unscaled
+    # targets of every body implied 2,700-2e5.
+    const = h.output("mse_const")[:5]
+    const = const[np.isfinite(const)]
+    if len(const) >= 2 and float(np.median(const)) < th.target_scale * (1.0 + scale ** 2):
+        return []
     last = int(L.steps_f[-1]) if len(L.steps_f) else 0
     pts = [t for t in _eval_points(h, th).tolist() if t >= th.min_steps]
     hit = next((t for t in pts if (L.stalled(t, th, early=True) and L.high(t, th.high_loss)) or _slow(L, t, th)

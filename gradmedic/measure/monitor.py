@@ -287,6 +287,7 @@ class Monitor:
         self._act_out: list[torch.Tensor | None] = [None] * len(self._act_modules)
         self._inputs: torch.Tensor | None = None
         self._more_inputs: list[torch.Tensor] = []  # later calls of the first layer in the same sampled pass (see _input_hook)
+        self._whole: dict[tuple[int, int], bool] = {}  # (first layer, input width) -> _takes_whole
         self._out: torch.Tensor | None = None
         self._out_channels_first = False  # (the output is a convolution's (N, C, ...): read with C last)
         self._out_grad: torch.Tensor | None = None
@@ -603,6 +604,7 @@ class Monitor:
     _snap_valid = False
     _armed = False
     _sparse_noted = False
+    _sliced_noted = False
     _outer_ran = False  # the watched module's own forward ran on an armed step (its output is what the loss sees)
     _out_calls = 0  # calls of the output's module in the sampled pass under way ...
     _out_calls_seen = 0  # ... and the most in any sampled pass so far
@@ -693,6 +695,20 @@ class Monitor:
                         self._sparse_noted = True
                         self._notes.append(f"the input scale check is off: the model's input is a {x.layout} tensor "
                                            "(per-feature statistics are measured on dense inputs only)")
+                    return
+                key = (id(module), x.shape[self._feature_dim])
+                if key not in self._whole:  # (judged once per layer and width: a walk over its submodules)
+                    self._whole[key] = _takes_whole(module, x.shape[self._feature_dim])
+                if not self._whole[key]:
+                    # the first layer's own weights take none of the input whole: it slices or indexes it (DeepCTR-Torch's
+                    # Linear is fed the whole table, 8 columns of category ids as floats and 5 dense features, and its
+                    # weight covers the 5; the ids go to embeddings) - the columns' scale is then no pre-activation's
+                    # (its DCN was told unscaled_inputs on all its healthy runs; public set 172, after it was scored)
+                    if not self._sliced_noted:
+                        self._sliced_noted = True
+                        self._notes.append(f"the input scale check is off: {type(module).__name__}, the first layer to "
+                                           f"run, has no weight that takes the input's {x.shape[self._feature_dim]} "
+                                           "features whole (it slices or indexes them)")
                     return
                 self._inputs = x.detach()
                 self._captured()
@@ -1325,6 +1341,18 @@ def _layer_kind(m: nn.Module) -> str:
         if cls.__module__.startswith("torch.nn."):
             return cls.__name__
     return type(m).__name__
+
+
+def _takes_whole(m: nn.Module, features: int) -> bool:
+    """Whether ``m`` takes its input's features whole, as far as can be told: False only for a module of the user's that
+    holds embedding tables (it indexes part of its input) and no weight of its own with an axis of ``features`` (a
+    Linear's in_features).  Built-in layers, and modules without embeddings (a ViT's root holds its position table, not
+    an nn.Embedding), are trusted as they are."""
+    if type(m).__module__.startswith("torch.nn") or \
+            not any(isinstance(c, (nn.Embedding, nn.EmbeddingBag)) for c in m.modules()):
+        return True
+    own = [p for p in _own_parameters(m) if p.dim() >= 1]
+    return not own or any(features in p.shape for p in own)
 
 
 def _own_parameters(m: nn.Module) -> list[torch.Tensor]:
