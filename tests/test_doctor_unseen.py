@@ -1850,3 +1850,57 @@ def test_a_cross_entropy_summed_over_the_batch_is_no_squared_error_over_large_ta
         opt.step()
     mon.close()
     assert "unscaled_target" in mon.diagnose().problems
+
+
+def test_a_depth_profile_is_no_vanishing_stall_after_the_first_updates_halved_the_loss():
+    """juho-lee's Set Transformer: its first attention block's query projection gets 0.015-0.037 of the output layer's
+    gradient from step 1, and its loss falls from 8.8 to 4.3 in its first updates, then slowly (public set 148): the
+    reference (the first quarter window's median) came after that fall, and four healthy runs were told
+    vanishing_gradients.  The same profile under a loss that sits where it began is still vanishing_gradients."""
+    grad = np.ones((40, 3))
+    grad[:, 0] = 0.02
+    fell = np.r_[8.8, 6.0, 4.6, noisy(4.2, 397, 0.05)]
+    d = diagnose(hist(fell, grad=grad), ctx())
+    assert "vanishing_gradients" not in d.problems
+    flat = np.r_[4.4, 4.3, 4.2, noisy(4.2, 397, 0.05)]
+    assert "vanishing_gradients" in diagnose(hist(flat, grad=grad), ctx()).problems
+
+
+def test_a_head_whose_output_reaches_no_loss_is_a_note_not_a_cut_off_network():
+    """emited's VRNN computes a decoder std head beside a Bernoulli likelihood that reads only the mean: the head never
+    gets a gradient while the layers before it do, and all ten healthy runs were told no_gradient, "only the layers after
+    them learn" (public set 176).  A dead end changes no other layer's training: a note.  A cut - a .detach() between
+    the layers - leaves every layer before it without a gradient, and stays a finding."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(256, 8, generator=g)
+    y = (x[:, :1] > 0).float()
+
+    class TwoHeads(nn.Module):
+        def __init__(self, cut=False):
+            super().__init__()
+            self.body, self.mean, self.std, self.cut = nn.Linear(8, 16), nn.Linear(16, 1), nn.Linear(16, 1), cut
+
+        def forward(self, v):
+            h = torch.relu(self.body(v))
+            return self.mean(h.detach() if self.cut else h), F.softplus(self.std(h))
+
+    for cut in (False, True):
+        torch.manual_seed(0)
+        net = TwoHeads(cut)
+        opt = torch.optim.Adam(net.parameters(), 1e-2)
+        mon = gradmedic.watch(net, opt, every=5)
+        for _ in range(150):
+            mean, _std = net(x)
+            loss = F.binary_cross_entropy_with_logits(mean, y)  # the std head is computed and left out
+            opt.zero_grad()
+            loss.backward()
+            mon.step(loss)
+            opt.step()
+        mon.close()
+        d = mon.diagnose()
+        if not cut:
+            assert "no_gradient" not in d.problems
+            assert any("std" in n and "reaches no loss" in n for n in d.notes)
+        else:  # body and std behind the cut: the first layer is silent
+            f = next(f for f in d.findings if f.problem == "no_gradient")
+            assert "body" in f.layers

@@ -987,7 +987,17 @@ def detect_depth_gradients(h: History, ctx: Context, th: Thresholds, L: _Loss) -
                 continue  # a model trained against another whose game has moved: not a stall (adversarial_unmoved)
             if ctx.adversarial and _steps_kept_pace(h, aff, rows, th):
                 continue  # the gradient faded, the steps did not: the early layers still learn (_steps_kept_pace)
-            if (L.stalled(t, th, early=extreme) and L.high(t, th.high_loss)) or partial:
+            # (nor a stall after the loss fell from where it began - the first loss, or the median of the first three:
+            # the reference, the first quarter window's median, can be taken after a first update that halved the loss.
+            # juho-lee's Set Transformer falls from 8.8-11.7 to 4.3 in its first updates and then slowly for its 300
+            # steps; its first attention block's query projection, fed the learned inducing points, gets 0.015-0.037 of
+            # the output's gradient from step 1, and 4 healthy runs were told vanishing_gradients; public set 148, after
+            # it was scored.  A deep sigmoid stack sits at its first loss, or falls to chance and sits there: below chance
+            # is the yardstick where it is known)
+            top = max(L.head, float(L.values_f[0])) if len(L.values_f) else L.head
+            top = min(top, L.chance) if L.chance else top
+            fell = math.isfinite(top) and L.level(t - L.q, t) <= th.high_loss * top
+            if (L.stalled(t, th, early=extreme) and L.high(t, th.high_loss) and not fell) or partial:
                 since = _since(st, small, k)
                 r = float(np.median(ratio[rows]))
                 inner = [ctx.layer_names[j] for j in aff[:-1]
@@ -1748,6 +1758,34 @@ def _mostly_frozen(ctx: Context, th: Thresholds) -> bool:
     return bool(n and total and n >= th.frozen_share * total)
 
 
+def _never_graded(h: History, ctx: Context) -> np.ndarray:
+    """Per layer: never received a gradient at any sample where some layer did, among layers that ran (a layer built and
+    never called is unused, not cut off: said in the notes); all False when fewer than three such samples."""
+    g = h.layer("grad_norm")
+    live = np.isfinite(g).any(axis=1)
+    if live.sum() < 3 or g.shape[1] < 2:
+        return np.zeros(g.shape[1], dtype=bool)
+    never = np.isnan(g[live]).all(axis=0)
+    unused = set(ctx.loop.get("unused_layers") or ())
+    return never & np.array([n not in unused for n in ctx.layer_names[:g.shape[1]]], dtype=bool)
+
+
+def _dead_ends(h: History, ctx: Context) -> list[str]:
+    """The layers that never received a gradient (_never_graded) when every one of them has a layer registered before it
+    that did: dead ends, not a cut.  Their output reaches no loss (a head computed and left out of it - the VRNN's decoder
+    std head beside a Bernoulli likelihood that reads only the mean: all ten healthy runs of public set 176 were told
+    no_gradient, "only the layers after them learn", after it was scored), and no other layer's gradient passes through
+    them, so they change no other layer's training: a note, not a finding.  A cut (a .detach(), a tensor rebuilt from
+    .item()) leaves every layer before it without a gradient: the first layers are silent.  [] otherwise."""
+    never = _never_graded(h, ctx)
+    if not never.any() or never.all() or never[0]:
+        return []
+    got = np.isfinite(h.layer("grad_norm")).any(axis=0) & ~never
+    if not all(got[:j].any() for j in np.nonzero(never)[0]):
+        return []
+    return [ctx.layer_names[j] for j in np.nonzero(never)[0]]
+
+
 def detect_disconnected(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Finding]:
     """Layers that never received a gradient while others did: not connected to the loss (a ``.detach()``,
     a tensor rebuilt from ``.item()`` or numpy, an unused module).  Frozen layers are left out of ``watch()``;
@@ -1778,17 +1816,15 @@ def detect_disconnected(h: History, ctx: Context, th: Thresholds, L: _Loss) -> l
                    f"{'...' if len(ctx.layer_names) > 4 else ''} can learn, and the loss is still {_g(now)}{_ref(L, now)}")
             return [Finding("no_gradient", "serious", [], int(st[live][0]), t, msg,
                             {"frozen_params": n, "params": total, "frozen_modules": mods, "loss": now}, [])]
-    if live.sum() < 3 or g.shape[1] < 2:
-        return []
-    never = np.isnan(g[live]).all(axis=0)
-    # a layer whose module never ran in a training pass is unused (built, never called: morvan's bn_input in the net
-    # without batch norm), not cut off from the loss; said in the notes (_diagnose)
-    unused = set(ctx.loop.get("unused_layers") or ())
-    never &= np.array([n not in unused for n in ctx.layer_names[:g.shape[1]]], dtype=bool)
+    # (a layer whose module never ran in a training pass is unused - built, never called: morvan's bn_input in the net
+    # without batch norm - not cut off from the loss; said in the notes, _diagnose)
+    never = _never_graded(h, ctx)
     if not never.any() or never.all():
         return []
     t = int(st[live][-1])
     names = [ctx.layer_names[j] for j in np.nonzero(never)[0]]
+    if _dead_ends(h, ctx):
+        return []  # said in the notes (_diagnose)
     suffers = (L.stalled(t, th) and L.high(t, th.high_loss)) or _slow(L, t, th)
     now = L.level(t - L.q, t)
     replaced = set(ctx.loop.get("replaced_layers") or ())
@@ -2875,6 +2911,10 @@ def _diagnose(h: History, ctx: Context, th: Thresholds | None) -> Diagnosis:
                      "not given (assigned a new nn.Parameter after it): the monitor reads the ones it was given, and an "
                      "optimizer built before the change steps those, not the new ones - fine for a buffer updated by hand "
                      "(an EMA codebook), a bug for a layer meant to train")
+    if ends := _dead_ends(h, ctx):
+        notes.append(f"{', '.join(map(_n, ends[:4]))}{'...' if len(ends) > 4 else ''} never received a gradient while the "
+                     "layers before them did: their output reaches no loss (a head computed and left out of it?), so they "
+                     "are not trained")
     if unused := ctx.loop.get("unused_layers"):
         notes.append(f"{', '.join(map(_n, unused[:4]))}{'...' if len(unused) > 4 else ''} never ran in a training pass: "
                      "built but not called in forward(), so not trained (if it should be, call it)")
