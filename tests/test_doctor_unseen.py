@@ -1904,3 +1904,53 @@ def test_a_head_whose_output_reaches_no_loss_is_a_note_not_a_cut_off_network():
         else:  # body and std behind the cut: the first layer is silent
             f = next(f for f in d.findings if f.problem == "no_gradient")
             assert "body" in f.layers
+
+
+def test_a_layer_whose_norm_runs_right_after_it_from_another_module_is_held_to_the_normed_bar():
+    """TabNet's GLU layers call a Linear held in a shared ModuleList, then their own ghost BatchNorm: registration order
+    puts another Linear after it, so its own init (rows of norm 3.1) read as too large on every run, told saturated_units
+    (public set 170).  The monitor records the order layers first start in a training pass (loop_facts run_order); a
+    layer a norm runs right after is normed, held to init_gain_normed (6): TabNet's N(0, 1) draw (5.1) trained as well,
+    those that broke behind norms were at 11-34."""
+    chance = math.log(10)
+    loss = np.r_[noisy(chance, 60, 0.02), np.linspace(chance, 0.5 * chance, 340)]  # slow: 0.7 of chance at step 100
+    types = ("Linear", "Linear", "BatchNorm1d")
+    loop = {"run_order": ["fc1", "out", "fc2"], "optimizer": "Adam"}  # fc1 -> its norm (registered last) -> fc2
+    d = diagnose(hist(loss, out=(10, 0.5, 1.0)), ctx(types=types, weight_gain=[4.0, 0.5, 1.0], lr=1e-3, loop=loop))
+    assert not any(f.evidence.get("init_too_large") for f in d.findings)
+    # registered and run in the same order (no norm after fc1): the same draw is too large
+    plain = diagnose(hist(loss, out=(10, 0.5, 1.0)),
+                     ctx(types=types, weight_gain=[4.0, 0.5, 1.0], lr=1e-3, loop={**loop, "run_order": ["fc1", "fc2", "out"]}))
+    assert any(f.evidence.get("init_too_large") and not f.evidence.get("normed") for f in plain.findings)
+    # N(0, 1) behind the norm (rows of norm 12): each step moves it 144x less for its size
+    big = diagnose(hist(loss, out=(10, 0.5, 1.0)), ctx(types=types, weight_gain=[12.0, 0.5, 1.0], lr=1e-3, loop=loop))
+    f = next(f for f in big.findings if f.evidence.get("init_too_large"))
+    assert f.evidence.get("normed") and f.problem == "vanishing_gradients"
+
+
+def test_the_monitor_records_the_order_layers_first_run_in():
+    """loop_facts run_order: the watched layers in the order they first start in a training pass, not as registered."""
+
+    class Shared(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.shared = nn.ModuleList([nn.Linear(8, 16)])  # registered first, as TabNet's shared GLU Linears
+            self.head = nn.Linear(16, 2)
+            self.bn = nn.BatchNorm1d(16)  # registered last, run right after the shared Linear
+
+        def forward(self, v):
+            return self.head(torch.relu(self.bn(self.shared[0](v))))
+
+    torch.manual_seed(0)
+    net = Shared()
+    opt = torch.optim.Adam(net.parameters(), 1e-3)
+    mon = gradmedic.watch(net, opt, every=2)
+    x, y = torch.randn(64, 8), torch.randint(0, 2, (64,))
+    for _ in range(6):
+        loss = F.cross_entropy(net(x), y)
+        opt.zero_grad()
+        loss.backward()
+        mon.step(loss)
+        opt.step()
+    mon.close()
+    assert mon.loop_facts["run_order"] == ["shared.0", "bn", "head"]

@@ -227,6 +227,13 @@ class Thresholds(BaseModel):
         "2.5 (its copy task learned slowly on every seed, told saturated_units at step 100 in 6 healthy runs), two "
         "nn.RNNs drawn N(0, 1) at 2.6 and 3.0 over short sequences; the broken ones found by this rule were at 5.6-18. "
         "So recurrent layers are held to init_gain, as the others (public sets 33 to 131, after they were scored)."))
+    init_gain_normed: float = Field(6.0, gt=1, description=(
+        "init_gain for a layer a norm layer follows (BatchNorm/LayerNorm rescale its output whatever its weights' "
+        "scale; what a large init costs there is a rate gain^2 lower for those weights, Arora et al. 2019). Every "
+        "corpus: such layers in healthy runs reached 1.69 (nn-zero-to-hero's BatchNorm MLP) until TabNet, whose own "
+        "init draws its GLU layers at 3.1 and whose N(0, 1) draw (5.1) trained as well (Adam at 2e-2; public set 170, "
+        "after it was scored); those N(0, 1) broke (U-Net, the tutorial ResNet, pytorch-cifar, ConvNeXt, a Wide "
+        "ResNet) were at 11-34. Twice init_gain sits between."))
     init_gain_small: float = Field(0.05, gt=0, lt=1, description=(
         "median row gain of the weight layers at watch() below which the init is too small: a tenth of PyTorch's "
         "default (0.58), under half of GPT-2's std-0.02 init at width 32 (0.11), the lowest of any healthy run in the "
@@ -1624,9 +1631,18 @@ def _is_norm(layer_type: str) -> bool:
 
 
 def _norm_after(ctx: Context) -> set[int]:
-    """The layers a norm layer with no parameters follows (loop_facts ``norm_after``: BatchNorm2d(affine=False) is no
-    layer in the layer list, so ``_is_norm`` on the next layer's type cannot see it), by index."""
-    return {ctx.layer_names.index(n) for n in ctx.loop.get("norm_after") or () if n in ctx.layer_names}
+    """The layers a norm layer follows where the layer list's order cannot show it, by index: a norm with no parameters
+    (loop_facts ``norm_after``: BatchNorm2d(affine=False) is no layer in the layer list, so ``_is_norm`` on the next
+    layer's type cannot see it), and a norm that runs right after a layer registered elsewhere (loop_facts ``run_order``,
+    the order layers first started in a training pass: TabNet's GLU layers call a Linear held in a shared ModuleList and
+    then their own ghost BatchNorm; its own init, rows of norm 3.1 behind those norms, was read as too large in two healthy
+    runs of public set 170, after it was scored)."""
+    out = {ctx.layer_names.index(n) for n in ctx.loop.get("norm_after") or () if n in ctx.layer_names}
+    order = [n for n in ctx.loop.get("run_order") or () if n in ctx.layer_names]
+    types = dict(zip(ctx.layer_names, ctx.layer_types, strict=False))
+    out |= {ctx.layer_names.index(a) for a, b in zip(order, order[1:], strict=False)
+            if not _is_norm(types[a]) and _is_norm(types[b])}
+    return out
 
 
 def _layer_type(ctx: Context, name: str) -> str | None:
@@ -2052,7 +2068,8 @@ def detect_large_init(h: History, ctx: Context, th: Thresholds, L: _Loss) -> lis
     gains_at = _weight_gains(ctx)
     first, rms = (gains_at[0][0] if gains_at else -1), min(_input_rms(h), 1.0)
     big = [j for j, g in gains_at
-           if g * (rms if j == first else 1.0) >= (th.init_gain_recurrent if ctx.layer_types[j] in _RECURRENT else bar)]
+           if g * (rms if j == first else 1.0) >= (th.init_gain_recurrent if ctx.layer_types[j] in _RECURRENT
+                                                   else th.init_gain_normed if j in normed else bar)]
     if not big:
         return []
     j0 = max(big, key=lambda j: gains[j])

@@ -223,6 +223,7 @@ class Monitor:
         self._order_known = False
         self._ran: set[nn.Module] = set()  # the layer modules that ran in the first sampled training pass (see _order_hook)
         self._last_ran: nn.Module | None = None  # ... and the last of them to start
+        self._run_order: list[nn.Module] = []  # ... in the order they first started (a layer and the norm run after it)
         # Where the output the loss sees is read: the watched module's own output, or - when its forward never runs through
         # __call__ (a LightningModule whose training_step calls self.forward(x); an encoder and a decoder called one by
         # one) - the output of the last layer to run in a training pass, in most models the head that makes the logits
@@ -550,7 +551,13 @@ class Monitor:
                 "unused_layers": [n for n, m in zip(self.layer_names, self._layer_objs, strict=True) if m not in self._ran]
                 if self._order_known else None, "co_watched": self._peers, "replaced_layers": replaced,
                 "output_calls": self._out_calls_seen, "norm_after": list(self._norm_after), "ended": self._closed,
+                "run_order": self._run_names() if self._order_known else None,
                 **self._frozen}
+
+    def _run_names(self) -> list[str]:
+        """The watched layers' names in the order they first started in a training pass (loop_facts ``run_order``)."""
+        name = {id(m): n for n, m in zip(self.layer_names, self._layer_objs, strict=True)}
+        return [name[id(m)] for m in self._run_order if id(m) in name]
 
     # -- recording ---------------------------------------------------------------------------
     def _sampled(self, step: int) -> bool:
@@ -671,6 +678,8 @@ class Monitor:
         if self._order_known or not (self._armed and module.training and torch.is_grad_enabled()):
             return
         first = not self._ran
+        if module not in self._ran:
+            self._run_order.append(module)
         self._ran.add(module)
         self._last_ran = module
         if first and module is not self._first_layer:
