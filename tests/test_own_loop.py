@@ -561,10 +561,12 @@ def test_loop_facts():
     facts = mon.loop_facts
     assert facts["clips"] == pytest.approx(0.25, rel=1e-3) and facts["scaler"] is True
     assert facts["accumulation"] == 2 and facts["optimizer"] == "AdamW" and facts["lr"] == pytest.approx(3e-4)
+    assert facts["run_order"] == mon.layer_names  # (a Sequential runs its layers as registered)
     bare = watch(mlp(), every=1)
     assert bare.loop_facts == {"by_hand": False, "clips": None, "scaler": False, "accumulation": 1, "momentum": None,
                                "optimizer": None, "lr": None, "unused_layers": None, "co_watched": 0, "replaced_layers": [],
-                               "output_calls": 0, "norm_after": [], "carry_checks": 0, "grads_carried": 0, "ended": False,
+                               "output_calls": 0, "norm_after": [], "run_order": None, "carry_checks": 0, "grads_carried": 0,
+                               "ended": False,
                                "grads_carried_at": None, "frozen_params": 0, "params": 3 * 8 + 8 + 8 * 4 + 4 + 4 + 1,
                                "frozen_modules": []}
     bare.close()
