@@ -153,6 +153,19 @@ def _cross_entropy_loop(model, x, y, steps, batch, wrap, lr):
     return mon
 
 
+def _full_batch_loop(model, opt, loss_of, steps, every):
+    """``model`` stepped ``steps`` times by ``opt`` on the loss ``loss_of(model)`` (one full batch), watched every
+    ``every`` steps; the monitor, closed."""
+    with gradmedic.watch(model, opt, every=every) as mon:
+        for _ in range(steps):
+            loss = loss_of(model)
+            opt.zero_grad()
+            loss.backward()
+            mon.step(loss)
+            opt.step()
+    return mon
+
+
 def test_a_convolution_output_is_read_with_its_channels_as_the_outputs():
     """A per-pixel classifier's logits are (N, C, H, W), and F.cross_entropy takes dim 1 for the classes: the output is
     read with C last, width 4 and chance ln 4 (jzbontar's PixelCNN was read as 8 outputs wide, its images' width, for 256
@@ -1790,14 +1803,7 @@ def test_a_first_layer_that_indexes_its_input_into_embeddings_leaves_the_input_s
     torch.manual_seed(0)
     net = CTR()
     opt = torch.optim.Adam(net.parameters(), 1e-2)
-    mon = gradmedic.watch(net, opt, every=5)
-    for _ in range(120):
-        loss = F.binary_cross_entropy_with_logits(net(x), y)
-        opt.zero_grad()
-        loss.backward()
-        mon.step(loss)
-        opt.step()
-    mon.close()
+    mon = _full_batch_loop(net, opt, lambda m: F.binary_cross_entropy_with_logits(m(x), y), 120, every=5)
     d = mon.diagnose()
     assert "unscaled_inputs" not in d.problems and any("input scale check is off" in n and "CTRLinear" in n
                                                         for n in d.notes)
@@ -1806,14 +1812,7 @@ def test_a_first_layer_that_indexes_its_input_into_embeddings_leaves_the_input_s
     torch.manual_seed(0)
     flat = nn.Sequential(nn.Linear(6, 32), nn.ReLU(), nn.Linear(32, 1))
     opt = torch.optim.SGD(flat.parameters(), 1e-3)
-    mon = gradmedic.watch(flat, opt, every=5)
-    for _ in range(60):
-        loss = F.binary_cross_entropy_with_logits(flat(x), y)
-        opt.zero_grad()
-        loss.backward()
-        mon.step(loss)
-        opt.step()
-    mon.close()
+    mon = _full_batch_loop(flat, opt, lambda m: F.binary_cross_entropy_with_logits(m(x), y), 60, every=5)
     assert "unscaled_inputs" in mon.diagnose().problems
 
 
@@ -1828,27 +1827,13 @@ def test_a_cross_entropy_summed_over_the_batch_is_no_squared_error_over_large_ta
     torch.manual_seed(0)
     net = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1), nn.Sigmoid())
     opt = torch.optim.Adam(net.parameters(), 1e-3)
-    mon = gradmedic.watch(net, opt, every=10)
-    for _ in range(400):
-        loss = F.binary_cross_entropy(net(x), y, reduction="sum")
-        opt.zero_grad()
-        loss.backward()
-        mon.step(loss)
-        opt.step()
-    mon.close()
+    mon = _full_batch_loop(net, opt, lambda m: F.binary_cross_entropy(m(x), y, reduction="sum"), 400, every=10)
     assert "unscaled_target" not in mon.diagnose().problems
     torch.manual_seed(0)
     reg = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 1))
     opt = torch.optim.SGD(reg.parameters(), 1e-5)
-    mon = gradmedic.watch(reg, opt, every=10)
     target = 100.0 * (x[:, :1] + 1.0)
-    for _ in range(200):
-        loss = F.mse_loss(reg(x), target)
-        opt.zero_grad()
-        loss.backward()
-        mon.step(loss)
-        opt.step()
-    mon.close()
+    mon = _full_batch_loop(reg, opt, lambda m: F.mse_loss(m(x), target), 200, every=10)
     assert "unscaled_target" in mon.diagnose().problems
 
 
@@ -1888,15 +1873,8 @@ def test_a_head_whose_output_reaches_no_loss_is_a_note_not_a_cut_off_network():
         torch.manual_seed(0)
         net = TwoHeads(cut)
         opt = torch.optim.Adam(net.parameters(), 1e-2)
-        mon = gradmedic.watch(net, opt, every=5)
-        for _ in range(150):
-            mean, _std = net(x)
-            loss = F.binary_cross_entropy_with_logits(mean, y)  # the std head is computed and left out
-            opt.zero_grad()
-            loss.backward()
-            mon.step(loss)
-            opt.step()
-        mon.close()
+        # (the std head is computed and left out of the loss)
+        mon = _full_batch_loop(net, opt, lambda m: F.binary_cross_entropy_with_logits(m(x)[0], y), 150, every=5)
         d = mon.diagnose()
         if not cut:
             assert "no_gradient" not in d.problems
@@ -1944,13 +1922,6 @@ def test_the_monitor_records_the_order_layers_first_run_in():
     torch.manual_seed(0)
     net = Shared()
     opt = torch.optim.Adam(net.parameters(), 1e-3)
-    mon = gradmedic.watch(net, opt, every=2)
     x, y = torch.randn(64, 8), torch.randint(0, 2, (64,))
-    for _ in range(6):
-        loss = F.cross_entropy(net(x), y)
-        opt.zero_grad()
-        loss.backward()
-        mon.step(loss)
-        opt.step()
-    mon.close()
+    mon = _full_batch_loop(net, opt, lambda m: F.cross_entropy(m(x), y), 6, every=2)
     assert mon.loop_facts["run_order"] == ["shared.0", "bn", "head"]
