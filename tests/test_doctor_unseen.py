@@ -1925,3 +1925,34 @@ def test_the_monitor_records_the_order_layers_first_run_in():
     x, y = torch.randn(64, 8), torch.randint(0, 2, (64,))
     mon = _full_batch_loop(net, opt, lambda m: F.cross_entropy(m(x), y), 6, every=2)
     assert mon.loop_facts["run_order"] == ["shared.0", "bn", "head"]
+
+
+def test_a_softmax_before_cross_entropy_is_told_from_the_first_gradient_and_the_probability_floor():
+    """F.softmax in forward, then F.cross_entropy: before any update the loss hands the logits about 1/C of what a
+    cross-entropy over them must (||p - y|| >= 1 - p_y, 0.84 at these untrained logits; 0.09 recorded), and the loss never
+    goes below ln(e + C - 1) - 1, the least it can be over probabilities.  On digits with 30% of the labels redrawn the
+    squashed net stalls at 1.75 while the one given its logits goes on to 0.87; the output-gradient reading at the loss
+    alone waited until step 131, past the 100 steps an unambiguous problem gets (bentrevett's LeNet, public set 75)."""
+    x, y = _digits()
+    g = torch.Generator().manual_seed(0)
+    redrawn = torch.where(torch.rand(len(y), generator=g) < 0.3, torch.randint(0, 10, (len(y),), generator=g), y)
+
+    def run(loss_fn):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+
+        batches = iter(range(10**6))
+
+        def loss_of(m):  # consecutive batches of 128, as _digits_train's
+            start = (next(batches) * 128) % 1664
+            return loss_fn(m(x[start:start + 128]), redrawn[start:start + 128])
+        return _full_batch_loop(model, opt, loss_of, 200, 10)
+
+    squashed = run(lambda z, t: F.cross_entropy(F.softmax(z, dim=1), t))
+    floor = math.log(math.e + 9) - 1
+    assert squashed.history.loss.min() >= floor and squashed.history.loss[-10:].mean() > floor + 0.2
+    f = next(f for f in squashed.diagnose().findings if f.problem == "saturated_loss")
+    assert f.detected_at <= 100 and f.evidence["out_grad"] < 0.1 and f.evidence["floor"] == pytest.approx(floor)
+    logits = run(F.cross_entropy)
+    assert logits.history.loss[-10:].mean() < 1.0 and logits.diagnose().problems == set()

@@ -2564,6 +2564,61 @@ def _probability_floor(h: History, L: _Loss) -> float | None:
     return None
 
 
+def _above_probability_floor(h: History, ctx: Context, th: Thresholds, L: _Loss) -> Finding | None:
+    """A cross-entropy fed probabilities, told by two identities.  Over probabilities a row's loss is never below the
+    floor ln(e + C - 1) - 1 (_probability_floor), so neither is a batch's mean; a healthy classifier's loss passes it on
+    its way down.  And where the output read is the logits the softmax is then taken of (F.softmax in forward, a
+    CrossEntropyLoss after it), the gradient the loss hands them before any update is about 1/C of a cross-entropy's over
+    logits: ||p - y|| >= 1 - p_y, and with the rows' logits spanning r, p_y <= e^r / (e^r + C - 1), a bound near
+    1 - 1/C for untrained logits, while the softmax's Jacobian at uniform p scales q - y by 1/C.  _squashed_output's
+    bound misses it there, as it allows for the logits' range, which grows past 20 as the network pushes the softmax to
+    one-hot (bentrevett's LeNet with a softmax before CrossEntropyLoss: out_grad 0.094 at step 1 against a bound of 0.88,
+    the loss held at 1.60-1.76 over a floor of 1.461, logits spanning 31; graykode's TextRNN 0.131 against 0.83, its
+    loss 1.1667 over a floor of 1.1654; public sets 70-83, after they were scored).  Where the output read is the
+    probabilities themselves (a Softmax module last: they span at most 1 at every sample), the loss stalled above the
+    floor says it alone (Machine-Learning-Books' MLP, 1.57-1.64 over 1.461).  Either needs every recorded loss at or
+    above the floor so far; a run that ends within floor_fit of it fitted through the squash (a note, see diagnose)."""
+    floor = _probability_floor(h, L)
+    og, rng, st = h.output("out_grad"), h.output("logit_range"), h.stat_steps
+    if floor is None or ctx.adversarial or int(ctx.loop.get("output_calls") or 1) > 1 or not len(st):
+        return None  # (one call's output read: the gradient of several calls' loss need not be its; see _squashed_output)
+    c = float(np.nanmedian(h.output("width")))
+    og = og * max(1, int(ctx.loop.get("accumulation") or 1))
+    ok = np.isfinite(og) & np.isfinite(rng)
+    starved = probabilities = False
+    if st[0] <= 1 and ok[0]:  # the sample before any update
+        e = math.exp(min(float(rng[0]), 50.0))
+        bound = 1.0 - e / (e + max(c, 2.0) - 1.0)  # (one sigmoid output: |sigmoid(z) - y| >= 1 - sigmoid(|z|), C = 2)
+        starved = float(og[0]) < th.out_grad_bound * bound
+    if ok.sum() >= 3 and c >= 2:
+        probabilities = bool((rng[ok] <= 1.0).all())
+    if not (starved or probabilities):
+        return None
+    v, s = L.values_f, L.steps_f
+    for t in _eval_points(h, th).tolist():
+        if t < th.min_steps:
+            continue
+        so_far = v[s <= t]
+        if not len(so_far) or so_far.min() < floor * (1.0 - 1e-3):  # (float rounding of a mean of rows at the floor)
+            return None  # it went below: not a loss over probabilities
+        now = L.level(t - L.q, t)
+        # (probabilities alone: a loss that learned, halfway from chance to the floor, and stopped there - a network that
+        # learns nothing stalls at chance with logits that never span more than 1 under any loss: a rate far too low, a
+        # constant init)
+        if not now - floor > th.floor_fit or not (starved or (L.stalled(t, th) and now < (L.chance + floor) / 2)):
+            continue
+        first = float(og[0]) if ok[0] else math.nan
+        how = (f"the gradient it handed the output before any update was {_g(first)} per sample, where a cross-entropy "
+               f"over these logits hands at least {_g(bound)}" if starved else
+               "the output spans at most 1 at every sample (probabilities) and the loss has stopped falling")
+        msg = (f"the loss stays at {_g(now)}, never below {floor:.3g}, the least a cross-entropy can be over probabilities "
+               f"({int(c)} classes), and {how}: the output is squashed (a softmax) before a loss that expects logits")
+        return Finding("saturated_loss", SEVERITY["saturated_loss"], [], int(s[0]), t, msg,
+                       {"loss": now, "reference_loss": L.chance, "floor": floor, "out_grad": first,
+                        "out_grad_at_chance": math.sqrt(1.0 - 1.0 / c), "lr": _lr_at(h, ctx, int(s[0]))}, [])
+    return None
+
+
 def _nll_on_probabilities(h: History, ctx: Context, L: _Loss) -> Finding | None:
     """NLLLoss given outputs that are not log-probabilities: it returns -mean z_y and hands each row minus its one-hot
     target (norm 1, history out_grad) whatever the outputs, so its loss can be negative, which over log-probabilities
@@ -2635,8 +2690,9 @@ def detect_saturated_loss(h: History, ctx: Context, th: Thresholds, L: _Loss) ->
     layers but not the output layer's; only a loss whose own gradient vanishes while it stays at chance fades them all:
     probabilities (a softmax or sigmoid) fed to a loss that expects logits, an output squashed twice (seed 002 §7.4).
     Where the gradient at the output was recorded, it says so directly (:func:`_squashed_output`)."""
-    direct = _nll_on_probabilities(h, ctx, L) or _no_floor(h, ctx, th, L) or (
-        None if ctx.adversarial else _squashed_output(h, ctx, th, L))
+    direct = _nll_on_probabilities(h, ctx, L) or _no_floor(h, ctx, th, L) or min(
+        (f for f in (None if ctx.adversarial else _squashed_output(h, ctx, th, L), _above_probability_floor(h, ctx, th, L))
+         if f is not None), key=lambda f: f.detected_at, default=None)  # (the earlier of the two readings of the output)
     if direct is not None:
         return [direct]
     measured = np.isfinite(h.output("out_grad"))
