@@ -1956,3 +1956,19 @@ def test_a_softmax_before_cross_entropy_is_told_from_the_first_gradient_and_the_
     assert f.detected_at <= 100 and f.evidence["out_grad"] < 0.1 and f.evidence["floor"] == pytest.approx(floor)
     logits = run(F.cross_entropy)
     assert logits.history.loss[-10:].mean() < 1.0 and logits.diagnose().problems == set()
+
+
+def test_a_rate_is_not_judged_low_while_a_warm_up_is_still_raising_it():
+    """PatchTST's OneCycleLR climbs from 1/25 of its peak of 1e-4 (10x below Adam's usual rate) over its first 160 steps;
+    its healthy runs sat at the loss of predicting the mean until step ~100 and then learned, and were told lr_too_low
+    at step 61 (public set 183).  While the recorded rate still climbs the rate is not yet the one set: judged once it
+    stops.  A peak 30x or more below usual is low whatever the warm-up reaches, and is still told within 100 steps."""
+    loss = np.r_[noisy(1.0, 100, 0.003), np.linspace(1.0, 0.3, 100), noisy(0.3, 300, 0.003)]
+
+    def run(peak):
+        lr = np.r_[np.linspace(peak / 25, peak, 160), np.full(340, peak)]
+        return diagnose(hist(loss, update=5e-4, lr=lr), ctx(reference_loss=1.0, lr=peak, loop={"optimizer": "Adam"}))
+
+    assert "lr_too_low" not in run(0.9996e-4).problems  # (OneCycle's recorded peak: a hair under 1e-4)
+    f = next(f for f in run(1e-6).findings if f.problem == "lr_too_low")
+    assert f.detected_at <= 100

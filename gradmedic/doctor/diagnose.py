@@ -2392,6 +2392,15 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
             last_short = short and k == len(st) - 1 and t >= th.min_steps // 3 and len(rows) >= 3
             if (t < th.min_steps and not last_short) or len(rows) < 2:
                 continue
+            # not while a schedule is still raising the rate: a warm-up has not yet reached the rate the run was set to
+            # (PatchTST's OneCycleLR climbs from 1/25 of its peak over its first 20% of steps; its healthy runs sat at the
+            # loss of predicting the mean until step ~100, at 3.3e-5, and were told lr_too_low at step 61; public set 183,
+            # after it was scored).  Judged once the rate stops rising, as a live run would be; unless the rate set, its
+            # peak, is itself 30x or more below usual (no warm-up reaches a usual rate then: the rate /1000 runs of every
+            # body under a warm-up were told at step 61 and still are)
+            was, lr_t = _lr_at(h, ctx, max(1, t - th.window)), _lr_at(h, ctx, t)
+            if was and lr_t and lr_t > 1.05 * was and not (lr_set and usual_lr and _far_below(lr_set, usual_lr, th, 3)):
+                continue  # (5%: float32 rounding and a cosine's flat top are no climb)
             before, now = L.level(t - th.window - L.q, t - th.window), L.level(t - L.q, t)
             over = th.window
             lr_now, usual = lr_set, usual_lr  # (the same at every sample: computed once above)
