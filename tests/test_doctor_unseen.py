@@ -1972,3 +1972,40 @@ def test_a_rate_is_not_judged_low_while_a_warm_up_is_still_raising_it():
     assert "lr_too_low" not in run(0.9996e-4).problems  # (OneCycle's recorded peak: a hair under 1e-4)
     f = next(f for f in run(1e-6).findings if f.problem == "lr_too_low")
     assert f.detected_at <= 100
+
+
+def test_a_loss_that_crosses_zero_or_sums_over_more_calls_is_no_rise_over_its_minimum():
+    """pytorch/examples' actor-critic sums -log p times standardized advantages and the critic's error over each episode
+    (public set 182): the loss swings through 0 (-34 to 140), so a multiple of its least value measures nothing; and
+    where it stays positive it grows with the episodes, 25 to 500 calls of the policy a pass, 8.4 to 28 while each call's
+    share fell (told a 3.4x rise).  The same rise of a loss that stays above 0 over a constant count is still one."""
+    rise = np.r_[noisy(1.0, 100, 0.05), np.linspace(1.0, 6.0, 100), noisy(6.0, 200, 0.05)]
+    assert "lr_too_high" in diagnose(hist(rise), ctx()).problems
+    crossing = rise.copy()
+    crossing[40:45] = -2.0  # five episodes whose advantages outweighed the critic's error
+    assert "lr_too_high" not in diagnose(hist(crossing), ctx()).problems
+
+    def counted(calls):
+        out = np.full((40, len(OUT_STATS)), np.nan)
+        out[:, OUT_STATS.index("calls")] = calls
+        return diagnose(hist(rise, out=out), ctx())
+
+    assert "lr_too_high" not in counted(np.r_[np.full(10, 25.0), np.linspace(25, 500, 10), np.full(20, 500.0)]).problems
+    assert "lr_too_high" in counted(np.full(40, 25.0)).problems
+
+
+def test_the_monitor_counts_the_output_modules_calls_in_each_sampled_pass():
+    """history ``calls``: how many times the output's module ran in a sampled training pass - a policy stepped once per
+    step of an episode whose length the loop decides (7, then 12 steps here), each a batch of one."""
+    torch.manual_seed(0)
+    policy = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2))
+    opt = torch.optim.Adam(policy.parameters(), lr=1e-2)
+    with gradmedic.watch(policy, opt, every=1) as mon:
+        for length in (7, 12):
+            logp = torch.stack([F.log_softmax(policy(torch.randn(4)), -1)[0] for _ in range(length)])
+            loss = -logp.sum()
+            opt.zero_grad()
+            loss.backward()
+            mon.step(loss)
+            opt.step()
+    assert mon.history.output("calls").tolist() == [7.0, 12.0]

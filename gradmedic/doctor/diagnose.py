@@ -1071,7 +1071,30 @@ def _rising(L: _Loss, t: int, th: Thresholds) -> bool:
             return False
     if not (math.isfinite(now) and math.isfinite(best) and best >= 0):
         return False
+    # a loss that went below 0 by step t has no floor at 0, and a multiple of its least value measures nothing: an
+    # actor-critic's loss sums -log p times advantages standardized to mean 0 over an episode (and the critic's error),
+    # so it swings through 0 and back as episodes lengthen (pytorch/examples actor_critic, healthy: -34 to 140, told a 14x
+    # rise; public set 182, after it was scored).  Such losses rise by other rules (a jump, a blow-up, NaN).
+    if bool((L.values_f[L.steps_f <= t] < 0).any()):
+        return False
     return now > th.lr_high_rise * max(best, 1e-12) and (now - best) > th.rise_undo * L.start
+
+
+def _calls_growth(h: History, start: int, t: int, q: int) -> float:
+    """How many times more the output's module ran in the sampled passes ending at step t (the median of those within q
+    steps, or the last before) than in the last sampled pass at or before ``start`` (history ``calls``); 1 where not
+    recorded.  A loss summed over the model's calls grows with their count: an actor-critic sums its per-step losses over
+    an episode, and episodes that grow from 25 to 500 steps as the policy learns raise the loss with them
+    (pytorch/examples actor_critic, healthy: 8.4 to 28 as its episodes lengthened, told a 3.4x rise; public set 182,
+    re-recorded with the count after it was scored).  Judged per call, such a rise is none."""
+    c, st = h.output("calls"), h.stat_steps
+    ok = np.isfinite(c) & (c >= 1)
+    before, now = c[ok & (st <= start)], c[ok & (st <= t) & (st > t - max(q, 1))]
+    if not len(now):
+        now = c[ok & (st <= t)][-1:]
+    if not len(before) or not len(now):
+        return 1.0
+    return max(1.0, float(np.median(now)) / float(before[-1]))
 
 
 def _at_game_level(ctx: Context, L: _Loss, th: Thresholds, level: float) -> bool:
@@ -2230,6 +2253,8 @@ def detect_lr(h: History, ctx: Context, th: Thresholds, L: _Loss) -> list[Findin
             rise = now / max(best, 1e-12)
             if _still(h, ctx, th, sbest, t):
                 continue  # the weights barely moved over the rise: other batches' losses, not divergence (rise_still)
+            if rise < th.lr_high_rise * _calls_growth(h, sbest, t, L.q):
+                continue  # the loss sums over more calls of the model, each no worse (see _calls_growth)
             msg = f"the loss rose {_g(rise)}x in {t - sbest} steps (from {_g(best)} {where} to {_g(now)})" + _at(lr)
             cands.append(Finding("lr_too_high", SEVERITY["lr_too_high"], [], sbest, t, msg,
                                  {"min_loss": best, "min_step": sbest, "loss": now, "lr": lr}, []))

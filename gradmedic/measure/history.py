@@ -27,7 +27,9 @@ One place defines the names of the statistics and the arrays that hold them:
   n for a sum over the output's n elements): the squared error of predicting their mean, which times r is a
   regression's chance level; the doctor takes it when r is the same at every sampled step.  ``zero_nonneg``: the
   share of the sampled outputs that are exactly 0 when none of them is negative (0 when one is): an output passed
-  through a ReLU (or a clamp at 0), which a real-valued layer's output almost never is.
+  through a ReLU (or a clamp at 0), which a real-valued layer's output almost never is.  ``calls``: how many times the
+  output's module ran in the sampled training pass (1 for most models; a recurrent cell's steps; a policy called once per
+  step of an episode, whose loss sums over the episode: the loss then scales with the count).
 - ``pre_clip`` on sampled steps: the total gradient norm before clipping, as returned by
   ``torch.nn.utils.clip_grad_norm_`` and passed to ``monitor.step(loss, grad_norm=...)`` (NaN when
   not given); the recorded gradient norms are those after clipping.
@@ -52,7 +54,7 @@ LAYER_STATS = ("grad_norm", "weight_norm", "update_ratio")
 # over every gradient was a sixth of a sampled step's cost): files with four columns are read by name.
 _LAYER_STATS_V1 = ("grad_norm", "grad_mean_abs", "weight_norm", "update_ratio")
 ACT_STATS = ("mean", "std", "zero_frac", "sat_frac", "dead_frac")
-OUT_STATS = ("width", "batch_spread", "logit_range", "out_grad", "mse_implied", "mse_const", "zero_nonneg")
+OUT_STATS = ("width", "batch_spread", "logit_range", "out_grad", "mse_implied", "mse_const", "zero_nonneg", "calls")
 # Histograms: 40 bins resolve the shapes that matter (a spike at 0, mass piling up at sigmoid's 0
 # and 1) and cost 40 numbers per layer per sampled step on disk (fastai's ActivationStats uses 40).
 ACT_HIST_BINS = 40

@@ -775,8 +775,10 @@ class Monitor:
     def _out_stats(self, loss: torch.Tensor | float | None = None) -> torch.Tensor:
         """(len(OUT_STATS),) the output's width and its spread across the batch (see ``history``)."""
         o = self._out
-        if o is None:
-            return torch.full((len(OUT_STATS),), math.nan, device=self.device)
+        if o is None:  # (the count of the output's calls is known without a reading of it: a policy's per-step outputs)
+            nan = torch.full((len(OUT_STATS),), math.nan, device=self.device)
+            return nan.index_fill(0, torch.tensor([OUT_STATS.index("calls")], device=self.device),
+                                  float(self._out_calls)) if self._out_calls else nan
         o = _rows_over(o).float()
         o = o.reshape(o.shape[0], -1, o.shape[-1]) if o.dim() >= 3 else o.reshape(o.shape[0], 1, -1)
         # spread across samples, per position and output, relative to the output's own scale:
@@ -805,7 +807,8 @@ class Monitor:
             const = (vo - 2.0 * cv / r + vg / (r * r)).to(spread.dtype)
         # exact zeros in an output with no negative entry: a ReLU (or clamp) after the last layer (history: zero_nonneg)
         zn = torch.where(o.amin() >= 0, (o == 0).float().mean(), torch.zeros_like(spread))
-        return torch.stack([torch.tensor(float(o.shape[-1]), device=self.device), spread, rng, og, mse, const, zn])
+        calls = torch.full_like(spread, float(self._out_calls))
+        return torch.stack([torch.tensor(float(o.shape[-1]), device=self.device), spread, rng, og, mse, const, zn, calls])
 
     def _act_stats(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(A, 5) mean, std, share <= 0 (ReLU family), share saturated (sigmoid/tanh), share of dead units;
