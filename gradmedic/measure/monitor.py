@@ -775,10 +775,11 @@ class Monitor:
     def _out_stats(self, loss: torch.Tensor | float | None = None) -> torch.Tensor:
         """(len(OUT_STATS),) the output's width and its spread across the batch (see ``history``)."""
         o = self._out
-        if o is None:  # (the count of the output's calls is known without a reading of it: a policy's per-step outputs)
-            nan = torch.full((len(OUT_STATS),), math.nan, device=self.device)
-            return nan.index_fill(0, torch.tensor([OUT_STATS.index("calls")], device=self.device),
-                                  float(self._out_calls)) if self._out_calls else nan
+        if o is None:
+            none = torch.full((len(OUT_STATS),), math.nan, device=self.device)
+            if self._out_calls:  # (counted without a reading of the output: a policy's per-step outputs of one value)
+                none[OUT_STATS.index("calls")] = float(self._out_calls)
+            return none
         o = _rows_over(o).float()
         o = o.reshape(o.shape[0], -1, o.shape[-1]) if o.dim() >= 3 else o.reshape(o.shape[0], 1, -1)
         # spread across samples, per position and output, relative to the output's own scale:
