@@ -2009,3 +2009,15 @@ def test_the_monitor_counts_the_output_modules_calls_in_each_sampled_pass():
             mon.step(loss)
             opt.step()
     assert mon.history.output("calls").tolist() == [7.0, 12.0]
+
+
+def test_a_plateau_at_chance_that_the_run_left_is_dropped_by_its_end():
+    """Poincare embeddings under their burn-in sit at ln 51 for 500 steps, then fall to 0.52 of it (public set 189): a
+    live diagnosis at step 501 reports the plateau; the run's end, below plateau_left (0.8) of it, has left it behind.
+    One that ends at 0.9 of chance has not."""
+    chance = math.log(51)
+    left = np.r_[noisy(chance, 600, 0.003), np.linspace(chance, 0.52 * chance, 1400), noisy(0.52 * chance, 600, 0.003)]
+    assert "plateau" in diagnose(hist(left[:520]), ctx(reference_loss=chance)).problems
+    assert "plateau" not in diagnose(hist(left), ctx(reference_loss=chance)).problems
+    stayed = np.r_[noisy(chance, 600, 0.003), np.linspace(chance, 0.9 * chance, 1400), noisy(0.9 * chance, 600, 0.003)]
+    assert "plateau" in diagnose(hist(stayed), ctx(reference_loss=chance)).problems
