@@ -228,7 +228,8 @@ MODULES = ("mingpt", "hfbert", "siamese", "makemore", "super_resolution", "gcn",
            "ppo",
            "poincare",
            "mae",
-           "dlinear")
+           "dlinear",
+           "supcon")
 PARTS = {"dcgan": ("netD", "netG")}  # programs watched by several monitors: one file per part, in train()'s order
 ARCH = {"nanogpt": "gpt", "word_language_model": "lstm", "mnist": "cnn", "vae": "vae", "dcgan": "gan",
         "time_sequence_prediction": "lstm", "regression": "linear", "mnist_rnn": "lstm"}
