@@ -230,7 +230,8 @@ MODULES = ("mingpt", "hfbert", "siamese", "makemore", "super_resolution", "gcn",
            "mae",
            "dlinear",
            "supcon",
-           "dsm2d")
+           "dsm2d",
+           "nca")
 PARTS = {"dcgan": ("netD", "netG")}  # programs watched by several monitors: one file per part, in train()'s order
 ARCH = {"nanogpt": "gpt", "word_language_model": "lstm", "mnist": "cnn", "vae": "vae", "dcgan": "gan",
         "time_sequence_prediction": "lstm", "regression": "linear", "mnist_rnn": "lstm"}
