@@ -2021,3 +2021,23 @@ def test_a_plateau_at_chance_that_the_run_left_is_dropped_by_its_end():
     assert "plateau" not in diagnose(hist(left), ctx(reference_loss=chance)).problems
     stayed = np.r_[noisy(chance, 600, 0.003), np.linspace(chance, 0.9 * chance, 1400), noisy(0.9 * chance, 600, 0.003)]
     assert "plateau" in diagnose(hist(stayed), ctx(reference_loss=chance)).problems
+
+
+def test_outputs_the_loss_does_not_read_imply_no_targets():
+    """A squared error over 4 of the output's 16 channels (a cellular automaton's RGBA against one target image; its
+    hidden channels get no gradient) implied the hidden state's spread as the targets', a chance level of 0.014 against a
+    loss that fell from 0.18 to 0.05, and every healthy run was told lr_too_high (public set 193).  The channels the loss
+    does not read count as constant: one target for every sample has no chance level, and targets that vary keep theirs."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 16))
+    x = torch.randn(256, 8)
+
+    def run(y):
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        return _full_batch_loop(model, opt, lambda m: F.mse_loss(m(x)[:, :4], y), 30, 10)
+
+    one = run(torch.full((256, 4), 0.5))  # one target for every sample
+    assert infer_chance(one.history, Context.from_monitor(one))[0] is None
+    varied = torch.randn(256, 4) * 2.0  # targets of variance 4: the chance level of a mean over them
+    mon = run(varied)
+    assert infer_chance(mon.history, Context.from_monitor(mon))[0] == pytest.approx(float(varied.var(0).mean()), rel=0.25)
