@@ -365,7 +365,7 @@ class Thresholds(BaseModel):
         "of the broken runs that never left ended at their plateau's level.  The same for any plateau at a chance level "
         "the run left so: Poincare embeddings sit at ln 51 through their burn-in (a rate cut 100x that step() is handed, "
         "not the param group) and end at 0.52 of it, ranking the tree's closure 13x better than untrained (public set "
-        "189, after it was scored); no broken run of any body ended below 0.8 of such a plateau."))
+        "189, after it was scored); dropping these lost no hit on any body on disk."))
     fitted_share: float = Field(0.05, gt=0, lt=1, description=(
         "a run whose loss ends below this share of its chance level has fitted its training data (a 10-way "
         "cross-entropy of 0.12: ~0.89 probability on the right class on average): a layer mostly dead while that loss "
@@ -2611,7 +2611,7 @@ def _above_probability_floor(h: History, ctx: Context, th: Thresholds, L: _Loss)
     bound misses it there, as it allows for the logits' range, which grows past 20 as the network pushes the softmax to
     one-hot (bentrevett's LeNet with a softmax before CrossEntropyLoss: out_grad 0.094 at step 1 against a bound of 0.88,
     the loss held at 1.60-1.76 over a floor of 1.461, logits spanning 31; graykode's TextRNN 0.131 against 0.83, its
-    loss 1.1667 over a floor of 1.1654; public sets 70-83, after they were scored).  Where the output read is the
+    loss 1.1667 over a floor of 1.1654; public sets 49-73, after they were scored).  Where the output read is the
     probabilities themselves (a Softmax module last: they span at most 1 at every sample), the loss stalled above the
     floor says it alone (Machine-Learning-Books' MLP, 1.57-1.64 over 1.461).  Either needs every recorded loss at or
     above the floor so far; a run that ends within floor_fit of it fitted through the squash (a note, see diagnose)."""
